@@ -1,0 +1,82 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+)
+
+// DatabaseBackupResult describes a finished database backup.
+type DatabaseBackupResult struct {
+	Path  string
+	Bytes int64
+}
+
+// BackupDatabase writes a consistent copy of the embedded SQLite database to
+// BackupDir/name. It is safe to retry after a crash at any point: the copy is
+// written under a temporary name and renamed when complete, so a finished
+// file is always whole, and a finished file from an earlier attempt counts as
+// done.
+func (a *Activities) BackupDatabase(ctx context.Context, name string) (DatabaseBackupResult, error) {
+	final := filepath.Join(a.BackupDir, name)
+	if fi, err := os.Stat(final); err == nil {
+		return DatabaseBackupResult{Path: final, Bytes: fi.Size()}, nil
+	}
+	if err := os.MkdirAll(a.BackupDir, 0o750); err != nil {
+		return DatabaseBackupResult{}, fmt.Errorf("create backup directory: %w", err)
+	}
+	partial := final + ".partial"
+	if err := os.Remove(partial); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return DatabaseBackupResult{}, fmt.Errorf("remove stale %s: %w", partial, err)
+	}
+
+	// VACUUM INTO is one statement; heartbeat beside it so that Temporal
+	// notices a dead worker within the heartbeat timeout, not the start-to-close one.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+
+	if err := a.Store.DB.WithContext(ctx).Exec("VACUUM INTO ?", partial).Error; err != nil {
+		return DatabaseBackupResult{}, fmt.Errorf("copy database to %s: %w", partial, err)
+	}
+	if err := syncFile(partial); err != nil {
+		return DatabaseBackupResult{}, err
+	}
+	if err := os.Rename(partial, final); err != nil {
+		return DatabaseBackupResult{}, fmt.Errorf("rename %s: %w", partial, err)
+	}
+	fi, err := os.Stat(final)
+	if err != nil {
+		return DatabaseBackupResult{}, temporal.NewNonRetryableApplicationError("backup vanished after rename", "BackupVanished", err)
+	}
+	return DatabaseBackupResult{Path: final, Bytes: fi.Size()}, nil
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+// Package api serves Strata's REST API: LINSTOR's /v1 paths and JSON shapes
+// on huma operations over a chi router, answering writes and errors with
+// LINSTOR's ApiCallRc lists.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humachi"
+	"github.com/go-chi/chi/v5"
+	"go.temporal.io/sdk/client"
+
+	"strata/store"
+)
+
+// RestAPIVersion is the LINSTOR REST API version Strata speaks. LINSTOR
+// clients only require that it starts with "1".
+const RestAPIVersion = "1.28.0"
+
+// BuildInfo identifies the running binary.
+type BuildInfo struct {
+	Version   string
+	GitHash   string
+	BuildTime string
+}
+
+// Deps is what the API needs from the rest of the controller.
+type Deps struct {
+	Store    *store.Store
+	Temporal client.Client
+	Build    BuildInfo
+	// BackupDir receives database backups (embedded database only).
+	BackupDir string
+	// OperationWait is how long a request waits for its workflow before
+	// answering that the operation goes on in the background.
+	OperationWait time.Duration
+	Log           *slog.Logger
+}
+
+type server struct{ Deps }
+
+// New returns the HTTP handler of the whole API.
+func New(d Deps) http.Handler {
+	r := chi.NewRouter()
+	r.Use(jsonBodies)
+	cfg := huma.DefaultConfig("Strata", d.Build.Version)
+	cfg.Info.Description = "Strata's REST API. The /v1 paths are wire-compatible with LINSTOR's REST API " + RestAPIVersion + "."
+	cfg.CreateHooks = nil // no "$schema" fields: bodies must match LINSTOR's field for field
+	cfg.DocsPath = ""     // served below, without assets from the internet
+	h := humachi.New(r, cfg)
+
+	s := &server{d}
+	s.registerController(h)
+	s.registerHealth(h)
+	r.Get("/docs", docsHandler(h.OpenAPI()))
+	return r
+}
+
+func init() {
+	// huma's own errors (unparsable or invalid bodies, oversized requests)
+	// reach LINSTOR clients as ApiCallRc lists like every other error.
+	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		code, message := FailUnknownError, msg
+		if status >= 400 && status < 500 {
+			code, message = APICallParseError, "Unable to parse input json."
+		}
+		rc := NewRc(code, 0, 0, message)
+		details := []string{msg}
+		for _, err := range errs {
+			if err != nil {
+				details = append(details, err.Error())
+			}
+		}
+		rc.Details = strings.Join(details, "\n")
+		return RcList{rc}
+	}
+}
+
+// jsonBodies treats every request body as JSON: LINSTOR's clients send
+// JSON without a Content-Type header (or, through curl -d, as a form).
+func jsonBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 && !strings.Contains(r.Header.Get("Content-Type"), "json") {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

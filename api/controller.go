@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/danielgtaylor/huma/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"strata/activities"
+	"strata/store"
+	"strata/workflows"
+)
+
+// ControllerVersion is LINSTOR's ControllerVersion object.
+type ControllerVersion struct {
+	Version        string `json:"version,omitempty"`
+	GitHash        string `json:"git_hash,omitempty"`
+	BuildTime      string `json:"build_time,omitempty"`
+	RestAPIVersion string `json:"rest_api_version,omitempty"`
+}
+
+// DatabaseBackupRequest is LINSTOR's DatabaseBackupRequest object.
+type DatabaseBackupRequest struct {
+	BackupName string `json:"backup_name,omitempty" doc:"File name of the backup in the controller's backup directory"`
+}
+
+type rcOutput struct {
+	Body RcList
+}
+
+var backupNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+func (s *server) registerController(h huma.API) {
+	huma.Register(h, huma.Operation{
+		OperationID: "controllerVersion",
+		Method:      http.MethodGet,
+		Path:        "/v1/controller/version",
+		Summary:     "show controller version info",
+		Tags:        []string{"developers"},
+	}, func(context.Context, *struct{}) (*struct{ Body ControllerVersion }, error) {
+		return &struct{ Body ControllerVersion }{ControllerVersion{
+			Version:        s.Build.Version,
+			GitHash:        s.Build.GitHash,
+			BuildTime:      s.Build.BuildTime,
+			RestAPIVersion: RestAPIVersion,
+		}}, nil
+	})
+
+	huma.Register(h, huma.Operation{
+		OperationID: "controllerPropertyList",
+		Method:      http.MethodGet,
+		Path:        "/v1/controller/properties",
+		Summary:     "list all controller properties",
+		Tags:        []string{"developers"},
+	}, func(ctx context.Context, _ *struct{}) (*struct{ Body map[string]string }, error) {
+		props, err := s.Store.Props(ctx, store.CtrlPropsInstance)
+		if err != nil {
+			return nil, Failure(FailUnknownError, 0, MaskCtrlConf, "Failed to read the controller properties.", err.Error(), "")
+		}
+		return &struct{ Body map[string]string }{props}, nil
+	})
+
+	huma.Register(h, huma.Operation{
+		OperationID:   "controllerBackupDB",
+		Method:        http.MethodPost,
+		Path:          "/v1/controller/backup/db",
+		Summary:       "create a database backup",
+		Description:   "Writes a consistent copy of the embedded SQLite database into the controller's backup directory, as a workflow.",
+		Tags:          []string{"developers"},
+		DefaultStatus: http.StatusCreated,
+	}, func(ctx context.Context, in *struct{ Body DatabaseBackupRequest }) (*rcOutput, error) {
+		return s.backupDB(ctx, in.Body.BackupName)
+	})
+}
+
+func (s *server) backupDB(ctx context.Context, name string) (*rcOutput, error) {
+	const op, obj = MaskCrt, MaskCtrlConf
+	if s.Store.Dialect != store.DialectSQLite {
+		return nil, Failure(FailInvldRequest, op, obj,
+			"Database backup works only with the embedded SQLite database.",
+			"The controller uses an external "+s.Store.Dialect+" database.",
+			"Back up PostgreSQL with its own tools, for example pg_dump.")
+	}
+	if !backupNameRE.MatchString(name) {
+		return nil, Failure(FailInvldRequest, op, obj,
+			fmt.Sprintf("Invalid backup name '%s'.", name),
+			"A backup name is a plain file name of 1 to 128 characters.",
+			"Use letters, digits, '_', '-' and '.', starting with a letter, digit or '_'.")
+	}
+	if _, err := os.Stat(filepath.Join(s.BackupDir, name)); err == nil {
+		return nil, Failure(FailInUse, op, obj,
+			fmt.Sprintf("Database backup '%s' already exists.", name), "", "Choose another backup name.")
+	}
+
+	id := workflows.DatabaseBackupWorkflowID(name)
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.DatabaseBackup, name)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, Failure(FailInUse, op, obj,
+			fmt.Sprintf("Database backup '%s' is already being written.", name), "Workflow "+id+" is running.", "Wait for it to finish.")
+	}
+	if err != nil {
+		return nil, Failure(FailNotConnected, op, obj, "Failed to start the database backup.", err.Error(), "Check that Temporal is reachable (GET /health).")
+	}
+
+	var res activities.DatabaseBackupResult
+	outcome, err := s.waitFor(ctx, run, &res)
+	switch outcome {
+	case running:
+		rc := NewRc(InfoOperationRunning, op, obj, fmt.Sprintf("Database backup '%s' is in progress.", name))
+		rc.Details = "Follow workflow " + id + " in the Temporal UI."
+		rc.ObjRefs = map[string]string{"WorkflowId": id}
+		return &rcOutput{RcList{rc}}, nil
+	case failed:
+		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Database backup '%s' failed.", name), err.Error(), "See workflow "+id+" in the Temporal UI.")
+		l[0].ObjRefs = map[string]string{"WorkflowId": id}
+		return nil, l
+	}
+	rc := NewRc(Created, op, obj, fmt.Sprintf("Database backup '%s' created.", name))
+	rc.Details = fmt.Sprintf("Written to %s (%d bytes) by workflow %s.", res.Path, res.Bytes, id)
+	rc.ObjRefs = map[string]string{"WorkflowId": id}
+	return &rcOutput{RcList{rc}}, nil
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// defaultConfigPath is read when it exists; --config names another file,
+// which then must exist.
+const defaultConfigPath = "/etc/strata/strata.toml"
+
+// Config is strata.toml. Sections and keys follow linstor.toml where LINSTOR
+// has them ([db], [http], [logging], [encrypt]); [temporal] is Strata's own.
+type Config struct {
+	DataDir  string         `toml:"data_dir"`
+	DB       DBConfig       `toml:"db"`
+	HTTP     HTTPConfig     `toml:"http"`
+	Logging  LoggingConfig  `toml:"logging"`
+	Temporal TemporalConfig `toml:"temporal"`
+	Encrypt  EncryptConfig  `toml:"encrypt"`
+}
+
+// DBConfig selects the database: the embedded SQLite file in the data
+// directory unless connection_url names a PostgreSQL server.
+type DBConfig struct {
+	User          string `toml:"user"`
+	Password      string `toml:"password"`
+	ConnectionURL string `toml:"connection_url"`
+}
+
+// HTTPConfig is the REST API listener.
+type HTTPConfig struct {
+	Enabled    *bool  `toml:"enabled"`
+	Port       int    `toml:"port"`
+	ListenAddr string `toml:"listen_addr"`
+}
+
+// LoggingConfig sets the log level: ERROR, WARN, INFO, DEBUG or TRACE.
+type LoggingConfig struct {
+	Level string `toml:"level"`
+}
+
+// TemporalConfig selects Temporal: an embedded server on an SQLite file in
+// the data directory unless address names an external cluster.
+type TemporalConfig struct {
+	Address         string   `toml:"address"`
+	Namespace       string   `toml:"namespace"`
+	EmbeddedAddress string   `toml:"embedded_address"`
+	UI              *bool    `toml:"ui"`
+	UIAddress       string   `toml:"ui_address"`
+	DialTimeout     duration `toml:"dial_timeout"`
+	OperationWait   duration `toml:"operation_wait"`
+}
+
+// EncryptConfig holds the master passphrase (used from the encryption issue on).
+type EncryptConfig struct {
+	Passphrase string `toml:"passphrase"`
+}
+
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use for example \"30s\" or \"2m\")", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func defaultConfig() Config {
+	return Config{
+		DataDir: "/var/lib/strata",
+		HTTP:    HTTPConfig{Port: 3370},
+		Logging: LoggingConfig{Level: "INFO"},
+		Temporal: TemporalConfig{
+			Namespace:       "default",
+			EmbeddedAddress: "127.0.0.1:7233",
+			UIAddress:       "127.0.0.1:8233",
+			DialTimeout:     duration{10 * time.Second},
+			OperationWait:   duration{60 * time.Second},
+		},
+	}
+}
+
+// loadConfig reads the TOML file over the defaults. A missing file is fine
+// only when it is the default path that nobody asked for.
+func loadConfig(path string, explicit bool) (Config, error) {
+	cfg := defaultConfig()
+	md, err := toml.DecodeFile(path, &cfg)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		return cfg, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return cfg, fmt.Errorf("config file %s does not exist", path)
+	case err != nil:
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return cfg, fmt.Errorf("config file %s: line %d: %s", path, perr.Position.Line, perr.Message)
+		}
+		return cfg, fmt.Errorf("config file %s: %w", path, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		keys := make([]string, len(undecoded))
+		for i, k := range undecoded {
+			keys[i] = k.String()
+		}
+		return cfg, fmt.Errorf("config file %s: unknown key(s) %s", path, strings.Join(keys, ", "))
+	}
+	return cfg, nil
+}
+
+// applyEnv lets the environment override the file. MASTER_PASSPHRASE is the
+// variable the LINSTOR guide names; the file wins over it, as in LINSTOR.
+func (c *Config) applyEnv(getenv func(string) string) {
+	set := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.DataDir, "STRATA_DATA_DIR")
+	set(&c.Logging.Level, "STRATA_LOG_LEVEL")
+	set(&c.DB.ConnectionURL, "STRATA_DB_CONNECTION_URL")
+	set(&c.DB.User, "STRATA_DB_USER")
+	set(&c.DB.Password, "STRATA_DB_PASSWORD")
+	set(&c.Temporal.Address, "STRATA_TEMPORAL_ADDRESS")
+	set(&c.Temporal.Namespace, "STRATA_TEMPORAL_NAMESPACE")
+	if c.Encrypt.Passphrase == "" {
+		set(&c.Encrypt.Passphrase, "MASTER_PASSPHRASE")
+	}
+}
+
+// listenAddress is where the REST API listens.
+func (c *Config) listenAddress() string {
+	return net.JoinHostPort(c.HTTP.ListenAddr, strconv.Itoa(c.HTTP.Port))
+}
+
+func (c *Config) uiEnabled() bool { return c.Temporal.UI == nil || *c.Temporal.UI }
+
+func (c *Config) httpEnabled() bool { return c.HTTP.Enabled == nil || *c.HTTP.Enabled }
+
+// validate checks what the file's syntax cannot.
+func (c *Config) validate() error {
+	if _, err := parseLevel(c.Logging.Level); err != nil {
+		return err
+	}
+	if c.DataDir == "" {
+		return errors.New("data directory is empty")
+	}
+	if c.HTTP.Port < 0 || c.HTTP.Port > 65535 {
+		return fmt.Errorf("[http] port %d is out of range 0-65535", c.HTTP.Port)
+	}
+	if c.Temporal.Namespace == "" {
+		return errors.New("[temporal] namespace is empty")
+	}
+	if c.Temporal.Address == "" {
+		if _, _, err := net.SplitHostPort(c.Temporal.EmbeddedAddress); err != nil {
+			return fmt.Errorf("[temporal] embedded_address %q: %w", c.Temporal.EmbeddedAddress, err)
+		}
+		if c.uiEnabled() {
+			if _, _, err := net.SplitHostPort(c.Temporal.UIAddress); err != nil {
+				return fmt.Errorf("[temporal] ui_address %q: %w", c.Temporal.UIAddress, err)
+			}
+		}
+	} else if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
+		return fmt.Errorf("[temporal] address %q: want host:port", c.Temporal.Address)
+	}
+	if c.Temporal.DialTimeout.Duration <= 0 || c.Temporal.OperationWait.Duration <= 0 {
+		return errors.New("[temporal] dial_timeout and operation_wait must be positive")
+	}
+	return nil
+}
+
+// LevelTrace is the guide's TRACE level, below slog's DEBUG.
+const LevelTrace = slog.LevelDebug - 4
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToUpper(s) {
+	case "ERROR":
+		return slog.LevelError, nil
+	case "WARN", "WARNING":
+		return slog.LevelWarn, nil
+	case "INFO", "":
+		return slog.LevelInfo, nil
+	case "DEBUG":
+		return slog.LevelDebug, nil
+	case "TRACE":
+		return LevelTrace, nil
+	}
+	return 0, fmt.Errorf("invalid log level %q: use ERROR, WARN, INFO, DEBUG or TRACE", s)
+}
+
+// dataPath is a file or directory inside the data directory.
+func (c *Config) dataPath(name string) string { return filepath.Join(c.DataDir, name) }

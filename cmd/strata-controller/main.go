@@ -1,0 +1,232 @@
+// strata-controller serves the REST API, keeps the desired state in its
+// database and runs Strata's Temporal worker.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"strata/activities"
+	"strata/api"
+	"strata/store"
+	"strata/worker"
+	"strata/worker/embedded"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.gitHash=... -X main.buildTime=...".
+var (
+	version   = "0.1.0-dev"
+	gitHash   = ""
+	buildTime = ""
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		// One line, even when a driver's message spans several.
+		fmt.Fprintln(os.Stderr, "strata-controller:", strings.Join(strings.Fields(err.Error()), " "))
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	var (
+		configPath, dataDir, listen, logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:           "strata-controller",
+		Short:         "Strata controller: REST API, desired state and workflows",
+		Version:       version,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath, cmd.Flags().Changed("config"))
+			if err != nil {
+				return err
+			}
+			cfg.applyEnv(os.Getenv)
+			if cmd.Flags().Changed("data-dir") {
+				cfg.DataDir = dataDir
+			}
+			if cmd.Flags().Changed("log-level") {
+				cfg.Logging.Level = logLevel
+			}
+			if err := cfg.validate(); err != nil {
+				return err
+			}
+			addr := cfg.listenAddress()
+			if cmd.Flags().Changed("listen") {
+				addr = listen
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return run(ctx, cfg, addr)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", defaultConfigPath, "configuration file (TOML)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "/var/lib/strata", "directory of the embedded database, embedded Temporal and backups")
+	cmd.Flags().StringVar(&listen, "listen", ":3370", "address of the REST API (overrides [http] listen_addr and port)")
+	cmd.Flags().StringVar(&logLevel, "log-level", "INFO", "ERROR, WARN, INFO, DEBUG or TRACE")
+	return cmd
+}
+
+// controller is the set of running parts, stopped in reverse order.
+type controller struct {
+	log      *slog.Logger
+	store    *store.Store
+	temporal *embedded.Server
+	client   client.Client
+	worker   sdkworker.Worker
+	http     *http.Server
+	ln       net.Listener
+}
+
+func run(ctx context.Context, cfg Config, addr string) error {
+	level, _ := parseLevel(cfg.Logging.Level)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	started := time.Now()
+
+	c := &controller{log: log}
+	defer c.stop()
+	if err := c.start(ctx, cfg, addr); err != nil {
+		return err
+	}
+	log.Info("strata controller ready", "version", version, "rest", addr, "temporal", temporalTarget(cfg, c.temporal), "database", c.store.Dialect, "startup", time.Since(started).Round(time.Millisecond))
+	if c.temporal != nil && c.temporal.UIAddress() != "" {
+		log.Info("temporal web UI", "url", "http://"+c.temporal.UIAddress())
+	}
+
+	errc := make(chan error, 1)
+	if c.http != nil {
+		go func() { errc <- c.http.Serve(c.ln) }()
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("REST API: %w", err)
+	}
+}
+
+func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
+	var err error
+	if cfg.httpEnabled() {
+		// Bind first: a taken port should fail before anything else starts.
+		if c.ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("REST API: %w", err)
+		}
+	}
+
+	c.store, err = store.Open(ctx, store.Config{
+		ConnectionURL: cfg.DB.ConnectionURL,
+		User:          cfg.DB.User,
+		Password:      cfg.DB.Password,
+		SQLitePath:    cfg.dataPath("strata.db"),
+	}, c.log)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	clusterID, err := c.store.EnsureClusterID(ctx)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	c.log.Debug("cluster", "id", clusterID)
+
+	hostPort := cfg.Temporal.Address
+	if hostPort == "" {
+		uiAddr := ""
+		if cfg.uiEnabled() {
+			uiAddr = cfg.Temporal.UIAddress
+		}
+		c.temporal, err = embedded.Start(embedded.Config{
+			DBPath:          cfg.dataPath("temporal.db"),
+			FrontendAddress: cfg.Temporal.EmbeddedAddress,
+			Namespace:       cfg.Temporal.Namespace,
+			UIAddress:       uiAddr,
+			Logger:          c.log,
+		})
+		if err != nil {
+			return err
+		}
+		hostPort = c.temporal.FrontendAddress()
+	}
+	c.client, err = worker.Dial(ctx, hostPort, cfg.Temporal.Namespace, cfg.Temporal.DialTimeout.Duration, c.log)
+	if err != nil {
+		return err
+	}
+	if c.temporal != nil {
+		c.temporal.Ready()
+	}
+	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups")}
+	if c.worker, err = worker.Start(c.client, acts); err != nil {
+		return err
+	}
+	if c.ln != nil {
+		c.http = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: api.New(api.Deps{
+			Store:         c.store,
+			Temporal:      c.client,
+			Build:         api.BuildInfo{Version: version, GitHash: gitHash, BuildTime: buildTime},
+			BackupDir:     acts.BackupDir,
+			OperationWait: cfg.Temporal.OperationWait.Duration,
+			Log:           c.log,
+		})}
+	}
+	return nil
+}
+
+// stop shuts down whatever start got running, newest first, so that no
+// request or workflow task is cut off by a part it still needs.
+func (c *controller) stop() {
+	if c.temporal != nil {
+		c.temporal.Stopping()
+	}
+	if c.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := c.http.Shutdown(ctx); err != nil {
+			c.log.Warn("REST API shutdown", "error", err)
+		}
+		cancel()
+	} else if c.ln != nil {
+		_ = c.ln.Close()
+	}
+	if c.worker != nil {
+		c.worker.Stop()
+	}
+	if c.client != nil {
+		c.client.Close()
+	}
+	if c.temporal != nil {
+		if err := c.temporal.Stop(); err != nil {
+			c.log.Warn("embedded temporal shutdown", "error", err)
+		}
+	}
+	if c.store != nil {
+		if err := c.store.Close(); err != nil {
+			c.log.Warn("database close", "error", err)
+		}
+	}
+}
+
+func temporalTarget(cfg Config, s *embedded.Server) string {
+	if s != nil {
+		return "embedded " + s.FrontendAddress()
+	}
+	return cfg.Temporal.Address
+}

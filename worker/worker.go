@@ -1,0 +1,50 @@
+// Package worker connects to Temporal and runs the controller's worker:
+// the registration of every workflow and activity on Strata's task queue.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"strata/activities"
+	"strata/workflows"
+)
+
+// Dial connects to the Temporal frontend at hostPort and checks, within
+// timeout, that it answers and knows the namespace.
+func Dial(ctx context.Context, hostPort, namespace string, timeout time.Duration, log *slog.Logger) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  hostPort,
+		Namespace: namespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-client")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s: %w", hostPort, err)
+	}
+	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("temporal at %s: namespace %q: %w", hostPort, namespace, err)
+	}
+	return c, nil
+}
+
+// Start registers Strata's workflows and activities and starts polling.
+func Start(c client.Client, acts *activities.Activities) (worker.Worker, error) {
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.DatabaseBackup)
+	w.RegisterActivity(acts)
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal worker: %w", err)
+	}
+	return w, nil
+}

@@ -1,0 +1,6 @@
+package workflows
+
+import "github.com/stretchr/testify/mock"
+
+// mockCtx matches the activity context argument of a mocked activity.
+var mockCtx = mock.Anything
