@@ -4,7 +4,6 @@
 package api
 
 import (
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -38,7 +37,6 @@ type Deps struct {
 	// OperationWait is how long a request waits for its workflow before
 	// answering that the operation goes on in the background.
 	OperationWait time.Duration
-	Log           *slog.Logger
 }
 
 type server struct{ Deps }

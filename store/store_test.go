@@ -18,10 +18,10 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// dialects opens a fresh store per dialect: the embedded SQLite file and a
-// database on the test PostgreSQL server.
-func dialects(t *testing.T) map[string]func(t *testing.T) Config {
-	return map[string]func(t *testing.T) Config{
+// eachDialect runs test on a fresh, migrated database of each dialect: the
+// embedded SQLite file and a database on the test PostgreSQL server.
+func eachDialect(t *testing.T, test func(t *testing.T, cfg Config, s *Store)) {
+	configs := map[string]func(t *testing.T) Config{
 		DialectSQLite: func(t *testing.T) Config {
 			return Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")}
 		},
@@ -29,120 +29,108 @@ func dialects(t *testing.T) map[string]func(t *testing.T) Config {
 			return Config{ConnectionURL: harness.PostgresDatabase(t)}
 		},
 	}
+	for name, cfgFor := range configs {
+		t.Run(name, func(t *testing.T) {
+			cfg := cfgFor(t)
+			s, err := Open(context.Background(), cfg, quiet)
+			require.NoError(t, err)
+			t.Cleanup(func() { s.Close() })
+			require.Equal(t, name, s.Dialect)
+			test(t, cfg, s)
+		})
+	}
 }
 
 func TestOpenMigratesAndReopens(t *testing.T) {
-	for name, cfgFor := range dialects(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			cfg := cfgFor(t)
-			s, err := Open(ctx, cfg, quiet)
-			require.NoError(t, err)
-			require.Equal(t, name, s.Dialect)
-			v, err := s.CurrentVersion(ctx)
-			require.NoError(t, err)
-			require.Equal(t, SchemaVersion(), v)
-			id, err := s.EnsureClusterID(ctx)
-			require.NoError(t, err)
-			require.NoError(t, s.Close())
+	eachDialect(t, func(t *testing.T, cfg Config, s *Store) {
+		ctx := context.Background()
+		v, err := s.CurrentVersion(ctx)
+		require.NoError(t, err)
+		require.Equal(t, SchemaVersion(), v)
+		id, err := s.EnsureClusterID(ctx)
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
 
-			s, err = Open(ctx, cfg, quiet)
-			require.NoError(t, err)
-			defer s.Close()
-			again, err := s.EnsureClusterID(ctx)
-			require.NoError(t, err)
-			require.Equal(t, id, again, "the cluster id survives a reopen")
-			props, err := s.Props(ctx, CtrlPropsInstance)
-			require.NoError(t, err)
-			require.Equal(t, map[string]string{KeyClusterLocalID: id}, props)
-			var applied int64
-			require.NoError(t, s.DB.Model(&schemaMigration{}).Count(&applied).Error)
-			require.EqualValues(t, len(migrations), applied, "no migration runs twice")
-		})
-	}
+		s, err = Open(ctx, cfg, quiet)
+		require.NoError(t, err)
+		defer s.Close()
+		again, err := s.EnsureClusterID(ctx)
+		require.NoError(t, err)
+		require.Equal(t, id, again, "the cluster id survives a reopen")
+		props, err := s.Props(ctx, CtrlPropsInstance)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{KeyClusterLocalID: id}, props)
+		var applied int64
+		require.NoError(t, s.DB.Model(&schemaMigration{}).Count(&applied).Error)
+		require.EqualValues(t, len(migrations), applied, "no migration runs twice")
+	})
 }
 
 func TestConcurrentFirstStartsAgreeOnClusterID(t *testing.T) {
-	for name, cfgFor := range dialects(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			cfg := cfgFor(t)
-			s, err := Open(ctx, cfg, quiet)
-			require.NoError(t, err)
-			defer s.Close()
-			const n = 20
-			ids := make([]string, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() { ids[i], errs[i] = s.EnsureClusterID(ctx) })
-			}
-			wg.Wait()
-			for i := range n {
-				require.NoError(t, errs[i])
-				require.Equal(t, ids[0], ids[i])
-			}
-		})
-	}
+	eachDialect(t, func(t *testing.T, _ Config, s *Store) {
+		ctx := context.Background()
+		const n = 20
+		ids := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { ids[i], errs[i] = s.EnsureClusterID(ctx) })
+		}
+		wg.Wait()
+		for i := range n {
+			require.NoError(t, errs[i])
+			require.Equal(t, ids[0], ids[i])
+		}
+	})
 }
 
 func TestNewerSchemaIsRefused(t *testing.T) {
-	for name, cfgFor := range dialects(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			cfg := cfgFor(t)
-			s, err := Open(ctx, cfg, quiet)
-			require.NoError(t, err)
-			require.NoError(t, s.DB.Create(&schemaMigration{Version: SchemaVersion() + 1, Description: "from the future", AppliedAt: time.Now()}).Error)
-			require.NoError(t, s.Close())
-			_, err = Open(ctx, cfg, quiet)
-			require.ErrorContains(t, err, "newer than this Strata")
-		})
-	}
+	eachDialect(t, func(t *testing.T, cfg Config, s *Store) {
+		ctx := context.Background()
+		require.NoError(t, s.DB.Create(&schemaMigration{Version: SchemaVersion() + 1, Description: "from the future", AppliedAt: time.Now()}).Error)
+		require.NoError(t, s.Close())
+		_, err := Open(ctx, cfg, quiet)
+		require.ErrorContains(t, err, "newer than this Strata")
+	})
 }
 
 // An older database is brought forward by the migrations it lacks; on
 // SQLite a copy of it is kept aside first.
 func TestUpgradeFromOlderSchema(t *testing.T) {
-	for name, cfgFor := range dialects(t) {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			cfg := cfgFor(t)
-			s, err := Open(ctx, cfg, quiet)
-			require.NoError(t, err)
-			id, err := s.EnsureClusterID(ctx)
-			require.NoError(t, err)
-			require.NoError(t, s.Close())
+	eachDialect(t, func(t *testing.T, cfg Config, s *Store) {
+		ctx := context.Background()
+		id, err := s.EnsureClusterID(ctx)
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
 
-			saved := migrations
-			t.Cleanup(func() { migrations = saved })
-			migrations = append(append([]migration(nil), saved...), migration{SchemaVersion() + 1, "upgrade test", []string{
-				"CREATE TABLE upgrade_probe (id INTEGER PRIMARY KEY)",
-			}})
+		saved := migrations
+		t.Cleanup(func() { migrations = saved })
+		migrations = append(append([]migration(nil), saved...), migration{SchemaVersion() + 1, "upgrade test", []string{
+			"CREATE TABLE upgrade_probe (id INTEGER PRIMARY KEY)",
+		}})
 
-			s, err = Open(ctx, cfg, quiet)
-			require.NoError(t, err)
-			defer s.Close()
-			v, err := s.CurrentVersion(ctx)
-			require.NoError(t, err)
-			require.Equal(t, SchemaVersion(), v)
-			require.True(t, s.DB.Migrator().HasTable("upgrade_probe"))
-			got, err := s.EnsureClusterID(ctx)
-			require.NoError(t, err)
-			require.Equal(t, id, got, "data survives the upgrade")
+		s, err = Open(ctx, cfg, quiet)
+		require.NoError(t, err)
+		defer s.Close()
+		v, err := s.CurrentVersion(ctx)
+		require.NoError(t, err)
+		require.Equal(t, SchemaVersion(), v)
+		require.True(t, s.DB.Migrator().HasTable("upgrade_probe"))
+		got, err := s.EnsureClusterID(ctx)
+		require.NoError(t, err)
+		require.Equal(t, id, got, "data survives the upgrade")
 
-			if name == DialectSQLite {
-				copies, _ := filepath.Glob(cfg.SQLitePath + ".v*.bak")
-				require.Len(t, copies, 1, "one copy aside")
-				aside, err := Open(ctx, Config{SQLitePath: copies[0]}, quiet)
-				require.NoError(t, err, "the copy is a usable database")
-				defer aside.Close()
-				props, err := aside.Props(ctx, CtrlPropsInstance)
-				require.NoError(t, err)
-				require.Equal(t, id, props[KeyClusterLocalID])
-			}
-		})
-	}
+		if s.Dialect == DialectSQLite {
+			copies, _ := filepath.Glob(cfg.SQLitePath + ".v*.bak")
+			require.Len(t, copies, 1, "one copy aside")
+			aside, err := Open(ctx, Config{SQLitePath: copies[0]}, quiet)
+			require.NoError(t, err, "the copy is a usable database")
+			defer aside.Close()
+			props, err := aside.Props(ctx, CtrlPropsInstance)
+			require.NoError(t, err)
+			require.Equal(t, id, props[KeyClusterLocalID])
+		}
+	})
 }
 
 func TestOpenFailsClearly(t *testing.T) {

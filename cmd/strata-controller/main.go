@@ -185,7 +185,6 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			Build:         api.BuildInfo{Version: version, GitHash: gitHash, BuildTime: buildTime},
 			BackupDir:     acts.BackupDir,
 			OperationWait: cfg.Temporal.OperationWait.Duration,
-			Log:           c.log,
 		})}
 	}
 	return nil
