@@ -118,15 +118,17 @@ func TestControllerSurvivesSIGKILL(t *testing.T) {
 	const n = 20
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
+	answers := make([]api.RcList, n)
+	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			var rcs api.RcList
-			statuses[i], err = c.Do(ctx, http.MethodPost, "/v1/controller/backup/db", api.DatabaseBackupRequest{BackupName: fmt.Sprintf("b%02d", i)}, &rcs)
+			statuses[i], errs[i] = c.Do(ctx, http.MethodPost, "/v1/controller/backup/db", api.DatabaseBackupRequest{BackupName: fmt.Sprintf("b%02d", i)}, &answers[i])
 		})
 	}
 	wg.Wait()
 	for i, s := range statuses {
-		require.Equal(t, http.StatusCreated, s, "backup %d accepted", i)
+		require.NoError(t, errs[i])
+		require.Equal(t, http.StatusCreated, s, "backup %d accepted: %v", i, answers[i])
 	}
 	c.Kill()
 	restarted := time.Now()
