@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +68,13 @@ func TestControllerRefusesBadStart(t *testing.T) {
 			require.NotContains(t, stderr.String(), "hunter2", "passwords are never printed")
 		})
 	}
+}
+
+// listen occupies a loopback port until the returned func is called.
+func listen(t *testing.T, port int) func() {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	require.NoError(t, err)
+	return func() { l.Close() }
 }
 
 func lastLine(s string) string {

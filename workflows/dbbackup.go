@@ -1,5 +1,3 @@
-// Package workflows holds Strata's Temporal workflows. Workflow code is
-// deterministic: no I/O, no clocks, no randomness; all effects are activities.
 package workflows
 
 import (
@@ -10,19 +8,6 @@ import (
 
 	"strata/activities"
 )
-
-// TaskQueue is where the controllers' workers take Strata's workflows from.
-const TaskQueue = "strata-controller"
-
-// StatusQuery is the query every long-running Strata workflow answers with
-// its progress.
-const StatusQuery = "status"
-
-// Status is a workflow's progress as reported by StatusQuery.
-type Status struct {
-	State   string `json:"state"`
-	Percent int    `json:"percent"`
-}
 
 // DatabaseBackupWorkflowID names the one workflow that writes a backup of
 // that name, so that a repeated request cannot start a second copy.

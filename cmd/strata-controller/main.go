@@ -76,10 +76,13 @@ func newCommand() *cobra.Command {
 			return run(ctx, cfg, addr)
 		},
 	}
+	// Flags apply only when given; their defaults are the configuration's,
+	// shown in --help.
+	def := defaultConfig()
 	cmd.Flags().StringVar(&configPath, "config", defaultConfigPath, "configuration file (TOML)")
-	cmd.Flags().StringVar(&dataDir, "data-dir", "/var/lib/strata", "directory of the embedded database, embedded Temporal and backups")
-	cmd.Flags().StringVar(&listen, "listen", ":3370", "address of the REST API (overrides [http] listen_addr and port)")
-	cmd.Flags().StringVar(&logLevel, "log-level", "INFO", "ERROR, WARN, INFO, DEBUG or TRACE")
+	cmd.Flags().StringVar(&dataDir, "data-dir", def.DataDir, "directory of the embedded database, embedded Temporal and backups")
+	cmd.Flags().StringVar(&listen, "listen", def.listenAddress(), "address of the REST API (overrides [http] listen_addr and port)")
+	cmd.Flags().StringVar(&logLevel, "log-level", def.Logging.Level, "ERROR, WARN, INFO, DEBUG or TRACE")
 	return cmd
 }
 
