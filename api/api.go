@@ -54,6 +54,13 @@ func New(d Deps) http.Handler {
 	s := &server{d}
 	s.registerController(h)
 	s.registerHealth(h)
+	s.registerNodes(h)
+	s.registerStoragePools(h)
+	s.registerResourceGroups(h)
+	s.registerResourceDefinitions(h)
+	s.registerResources(h)
+	s.registerConnections(h)
+	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	return r
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/go-chi/chi/v5"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -66,6 +68,17 @@ func (s *server) registerController(h huma.API) {
 			return nil, Failure(FailUnknownError, 0, MaskCtrlConf, "Failed to read the controller properties.", err.Error(), "")
 		}
 		return &struct{ Body map[string]string }{props}, nil
+	})
+
+	huma.Register(h, huma.Operation{
+		OperationID:   "controllerPropertyModify",
+		Method:        http.MethodPost,
+		Path:          "/v1/controller/properties",
+		Summary:       "set or delete controller properties",
+		Tags:          []string{"developers"},
+		DefaultStatus: http.StatusCreated,
+	}, func(ctx context.Context, in *struct{ Body ControllerPropsModify }) (*rcOutput, error) {
+		return s.modifyControllerProps(ctx, propsModify(in.Body.PropsModify))
 	})
 
 	huma.Register(h, huma.Operation{
@@ -133,4 +146,29 @@ func (s *server) backupDB(ctx context.Context, name string) (*rcOutput, error) {
 	rc.Details = fmt.Sprintf("Written to %s (%d bytes) by workflow %s.", res.Path, res.Bytes, id)
 	rc.ObjRefs = map[string]string{"WorkflowId": id}
 	return &rcOutput{RcList{rc}}, nil
+}
+
+func (s *server) modifyControllerProps(ctx context.Context, m store.PropsModify) (*rcOutput, error) {
+	const op, obj = MaskMod, MaskCtrlConf
+	if err := s.Store.ModifyControllerProps(ctx, m); err != nil {
+		return nil, failure(err, op, obj, nil)
+	}
+	return success(Modified, op, obj, "Successfully set property.", "", nil), nil
+}
+
+// deleteControllerProperty serves DELETE /v1/controller/properties/{key},
+// whose key holds slashes (LINSTOR's {key: .*}), on the router directly.
+func (s *server) deleteControllerProperty(w http.ResponseWriter, r *http.Request) {
+	key := chi.URLParam(r, "*")
+	out, err := s.modifyControllerProps(r.Context(), store.PropsModify{DeleteProps: []string{key}})
+	body, status := any(nil), http.StatusOK
+	if err != nil {
+		l := err.(RcList)
+		body, status = l, l.GetStatus()
+	} else {
+		body = out.Body
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }

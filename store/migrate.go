@@ -31,6 +31,123 @@ var migrations = []migration{
 			PRIMARY KEY (props_instance, prop_key)
 		)`,
 	}},
+	{2, "object model of nodes, storage pools, groups, definitions, resources and connections", []string{
+		// Names are kept twice: upper-cased as the key (LINSTOR compares
+		// names case-insensitively) and as the user typed them.
+		`CREATE TABLE nodes (
+			node_name     VARCHAR(255) NOT NULL PRIMARY KEY,
+			node_dsp_name VARCHAR(255) NOT NULL,
+			uuid          VARCHAR(36)  NOT NULL,
+			node_type     VARCHAR(16)  NOT NULL,
+			flags         TEXT         NOT NULL DEFAULT ''
+		)`,
+		`CREATE TABLE node_net_interfaces (
+			node_name           VARCHAR(255) NOT NULL REFERENCES nodes (node_name) ON DELETE CASCADE,
+			node_net_name       VARCHAR(32)  NOT NULL,
+			node_net_dsp_name   VARCHAR(32)  NOT NULL,
+			uuid                VARCHAR(36)  NOT NULL,
+			inet_address        VARCHAR(64)  NOT NULL,
+			stlt_conn_port      INTEGER,
+			stlt_conn_encr_type VARCHAR(16),
+			PRIMARY KEY (node_name, node_net_name)
+		)`,
+		`CREATE TABLE node_connections (
+			node_name_src VARCHAR(255) NOT NULL REFERENCES nodes (node_name) ON DELETE CASCADE,
+			node_name_dst VARCHAR(255) NOT NULL REFERENCES nodes (node_name) ON DELETE CASCADE,
+			uuid          VARCHAR(36)  NOT NULL,
+			PRIMARY KEY (node_name_src, node_name_dst)
+		)`,
+		`CREATE TABLE stor_pool_definitions (
+			pool_name     VARCHAR(48) NOT NULL PRIMARY KEY,
+			pool_dsp_name VARCHAR(48) NOT NULL,
+			uuid          VARCHAR(36) NOT NULL
+		)`,
+		`CREATE TABLE storage_pools (
+			node_name           VARCHAR(255) NOT NULL REFERENCES nodes (node_name) ON DELETE CASCADE,
+			pool_name           VARCHAR(48)  NOT NULL REFERENCES stor_pool_definitions (pool_name),
+			uuid                VARCHAR(36)  NOT NULL,
+			driver_name         VARCHAR(32)  NOT NULL,
+			free_space_mgr_name VARCHAR(255) NOT NULL,
+			external_locking    BOOLEAN      NOT NULL DEFAULT FALSE,
+			free_capacity       BIGINT,
+			total_capacity      BIGINT,
+			PRIMARY KEY (node_name, pool_name)
+		)`,
+		`CREATE TABLE resource_groups (
+			resource_group_name     VARCHAR(48) NOT NULL PRIMARY KEY,
+			resource_group_dsp_name VARCHAR(48) NOT NULL,
+			uuid                    VARCHAR(36) NOT NULL,
+			description             TEXT        NOT NULL DEFAULT '',
+			select_filter           TEXT        NOT NULL DEFAULT '{}',
+			peer_slots              INTEGER
+		)`,
+		`CREATE TABLE volume_groups (
+			resource_group_name VARCHAR(48) NOT NULL REFERENCES resource_groups (resource_group_name) ON DELETE CASCADE,
+			vlm_nr              INTEGER     NOT NULL,
+			uuid                VARCHAR(36) NOT NULL,
+			flags               TEXT        NOT NULL DEFAULT '',
+			PRIMARY KEY (resource_group_name, vlm_nr)
+		)`,
+		`CREATE TABLE resource_definitions (
+			resource_name          VARCHAR(48) NOT NULL PRIMARY KEY,
+			resource_dsp_name      VARCHAR(48) NOT NULL,
+			uuid                   VARCHAR(36) NOT NULL,
+			resource_external_name VARCHAR(255) UNIQUE,
+			resource_group_name    VARCHAR(48) NOT NULL REFERENCES resource_groups (resource_group_name),
+			flags                  TEXT        NOT NULL DEFAULT '',
+			layer_stack            TEXT        NOT NULL DEFAULT '',
+			drbd_port              INTEGER UNIQUE,
+			drbd_secret            VARCHAR(64) NOT NULL DEFAULT '',
+			drbd_peer_slots        INTEGER     NOT NULL,
+			drbd_transport_type    VARCHAR(16) NOT NULL DEFAULT 'IP',
+			create_timestamp       BIGINT      NOT NULL
+		)`,
+		`CREATE INDEX resource_definitions_group ON resource_definitions (resource_group_name)`,
+		`CREATE TABLE volume_definitions (
+			resource_name VARCHAR(48) NOT NULL REFERENCES resource_definitions (resource_name) ON DELETE CASCADE,
+			vlm_nr        INTEGER     NOT NULL,
+			uuid          VARCHAR(36) NOT NULL,
+			vlm_size      BIGINT      NOT NULL,
+			flags         TEXT        NOT NULL DEFAULT '',
+			drbd_minor    INTEGER UNIQUE,
+			PRIMARY KEY (resource_name, vlm_nr)
+		)`,
+		`CREATE TABLE resources (
+			resource_name    VARCHAR(48)  NOT NULL REFERENCES resource_definitions (resource_name) ON DELETE CASCADE,
+			node_name        VARCHAR(255) NOT NULL REFERENCES nodes (node_name) ON DELETE CASCADE,
+			uuid             VARCHAR(36)  NOT NULL,
+			flags            TEXT         NOT NULL DEFAULT '',
+			drbd_node_id     INTEGER      NOT NULL,
+			create_timestamp BIGINT       NOT NULL,
+			PRIMARY KEY (resource_name, node_name),
+			UNIQUE (resource_name, drbd_node_id)
+		)`,
+		`CREATE INDEX resources_node ON resources (node_name)`,
+		`CREATE TABLE volumes (
+			resource_name  VARCHAR(48)  NOT NULL,
+			node_name      VARCHAR(255) NOT NULL,
+			vlm_nr         INTEGER      NOT NULL,
+			uuid           VARCHAR(36)  NOT NULL,
+			stor_pool_name VARCHAR(48)  NOT NULL,
+			flags          TEXT         NOT NULL DEFAULT '',
+			PRIMARY KEY (resource_name, node_name, vlm_nr),
+			FOREIGN KEY (resource_name, node_name) REFERENCES resources (resource_name, node_name) ON DELETE CASCADE,
+			FOREIGN KEY (resource_name, vlm_nr) REFERENCES volume_definitions (resource_name, vlm_nr) ON DELETE CASCADE,
+			FOREIGN KEY (node_name, stor_pool_name) REFERENCES storage_pools (node_name, pool_name)
+		)`,
+		`CREATE INDEX volumes_pool ON volumes (node_name, stor_pool_name)`,
+		`CREATE TABLE resource_connections (
+			resource_name VARCHAR(48)  NOT NULL,
+			node_name_src VARCHAR(255) NOT NULL,
+			node_name_dst VARCHAR(255) NOT NULL,
+			uuid          VARCHAR(36)  NOT NULL,
+			flags         TEXT         NOT NULL DEFAULT '',
+			tcp_port      INTEGER,
+			PRIMARY KEY (resource_name, node_name_src, node_name_dst),
+			FOREIGN KEY (resource_name, node_name_src) REFERENCES resources (resource_name, node_name) ON DELETE CASCADE,
+			FOREIGN KEY (resource_name, node_name_dst) REFERENCES resources (resource_name, node_name) ON DELETE CASCADE
+		)`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -3,13 +3,58 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
-// Property container instances.
+// Property container instances. Like LINSTOR, every object's properties
+// live in one table keyed by the object's instance path, built from its
+// upper-cased names. Paths of children start with their parent's names, so
+// that deleting a parent can drop its children's properties by prefix.
 const CtrlPropsInstance = "/CTRLCFG"
+
+func NodeInstance(node string) string { return "/NODES/" + Key(node) }
+func StorPoolDefinitionInstance(pool string) string {
+	return "/STORPOOLDEFINITIONS/" + Key(pool)
+}
+func StoragePoolInstance(node, pool string) string {
+	return "/STORPOOLCONF/" + Key(node) + "/" + Key(pool)
+}
+func ResourceGroupInstance(rg string) string { return "/RESOURCEGROUPS/" + Key(rg) }
+func VolumeGroupInstance(rg string, nr int32) string {
+	return "/VOLUMEGROUPS/" + Key(rg) + "/" + strconv.Itoa(int(nr))
+}
+func ResourceDefinitionInstance(rd string) string { return "/RESOURCEDEFINITIONS/" + Key(rd) }
+func VolumeDefinitionInstance(rd string, nr int32) string {
+	return "/VOLUMEDEFINITIONS/" + Key(rd) + "/" + strconv.Itoa(int(nr))
+}
+func ResourceInstance(rd, node string) string { return "/RESOURCES/" + Key(rd) + "/" + Key(node) }
+func VolumeInstance(rd, node string, nr int32) string {
+	return "/VOLUMES/" + Key(rd) + "/" + Key(node) + "/" + strconv.Itoa(int(nr))
+}
+func NodeConnectionInstance(a, b string) string {
+	a, b = ordered(a, b)
+	return "/CONDFN/NODES/" + a + "/" + b
+}
+func ResourceConnectionInstance(rd, a, b string) string {
+	a, b = ordered(a, b)
+	return "/CONDFN/RESOURCES/" + Key(rd) + "/" + a + "/" + b
+}
+
+// ordered returns the two node keys of a connection in a fixed order, so
+// that a-b and b-a name the same connection.
+func ordered(a, b string) (string, string) {
+	a, b = Key(a), Key(b)
+	if a > b {
+		return b, a
+	}
+	return a, b
+}
 
 // KeyClusterLocalID is the controller property holding the cluster's
 // identity, created once by the first controller that starts on a database.
@@ -25,8 +70,12 @@ func (propRow) TableName() string { return "props_containers" }
 
 // Props returns every property of one container.
 func (s *Store) Props(ctx context.Context, instance string) (map[string]string, error) {
+	return readProps(s.DB.WithContext(ctx), instance)
+}
+
+func readProps(db *gorm.DB, instance string) (map[string]string, error) {
 	var rows []propRow
-	if err := s.DB.WithContext(ctx).Where("props_instance = ?", instance).Find(&rows).Error; err != nil {
+	if err := db.Where("props_instance = ?", instance).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("read properties of %s: %w", instance, err)
 	}
 	props := make(map[string]string, len(rows))
@@ -34,6 +83,120 @@ func (s *Store) Props(ctx context.Context, instance string) (map[string]string, 
 		props[r.PropKey] = r.PropValue
 	}
 	return props, nil
+}
+
+// PropsUnder returns the properties of every container whose instance path
+// starts with prefix (one range scan of the primary key), by instance.
+func PropsUnder(db *gorm.DB, prefix string) (map[string]map[string]string, error) {
+	var rows []propRow
+	if err := db.Where("props_instance >= ? AND props_instance < ?", prefix, prefixEnd(prefix)).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read properties under %s: %w", prefix, err)
+	}
+	out := map[string]map[string]string{}
+	for _, r := range rows {
+		m := out[r.PropsInstance]
+		if m == nil {
+			m = map[string]string{}
+			out[r.PropsInstance] = m
+		}
+		m[r.PropKey] = r.PropValue
+	}
+	return out, nil
+}
+
+// prefixEnd is the smallest string above every string starting with
+// prefix, which ends in '/': instance paths hold only [A-Z0-9_.-/], all
+// below '0' or (letters, digits) not after '/' at that position.
+func prefixEnd(prefix string) string {
+	return prefix[:len(prefix)-1] + string(rune(prefix[len(prefix)-1]+1))
+}
+
+// PropsModify is LINSTOR's generic change of an object's properties.
+type PropsModify struct {
+	OverrideProps    map[string]string
+	DeleteProps      []string
+	DeleteNamespaces []string
+}
+
+// Empty reports whether the change changes nothing.
+func (m PropsModify) Empty() bool {
+	return len(m.OverrideProps) == 0 && len(m.DeleteProps) == 0 && len(m.DeleteNamespaces) == 0
+}
+
+// Check validates every key and value against the whitelist of kind.
+func (m PropsModify) Check(kind Kind) *Error {
+	keys := make([]string, 0, len(m.OverrideProps))
+	for k := range m.OverrideProps {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := CheckProp(kind, k, m.OverrideProps[k]); err != nil {
+			return err
+		}
+	}
+	for _, ns := range m.DeleteNamespaces {
+		if strings.Trim(ns, "/") == "" {
+			return refuse(Invalid, kind, "The namespace to delete is empty.", "", "Name a namespace such as 'Aux'.")
+		}
+	}
+	return nil
+}
+
+// applyProps writes a props change inside a transaction. Deleting a key
+// that is not set is not an error, as in LINSTOR.
+func applyProps(tx *gorm.DB, instance string, m PropsModify) error {
+	for _, k := range m.DeleteProps {
+		if err := tx.Where("props_instance = ? AND prop_key = ?", instance, k).Delete(&propRow{}).Error; err != nil {
+			return err
+		}
+	}
+	for _, ns := range m.DeleteNamespaces {
+		ns = strings.Trim(ns, "/") + "/"
+		if err := tx.Where("props_instance = ? AND prop_key >= ? AND prop_key < ?", instance, ns, prefixEnd(ns)).Delete(&propRow{}).Error; err != nil {
+			return err
+		}
+	}
+	return setProps(tx, instance, m.OverrideProps)
+}
+
+func setProps(tx *gorm.DB, instance string, props map[string]string) error {
+	if len(props) == 0 {
+		return nil
+	}
+	rows := make([]propRow, 0, len(props))
+	for k, v := range props {
+		rows = append(rows, propRow{instance, k, v})
+	}
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "props_instance"}, {Name: "prop_key"}},
+		DoUpdates: clause.AssignmentColumns([]string{"prop_value"}),
+	}).Create(&rows).Error
+}
+
+// dropProps deletes the containers named and every container under the
+// prefixes (which end in '/').
+func dropProps(tx *gorm.DB, instances []string, prefixes ...string) error {
+	for start := 0; start < len(instances); start += 500 {
+		end := min(start+500, len(instances))
+		if err := tx.Where("props_instance IN ?", instances[start:end]).Delete(&propRow{}).Error; err != nil {
+			return err
+		}
+	}
+	for _, p := range prefixes {
+		if err := tx.Where("props_instance >= ? AND props_instance < ?", p, prefixEnd(p)).Delete(&propRow{}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ModifyControllerProps changes the controller's properties.
+func (s *Store) ModifyControllerProps(ctx context.Context, m PropsModify) error {
+	if err := m.Check(KindController); err != nil {
+		return err
+	}
+	return s.Write(ctx, func(tx *gorm.DB) error { return applyProps(tx, CtrlPropsInstance, m) })
 }
 
 // EnsureClusterID returns the cluster's id, creating it if this is the first

@@ -45,8 +45,8 @@ type Store struct {
 	sqlitePath string
 }
 
-// Open connects, checks the connection and migrates the schema to the
-// version this binary knows.
+// Open connects, checks the connection, migrates the schema to the version
+// this binary knows and creates the objects every cluster starts with.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	s, err := connect(ctx, cfg, log)
 	if err != nil {
@@ -55,6 +55,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err := s.migrate(ctx, log); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	if err := s.EnsureDefaults(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("create default objects: %w", err)
 	}
 	return s, nil
 }

@@ -1,0 +1,311 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"strata/store"
+)
+
+var (
+	nodeTypes       = []string{store.NodeTypeController, store.NodeTypeSatellite, store.NodeTypeCombined, store.NodeTypeAuxiliary}
+	encryptionTypes = []string{"PLAIN", "SSL"}
+)
+
+type NodePath struct {
+	Node string `path:"node" doc:"Node name"`
+}
+
+type NetIfPath struct {
+	NodePath
+	NetInterface string `path:"netinterface" doc:"Net interface name"`
+}
+
+func (s *server) registerNodes(h huma.API) {
+	huma.Register(h, huma.Operation{OperationID: "nodeList", Method: http.MethodGet, Path: "/v1/nodes", Summary: "list nodes", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			ListParams
+			Nodes []string `query:"nodes,explode"`
+		}) (*struct{ Body []Node }, error) {
+			nodes, err := s.Store.ListNodes(ctx, in.Nodes)
+			if err != nil {
+				return nil, failure(err, 0, MaskNode, nil)
+			}
+			nodes = page(filter(nodes, func(n store.Node) map[string]string { return n.Props }, in.Props), in.ListParams)
+			out := make([]Node, len(nodes))
+			for i, n := range nodes {
+				out[i] = nodeJSON(n)
+			}
+			return &struct{ Body []Node }{out}, nil
+		})
+
+	huma.Register(h, huma.Operation{OperationID: "nodeGet", Method: http.MethodGet, Path: "/v1/nodes/{node}", Summary: "show one node", Tags: []string{"developers"}},
+		func(ctx context.Context, in *NodePath) (*struct{ Body Node }, error) {
+			n, err := s.Store.GetNode(ctx, in.Node)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			return &struct{ Body Node }{nodeJSON(n)}, nil
+		})
+
+	huma.Register(h, huma.Operation{OperationID: "nodeAdd", Method: http.MethodPost, Path: "/v1/nodes", Summary: "add a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct{ Body Node }) (*rcOutput, error) {
+			return s.createNode(ctx, in.Body)
+		})
+
+	huma.Register(h, huma.Operation{OperationID: "nodeModify", Method: http.MethodPut, Path: "/v1/nodes/{node}", Summary: "modify a node", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			NodePath
+			Body NodeModify
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskNode
+			refs := map[string]string{"Node": in.Node}
+			typ := ""
+			if in.Body.NodeType != "" {
+				var ok bool
+				if typ, ok = upperEnum(in.Body.NodeType, nodeTypes); !ok {
+					return nil, invalid(codeInvalidNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", in.Body.NodeType), "", "Use one of: "+strings.Join(nodeTypes, ", ")+".")
+				}
+			}
+			row, err := s.Store.ModifyNode(ctx, in.Node, typ, propsModify(in.Body.PropsModify))
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Node '%s' modified.", row.NodeDspName), row.UUID, refs), nil
+		})
+
+	deleteNode := func(lost bool) func(context.Context, *NodePath) (*rcOutput, error) {
+		return func(ctx context.Context, in *NodePath) (*rcOutput, error) {
+			const op, obj = MaskDel, MaskNode
+			refs := map[string]string{"Node": in.Node}
+			row, err := s.Store.DeleteNode(ctx, in.Node)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			msg := fmt.Sprintf("Node '%s' deleted.", row.NodeDspName)
+			if lost {
+				msg = fmt.Sprintf("Node '%s' deleted as lost, with its resources and storage pools.", row.NodeDspName)
+			}
+			return success(Deleted, op, obj, msg, row.UUID, refs), nil
+		}
+	}
+	huma.Register(h, huma.Operation{OperationID: "nodeDelete", Method: http.MethodDelete, Path: "/v1/nodes/{node}", Summary: "delete a node", Tags: []string{"developers"}}, deleteNode(false))
+	huma.Register(h, huma.Operation{OperationID: "nodeLost", Method: http.MethodDelete, Path: "/v1/nodes/{node}/lost", Summary: "delete an unrecoverable node", Tags: []string{"developers"}}, deleteNode(true))
+
+	huma.Register(h, huma.Operation{OperationID: "nodeReconnect", Method: http.MethodPut, Path: "/v1/nodes/{node}/reconnect", Summary: "reconnect a node to the controller", Tags: []string{"developers"}},
+		func(ctx context.Context, in *NodePath) (*rcOutput, error) {
+			n, err := s.Store.GetNode(ctx, in.Node)
+			if err != nil {
+				return nil, failure(err, MaskMod, MaskNode, map[string]string{"Node": in.Node})
+			}
+			return success(Modified, MaskMod, MaskNode, fmt.Sprintf("Node '%s' is being reconnected.", n.NodeDspName), "", map[string]string{"Node": n.NodeDspName}), nil
+		})
+
+	huma.Register(h, huma.Operation{OperationID: "nodeRestore", Method: http.MethodPut, Path: "/v1/nodes/{node}/restore", Summary: "restore an evicted node", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			NodePath
+			Body *NodeRestore
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskNode
+			refs := map[string]string{"Node": in.Node}
+			row, err := s.Store.SetNodeFlags(ctx, in.Node, func(f store.Flags) store.Flags { return f.Without("EVICTED").Without("EVACUATE") })
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Node '%s' restored.", row.NodeDspName), row.UUID, refs), nil
+		})
+
+	s.registerNetInterfaces(h)
+}
+
+func (s *server) createNode(ctx context.Context, n Node) (*rcOutput, error) {
+	const op, obj = MaskCrt, MaskNode
+	refs := map[string]string{"Node": n.Name}
+	if err := checkNodeName(n.Name, op, obj); err != nil {
+		return nil, err
+	}
+	typ, ok := upperEnum(n.Type, nodeTypes)
+	if !ok {
+		return nil, invalid(codeInvalidNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", n.Type),
+			"", "Use one of: "+strings.Join(nodeTypes, ", ")+" (case does not matter).")
+	}
+	if len(n.NetInterfaces) == 0 {
+		return nil, invalid(codeInvalidNetAddr, op, obj, fmt.Sprintf("Node '%s' needs a net interface.", n.Name),
+			"A node is reached through at least one net interface.", "Give the node's IP address.")
+	}
+	spec := store.NodeSpec{Name: n.Name, Type: typ, Props: n.Props}
+	var active string
+	for _, nif := range n.NetInterfaces {
+		row, err := netIfRow(nif, op, obj)
+		if err != nil {
+			return nil, err
+		}
+		if nif.IsActive && active == "" {
+			active = nif.Name
+		}
+		spec.NetInterfaces = append(spec.NetInterfaces, row)
+	}
+	if active != "" {
+		spec.Props = withProp(spec.Props, store.KeyCurStltConnName, active)
+	}
+	if err := (store.PropsModify{OverrideProps: n.Props}).Check(store.KindNode); err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	row, err := s.Store.CreateNode(ctx, spec)
+	if err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	return success(Created, op, obj, fmt.Sprintf("New node '%s' registered.", row.NodeDspName), row.UUID, refs), nil
+}
+
+func withProp(props map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for pk, pv := range props {
+		out[pk] = pv
+	}
+	return out
+}
+
+// netIfRow validates a net interface of a request.
+func netIfRow(nif NetInterface, op, obj uint64) (store.NetInterfaceRow, error) {
+	if nif.Name == "" {
+		nif.Name = "default"
+	}
+	if err := netIfNameRule.check(nif.Name, op, obj); err != nil {
+		return store.NetInterfaceRow{}, err
+	}
+	if net.ParseIP(nif.Address) == nil {
+		return store.NetInterfaceRow{}, invalid(codeInvalidNetAddr, op, obj, fmt.Sprintf("Invalid IP address '%s'.", nif.Address),
+			"A net interface has an IPv4 or IPv6 address.", "Give the interface's address, such as 10.0.0.1.")
+	}
+	row := store.NetInterfaceRow{NodeNetDspName: nif.Name, InetAddress: nif.Address}
+	if nif.SatellitePort != nil {
+		if *nif.SatellitePort < 1 || *nif.SatellitePort > 65535 {
+			return row, invalid(codeInvalidNetPort, op, obj, fmt.Sprintf("Invalid satellite port %d.", *nif.SatellitePort), "A port is from 1 to 65535.", "Use 3366 (plain) or 3367 (SSL).")
+		}
+		enc := "PLAIN"
+		if nif.SatelliteEncryptionType != "" {
+			var ok bool
+			if enc, ok = upperEnum(nif.SatelliteEncryptionType, encryptionTypes); !ok {
+				return row, invalid(codeInvalidNetType, op, obj, fmt.Sprintf("Invalid communication type '%s'.", nif.SatelliteEncryptionType), "", "Use PLAIN or SSL.")
+			}
+		}
+		port := *nif.SatellitePort
+		row.StltConnPort, row.StltConnEncrType = &port, &enc
+	}
+	return row, nil
+}
+
+func nodeJSON(n store.Node) Node {
+	active := store.Key(n.Props[store.KeyCurStltConnName])
+	out := Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID,
+		// Agents connect with the agent issue; until then no node is online.
+		ConnectionStatus: "OFFLINE"}
+	for _, nif := range n.NetInterfaces {
+		out.NetInterfaces = append(out.NetInterfaces, netIfJSON(nif, nif.NodeNetName == active))
+	}
+	return out
+}
+
+func netIfJSON(nif store.NetInterfaceRow, active bool) NetInterface {
+	out := NetInterface{Name: nif.NodeNetDspName, Address: nif.InetAddress, SatellitePort: nif.StltConnPort, IsActive: active, UUID: nif.UUID}
+	if nif.StltConnEncrType != nil {
+		out.SatelliteEncryptionType = *nif.StltConnEncrType
+	}
+	return out
+}
+
+func (s *server) registerNetInterfaces(h huma.API) {
+	listNetIfs := func(ctx context.Context, node, name string) ([]NetInterface, error) {
+		n, err := s.Store.GetNode(ctx, node)
+		if err != nil {
+			return nil, err
+		}
+		active := store.Key(n.Props[store.KeyCurStltConnName])
+		var out []NetInterface
+		for _, nif := range n.NetInterfaces {
+			if name == "" || nif.NodeNetName == store.Key(name) {
+				out = append(out, netIfJSON(nif, nif.NodeNetName == active))
+			}
+		}
+		return out, nil
+	}
+	huma.Register(h, huma.Operation{OperationID: "netinterfaceList", Method: http.MethodGet, Path: "/v1/nodes/{node}/net-interfaces", Summary: "list a node's net interfaces", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			NodePath
+			ListParams
+		}) (*struct{ Body []NetInterface }, error) {
+			out, err := listNetIfs(ctx, in.Node, "")
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			return &struct{ Body []NetInterface }{page(out, in.ListParams)}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "netinterfaceGet", Method: http.MethodGet, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "show one net interface", Tags: []string{"developers"}},
+		func(ctx context.Context, in *NetIfPath) (*struct{ Body NetInterface }, error) {
+			out, err := listNetIfs(ctx, in.Node, in.NetInterface)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			if len(out) == 0 {
+				return nil, RcList{NewRc((codeNotFoundStart+5)|MaskError, 0, 0, fmt.Sprintf("Net interface '%s' on node '%s' not found.", in.NetInterface, in.Node))}
+			}
+			return &struct{ Body NetInterface }{out[0]}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "netinterfaceCreate", Method: http.MethodPost, Path: "/v1/nodes/{node}/net-interfaces", Summary: "create a net interface on a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct {
+			NodePath
+			Body NetInterface
+		}) (*rcOutput, error) {
+			const op, obj = MaskCrt, MaskNetIf
+			refs := map[string]string{"Node": in.Node, "NetIf": in.Body.Name}
+			row, err := netIfRow(in.Body, op, obj)
+			if err != nil {
+				return nil, err
+			}
+			row, err = s.Store.CreateNetInterface(ctx, in.Node, row, in.Body.IsActive)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Created, op, obj, fmt.Sprintf("New net interface '%s' on node '%s' created.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "netinterfaceModified", Method: http.MethodPut, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "modify a net interface", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			NetIfPath
+			Body NetInterface
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskNetIf
+			refs := map[string]string{"Node": in.Node, "NetIf": in.NetInterface}
+			body := in.Body
+			body.Name = in.NetInterface
+			want, err := netIfRow(body, op, obj)
+			if err != nil {
+				return nil, err
+			}
+			row, err := s.Store.ModifyNetInterface(ctx, in.Node, in.NetInterface, func(r *store.NetInterfaceRow) {
+				r.InetAddress = want.InetAddress
+				if want.StltConnPort != nil {
+					r.StltConnPort, r.StltConnEncrType = want.StltConnPort, want.StltConnEncrType
+				}
+			}, in.Body.IsActive)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' modified.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "netinterfaceDelete", Method: http.MethodDelete, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "delete a net interface", Tags: []string{"developers"}},
+		func(ctx context.Context, in *NetIfPath) (*rcOutput, error) {
+			const op, obj = MaskDel, MaskNetIf
+			refs := map[string]string{"Node": in.Node, "NetIf": in.NetInterface}
+			row, err := s.Store.DeleteNetInterface(ctx, in.Node, in.NetInterface)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Deleted, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' deleted.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
+		})
+}

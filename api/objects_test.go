@@ -1,0 +1,340 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The request bodies below are those the linstor CLI sends
+// (shared/reference/linstor-cli-requests.jsonl), sent as it sends them.
+
+func nodeBody(name, addr string) string {
+	return fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": %q, "satellite_port": 3366, "satellite_encryption_type": "plain", "is_active": true}]}`, name, addr)
+}
+
+// cluster builds the guide's small cluster: three nodes with a FILE_THIN
+// pool "pool1" each.
+func cluster(c *apiClient) {
+	for i, n := range []string{"alpha", "bravo", "charlie"} {
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody(n, fmt.Sprintf("10.0.0.%d", i+1)))
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/"+n+"/storage-pools",
+			`{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/var/lib/strata/pool1"}}`)
+	}
+}
+
+func TestNodesAndNetInterfaces(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		rcs := c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("n1", "10.0.0.1"))
+		require.Equal(t, int64(20709377), rcs[0].RetCode, "CREATED|MASK_CRT|MASK_NODE as LINSTOR answers")
+		require.Equal(t, "n1", rcs[0].ObjRefs["Node"])
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes",
+			`{"name": "n2", "type": "combined", "net_interfaces": [{"name": "default", "address": "10.0.0.2", "satellite_port": 3367, "satellite_encryption_type": "ssl", "is_active": true}]}`)
+
+		var nodes []Node
+		c.get("/v1/nodes", &nodes)
+		require.Len(t, nodes, 2)
+		require.Equal(t, "SATELLITE", nodes[0].Type)
+		require.Equal(t, "COMBINED", nodes[1].Type)
+		require.Equal(t, "SSL", nodes[1].NetInterfaces[0].SatelliteEncryptionType)
+		require.True(t, nodes[0].NetInterfaces[0].IsActive)
+		require.Equal(t, "OFFLINE", nodes[0].ConnectionStatus)
+
+		// Case-insensitive names; single GET; 404 with LINSTOR's code.
+		var n Node
+		c.get("/v1/nodes/N1", &n)
+		require.Equal(t, "n1", n.Name)
+		status, body := c.do(http.MethodGet, "/v1/nodes/nope", nil)
+		require.Equal(t, http.StatusNotFound, status)
+		require.Contains(t, string(body), "Node 'nope' not found.")
+
+		// Properties, filters, paging.
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1", `{"override_props": {"Aux/site": "east"}}`)
+		c.get("/v1/nodes?props=Aux/site=east", &nodes)
+		require.Len(t, nodes, 1)
+		require.Equal(t, "east", nodes[0].Props["Aux/site"])
+		c.get("/v1/nodes?nodes=n2&nodes=n1", &nodes)
+		require.Len(t, nodes, 2)
+		c.get("/v1/nodes?offset=1&limit=1", &nodes)
+		require.Len(t, nodes, 1)
+		require.Equal(t, "n2", nodes[0].Name)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1", `{"delete_namespaces": ["Aux"]}`)
+		c.get("/v1/nodes/n1", &n)
+		require.NotContains(t, n.Props, "Aux/site")
+
+		// Net interfaces: create, make active, the active one cannot go.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/n1/net-interfaces", `{"name": "data", "address": "10.1.0.1"}`)
+		var nifs []NetInterface
+		c.get("/v1/nodes/n1/net-interfaces", &nifs)
+		require.Len(t, nifs, 2)
+		c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/nodes/n1/net-interfaces/default", nil)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1/net-interfaces/data", `{"name": "data", "address": "10.1.0.9", "satellite_port": 3366, "is_active": true}`)
+		var nif NetInterface
+		c.get("/v1/nodes/n1/net-interfaces/data", &nif)
+		require.Equal(t, "10.1.0.9", nif.Address)
+		require.True(t, nif.IsActive)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n1/net-interfaces/default", nil)
+
+		// Every node gets its diskless pool.
+		var pools []StoragePool
+		c.get("/v1/view/storage-pools", &pools)
+		require.Len(t, pools, 2)
+		require.Equal(t, "DfltDisklessStorPool", pools[0].StoragePoolName)
+		require.Equal(t, "DISKLESS", pools[0].ProviderKind)
+
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n2/reconnect", nil)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n2/restore", `{}`)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n2/lost", nil)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n1", nil)
+		c.get("/v1/nodes", &nodes)
+		require.Empty(t, nodes)
+		c.get("/v1/view/storage-pools", &pools)
+		require.Empty(t, pools, "a node's pools go with it")
+	})
+}
+
+func TestStoragePools(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("n1", "10.0.0.1"))
+		for _, body := range []string{
+			`{"storage_pool_name": "pool1", "provider_kind": "LVM", "props": {"StorDriver/StorPoolName": "vg1"}}`,
+			`{"storage_pool_name": "tpool", "provider_kind": "LVM_THIN", "props": {"StorDriver/StorPoolName": "vg1/thin"}}`,
+			`{"storage_pool_name": "zpool1", "provider_kind": "ZFS_THIN", "props": {"StorDriver/StorPoolName": "tank"}}`,
+			`{"storage_pool_name": "files", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/srv/files"}, "shared_space": "san1", "external_locking": true}`,
+			`{"storage_pool_name": "dlpool", "provider_kind": "DISKLESS"}`,
+		} {
+			c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/n1/storage-pools", body)
+		}
+		var pools []StoragePool
+		c.get("/v1/nodes/n1/storage-pools", &pools)
+		require.Len(t, pools, 6)
+		var tp StoragePool
+		c.get("/v1/nodes/n1/storage-pools/tpool", &tp)
+		require.Equal(t, "LVM_THIN", tp.ProviderKind)
+		require.Equal(t, "vg1", tp.Props["StorDriver/LvmVg"])
+		require.Equal(t, "thin", tp.Props["StorDriver/ThinPool"])
+		require.Equal(t, "Thin", tp.StaticTraits["Provisioning"])
+		require.True(t, tp.SupportsSnapshots)
+		c.get("/v1/view/storage-pools?storage_pools=files", &pools)
+		require.Len(t, pools, 1)
+		require.Equal(t, "san1", pools[0].SharedSpace)
+		require.True(t, pools[0].ExternalLocking)
+
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1/storage-pools/pool1", `{"override_props": {"MaxOversubscriptionRatio": "2"}}`)
+		c.fail(http.StatusInternalServerError, codeInvalidProp, http.MethodPut, "/v1/nodes/n1/storage-pools/pool1", `{"override_props": {"MaxOversubscriptionRatio": "much"}}`)
+
+		var spds []StoragePoolDefinition
+		c.get("/v1/storage-pool-definitions", &spds)
+		require.Len(t, spds, 6, "a definition for each pool name")
+		c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/storage-pool-definitions/pool1", nil)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/storage-pool-definitions", `{"storage_pool_name": "later"}`)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/storage-pool-definitions/later", `{"override_props": {"Aux/tier": "ssd"}}`)
+		var spd StoragePoolDefinition
+		c.get("/v1/storage-pool-definitions/later", &spd)
+		require.Equal(t, "ssd", spd.Props["Aux/tier"])
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/storage-pool-definitions/later", nil)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n1/storage-pools/zpool1", nil)
+		c.get("/v1/nodes/n1/storage-pools", &pools)
+		require.Len(t, pools, 5)
+	})
+}
+
+func TestGroupsDefinitionsAndResources(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		// The CLI sends place_count as a string.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups",
+			`{"name": "rg1", "select_filter": {"place_count": "2", "storage_pool_list": ["pool1"], "replicas_on_different": ["Aux/zone"], "layer_stack": ["drbd", "storage"], "provider_list": ["FILE_THIN"]}}`)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/rg1", `{"select_filter": {"place_count": 3}, "override_props": {"DrbdOptions/Net/protocol": "C"}}`)
+		var rg ResourceGroup
+		c.get("/v1/resource-groups/rg1", &rg)
+		require.EqualValues(t, 3, rg.SelectFilter.PlaceCount)
+		require.Equal(t, []string{"pool1"}, rg.SelectFilter.StoragePoolList, "modify keeps what it does not set")
+		require.Equal(t, []string{"DRBD", "STORAGE"}, rg.SelectFilter.LayerStack)
+		var rgs []ResourceGroup
+		c.get("/v1/resource-groups", &rgs)
+		require.Len(t, rgs, 2, "DfltRscGrp and rg1")
+
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/rg1/volume-groups", `{}`)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/rg1/volume-groups/0", `{"override_props": {"Aux/x": "1"}}`)
+		var vgs []VolumeGroup
+		c.get("/v1/resource-groups/rg1/volume-groups", &vgs)
+		require.Len(t, vgs, 1)
+		require.EqualValues(t, 0, *vgs[0].VolumeNumber)
+
+		// Definitions: ports from 7000, minors from 1000, numbers from 0.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "backups", "resource_group_name": "rg1"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/volume-definitions", `{"volume_definition": {"size_kib": 524288000}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/volume-definitions", `{"volume_definition": {"size_kib": 104857600}}`)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/1", `{"override_props": {"StorPoolName": "pool1"}}`)
+		var rd ResourceDefinition
+		c.get("/v1/resource-definitions/backups", &rd)
+		require.Equal(t, "rg1", rd.ResourceGroupName)
+		require.EqualValues(t, 7000, rd.LayerData[0].Data.Port)
+		require.NotEmpty(t, rd.LayerData[0].Data.Secret)
+		require.Len(t, rd.VolumeDefinitions, 2)
+		require.EqualValues(t, 1, *rd.VolumeDefinitions[1].VolumeNumber)
+		require.EqualValues(t, 1001, *rd.VolumeDefinitions[1].LayerData[0].Data.MinorNumber)
+		var rds []ResourceDefinition
+		c.get("/v1/resource-definitions?with_volume_definitions=true", &rds)
+		require.Len(t, rds, 1)
+		require.Len(t, rds[0].VolumeDefinitions, 2)
+
+		// No StorPoolName for volume 0 anywhere: the guide's DfltStorPool error.
+		rc := c.fail(http.StatusNotFound, codeNotFoundStart+10, http.MethodPost, "/v1/resource-definitions/backups/resources", `[{"resource": {"node_name": "alpha"}}]`)
+		require.Contains(t, rc.Message, "DfltStorPool")
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups", `{"override_props": {"StorPoolName": "pool1"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/resources",
+			`[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo", "props": {"StorPoolName": "pool1"}}}]`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/resources/charlie", `{"resource": {"flags": ["DRBD_DISKLESS"]}}`)
+
+		var view []ResourceWithVolumes
+		c.get("/v1/view/resources", &view)
+		require.Len(t, view, 3)
+		require.Len(t, view[0].Volumes, 2)
+		require.Equal(t, "pool1", view[0].Volumes[0].StoragePoolName)
+		require.Equal(t, "FILE_THIN", view[0].Volumes[0].ProviderKind)
+		require.Equal(t, "DfltDisklessStorPool", view[2].Volumes[0].StoragePoolName)
+		c.get("/v1/view/resources?nodes=bravo&resources=backups", &view)
+		require.Len(t, view, 1)
+		c.get("/v1/view/resources?storage_pools=DfltDisklessStorPool", &view)
+		require.Len(t, view, 1)
+		require.Equal(t, "charlie", view[0].NodeName)
+
+		// Effective properties say where a value comes from.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resources/alpha", `{"override_props": {"DrbdOptions/Net/protocol": "B"}}`)
+		var r ResourceWithVolumes
+		c.get("/v1/resource-definitions/backups/resources/alpha", &r)
+		eff := r.EffectiveProps["DrbdOptions/Net/protocol"]
+		require.Equal(t, "B", eff.Value)
+		require.Equal(t, "Resource", eff.Type)
+		require.Equal(t, []PropertyWithDescription{{Type: "ResourceGroup", Value: "C"}, {Type: "Controller", Value: "A"}}, eff.Other)
+
+		// Growing always works; shrinking is refused while resources exist.
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/0", `{"size_kib": 629145600}`)
+		c.fail(http.StatusInternalServerError, codeInvalidVlmSize, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/0", `{"size_kib": 1024}`)
+
+		// Connections: DRBD peer options as properties.
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/max-buffers": "8192"}}`)
+		var conns []Connection
+		c.get("/v1/resource-definitions/backups/resource-connections/bravo/alpha", &conns)
+		require.Len(t, conns, 1)
+		require.Equal(t, "8192", conns[0].Props["DrbdOptions/Net/max-buffers"])
+		c.ok(http.StatusOK, http.MethodPut, "/v1/node-connections/alpha/charlie", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)
+		c.get("/v1/node-connections?node_a=charlie", &conns)
+		require.Len(t, conns, 1)
+
+		// The guide's refusal, and a move that makes the delete possible.
+		rc = c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/resource-groups/rg1", nil)
+		require.Equal(t, "Cannot delete resource group 'rg1' because it has existing resource definitions.", rc.Message)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups", `{"resource_group": "DfltRscGrp"}`)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-groups/rg1", nil)
+
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/backups/resources/charlie", nil)
+		c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/nodes/alpha/storage-pools/pool1", nil)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/backups", nil)
+		c.get("/v1/view/resources", &view)
+		require.Empty(t, view)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/alpha/storage-pools/pool1", nil)
+		props, err := c.store.Props(t.Context(), "/RESOURCES/BACKUPS/ALPHA")
+		require.NoError(t, err)
+		require.Empty(t, props, "a deleted object's properties go with it")
+	})
+}
+
+func TestControllerProperties(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"TcpPortAutoRange": "7100-7199", "Aux/owner": "ops"}}`)
+		var props map[string]string
+		c.get("/v1/controller/properties", &props)
+		require.Equal(t, "7100-7199", props["TcpPortAutoRange"])
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/controller/properties/Aux/owner", nil)
+		c.get("/v1/controller/properties", &props)
+		require.NotContains(t, props, "Aux/owner")
+
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "r1"}}`)
+		var rd ResourceDefinition
+		c.get("/v1/resource-definitions/r1", &rd)
+		require.EqualValues(t, 7100, rd.LayerData[0].Data.Port, "the port comes from TcpPortAutoRange")
+		require.Equal(t, "DfltRscGrp", rd.ResourceGroupName)
+	})
+}
+
+// Bad input gets LINSTOR's error and changes nothing.
+func TestBadInputChangesNothing(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "rg1"}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "res1", "resource_group_name": "rg1"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+		before := snapshot(c)
+
+		tests := []struct {
+			name   string
+			method string
+			path   string
+			body   string
+			status int
+			code   uint64
+		}{
+			{"unparsable json", http.MethodPost, "/v1/nodes", `{"name": `, http.StatusBadRequest, APICallParseError & MaskCode},
+			{"node exists (case-insensitive)", http.MethodPost, "/v1/nodes", nodeBody("ALPHA", "10.0.0.9"), http.StatusInternalServerError, codeExistsStart},
+			{"node name with underscore", http.MethodPost, "/v1/nodes", nodeBody("bad_name", "10.0.0.9"), http.StatusInternalServerError, codeInvalidNodeName},
+			{"node without address", http.MethodPost, "/v1/nodes", `{"name": "n9", "type": "satellite", "net_interfaces": [{"name": "default", "address": "nowhere"}]}`, http.StatusInternalServerError, codeInvalidNetAddr},
+			{"node type unknown", http.MethodPost, "/v1/nodes", `{"name": "n9", "type": "boss", "net_interfaces": [{"name": "default", "address": "10.0.0.9"}]}`, http.StatusInternalServerError, codeInvalidNodeType},
+			{"property not whitelisted", http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"NoSuchKey": "1"}}`, http.StatusInternalServerError, codeInvalidProp},
+			{"property of another object", http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"PeerSlotsNewResource": "3"}}`, http.StatusInternalServerError, codeInvalidProp},
+			{"missing node", http.MethodPut, "/v1/nodes/zulu", `{"override_props": {"Aux/a": "1"}}`, http.StatusNotFound, codeNotFoundStart},
+			{"pool name too short", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "p", "provider_kind": "LVM", "props": {"StorDriver/StorPoolName": "vg"}}`, http.StatusInternalServerError, codeInvalidSPName},
+			{"pool provider unknown", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "pool2", "provider_kind": "TAPE"}`, http.StatusInternalServerError, codeInvalidProvider},
+			{"pool exists", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "POOL1", "provider_kind": "FILE", "props": {"StorDriver/StorPoolName": "/x"}}`, http.StatusInternalServerError, codeExistsStart + 10},
+			{"resource group exists", http.MethodPost, "/v1/resource-groups", `{"name": "RG1"}`, http.StatusInternalServerError, codeExistsStart + 22},
+			{"bad layer stack", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"layer_stack": ["storage", "drbd"]}}`, http.StatusInternalServerError, codeInvalidLayer},
+			{"bad regex", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"not_place_with_rsc_regex": "("}}`, http.StatusInternalServerError, codeInvalidRequest},
+			{"reserved resource name", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "all"}}`, http.StatusInternalServerError, codeInvalidRscName},
+			{"resource name with a dot", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "a.b"}}`, http.StatusInternalServerError, codeInvalidRscName},
+			{"definition in a missing group", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "res2", "resource_group_name": "nope"}}`, http.StatusNotFound, codeNotFoundStart + 17},
+			{"port taken", http.MethodPost, "/v1/resource-definitions", `{"drbd_port": 7000, "resource_definition": {"name": "res2"}}`, http.StatusInternalServerError, 203},
+			{"zero size", http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"size_kib": 0}}`, http.StatusInternalServerError, codeInvalidVlmSize},
+			{"volume number taken", http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"volume_number": 0, "size_kib": 10}}`, http.StatusInternalServerError, codeExistsStart + 3},
+			{"resource on a missing node", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "zulu", "props": {"StorPoolName": "pool1"}}}]`, http.StatusNotFound, codeNotFoundStart},
+			{"one of two resources bad", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha", "props": {"StorPoolName": "pool1"}}}, {"resource": {"node_name": "bravo", "props": {"StorPoolName": "nopool"}}}]`, http.StatusNotFound, codeNotFoundStart + 10},
+			{"unknown resource flag", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha", "flags": ["FAST"]}}]`, http.StatusInternalServerError, codeInvalidRequest},
+			{"connection to itself", http.MethodPut, "/v1/node-connections/alpha/ALPHA", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusInternalServerError, codeInvalidRequest},
+			{"connection of missing resources", http.MethodPut, "/v1/resource-definitions/res1/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusNotFound, codeNotFoundStart + 2},
+			{"delete missing definition", http.MethodDelete, "/v1/resource-definitions/nope", "", http.StatusNotFound, codeNotFoundStart + 1},
+			{"delete group in use", http.MethodDelete, "/v1/resource-groups/rg1", "", http.StatusInternalServerError, codeInUse},
+			{"delete default group", http.MethodDelete, "/v1/resource-groups/DfltRscGrp", "", http.StatusInternalServerError, codeInUse},
+			{"controller property value", http.MethodPost, "/v1/controller/properties", `{"override_props": {"TcpPortAutoRange": "lots"}}`, http.StatusInternalServerError, codeInvalidProp},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var body any
+				if tt.body != "" {
+					body = tt.body
+				}
+				rc := c.fail(tt.status, tt.code, tt.method, tt.path, body)
+				require.NotEmpty(t, rc.Message)
+				require.Equal(t, before, snapshot(c), "a refused request changes nothing")
+			})
+		}
+	})
+}
+
+// snapshot is every list of the object model, as JSON.
+func snapshot(c *apiClient) string {
+	c.t.Helper()
+	out := map[string]json.RawMessage{}
+	for _, p := range []string{"/v1/nodes", "/v1/view/storage-pools", "/v1/storage-pool-definitions", "/v1/resource-groups",
+		"/v1/resource-definitions?with_volume_definitions=true", "/v1/view/resources", "/v1/node-connections", "/v1/controller/properties"} {
+		var raw json.RawMessage
+		c.get(p, &raw)
+		out[p] = raw
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}

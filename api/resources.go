@@ -1,0 +1,218 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"strata/store"
+)
+
+type RscPath struct {
+	RdPath
+	NodePath
+}
+
+type VlmPath struct {
+	RscPath
+	VolumeNumber int32 `path:"volume_number" minimum:"0" maximum:"65534" doc:"Volume number"`
+}
+
+// rscCreateFlags are the flags a client may give a new resource.
+var rscCreateFlags = []string{"DISKLESS", "DRBD_DISKLESS", "NVME_INITIATOR", "TIE_BREAKER", "INACTIVE"}
+
+func resourceJSON(r store.Resource) ResourceWithVolumes {
+	out := ResourceWithVolumes{Resource: Resource{Name: r.ResourceDspName, NodeName: r.NodeDspName, Props: r.Props, Flags: r.Flags.List(),
+		UUID: r.UUID, CreateTimestamp: r.CreateTimestamp}}
+	for _, v := range r.Volumes {
+		out.Volumes = append(out.Volumes, volumeJSON(v))
+	}
+	return out
+}
+
+func volumeJSON(v store.Volume) Volume {
+	nr := v.VlmNr
+	// Devices, sizes and disk states come from the agents with deployment.
+	return Volume{VolumeNumber: &nr, StoragePoolName: v.StorPoolDspName, ProviderKind: v.ProviderKind, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID}
+}
+
+func effectiveJSON(chain []store.PropsLevel) map[string]EffectiveProperty {
+	eff := store.Effective(chain)
+	out := make(map[string]EffectiveProperty, len(eff))
+	for k, e := range eff {
+		p := EffectiveProperty{PropertyWithDescription: PropertyWithDescription{Type: e.Type, Value: e.Value}}
+		for _, o := range e.Overridden {
+			p.Other = append(p.Other, PropertyWithDescription{Type: o.Type, Value: o.Value})
+		}
+		out[k] = p
+	}
+	return out
+}
+
+func (s *server) registerResources(h huma.API) {
+	type rscFilter struct {
+		ListParams
+		Nodes        []string `query:"nodes,explode"`
+		Resources    []string `query:"resources,explode"`
+		StoragePools []string `query:"storage_pools,explode"`
+	}
+	list := func(ctx context.Context, f store.ResourceFilter, p ListParams) ([]ResourceWithVolumes, error) {
+		rscs, err := s.Store.ListResources(ctx, f)
+		if err != nil {
+			return nil, failure(err, 0, MaskRsc, nil)
+		}
+		rscs = page(filter(rscs, func(r store.Resource) map[string]string { return r.Props }, p.Props), p)
+		out := make([]ResourceWithVolumes, len(rscs))
+		for i, r := range rscs {
+			out[i] = resourceJSON(r)
+		}
+		return out, nil
+	}
+	huma.Register(h, huma.Operation{OperationID: "viewResources", Method: http.MethodGet, Path: "/v1/view/resources", Summary: "query all resources with their volumes", Tags: []string{"developers"}},
+		func(ctx context.Context, in *rscFilter) (*struct{ Body []ResourceWithVolumes }, error) {
+			out, err := list(ctx, store.ResourceFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools}, in.ListParams)
+			return &struct{ Body []ResourceWithVolumes }{out}, err
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceList", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources", Summary: "list a definition's resources", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RdPath
+			ListParams
+		}) (*struct{ Body []ResourceWithVolumes }, error) {
+			if _, err := s.Store.GetResourceDefinition(ctx, in.Resource); err != nil {
+				return nil, notFoundOnly(err)
+			}
+			out, err := list(ctx, store.ResourceFilter{Resources: []string{in.Resource}}, in.ListParams)
+			return &struct{ Body []ResourceWithVolumes }{out}, err
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceGet", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "show one resource with its effective properties", Tags: []string{"developers"}},
+		func(ctx context.Context, in *RscPath) (*struct{ Body ResourceWithVolumes }, error) {
+			r, err := s.Store.GetResource(ctx, in.Resource, in.Node)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			chain, err := s.Store.ResourcePropsChain(ctx, in.Resource, in.Node)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			out := resourceJSON(r)
+			out.EffectiveProps = effectiveJSON(chain)
+			return &struct{ Body ResourceWithVolumes }{out}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceCreate", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources", Summary: "create one or more resources", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct {
+			RdPath
+			Body []ResourceCreate
+		}) (*rcOutput, error) {
+			return s.createResources(ctx, in.Resource, in.Body)
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceCreateOnNode", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "create a resource on a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct {
+			RscPath
+			Body ResourceCreate
+		}) (*rcOutput, error) {
+			in.Body.Resource.NodeName = in.Node
+			return s.createResources(ctx, in.Resource, []ResourceCreate{in.Body})
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "modify a resource", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RscPath
+			Body ResourceModify
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskRsc
+			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
+			row, err := s.Store.ModifyResource(ctx, in.Resource, in.Node, propsModify(in.Body.PropsModify))
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' modified.", in.Resource, in.Node), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "delete a resource", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RscPath
+			KeepTiebreaker bool `query:"keep_tiebreaker"`
+		}) (*rcOutput, error) {
+			const op, obj = MaskDel, MaskRsc
+			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
+			row, err := s.Store.DeleteResource(ctx, in.Resource, in.Node)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", in.Resource, in.Node), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceVolumeList", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources/{node}/volumes", Summary: "list a resource's volumes", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RscPath
+			ListParams
+		}) (*struct{ Body []Volume }, error) {
+			r, err := s.Store.GetResource(ctx, in.Resource, in.Node)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			out := []Volume{}
+			for _, v := range r.Volumes {
+				out = append(out, volumeJSON(v))
+			}
+			return &struct{ Body []Volume }{page(out, in.ListParams)}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceVolumeGet", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources/{node}/volumes/{volume_number}", Summary: "show one volume", Tags: []string{"developers"}},
+		func(ctx context.Context, in *VlmPath) (*struct{ Body Volume }, error) {
+			r, err := s.Store.GetResource(ctx, in.Resource, in.Node)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			for _, v := range r.Volumes {
+				if v.VlmNr == in.VolumeNumber {
+					return &struct{ Body Volume }{volumeJSON(v)}, nil
+				}
+			}
+			return nil, RcList{NewRc((codeNotFoundStart+4)|MaskError, 0, 0, fmt.Sprintf("Volume %d of resource '%s' on node '%s' not found.", in.VolumeNumber, in.Resource, in.Node))}
+		})
+	huma.Register(h, huma.Operation{OperationID: "volumeModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resources/{node}/volumes/{volume_number}", Summary: "modify a volume", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			VlmPath
+			Body PropsModify
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskVlm
+			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node, "VlmNr": fmt.Sprint(in.VolumeNumber)}
+			row, err := s.Store.ModifyVolume(ctx, in.Resource, in.Node, in.VolumeNumber, propsModify(in.Body))
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Volume %d of resource '%s' on node '%s' modified.", in.VolumeNumber, in.Resource, in.Node), row.UUID, refs), nil
+		})
+}
+
+func (s *server) createResources(ctx context.Context, rd string, reqs []ResourceCreate) (*rcOutput, error) {
+	const op, obj = MaskCrt, MaskRsc
+	refs := map[string]string{"RscDfn": rd}
+	if len(reqs) == 0 {
+		return nil, invalid(codeInvalidRequest, op, obj, "No resource to create.", "The request lists no resource.", "Name at least one node.")
+	}
+	specs := make([]store.ResourceSpec, len(reqs))
+	for i, r := range reqs {
+		if err := checkNodeName(r.Resource.NodeName, op, obj); err != nil {
+			return nil, err
+		}
+		if r.DrbdNodeID != nil && (*r.DrbdNodeID < 0 || *r.DrbdNodeID > store.MaxNodeID) {
+			return nil, invalid(204, op, obj, fmt.Sprintf("Invalid DRBD node id %d.", *r.DrbdNodeID), "DRBD node ids are from 0 to 31.", "")
+		}
+		set, err := flagChange(r.Resource.Flags, rscCreateFlags, op, obj)
+		if err != nil {
+			return nil, err
+		}
+		specs[i] = store.ResourceSpec{Node: r.Resource.NodeName, Props: r.Resource.Props, Flags: set(""), DrbdNodeID: r.DrbdNodeID}
+	}
+	rows, err := s.Store.CreateResources(ctx, rd, specs)
+	if err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	var out RcList
+	for i, row := range rows {
+		r := success(Created, op, obj, fmt.Sprintf("New resource '%s' on node '%s' registered.", rd, reqs[i].Resource.NodeName), row.UUID,
+			map[string]string{"RscDfn": rd, "Node": reqs[i].Resource.NodeName})
+		out = append(out, r.Body...)
+	}
+	return &rcOutput{out}, nil
+}

@@ -1,0 +1,342 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"strata/store"
+)
+
+type RgPath struct {
+	ResourceGroup string `path:"resource_group" doc:"Resource group name"`
+}
+
+type VgPath struct {
+	RgPath
+	VolumeNumber int32 `path:"volume_number" minimum:"0" maximum:"65534" doc:"Volume number"`
+}
+
+var (
+	layerKinds    = []string{"DRBD", "LUKS", "STORAGE", "NVME", "WRITECACHE", "CACHE", "BCACHE"}
+	disklessTypes = []string{"DRBD_DISKLESS", "NVME_INITIATOR"}
+)
+
+// checkSelectFilter validates an auto-select filter's names and kinds.
+func checkSelectFilter(f *AutoSelectFilter, op, obj uint64) (store.SelectFilter, error) {
+	if f == nil {
+		return store.SelectFilter{}, nil
+	}
+	if f.PlaceCount < 0 || f.AdditionalPlaceCount < 0 {
+		return store.SelectFilter{}, invalid(219, op, obj, fmt.Sprintf("Invalid place count %d.", f.PlaceCount), "A place count is not negative.", "")
+	}
+	for _, sp := range append(append([]string{f.StoragePool}, f.StoragePoolList...), f.StoragePoolDisklessList...) {
+		if sp == "" {
+			continue
+		}
+		if err := spNameRule.check(sp, op, obj); err != nil {
+			return store.SelectFilter{}, err
+		}
+	}
+	for _, n := range f.NodeNameList {
+		if err := checkNodeName(n, op, obj); err != nil {
+			return store.SelectFilter{}, err
+		}
+	}
+	layers, err := checkLayers(f.LayerStack, op, obj)
+	if err != nil {
+		return store.SelectFilter{}, err
+	}
+	providers := make([]string, len(f.ProviderList))
+	for i, p := range f.ProviderList {
+		var ok bool
+		if providers[i], ok = upperEnum(p, store.Providers); !ok {
+			return store.SelectFilter{}, invalid(codeInvalidProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
+		}
+	}
+	dt := f.DisklessType
+	if dt != "" {
+		var ok bool
+		if dt, ok = upperEnum(dt, disklessTypes); !ok {
+			return store.SelectFilter{}, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid diskless type '%s'.", f.DisklessType), "", "Use DRBD_DISKLESS or NVME_INITIATOR.")
+		}
+	}
+	if f.NotPlaceWithRscRegex != "" {
+		if _, err := compileRegex(f.NotPlaceWithRscRegex); err != nil {
+			return store.SelectFilter{}, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid regular expression '%s'.", f.NotPlaceWithRscRegex), err.Error(), "")
+		}
+	}
+	return store.SelectFilter{PlaceCount: int32(f.PlaceCount), AdditionalPlaceCount: int32(f.AdditionalPlaceCount), NodeNameList: f.NodeNameList,
+		StoragePool: f.StoragePool, StoragePoolList: f.StoragePoolList, StoragePoolDisklessList: f.StoragePoolDisklessList,
+		NotPlaceWithRsc: f.NotPlaceWithRsc, NotPlaceWithRscRegex: f.NotPlaceWithRscRegex, ReplicasOnSame: f.ReplicasOnSame,
+		ReplicasOnDifferent: f.ReplicasOnDifferent, XReplicasOnDifferentMap: f.XReplicasOnDifferentMap, LayerStack: layers,
+		ProviderList: providers, DisklessOnRemaining: f.DisklessOnRemaining, DisklessType: dt}, nil
+}
+
+// checkLayers validates a layer stack: known layers, each once, STORAGE
+// (when given) last.
+func checkLayers(stack []string, op, obj uint64) ([]string, error) {
+	out := make([]string, len(stack))
+	for i, l := range stack {
+		u, ok := upperEnum(l, layerKinds)
+		if !ok || strings.Contains(strings.Join(out[:i], ","), u) || (u == "STORAGE" && i != len(stack)-1) {
+			return nil, invalid(codeInvalidLayer, op, obj, fmt.Sprintf("Invalid layer stack '%s'.", strings.Join(stack, ",")),
+				"Each layer appears once, from "+strings.Join(layerKinds, ", ")+", and STORAGE comes last.", "For example: drbd,storage.")
+		}
+		out[i] = u
+	}
+	return out, nil
+}
+
+func selectFilterJSON(f store.SelectFilter) *AutoSelectFilter {
+	out := AutoSelectFilter{PlaceCount: FlexInt(f.PlaceCount), AdditionalPlaceCount: FlexInt(f.AdditionalPlaceCount), NodeNameList: f.NodeNameList,
+		StoragePool: f.StoragePool, StoragePoolList: f.StoragePoolList, StoragePoolDisklessList: f.StoragePoolDisklessList,
+		NotPlaceWithRsc: f.NotPlaceWithRsc, NotPlaceWithRscRegex: f.NotPlaceWithRscRegex, ReplicasOnSame: f.ReplicasOnSame,
+		ReplicasOnDifferent: f.ReplicasOnDifferent, XReplicasOnDifferentMap: f.XReplicasOnDifferentMap, LayerStack: f.LayerStack,
+		ProviderList: f.ProviderList, DisklessOnRemaining: f.DisklessOnRemaining, DisklessType: f.DisklessType}
+	return &out
+}
+
+// mergeSelectFilter overwrites the fields a modify request sets.
+func mergeSelectFilter(dst *store.SelectFilter, src store.SelectFilter) {
+	if src.PlaceCount != 0 {
+		dst.PlaceCount = src.PlaceCount
+	}
+	if src.AdditionalPlaceCount != 0 {
+		dst.AdditionalPlaceCount = src.AdditionalPlaceCount
+	}
+	if src.StoragePool != "" {
+		dst.StoragePool = src.StoragePool
+	}
+	if src.NotPlaceWithRscRegex != "" {
+		dst.NotPlaceWithRscRegex = src.NotPlaceWithRscRegex
+	}
+	if src.DisklessType != "" {
+		dst.DisklessType = src.DisklessType
+	}
+	if src.DisklessOnRemaining != nil {
+		dst.DisklessOnRemaining = src.DisklessOnRemaining
+	}
+	if src.XReplicasOnDifferentMap != nil {
+		dst.XReplicasOnDifferentMap = src.XReplicasOnDifferentMap
+	}
+	for _, l := range []struct{ dst, src *[]string }{{&dst.NodeNameList, &src.NodeNameList}, {&dst.StoragePoolList, &src.StoragePoolList},
+		{&dst.StoragePoolDisklessList, &src.StoragePoolDisklessList}, {&dst.NotPlaceWithRsc, &src.NotPlaceWithRsc},
+		{&dst.ReplicasOnSame, &src.ReplicasOnSame}, {&dst.ReplicasOnDifferent, &src.ReplicasOnDifferent},
+		{&dst.LayerStack, &src.LayerStack}, {&dst.ProviderList, &src.ProviderList}} {
+		if len(*l.src) > 0 {
+			*l.dst = *l.src
+		}
+	}
+}
+
+func checkPeerSlots(n *int32, op, obj uint64) error {
+	if n != nil && (*n < 1 || *n > 31) {
+		return invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid peer slots %d.", *n), "DRBD peer slots are from 1 to 31.", "")
+	}
+	return nil
+}
+
+func resourceGroupJSON(g store.ResourceGroup) ResourceGroup {
+	return ResourceGroup{Name: g.ResourceGroupDspName, Description: g.Description, Props: g.Props, SelectFilter: selectFilterJSON(g.SelectFilter), UUID: g.UUID, PeerSlots: g.PeerSlots}
+}
+
+func (s *server) registerResourceGroups(h huma.API) {
+	huma.Register(h, huma.Operation{OperationID: "resourceGroupList", Method: http.MethodGet, Path: "/v1/resource-groups", Summary: "list resource groups", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			ListParams
+			ResourceGroups []string `query:"resource_groups,explode"`
+		}) (*struct{ Body []ResourceGroup }, error) {
+			rgs, err := s.Store.ListResourceGroups(ctx, in.ResourceGroups)
+			if err != nil {
+				return nil, failure(err, 0, MaskRscGrp, nil)
+			}
+			rgs = page(filter(rgs, func(g store.ResourceGroup) map[string]string { return g.Props }, in.Props), in.ListParams)
+			out := make([]ResourceGroup, len(rgs))
+			for i, g := range rgs {
+				out[i] = resourceGroupJSON(g)
+			}
+			return &struct{ Body []ResourceGroup }{out}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceGroupGet", Method: http.MethodGet, Path: "/v1/resource-groups/{resource_group}", Summary: "show one resource group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *RgPath) (*struct{ Body ResourceGroup }, error) {
+			g, err := s.Store.GetResourceGroup(ctx, in.ResourceGroup)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			return &struct{ Body ResourceGroup }{resourceGroupJSON(g)}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceGroupCreate", Method: http.MethodPost, Path: "/v1/resource-groups", Summary: "add a resource group", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct{ Body ResourceGroup }) (*rcOutput, error) {
+			const op, obj = MaskCrt, MaskRscGrp
+			b := in.Body
+			refs := map[string]string{"RscGrp": b.Name}
+			if err := rgNameRule.check(b.Name, op, obj); err != nil {
+				return nil, err
+			}
+			sf, err := checkSelectFilter(b.SelectFilter, op, obj)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkPeerSlots(b.PeerSlots, op, obj); err != nil {
+				return nil, err
+			}
+			row, err := s.Store.CreateResourceGroup(ctx, store.ResourceGroupSpec{Name: b.Name, Description: b.Description, Props: b.Props, SelectFilter: sf, PeerSlots: b.PeerSlots})
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Created, op, obj, fmt.Sprintf("New resource group '%s' created.", row.ResourceGroupDspName), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceGroupModify", Method: http.MethodPut, Path: "/v1/resource-groups/{resource_group}", Summary: "modify a resource group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RgPath
+			Body ResourceGroupModify
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskRscGrp
+			refs := map[string]string{"RscGrp": in.ResourceGroup}
+			c := store.ResourceGroupChange{Description: in.Body.Description, PeerSlots: in.Body.PeerSlots, Props: propsModify(in.Body.PropsModify)}
+			if in.Body.SelectFilter != nil {
+				sf, err := checkSelectFilter(in.Body.SelectFilter, op, obj)
+				if err != nil {
+					return nil, err
+				}
+				c.SelectFilter = func(dst *store.SelectFilter) { mergeSelectFilter(dst, sf) }
+			}
+			if err := checkPeerSlots(in.Body.PeerSlots, op, obj); err != nil {
+				return nil, err
+			}
+			row, err := s.Store.ModifyResourceGroup(ctx, in.ResourceGroup, c)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Resource group '%s' modified.", row.ResourceGroupDspName), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceGroupDelete", Method: http.MethodDelete, Path: "/v1/resource-groups/{resource_group}", Summary: "delete a resource group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *RgPath) (*rcOutput, error) {
+			const op, obj = MaskDel, MaskRscGrp
+			refs := map[string]string{"RscGrp": in.ResourceGroup}
+			row, err := s.Store.DeleteResourceGroup(ctx, in.ResourceGroup)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Deleted, op, obj, fmt.Sprintf("Resource group '%s' deleted.", row.ResourceGroupDspName), row.UUID, refs), nil
+		})
+	s.registerVolumeGroups(h)
+}
+
+func volumeGroupJSON(v store.VolumeGroup) VolumeGroup {
+	nr := v.VlmNr
+	return VolumeGroup{VolumeNumber: &nr, Props: v.Props, UUID: v.UUID, Flags: v.Flags.List()}
+}
+
+// vgFlags are the flags a volume group may carry.
+var vgFlags = []string{"GROSS_SIZE"}
+
+// flagChange applies LINSTOR's flag list of a modify: "FLAG" sets it,
+// "-FLAG" clears it.
+func flagChange(flags []string, allowed []string, op, obj uint64) (func(store.Flags) store.Flags, error) {
+	type change struct {
+		name string
+		set  bool
+	}
+	var changes []change
+	for _, f := range flags {
+		name, clear := strings.CutPrefix(f, "-")
+		u, ok := upperEnum(name, allowed)
+		if !ok {
+			return nil, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid flag '%s'.", f), "", "Use one of: "+strings.Join(allowed, ", ")+" (prefix '-' to clear).")
+		}
+		changes = append(changes, change{u, !clear})
+	}
+	return func(cur store.Flags) store.Flags {
+		for _, c := range changes {
+			if c.set {
+				cur = cur.With(c.name)
+			} else {
+				cur = cur.Without(c.name)
+			}
+		}
+		return cur
+	}, nil
+}
+
+func (s *server) registerVolumeGroups(h huma.API) {
+	list := func(ctx context.Context, rg string, nr *int32) ([]VolumeGroup, error) {
+		vgs, err := s.Store.ListVolumeGroups(ctx, rg, nr)
+		if err != nil {
+			return nil, notFoundOnly(err)
+		}
+		out := make([]VolumeGroup, len(vgs))
+		for i, v := range vgs {
+			out[i] = volumeGroupJSON(v)
+		}
+		return out, nil
+	}
+	huma.Register(h, huma.Operation{OperationID: "volumeGroupList", Method: http.MethodGet, Path: "/v1/resource-groups/{resource_group}/volume-groups", Summary: "list volume groups", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RgPath
+			ListParams
+		}) (*struct{ Body []VolumeGroup }, error) {
+			out, err := list(ctx, in.ResourceGroup, nil)
+			return &struct{ Body []VolumeGroup }{page(out, in.ListParams)}, err
+		})
+	huma.Register(h, huma.Operation{OperationID: "volumeGroupGet", Method: http.MethodGet, Path: "/v1/resource-groups/{resource_group}/volume-groups/{volume_number}", Summary: "show one volume group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *VgPath) (*struct{ Body VolumeGroup }, error) {
+			out, err := list(ctx, in.ResourceGroup, &in.VolumeNumber)
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body VolumeGroup }{out[0]}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "volumeGroupCreate", Method: http.MethodPost, Path: "/v1/resource-groups/{resource_group}/volume-groups", Summary: "add a volume group to a resource group", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct {
+			RgPath
+			Body VolumeGroup
+		}) (*rcOutput, error) {
+			const op, obj = MaskCrt, MaskVlmGrp
+			refs := map[string]string{"RscGrp": in.ResourceGroup}
+			if nr := in.Body.VolumeNumber; nr != nil && (*nr < 0 || *nr > store.MaxVolumeNumber) {
+				return nil, invalid(codeInvalidVlmNr, op, obj, fmt.Sprintf("Invalid volume number %d.", *nr), "Volume numbers are from 0 to 65534.", "")
+			}
+			set, err := flagChange(in.Body.Flags, vgFlags, op, obj)
+			if err != nil {
+				return nil, err
+			}
+			row, err := s.Store.CreateVolumeGroup(ctx, in.ResourceGroup, in.Body.VolumeNumber, in.Body.Props, set(""))
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			refs["VlmNr"] = fmt.Sprint(row.VlmNr)
+			return success(Created, op, obj, fmt.Sprintf("New volume group %d of resource group '%s' created.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "volumeGroupModify", Method: http.MethodPut, Path: "/v1/resource-groups/{resource_group}/volume-groups/{volume_number}", Summary: "modify a volume group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			VgPath
+			Body VolumeGroupModify
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskVlmGrp
+			refs := map[string]string{"RscGrp": in.ResourceGroup, "VlmNr": fmt.Sprint(in.VolumeNumber)}
+			set, err := flagChange(in.Body.Flags, vgFlags, op, obj)
+			if err != nil {
+				return nil, err
+			}
+			row, err := s.Store.ModifyVolumeGroup(ctx, in.ResourceGroup, in.VolumeNumber, propsModify(in.Body.PropsModify), set)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Volume group %d of resource group '%s' modified.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "volumeGroupDelete", Method: http.MethodDelete, Path: "/v1/resource-groups/{resource_group}/volume-groups/{volume_number}", Summary: "delete a volume group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *VgPath) (*rcOutput, error) {
+			const op, obj = MaskDel, MaskVlmGrp
+			refs := map[string]string{"RscGrp": in.ResourceGroup, "VlmNr": fmt.Sprint(in.VolumeNumber)}
+			row, err := s.Store.DeleteVolumeGroup(ctx, in.ResourceGroup, in.VolumeNumber)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Deleted, op, obj, fmt.Sprintf("Volume group %d of resource group '%s' deleted.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
+		})
+}

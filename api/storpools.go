@@ -1,0 +1,231 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"strata/store"
+)
+
+type SpdPath struct {
+	StoragePool string `path:"storagepool" doc:"Storage pool name"`
+}
+
+type SpPath struct {
+	NodePath
+	SpdPath
+}
+
+func (s *server) registerStoragePools(h huma.API) {
+	huma.Register(h, huma.Operation{OperationID: "storagePoolDfnList", Method: http.MethodGet, Path: "/v1/storage-pool-definitions", Summary: "list storage pool definitions", Tags: []string{"developers"}},
+		func(ctx context.Context, in *ListParams) (*struct{ Body []StoragePoolDefinition }, error) {
+			spds, err := s.Store.ListStorPoolDefinitions(ctx, nil)
+			if err != nil {
+				return nil, failure(err, 0, MaskStorPoolDfn, nil)
+			}
+			spds = page(filter(spds, func(d store.StorPoolDefinition) map[string]string { return d.Props }, in.Props), *in)
+			out := make([]StoragePoolDefinition, len(spds))
+			for i, d := range spds {
+				out[i] = StoragePoolDefinition{d.PoolDspName, d.Props}
+			}
+			return &struct{ Body []StoragePoolDefinition }{out}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "storagePoolDfnGet", Method: http.MethodGet, Path: "/v1/storage-pool-definitions/{storagepool}", Summary: "show one storage pool definition", Tags: []string{"developers"}},
+		func(ctx context.Context, in *SpdPath) (*struct{ Body StoragePoolDefinition }, error) {
+			spds, err := s.Store.ListStorPoolDefinitions(ctx, []string{in.StoragePool})
+			if err != nil {
+				return nil, failure(err, 0, 0, nil)
+			}
+			if len(spds) == 0 {
+				return nil, RcList{NewRc((codeNotFoundStart+9)|MaskError, 0, 0, fmt.Sprintf("Storage pool definition '%s' not found.", in.StoragePool))}
+			}
+			return &struct{ Body StoragePoolDefinition }{StoragePoolDefinition{spds[0].PoolDspName, spds[0].Props}}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "storagePoolDfnAdd", Method: http.MethodPost, Path: "/v1/storage-pool-definitions", Summary: "add a storage pool definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct{ Body StoragePoolDefinition }) (*rcOutput, error) {
+			const op, obj = MaskCrt, MaskStorPoolDfn
+			refs := map[string]string{"StorPoolDfn": in.Body.StoragePoolName}
+			if err := spNameRule.check(in.Body.StoragePoolName, op, obj); err != nil {
+				return nil, err
+			}
+			row, err := s.Store.CreateStorPoolDefinition(ctx, in.Body.StoragePoolName, in.Body.Props)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Created, op, obj, fmt.Sprintf("New storage pool definition '%s' created.", row.PoolDspName), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "storPoolDfnModify", Method: http.MethodPut, Path: "/v1/storage-pool-definitions/{storagepool}", Summary: "modify a storage pool definition", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			SpdPath
+			Body PropsModify
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskStorPoolDfn
+			refs := map[string]string{"StorPoolDfn": in.StoragePool}
+			row, err := s.Store.ModifyStorPoolDefinition(ctx, in.StoragePool, propsModify(in.Body))
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Storage pool definition '%s' modified.", row.PoolDspName), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "storagePoolDefinitionDelete", Method: http.MethodDelete, Path: "/v1/storage-pool-definitions/{storagepool}", Summary: "delete a storage pool definition", Tags: []string{"developers"}},
+		func(ctx context.Context, in *SpdPath) (*rcOutput, error) {
+			const op, obj = MaskDel, MaskStorPoolDfn
+			refs := map[string]string{"StorPoolDfn": in.StoragePool}
+			row, err := s.Store.DeleteStorPoolDefinition(ctx, in.StoragePool)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Deleted, op, obj, fmt.Sprintf("Storage pool definition '%s' deleted.", row.PoolDspName), row.UUID, refs), nil
+		})
+
+	listPools := func(ctx context.Context, f store.StoragePoolFilter, p ListParams) ([]StoragePool, error) {
+		pools, err := s.Store.ListStoragePools(ctx, f)
+		if err != nil {
+			return nil, failure(err, 0, MaskStorPool, nil)
+		}
+		pools = page(filter(pools, func(p store.StoragePool) map[string]string { return p.Props }, p.Props), p)
+		out := make([]StoragePool, len(pools))
+		for i, p := range pools {
+			out[i] = storagePoolJSON(p)
+		}
+		return out, nil
+	}
+	type poolFilter struct {
+		ListParams
+		Nodes        []string `query:"nodes,explode"`
+		StoragePools []string `query:"storage_pools,explode"`
+		Cached       bool     `query:"cached"`
+	}
+	huma.Register(h, huma.Operation{OperationID: "viewStoragePools", Method: http.MethodGet, Path: "/v1/view/storage-pools", Summary: "query all storage pools", Tags: []string{"developers"}},
+		func(ctx context.Context, in *poolFilter) (*struct{ Body []StoragePool }, error) {
+			out, err := listPools(ctx, store.StoragePoolFilter{Nodes: in.Nodes, Pools: in.StoragePools}, in.ListParams)
+			return &struct{ Body []StoragePool }{out}, err
+		})
+	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolList", Method: http.MethodGet, Path: "/v1/nodes/{node}/storage-pools", Summary: "list a node's storage pools", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			NodePath
+			poolFilter
+		}) (*struct{ Body []StoragePool }, error) {
+			if _, err := s.Store.GetNode(ctx, in.Node); err != nil {
+				return nil, notFoundOnly(err)
+			}
+			out, err := listPools(ctx, store.StoragePoolFilter{Nodes: []string{in.Node}, Pools: in.StoragePools}, in.ListParams)
+			return &struct{ Body []StoragePool }{out}, err
+		})
+	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolGet", Method: http.MethodGet, Path: "/v1/nodes/{node}/storage-pools/{storagepool}", Summary: "show one storage pool", Tags: []string{"developers"}},
+		func(ctx context.Context, in *SpPath) (*struct{ Body StoragePool }, error) {
+			if _, err := s.Store.GetNode(ctx, in.Node); err != nil {
+				return nil, notFoundOnly(err)
+			}
+			out, err := listPools(ctx, store.StoragePoolFilter{Nodes: []string{in.Node}, Pools: []string{in.StoragePool}}, ListParams{})
+			if err != nil {
+				return nil, err
+			}
+			if len(out) == 0 {
+				return nil, RcList{NewRc((codeNotFoundStart+10)|MaskError, 0, 0, fmt.Sprintf("Storage pool '%s' on node '%s' not found.", in.StoragePool, in.Node))}
+			}
+			return &struct{ Body StoragePool }{out[0]}, nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolCreate", Method: http.MethodPost, Path: "/v1/nodes/{node}/storage-pools", Summary: "create a storage pool on a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
+		func(ctx context.Context, in *struct {
+			NodePath
+			Body StoragePool
+		}) (*rcOutput, error) {
+			return s.createStoragePool(ctx, in.Node, in.Body)
+		})
+	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolModify", Method: http.MethodPut, Path: "/v1/nodes/{node}/storage-pools/{storagepool}", Summary: "modify a storage pool", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			SpPath
+			Body PropsModify
+		}) (*rcOutput, error) {
+			const op, obj = MaskMod, MaskStorPool
+			refs := map[string]string{"Node": in.Node, "StorPoolDfn": in.StoragePool}
+			row, err := s.Store.ModifyStoragePool(ctx, in.Node, in.StoragePool, propsModify(in.Body))
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Modified, op, obj, fmt.Sprintf("Storage pool '%s' on node '%s' modified.", in.StoragePool, in.Node), row.UUID, refs), nil
+		})
+	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolDelete", Method: http.MethodDelete, Path: "/v1/nodes/{node}/storage-pools/{storagepool}", Summary: "delete a storage pool", Tags: []string{"developers"}},
+		func(ctx context.Context, in *SpPath) (*rcOutput, error) {
+			const op, obj = MaskDel, MaskStorPool
+			refs := map[string]string{"Node": in.Node, "StorPoolDfn": in.StoragePool}
+			row, err := s.Store.DeleteStoragePool(ctx, in.Node, in.StoragePool)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return success(Deleted, op, obj, fmt.Sprintf("Storage pool '%s' on node '%s' deleted.", in.StoragePool, in.Node), row.UUID, refs), nil
+		})
+}
+
+// poolKeyProps are the driver keys the user guide's storage-pool create
+// sets from its positional argument, by provider.
+var poolKeyProps = map[string][]string{
+	store.ProviderLVM:      {"StorDriver/StorPoolName", "StorDriver/LvmVg"},
+	store.ProviderLVMThin:  {"StorDriver/StorPoolName"},
+	store.ProviderZFS:      {"StorDriver/StorPoolName", "StorDriver/ZPool"},
+	store.ProviderZFSThin:  {"StorDriver/StorPoolName", "StorDriver/ZPoolThin"},
+	store.ProviderFile:     {"StorDriver/StorPoolName", "StorDriver/FileDir"},
+	store.ProviderFileThin: {"StorDriver/StorPoolName", "StorDriver/FileDir"},
+}
+
+func (s *server) createStoragePool(ctx context.Context, node string, p StoragePool) (*rcOutput, error) {
+	const op, obj = MaskCrt, MaskStorPool
+	refs := map[string]string{"Node": node, "StorPoolDfn": p.StoragePoolName}
+	if err := spNameRule.check(p.StoragePoolName, op, obj); err != nil {
+		return nil, err
+	}
+	provider, ok := upperEnum(p.ProviderKind, store.Providers)
+	if !ok {
+		return nil, invalid(codeInvalidProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p.ProviderKind), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
+	}
+	if provider != store.ProviderDiskless && provider != store.ProviderRemoteSPDK && p.Props["StorDriver/StorPoolName"] == "" {
+		return nil, invalid(codeInvalidSPName, op, obj, fmt.Sprintf("Storage pool '%s' of kind %s needs its backing storage.", p.StoragePoolName, provider),
+			"The property StorDriver/StorPoolName is not set.",
+			"Name the volume group, thin pool (vg/pool), zpool or directory that holds the pool's volumes.")
+	}
+	props := p.Props
+	if backing := props["StorDriver/StorPoolName"]; backing != "" {
+		for _, k := range poolKeyProps[provider] {
+			if provider == store.ProviderLVMThin || props[k] != "" {
+				continue
+			}
+			props = withProp(props, k, backing)
+		}
+		if provider == store.ProviderLVMThin {
+			vg, thin, ok := strings.Cut(backing, "/")
+			if !ok || vg == "" || thin == "" {
+				return nil, invalid(codeInvalidSPName, op, obj, fmt.Sprintf("Invalid thin pool '%s'.", backing), "An LVM_THIN pool is named volume-group/thin-pool.", "Give it as vg/thinpool.")
+			}
+			props = withProp(withProp(props, "StorDriver/LvmVg", vg), "StorDriver/ThinPool", thin)
+		}
+	}
+	row, err := s.Store.CreateStoragePool(ctx, node, store.StoragePoolSpec{Name: p.StoragePoolName, Provider: provider, Props: props,
+		SharedSpace: p.SharedSpace, ExternalLocking: p.ExternalLocking})
+	if err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	return success(Created, op, obj, fmt.Sprintf("New storage pool '%s' on node '%s' registered.", p.StoragePoolName, node), row.UUID, refs), nil
+}
+
+// snapshotProviders can take snapshots.
+var snapshotProviders = map[string]bool{store.ProviderLVMThin: true, store.ProviderZFS: true, store.ProviderZFSThin: true, store.ProviderFile: true, store.ProviderFileThin: true}
+
+func storagePoolJSON(p store.StoragePool) StoragePool {
+	out := StoragePool{StoragePoolName: p.PoolDspName, NodeName: p.NodeDspName, ProviderKind: p.DriverName, Props: p.Props,
+		FreeCapacity: p.FreeCapacity, TotalCapacity: p.TotalCapacity, FreeSpaceMgrName: p.FreeSpaceMgrName, UUID: p.UUID,
+		SupportsSnapshots: snapshotProviders[p.DriverName], ExternalLocking: p.ExternalLocking,
+		StaticTraits: map[string]string{"Provisioning": "Fat", "SupportsSnapshots": fmt.Sprint(snapshotProviders[p.DriverName])}}
+	if p.FreeSpaceMgrName != p.NodeDspName+";"+p.PoolDspName {
+		out.SharedSpace = p.FreeSpaceMgrName
+	}
+	switch p.DriverName {
+	case store.ProviderLVMThin, store.ProviderZFSThin, store.ProviderFileThin:
+		out.StaticTraits["Provisioning"] = "Thin"
+	}
+	return out
+}

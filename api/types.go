@@ -1,0 +1,287 @@
+package api
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// LINSTOR's JSON objects, field for field (linstor-rest-v1-openapi.yaml).
+// Empty values are omitted, as LINSTOR's serialisation does.
+
+// PropsModify is LINSTOR's generic change of properties, embedded in
+// every modify request.
+type PropsModify struct {
+	OverrideProps    map[string]string `json:"override_props,omitempty"`
+	DeleteProps      []string          `json:"delete_props,omitempty"`
+	DeleteNamespaces []string          `json:"delete_namespaces,omitempty"`
+}
+
+type NetInterface struct {
+	Name                    string `json:"name"`
+	Address                 string `json:"address"`
+	SatellitePort           *int32 `json:"satellite_port,omitempty"`
+	SatelliteEncryptionType string `json:"satellite_encryption_type,omitempty"`
+	IsActive                bool   `json:"is_active,omitempty"`
+	UUID                    string `json:"uuid,omitempty"`
+}
+
+type Node struct {
+	Name             string            `json:"name"`
+	Type             string            `json:"type"`
+	Flags            []string          `json:"flags,omitempty"`
+	Props            map[string]string `json:"props,omitempty"`
+	NetInterfaces    []NetInterface    `json:"net_interfaces,omitempty"`
+	ConnectionStatus string            `json:"connection_status,omitempty"`
+	UUID             string            `json:"uuid,omitempty"`
+}
+
+type NodeModify struct {
+	NodeType string `json:"node_type,omitempty"`
+	PropsModify
+}
+
+type NodeRestore struct {
+	DeleteResources *bool `json:"delete_resources,omitempty"`
+	DeleteSnapshots *bool `json:"delete_snapshots,omitempty"`
+}
+
+type StoragePoolDefinition struct {
+	StoragePoolName string            `json:"storage_pool_name,omitempty"`
+	Props           map[string]string `json:"props,omitempty"`
+}
+
+type StoragePool struct {
+	StoragePoolName   string            `json:"storage_pool_name"`
+	NodeName          string            `json:"node_name,omitempty"`
+	ProviderKind      string            `json:"provider_kind"`
+	Props             map[string]string `json:"props,omitempty"`
+	StaticTraits      map[string]string `json:"static_traits,omitempty"`
+	FreeCapacity      *int64            `json:"free_capacity,omitempty"`
+	TotalCapacity     *int64            `json:"total_capacity,omitempty"`
+	FreeSpaceMgrName  string            `json:"free_space_mgr_name,omitempty"`
+	UUID              string            `json:"uuid,omitempty"`
+	Reports           []ApiCallRc       `json:"reports,omitempty"`
+	SupportsSnapshots bool              `json:"supports_snapshots" required:"false"`
+	SharedSpace       string            `json:"shared_space,omitempty"`
+	ExternalLocking   bool              `json:"external_locking" required:"false"`
+}
+
+// FlexInt is a number that LINSTOR's clients also send as a string
+// ("place_count": "2").
+type FlexInt int32
+
+func (n *FlexInt) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*n = 0
+		return nil
+	}
+	v, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return err
+	}
+	*n = FlexInt(v)
+	return nil
+}
+
+// Schema admits both forms in requests and documents an integer.
+func (FlexInt) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{OneOf: []*huma.Schema{{Type: huma.TypeInteger, Format: "int32"}, {Type: huma.TypeString, Pattern: `^-?[0-9]+$`}}}
+}
+
+func (n FlexInt) MarshalJSON() ([]byte, error) { return json.Marshal(int32(n)) }
+
+type AutoSelectFilter struct {
+	PlaceCount              FlexInt          `json:"place_count,omitempty"`
+	AdditionalPlaceCount    FlexInt          `json:"additional_place_count,omitempty"`
+	NodeNameList            []string         `json:"node_name_list,omitempty"`
+	StoragePool             string           `json:"storage_pool,omitempty"`
+	StoragePoolList         []string         `json:"storage_pool_list,omitempty"`
+	StoragePoolDisklessList []string         `json:"storage_pool_diskless_list,omitempty"`
+	NotPlaceWithRsc         []string         `json:"not_place_with_rsc,omitempty"`
+	NotPlaceWithRscRegex    string           `json:"not_place_with_rsc_regex,omitempty"`
+	ReplicasOnSame          []string         `json:"replicas_on_same,omitempty"`
+	ReplicasOnDifferent     []string         `json:"replicas_on_different,omitempty"`
+	XReplicasOnDifferentMap map[string]int32 `json:"x_replicas_on_different_map,omitempty"`
+	LayerStack              []string         `json:"layer_stack,omitempty"`
+	ProviderList            []string         `json:"provider_list,omitempty"`
+	DisklessOnRemaining     *bool            `json:"diskless_on_remaining,omitempty"`
+	DisklessType            string           `json:"diskless_type,omitempty"`
+}
+
+type ResourceGroup struct {
+	Name         string            `json:"name,omitempty"`
+	Description  string            `json:"description,omitempty"`
+	Props        map[string]string `json:"props,omitempty"`
+	SelectFilter *AutoSelectFilter `json:"select_filter,omitempty"`
+	UUID         string            `json:"uuid,omitempty"`
+	PeerSlots    *int32            `json:"peer_slots,omitempty"`
+}
+
+type ResourceGroupModify struct {
+	Description  *string           `json:"description,omitempty"`
+	SelectFilter *AutoSelectFilter `json:"select_filter,omitempty"`
+	PeerSlots    *int32            `json:"peer_slots,omitempty"`
+	PropsModify
+}
+
+type VolumeGroup struct {
+	VolumeNumber *int32            `json:"volume_number,omitempty"`
+	Props        map[string]string `json:"props,omitempty"`
+	UUID         string            `json:"uuid,omitempty"`
+	Flags        []string          `json:"flags,omitempty"`
+}
+
+type VolumeGroupModify struct {
+	Flags []string `json:"flags,omitempty"`
+	PropsModify
+}
+
+type DrbdResourceDefinitionLayer struct {
+	ResourceNameSuffix string `json:"resource_name_suffix,omitempty"`
+	PeerSlots          int32  `json:"peer_slots,omitempty"`
+	AlStripes          int64  `json:"al_stripes,omitempty"`
+	AlStripeSizeKib    int64  `json:"al_stripe_size_kib,omitempty"`
+	Port               int32  `json:"port,omitempty"`
+	TransportType      string `json:"transport_type,omitempty"`
+	Secret             string `json:"secret,omitempty"`
+	Down               bool   `json:"down" required:"false"`
+}
+
+type ResourceDefinitionLayer struct {
+	Type string                       `json:"type,omitempty"`
+	Data *DrbdResourceDefinitionLayer `json:"data,omitempty"`
+}
+
+type ResourceDefinition struct {
+	Name              string                    `json:"name,omitempty"`
+	ExternalName      string                    `json:"external_name,omitempty"`
+	Props             map[string]string         `json:"props,omitempty"`
+	Flags             []string                  `json:"flags,omitempty"`
+	LayerData         []ResourceDefinitionLayer `json:"layer_data,omitempty"`
+	UUID              string                    `json:"uuid,omitempty"`
+	ResourceGroupName string                    `json:"resource_group_name,omitempty"`
+	VolumeDefinitions []VolumeDefinition        `json:"volume_definitions,omitempty"`
+}
+
+type ResourceDefinitionCreate struct {
+	DrbdPort           *int32             `json:"drbd_port,omitempty"`
+	DrbdSecret         string             `json:"drbd_secret,omitempty"`
+	DrbdPeerSlots      *int32             `json:"drbd_peer_slots,omitempty"`
+	DrbdTransportType  string             `json:"drbd_transport_type,omitempty"`
+	ResourceDefinition ResourceDefinition `json:"resource_definition"`
+}
+
+type ResourceDefinitionModify struct {
+	DrbdPort      *int32   `json:"drbd_port,omitempty"`
+	DrbdPeerSlots *int32   `json:"drbd_peer_slots,omitempty"`
+	LayerStack    []string `json:"layer_stack,omitempty"`
+	ResourceGroup string   `json:"resource_group,omitempty"`
+	PropsModify
+}
+
+type DrbdVolumeDefinition struct {
+	ResourceNameSuffix string `json:"resource_name_suffix,omitempty"`
+	VolumeNumber       *int32 `json:"volume_number,omitempty"`
+	MinorNumber        *int32 `json:"minor_number,omitempty"`
+}
+
+type VolumeDefinitionLayer struct {
+	Type string                `json:"type"`
+	Data *DrbdVolumeDefinition `json:"data,omitempty"`
+}
+
+type VolumeDefinition struct {
+	VolumeNumber *int32                  `json:"volume_number,omitempty"`
+	SizeKib      int64                   `json:"size_kib"`
+	Props        map[string]string       `json:"props,omitempty"`
+	Flags        []string                `json:"flags,omitempty"`
+	LayerData    []VolumeDefinitionLayer `json:"layer_data,omitempty"`
+	UUID         string                  `json:"uuid,omitempty"`
+}
+
+type VolumeDefinitionCreate struct {
+	VolumeDefinition VolumeDefinition `json:"volume_definition"`
+	DrbdMinorNumber  *int32           `json:"drbd_minor_number,omitempty"`
+}
+
+type VolumeDefinitionModify struct {
+	SizeKib int64    `json:"size_kib,omitempty"`
+	Flags   []string `json:"flags,omitempty"`
+	PropsModify
+}
+
+// PropertyWithDescription is one value of a property and where it is set.
+type PropertyWithDescription struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+	Descr string `json:"descr,omitempty"`
+}
+
+// EffectiveProperty is the value that applies, with those it overrides.
+type EffectiveProperty struct {
+	PropertyWithDescription
+	Other []PropertyWithDescription `json:"other,omitempty"`
+}
+
+type ResourceState struct {
+	InUse *bool `json:"in_use,omitempty"`
+}
+
+type Resource struct {
+	Name            string                       `json:"name,omitempty"`
+	NodeName        string                       `json:"node_name,omitempty"`
+	Props           map[string]string            `json:"props,omitempty"`
+	EffectiveProps  map[string]EffectiveProperty `json:"effective_props,omitempty"`
+	Flags           []string                     `json:"flags,omitempty"`
+	State           *ResourceState               `json:"state,omitempty"`
+	UUID            string                       `json:"uuid,omitempty"`
+	CreateTimestamp int64                        `json:"create_timestamp,omitempty"`
+}
+
+type ResourceWithVolumes struct {
+	Resource
+	Volumes []Volume `json:"volumes,omitempty"`
+}
+
+type VolumeState struct {
+	DiskState string `json:"disk_state,omitempty"`
+}
+
+type Volume struct {
+	VolumeNumber     *int32            `json:"volume_number,omitempty"`
+	StoragePoolName  string            `json:"storage_pool_name,omitempty"`
+	ProviderKind     string            `json:"provider_kind,omitempty"`
+	DevicePath       string            `json:"device_path,omitempty"`
+	AllocatedSizeKib *int64            `json:"allocated_size_kib,omitempty"`
+	UsableSizeKib    *int64            `json:"usable_size_kib,omitempty"`
+	Props            map[string]string `json:"props,omitempty"`
+	Flags            []string          `json:"flags,omitempty"`
+	State            *VolumeState      `json:"state,omitempty"`
+	UUID             string            `json:"uuid,omitempty"`
+}
+
+type ResourceCreate struct {
+	Resource   Resource `json:"resource"`
+	LayerList  []string `json:"layer_list,omitempty"`
+	DrbdNodeID *int32   `json:"drbd_node_id,omitempty"`
+}
+
+type ResourceModify struct {
+	PropsModify
+}
+
+type Connection struct {
+	NodeA string            `json:"node_a,omitempty"`
+	NodeB string            `json:"node_b,omitempty"`
+	Props map[string]string `json:"props,omitempty"`
+	Flags []string          `json:"flags,omitempty"`
+	Port  *int32            `json:"port,omitempty"`
+}
+
+type ControllerPropsModify struct {
+	PropsModify
+}

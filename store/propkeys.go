@@ -1,0 +1,141 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// A propRule is one key of LINSTOR's property whitelist: its value type,
+// the values it allows and the objects that accept it.
+type propRule struct {
+	key, typ, values, objects string
+}
+
+// propObject is the whitelist's name for the objects of a kind. Groups
+// accept what their definitions accept, as in LINSTOR.
+var propObject = map[Kind]string{
+	KindController:         "controller",
+	KindNode:               "node",
+	KindStorPoolDefinition: "storagepool-definition",
+	KindStoragePool:        "storagepool",
+	KindResourceGroup:      "resource-definition",
+	KindResourceDefinition: "resource-definition",
+	KindResource:           "resource",
+	KindVolumeGroup:        "volume-definition",
+	KindVolumeDefinition:   "volume-definition",
+	KindVolume:             "volume",
+}
+
+var (
+	rulesByKey = func() map[string][]propRule {
+		m := map[string][]propRule{}
+		for _, r := range knownProps {
+			m[r.key] = append(m[r.key], r)
+		}
+		return m
+	}()
+	drbdOptionKey = regexp.MustCompile(`^DrbdOptions/(Net|Disk|Resource|PeerDevice|Handlers)/[a-z0-9][a-z0-9-]*$`)
+	pathKey       = regexp.MustCompile(`^Paths/[A-Za-z0-9_-]+/[A-Za-z0-9.-]+$`)
+)
+
+// CheckProp validates one key and value for an object of kind, as
+// LINSTOR's property whitelist does. The Aux/ namespace is free for users
+// on every object; DRBD options (DrbdOptions/<section>/<option>) are passed
+// to drbdsetup, which knows their values.
+func CheckProp(kind Kind, key, value string) *Error {
+	bad := func(cause string) *Error {
+		e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", key, value), cause,
+			"See the properties info of the object (…/properties/info) for the allowed keys and values.")
+		e.Code = 213 // FAIL_INVLD_PROP
+		return e
+	}
+	switch {
+	case key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") || strings.Contains(key, "//"):
+		return bad("A property key is a '/'-separated path without empty parts.")
+	case strings.HasPrefix(key, "Aux/"):
+		return nil
+	case drbdOptionKey.MatchString(key):
+		if kind == KindStorPoolDefinition {
+			return bad("DRBD options cannot be set on a storage pool definition.")
+		}
+		if value == "" {
+			return bad("A DRBD option needs a value.")
+		}
+		return nil
+	case kind == KindNodeConnection || kind == KindResourceConnection:
+		if pathKey.MatchString(key) {
+			return nil
+		}
+		return bad(fmt.Sprintf("The key '%s' is not whitelisted for connections: use DrbdOptions/Net/…, DrbdOptions/PeerDevice/…, Paths/<path>/<node> or Aux/….", key))
+	}
+	rules := rulesByKey[key]
+	if len(rules) == 0 {
+		return bad(fmt.Sprintf("The key '%s' is not whitelisted.", key))
+	}
+	obj := propObject[kind]
+	for _, r := range rules {
+		if !strings.Contains(","+r.objects+",", ","+obj+",") {
+			continue
+		}
+		if why := r.check(value); why != "" {
+			return bad(why)
+		}
+		return nil
+	}
+	return bad(fmt.Sprintf("The key '%s' cannot be set on a %s (only on: %s).", key, obj, rules[0].objects))
+}
+
+var regexCache = map[string]*regexp.Regexp{}
+
+func init() {
+	for _, r := range knownProps {
+		if r.typ == "regex" {
+			regexCache[r.values] = regexp.MustCompile(`^(?:` + r.values + `)$`)
+		}
+	}
+}
+
+// check returns why value does not fit the rule, or "".
+func (r propRule) check(value string) string {
+	switch r.typ {
+	case "boolean_true_false":
+		if !strings.EqualFold(value, "true") && !strings.EqualFold(value, "false") {
+			return "The value must be 'true' or 'false'."
+		}
+	case "long":
+		if _, err := strconv.ParseInt(value, 10, 64); err != nil {
+			return "The value must be a whole number."
+		}
+	case "range", "range-float":
+		lo, hi, _ := strings.Cut(r.values, "..")
+		min, _ := strconv.ParseFloat(lo, 64)
+		max, _ := strconv.ParseFloat(hi, 64)
+		var v float64
+		var err error
+		if r.typ == "range" {
+			var n int64
+			n, err = strconv.ParseInt(value, 10, 64)
+			v = float64(n)
+		} else {
+			v, err = strconv.ParseFloat(value, 64)
+		}
+		if err != nil || math.IsNaN(v) || v < min || v > max {
+			return fmt.Sprintf("The value must be a number from %s to %s.", lo, hi)
+		}
+	case "symbol":
+		for _, s := range strings.Split(r.values, " / ") {
+			if value == s {
+				return ""
+			}
+		}
+		return fmt.Sprintf("The value must be one of: %s.", strings.ReplaceAll(r.values, " / ", ", "))
+	case "regex":
+		if !regexCache[r.values].MatchString(value) {
+			return fmt.Sprintf("The value must match %s.", r.values)
+		}
+	}
+	return ""
+}

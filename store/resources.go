@@ -1,0 +1,361 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// Resource flags that make a resource hold no data of its own.
+var disklessFlags = []string{"DISKLESS", "DRBD_DISKLESS", "NVME_INITIATOR", "TIE_BREAKER"}
+
+// KeyStorPoolName chooses the storage pool of a volume.
+const KeyStorPoolName = "StorPoolName"
+
+// Diskless reports whether resource flags ask for no local disk.
+func Diskless(f Flags) bool {
+	return slices.ContainsFunc(disklessFlags, f.Has)
+}
+
+// Resource is a resource with its volumes, properties and names as typed.
+type Resource struct {
+	ResourceRow
+	ResourceDspName string
+	NodeDspName     string
+	Props           map[string]string
+	Volumes         []Volume
+}
+
+// Volume is a volume with its pool's provider, its size and properties.
+type Volume struct {
+	VolumeRow
+	StorPoolDspName string
+	ProviderKind    string
+	SizeKib         int64
+	Props           map[string]string
+}
+
+// ResourceSpec is one resource of resource create.
+type ResourceSpec struct {
+	Node       string
+	Props      map[string]string
+	Flags      Flags
+	DrbdNodeID *int32 // nil: the lowest free id
+}
+
+func rscNotFound(rd, node string) *Error {
+	return notFound(KindResource, "Resource '%s' on node '%s' not found.", rd, node)
+}
+
+func takeResource(tx *gorm.DB, rd, node string) (ResourceRow, error) {
+	var row ResourceRow
+	ok, err := found(tx.Take(&row, "resource_name = ? AND node_name = ?", Key(rd), Key(node)).Error)
+	if err == nil && !ok {
+		err = rscNotFound(rd, node)
+	}
+	return row, err
+}
+
+// CreateResources creates resources of one definition on nodes, each with
+// a volume per volume definition, all or none.
+func (s *Store) CreateResources(ctx context.Context, rd string, specs []ResourceSpec) ([]ResourceRow, error) {
+	for _, sp := range specs {
+		if err := (PropsModify{OverrideProps: sp.Props}).Check(KindResource); err != nil {
+			return nil, err
+		}
+	}
+	var rows []ResourceRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		r, err := takeResourceDefinition(tx, rd)
+		if err != nil {
+			return err
+		}
+		var vds []VolumeDefinitionRow
+		if err := tx.Where("resource_name = ?", r.ResourceName).Order("vlm_nr").Find(&vds).Error; err != nil {
+			return err
+		}
+		for _, sp := range specs {
+			row, err := createResource(tx, r, sp, vds)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
+		}
+		return nil
+	})
+	return rows, err
+}
+
+func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds []VolumeDefinitionRow) (ResourceRow, error) {
+	n, err := takeNode(tx, sp.Node)
+	if err != nil {
+		return ResourceRow{}, err
+	}
+	if ok, err := found(tx.Take(&ResourceRow{}, "resource_name = ? AND node_name = ?", rd.ResourceName, n.NodeName).Error); err != nil || ok {
+		if ok {
+			return ResourceRow{}, exists(KindResource, "Resource '%s' already exists on node '%s'.", rd.ResourceDspName, n.NodeDspName)
+		}
+		return ResourceRow{}, err
+	}
+	var used []int32
+	if err := tx.Model(&ResourceRow{}).Where("resource_name = ?", rd.ResourceName).Pluck("drbd_node_id", &used).Error; err != nil {
+		return ResourceRow{}, err
+	}
+	id, ok := lowestFree(used, 0, MaxNodeID)
+	if sp.DrbdNodeID != nil {
+		id, ok = *sp.DrbdNodeID, !slices.Contains(used, *sp.DrbdNodeID)
+	}
+	if !ok {
+		e := refuse(Exhausted, KindResource, fmt.Sprintf("No free DRBD node id for resource '%s' on node '%s'.", rd.ResourceDspName, n.NodeDspName),
+			"DRBD node ids 0-31 are taken by the definition's other resources, or the requested one is.", "Leave out the node id, or delete a resource of this definition.")
+		e.Code = 803 // FAIL_POOL_EXHAUSTED_NODE_ID
+		return ResourceRow{}, e
+	}
+	row := ResourceRow{ResourceName: rd.ResourceName, NodeName: n.NodeName, UUID: uuid.NewString(), Flags: sp.Flags, DrbdNodeID: id, CreateTimestamp: nowMs()}
+	if err := tx.Create(&row).Error; err != nil {
+		return ResourceRow{}, err
+	}
+	if err := setProps(tx, ResourceInstance(rd.ResourceName, n.NodeName), sp.Props); err != nil {
+		return ResourceRow{}, err
+	}
+	for _, vd := range vds {
+		if err := createVolume(tx, rd, row, n.NodeDspName, vd); err != nil {
+			return ResourceRow{}, err
+		}
+	}
+	return row, tx.Model(&row).Update("flags", row.Flags).Error
+}
+
+// createVolume adds a resource's volume of vd in the storage pool the
+// guide's lookup finds: StorPoolName on the volume definition, the
+// resource, the resource definition, the node, else DfltStorPool. A
+// diskless resource uses that pool when it is diskless, else
+// DfltDisklessStorPool; a resource placed in a diskless pool becomes
+// diskless.
+func createVolume(tx *gorm.DB, rd ResourceDefinitionRow, rsc ResourceRow, nodeDspName string, vd VolumeDefinitionRow) error {
+	pool := DfltStorPool
+	for _, inst := range []string{VolumeDefinitionInstance(rd.ResourceName, vd.VlmNr), ResourceInstance(rd.ResourceName, rsc.NodeName),
+		ResourceDefinitionInstance(rd.ResourceName), NodeInstance(rsc.NodeName)} {
+		props, err := readProps(tx, inst)
+		if err != nil {
+			return err
+		}
+		if p := props[KeyStorPoolName]; p != "" {
+			pool = p
+			break
+		}
+	}
+	var sp StoragePoolRow
+	ok, err := found(tx.Take(&sp, "node_name = ? AND pool_name = ?", rsc.NodeName, Key(pool)).Error)
+	if err != nil {
+		return err
+	}
+	if Diskless(rsc.Flags) && (!ok || sp.DriverName != ProviderDiskless) {
+		pool, sp = DfltDisklessStorPool, StoragePoolRow{}
+		if ok, err = found(tx.Take(&sp, "node_name = ? AND pool_name = ?", rsc.NodeName, Key(pool)).Error); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		return &Error{Problem: NotFound, Kind: KindStoragePool,
+			Message:    fmt.Sprintf("Storage pool '%s' not found on node '%s'.", pool, nodeDspName),
+			Cause:      fmt.Sprintf("Volume %d of resource '%s' is to be placed in storage pool '%s' (property StorPoolName, else DfltStorPool).", vd.VlmNr, rd.ResourceDspName, pool),
+			Correction: "Create that storage pool on the node, or set StorPoolName on the volume definition, resource, resource definition or node."}
+	}
+	if sp.DriverName == ProviderDiskless && !Diskless(rsc.Flags) {
+		rsc.Flags = rsc.Flags.With("DRBD_DISKLESS")
+		if err := tx.Model(&ResourceRow{}).Where("resource_name = ? AND node_name = ?", rsc.ResourceName, rsc.NodeName).Update("flags", rsc.Flags).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Create(&VolumeRow{ResourceName: rsc.ResourceName, NodeName: rsc.NodeName, VlmNr: vd.VlmNr, UUID: uuid.NewString(), StorPoolName: sp.PoolName}).Error
+}
+
+// ResourceFilter selects resources by definition, node and storage pool of
+// any of their volumes (empty: all).
+type ResourceFilter struct {
+	Resources, Nodes, StoragePools []string
+}
+
+// ListResources returns the resources that pass the filter with their
+// volumes, ordered by definition and node: the data of resource list.
+func (s *Store) ListResources(ctx context.Context, f ResourceFilter) ([]Resource, error) {
+	db := s.DB.WithContext(ctx)
+	var rows []ResourceRow
+	q := db.Order("resource_name, node_name")
+	if len(f.Resources) > 0 {
+		q = q.Where("resource_name IN ?", keys(f.Resources))
+	}
+	if len(f.Nodes) > 0 {
+		q = q.Where("node_name IN ?", keys(f.Nodes))
+	}
+	if len(f.StoragePools) > 0 {
+		q = q.Where("EXISTS (SELECT 1 FROM volumes v WHERE v.resource_name = resources.resource_name AND v.node_name = resources.node_name AND v.stor_pool_name IN ?)", keys(f.StoragePools))
+	}
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var vlms []VolumeRow
+	vq := db.Order("resource_name, node_name, vlm_nr")
+	if len(f.Resources) > 0 {
+		vq = vq.Where("resource_name IN ?", keys(f.Resources))
+	}
+	if len(f.Nodes) > 0 {
+		vq = vq.Where("node_name IN ?", keys(f.Nodes))
+	}
+	if err := vq.Find(&vlms).Error; err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	var sizes []VolumeDefinitionRow
+	if err := db.Select("resource_name, vlm_nr, vlm_size").Find(&sizes).Error; err != nil {
+		return nil, fmt.Errorf("list volume sizes: %w", err)
+	}
+	var pools []StoragePoolRow
+	if err := db.Select("node_name, pool_name, driver_name").Find(&pools).Error; err != nil {
+		return nil, fmt.Errorf("list storage pools: %w", err)
+	}
+	rdNames, err := displayNames[ResourceDefinitionRow](db, "resource_name", "resource_dsp_name")
+	if err != nil {
+		return nil, err
+	}
+	nodeNames, err := displayNames[NodeRow](db, "node_name", "node_dsp_name")
+	if err != nil {
+		return nil, err
+	}
+	poolNames, err := displayNames[StorPoolDefinitionRow](db, "pool_name", "pool_dsp_name")
+	if err != nil {
+		return nil, err
+	}
+	rprops, err := PropsUnder(db, "/RESOURCES/")
+	if err != nil {
+		return nil, err
+	}
+	vprops, err := PropsUnder(db, "/VOLUMES/")
+	if err != nil {
+		return nil, err
+	}
+	type vdKey struct {
+		rd string
+		nr int32
+	}
+	size := make(map[vdKey]int64, len(sizes))
+	for _, v := range sizes {
+		size[vdKey{v.ResourceName, v.VlmNr}] = v.VlmSize
+	}
+	driver := make(map[[2]string]string, len(pools))
+	for _, p := range pools {
+		driver[[2]string{p.NodeName, p.PoolName}] = p.DriverName
+	}
+	out := make([]Resource, len(rows))
+	at := make(map[[2]string]int, len(rows))
+	for i, r := range rows {
+		out[i] = Resource{r, rdNames[r.ResourceName], nodeNames[r.NodeName], rprops[ResourceInstance(r.ResourceName, r.NodeName)], nil}
+		at[[2]string{r.ResourceName, r.NodeName}] = i
+	}
+	for _, v := range vlms {
+		i, ok := at[[2]string{v.ResourceName, v.NodeName}]
+		if !ok {
+			continue
+		}
+		out[i].Volumes = append(out[i].Volumes, Volume{v, poolNames[v.StorPoolName], driver[[2]string{v.NodeName, v.StorPoolName}],
+			size[vdKey{v.ResourceName, v.VlmNr}], vprops[VolumeInstance(v.ResourceName, v.NodeName, v.VlmNr)]})
+	}
+	return out, nil
+}
+
+// GetResource returns one resource with its volumes.
+func (s *Store) GetResource(ctx context.Context, rd, node string) (Resource, error) {
+	db := s.DB.WithContext(ctx)
+	if _, err := takeResourceDefinition(db, rd); err != nil {
+		return Resource{}, err
+	}
+	rscs, err := s.ListResources(ctx, ResourceFilter{Resources: []string{rd}, Nodes: []string{node}})
+	if err != nil {
+		return Resource{}, err
+	}
+	if len(rscs) == 0 {
+		return Resource{}, rscNotFound(rd, node)
+	}
+	return rscs[0], nil
+}
+
+// ModifyResource changes a resource's properties.
+func (s *Store) ModifyResource(ctx context.Context, rd, node string, m PropsModify) (ResourceRow, error) {
+	if err := m.Check(KindResource); err != nil {
+		return ResourceRow{}, err
+	}
+	var row ResourceRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		if _, err := takeResourceDefinition(tx, rd); err != nil {
+			return err
+		}
+		var err error
+		if row, err = takeResource(tx, rd, node); err != nil {
+			return err
+		}
+		return applyProps(tx, ResourceInstance(rd, node), m)
+	})
+	return row, err
+}
+
+// DeleteResource removes a resource with its volumes and connections.
+func (s *Store) DeleteResource(ctx context.Context, rd, node string) (ResourceRow, error) {
+	var row ResourceRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		if _, err := takeResourceDefinition(tx, rd); err != nil {
+			return err
+		}
+		var err error
+		if row, err = takeResource(tx, rd, node); err != nil {
+			return err
+		}
+		return deleteResource(tx, row)
+	})
+	return row, err
+}
+
+func deleteResource(tx *gorm.DB, row ResourceRow) error {
+	var conns []ResourceConnectionRow
+	if err := tx.Where("resource_name = ? AND (node_name_src = ? OR node_name_dst = ?)", row.ResourceName, row.NodeName, row.NodeName).Find(&conns).Error; err != nil {
+		return err
+	}
+	instances := []string{ResourceInstance(row.ResourceName, row.NodeName)}
+	for _, c := range conns {
+		instances = append(instances, ResourceConnectionInstance(c.ResourceName, c.NodeNameSrc, c.NodeNameDst))
+	}
+	if err := dropProps(tx, instances, "/VOLUMES/"+row.ResourceName+"/"+row.NodeName+"/"); err != nil {
+		return err
+	}
+	return tx.Delete(&row).Error // volumes and connections cascade
+}
+
+// ModifyVolume changes a volume's properties.
+func (s *Store) ModifyVolume(ctx context.Context, rd, node string, nr int32, m PropsModify) (VolumeRow, error) {
+	if err := m.Check(KindVolume); err != nil {
+		return VolumeRow{}, err
+	}
+	var row VolumeRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		if _, err := takeResourceDefinition(tx, rd); err != nil {
+			return err
+		}
+		if _, err := takeResource(tx, rd, node); err != nil {
+			return err
+		}
+		ok, err := found(tx.Take(&row, "resource_name = ? AND node_name = ? AND vlm_nr = ?", Key(rd), Key(node), nr).Error)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound(KindVolume, "Volume %d of resource '%s' on node '%s' not found.", nr, rd, node)
+		}
+		return applyProps(tx, VolumeInstance(rd, node, nr), m)
+	})
+	return row, err
+}

@@ -1,0 +1,320 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// Storage provider kinds of the user guide.
+const (
+	ProviderDiskless   = "DISKLESS"
+	ProviderLVM        = "LVM"
+	ProviderLVMThin    = "LVM_THIN"
+	ProviderZFS        = "ZFS"
+	ProviderZFSThin    = "ZFS_THIN"
+	ProviderFile       = "FILE"
+	ProviderFileThin   = "FILE_THIN"
+	ProviderSPDK       = "SPDK"
+	ProviderRemoteSPDK = "REMOTE_SPDK"
+	ProviderOpenflex   = "OPENFLEX_TARGET"
+	ProviderExos       = "EXOS"
+)
+
+// Providers lists every provider kind a storage pool may have.
+var Providers = []string{ProviderDiskless, ProviderLVM, ProviderLVMThin, ProviderZFS, ProviderZFSThin,
+	ProviderFile, ProviderFileThin, ProviderSPDK, ProviderRemoteSPDK, ProviderOpenflex, ProviderExos}
+
+// StoragePool is a pool on a node with its names as typed and its
+// properties.
+type StoragePool struct {
+	StoragePoolRow
+	NodeDspName string
+	PoolDspName string
+	Props       map[string]string
+}
+
+// StorPoolDefinition is a pool definition with its properties.
+type StorPoolDefinition struct {
+	StorPoolDefinitionRow
+	Props map[string]string
+}
+
+// sharedSpaceDefault is the free-space manager of a pool that shares its
+// space with no other: LINSTOR's "<node>;<pool>".
+func sharedSpaceDefault(node, pool string) string { return node + ";" + pool }
+
+func ensureStorPoolDefinition(tx *gorm.DB, name string) error {
+	ok, err := found(tx.Take(&StorPoolDefinitionRow{}, "pool_name = ?", Key(name)).Error)
+	if err != nil || ok {
+		return err
+	}
+	return tx.Create(&StorPoolDefinitionRow{PoolName: Key(name), PoolDspName: name, UUID: uuid.NewString()}).Error
+}
+
+func spdNotFound(name string) *Error {
+	return notFound(KindStorPoolDefinition, "Storage pool definition '%s' not found.", name)
+}
+
+func takeStorPoolDefinition(tx *gorm.DB, name string) (StorPoolDefinitionRow, error) {
+	var row StorPoolDefinitionRow
+	ok, err := found(tx.Take(&row, "pool_name = ?", Key(name)).Error)
+	if err == nil && !ok {
+		err = spdNotFound(name)
+	}
+	return row, err
+}
+
+// CreateStorPoolDefinition creates a pool definition.
+func (s *Store) CreateStorPoolDefinition(ctx context.Context, name string, props map[string]string) (StorPoolDefinitionRow, error) {
+	if err := (PropsModify{OverrideProps: props}).Check(KindStorPoolDefinition); err != nil {
+		return StorPoolDefinitionRow{}, err
+	}
+	row := StorPoolDefinitionRow{PoolName: Key(name), PoolDspName: name, UUID: uuid.NewString()}
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		if ok, err := found(tx.Take(&StorPoolDefinitionRow{}, "pool_name = ?", row.PoolName).Error); err != nil || ok {
+			if ok {
+				return exists(KindStorPoolDefinition, "Storage pool definition '%s' already exists.", name)
+			}
+			return err
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return setProps(tx, StorPoolDefinitionInstance(name), props)
+	})
+	return row, err
+}
+
+// ListStorPoolDefinitions returns the named definitions (all when empty).
+func (s *Store) ListStorPoolDefinitions(ctx context.Context, names []string) ([]StorPoolDefinition, error) {
+	db := s.DB.WithContext(ctx)
+	var rows []StorPoolDefinitionRow
+	q := db.Order("pool_name")
+	if len(names) > 0 {
+		q = q.Where("pool_name IN ?", keys(names))
+	}
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list storage pool definitions: %w", err)
+	}
+	props, err := PropsUnder(db, "/STORPOOLDEFINITIONS/")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StorPoolDefinition, len(rows))
+	for i, r := range rows {
+		out[i] = StorPoolDefinition{r, props[StorPoolDefinitionInstance(r.PoolName)]}
+	}
+	return out, nil
+}
+
+// ModifyStorPoolDefinition changes a definition's properties.
+func (s *Store) ModifyStorPoolDefinition(ctx context.Context, name string, m PropsModify) (StorPoolDefinitionRow, error) {
+	if err := m.Check(KindStorPoolDefinition); err != nil {
+		return StorPoolDefinitionRow{}, err
+	}
+	var row StorPoolDefinitionRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if row, err = takeStorPoolDefinition(tx, name); err != nil {
+			return err
+		}
+		return applyProps(tx, StorPoolDefinitionInstance(name), m)
+	})
+	return row, err
+}
+
+// DeleteStorPoolDefinition removes a definition no node has a pool of.
+func (s *Store) DeleteStorPoolDefinition(ctx context.Context, name string) (StorPoolDefinitionRow, error) {
+	var row StorPoolDefinitionRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if row, err = takeStorPoolDefinition(tx, name); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&StoragePoolRow{}).Where("pool_name = ?", row.PoolName).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return refuse(InUse, KindStorPoolDefinition,
+				fmt.Sprintf("Storage pool definition '%s' still has %d storage pools.", row.PoolDspName, n),
+				"Storage pools of this definition exist on nodes.", "Delete those storage pools first.")
+		}
+		if err := dropProps(tx, []string{StorPoolDefinitionInstance(name)}); err != nil {
+			return err
+		}
+		return tx.Delete(&row).Error
+	})
+	return row, err
+}
+
+// StoragePoolSpec is what storage-pool create takes.
+type StoragePoolSpec struct {
+	Name            string
+	Provider        string
+	Props           map[string]string
+	SharedSpace     string
+	ExternalLocking bool
+}
+
+func spNotFound(node, pool string) *Error {
+	return notFound(KindStoragePool, "Storage pool '%s' on node '%s' not found.", pool, node)
+}
+
+func takeStoragePool(tx *gorm.DB, node, pool string) (StoragePoolRow, error) {
+	var row StoragePoolRow
+	ok, err := found(tx.Take(&row, "node_name = ? AND pool_name = ?", Key(node), Key(pool)).Error)
+	if err == nil && !ok {
+		err = spNotFound(node, pool)
+	}
+	return row, err
+}
+
+// CreateStoragePool creates a pool on a node, and its definition if this
+// is the first pool of that name.
+func (s *Store) CreateStoragePool(ctx context.Context, node string, spec StoragePoolSpec) (StoragePoolRow, error) {
+	if err := (PropsModify{OverrideProps: spec.Props}).Check(KindStoragePool); err != nil {
+		return StoragePoolRow{}, err
+	}
+	var row StoragePoolRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		n, err := takeNode(tx, node)
+		if err != nil {
+			return err
+		}
+		if ok, err := found(tx.Take(&StoragePoolRow{}, "node_name = ? AND pool_name = ?", n.NodeName, Key(spec.Name)).Error); err != nil || ok {
+			if ok {
+				return exists(KindStoragePool, "Storage pool '%s' already exists on node '%s'.", spec.Name, n.NodeDspName)
+			}
+			return err
+		}
+		if err := ensureStorPoolDefinition(tx, spec.Name); err != nil {
+			return err
+		}
+		shared := spec.SharedSpace
+		if shared == "" {
+			shared = sharedSpaceDefault(n.NodeDspName, spec.Name)
+		}
+		row = StoragePoolRow{NodeName: n.NodeName, PoolName: Key(spec.Name), UUID: uuid.NewString(), DriverName: spec.Provider,
+			FreeSpaceMgrName: shared, ExternalLocking: spec.ExternalLocking}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return setProps(tx, StoragePoolInstance(node, spec.Name), spec.Props)
+	})
+	return row, err
+}
+
+// StoragePoolFilter selects pools by node and pool names (empty: all).
+type StoragePoolFilter struct {
+	Nodes, Pools []string
+}
+
+// ListStoragePools returns the pools that pass the filter, by node and
+// pool name.
+func (s *Store) ListStoragePools(ctx context.Context, f StoragePoolFilter) ([]StoragePool, error) {
+	db := s.DB.WithContext(ctx)
+	var rows []StoragePoolRow
+	q := db.Order("node_name, pool_name")
+	if len(f.Nodes) > 0 {
+		q = q.Where("node_name IN ?", keys(f.Nodes))
+	}
+	if len(f.Pools) > 0 {
+		q = q.Where("pool_name IN ?", keys(f.Pools))
+	}
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list storage pools: %w", err)
+	}
+	nodeNames, err := displayNames[NodeRow](db, "node_name", "node_dsp_name")
+	if err != nil {
+		return nil, err
+	}
+	poolNames, err := displayNames[StorPoolDefinitionRow](db, "pool_name", "pool_dsp_name")
+	if err != nil {
+		return nil, err
+	}
+	props, err := PropsUnder(db, "/STORPOOLCONF/")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StoragePool, len(rows))
+	for i, r := range rows {
+		out[i] = StoragePool{r, nodeNames[r.NodeName], poolNames[r.PoolName], props[StoragePoolInstance(r.NodeName, r.PoolName)]}
+	}
+	return out, nil
+}
+
+// displayNames maps the key column of a table to its display column.
+func displayNames[T any](db *gorm.DB, keyCol, dspCol string) (map[string]string, error) {
+	var pairs []struct{ K, D string }
+	if err := db.Model(new(T)).Select(keyCol + " AS k, " + dspCol + " AS d").Scan(&pairs).Error; err != nil {
+		return nil, fmt.Errorf("read %s: %w", dspCol, err)
+	}
+	m := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		m[p.K] = p.D
+	}
+	return m, nil
+}
+
+// ModifyStoragePool changes a pool's properties.
+func (s *Store) ModifyStoragePool(ctx context.Context, node, pool string, m PropsModify) (StoragePoolRow, error) {
+	if err := m.Check(KindStoragePool); err != nil {
+		return StoragePoolRow{}, err
+	}
+	var row StoragePoolRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		if _, err := takeNode(tx, node); err != nil {
+			return err
+		}
+		var err error
+		if row, err = takeStoragePool(tx, node, pool); err != nil {
+			return err
+		}
+		return applyProps(tx, StoragePoolInstance(node, pool), m)
+	})
+	return row, err
+}
+
+// DeleteStoragePool removes a pool that holds no volumes.
+func (s *Store) DeleteStoragePool(ctx context.Context, node, pool string) (StoragePoolRow, error) {
+	var row StoragePoolRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		if _, err := takeNode(tx, node); err != nil {
+			return err
+		}
+		var err error
+		if row, err = takeStoragePool(tx, node, pool); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&VolumeRow{}).Where("node_name = ? AND stor_pool_name = ?", row.NodeName, row.PoolName).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return refuse(InUse, KindStoragePool,
+				fmt.Sprintf("The specified storage pool '%s' on node '%s' can not be deleted as volumes are still using it.", pool, node),
+				fmt.Sprintf("%d volumes are placed in it.", n), "Delete the resources using this storage pool first.")
+		}
+		if err := dropProps(tx, []string{StoragePoolInstance(node, pool)}); err != nil {
+			return err
+		}
+		return tx.Delete(&row).Error
+	})
+	return row, err
+}
+
+// SetStoragePoolCapacity records the capacity a node's agent reported (KiB).
+func (s *Store) SetStoragePoolCapacity(ctx context.Context, node, pool string, free, total int64) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&StoragePoolRow{}).Where("node_name = ? AND pool_name = ?", Key(node), Key(pool)).
+			Updates(map[string]any{"free_capacity": free, "total_capacity": total})
+		if res.Error == nil && res.RowsAffected == 0 {
+			return spNotFound(node, pool)
+		}
+		return res.Error
+	})
+}
