@@ -1,0 +1,119 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// 50 concurrent conflicting requests leave consistent state: a duplicate
+// is created once, numbers are never handed out twice, and a delete racing
+// with creates of children either wins whole or loses whole.
+func TestConcurrentConflictingRequests(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		const n = 50
+		run := func(req func(i int) (int, []byte)) []int {
+			statuses := make([]int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { statuses[i], _ = req(i) })
+			}
+			wg.Wait()
+			return statuses
+		}
+		count := func(statuses []int, want int) (k int) {
+			for _, s := range statuses {
+				if s == want {
+					k++
+				}
+			}
+			return k
+		}
+
+		// The same definition, 50 times: one is created.
+		st := run(func(int) (int, []byte) {
+			return c.do(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "same"}}`)
+		})
+		require.Equal(t, 1, count(st, http.StatusCreated))
+		require.Equal(t, n-1, count(st, http.StatusInternalServerError))
+
+		// 50 different definitions at once get 50 different ports, each
+		// with two volume definitions of distinct minors.
+		st = run(func(i int) (int, []byte) {
+			return c.do(http.MethodPost, "/v1/resource-definitions", fmt.Sprintf(`{"resource_definition": {"name": "r%d"}}`, i))
+		})
+		require.Equal(t, n, count(st, http.StatusCreated))
+		st = run(func(i int) (int, []byte) {
+			return c.do(http.MethodPost, fmt.Sprintf("/v1/resource-definitions/r%d/volume-definitions", i%25), `{"volume_definition": {"size_kib": 1024}}`)
+		})
+		require.Equal(t, n, count(st, http.StatusCreated))
+		var rds []ResourceDefinition
+		c.get("/v1/resource-definitions?with_volume_definitions=true", &rds)
+		ports, minors := map[int32]bool{}, map[int32]bool{}
+		for _, rd := range rds {
+			ports[rd.LayerData[0].Data.Port] = true
+			if rd.Name == "same" {
+				continue
+			}
+			for i, vd := range rd.VolumeDefinitions {
+				require.EqualValues(t, i, *vd.VolumeNumber, "volume numbers of %s are 0, 1, ...", rd.Name)
+				minors[*vd.LayerData[0].Data.MinorNumber] = true
+			}
+		}
+		require.Len(t, ports, n+1, "every definition has its own port")
+		require.Len(t, minors, n, "every volume definition has its own minor")
+
+		// Deleting a group while definitions are created in it: the delete
+		// either happens before every create (which then fail) or is
+		// refused; never a definition in a deleted group.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "racy"}`)
+		st = run(func(i int) (int, []byte) {
+			if i%10 == 0 {
+				return c.do(http.MethodDelete, "/v1/resource-groups/racy", nil)
+			}
+			return c.do(http.MethodPost, "/v1/resource-definitions", fmt.Sprintf(`{"resource_definition": {"name": "g%d", "resource_group_name": "racy"}}`, i))
+		})
+		c.get("/v1/resource-definitions", &rds)
+		inGroup := 0
+		for _, rd := range rds {
+			if rd.ResourceGroupName == "racy" {
+				inGroup++
+			}
+		}
+		status, _ := c.do(http.MethodGet, "/v1/resource-groups/racy", nil)
+		if status == http.StatusNotFound {
+			require.Zero(t, inGroup, "no definition outlives its group")
+		} else {
+			require.Equal(t, count(st, http.StatusCreated), inGroup)
+		}
+
+		// Resources on the same node, 50 times: one, with node id 0.
+		st = run(func(int) (int, []byte) {
+			return c.do(http.MethodPost, "/v1/resource-definitions/r0/resources", `[{"resource": {"node_name": "alpha", "props": {"StorPoolName": "pool1"}}}]`)
+		})
+		require.Equal(t, 1, count(st, http.StatusCreated))
+		var view []ResourceWithVolumes
+		c.get("/v1/view/resources?resources=r0", &view)
+		require.Len(t, view, 1)
+		require.Len(t, view[0].Volumes, 2)
+
+		// Concurrent property writes on one object all land.
+		run(func(i int) (int, []byte) {
+			return c.do(http.MethodPut, "/v1/nodes/bravo", fmt.Sprintf(`{"override_props": {"Aux/k%d": "v"}}`, i))
+		})
+		var node Node
+		c.get("/v1/nodes/bravo", &node)
+		aux := 0
+		for k := range node.Props {
+			if strings.HasPrefix(k, "Aux/") {
+				aux++
+			}
+		}
+		require.Equal(t, n, aux)
+	})
+}

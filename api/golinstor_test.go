@@ -1,0 +1,68 @@
+package api
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"testing"
+
+	linstor "github.com/LINBIT/golinstor"
+	lapi "github.com/LINBIT/golinstor/client"
+	"github.com/stretchr/testify/require"
+)
+
+// golinstor, LINSTOR's own Go client (the one linstor-csi uses), drives
+// Strata unchanged.
+func TestGolinstorClient(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		ctx := t.Context()
+		u, err := url.Parse(c.srv.URL)
+		require.NoError(t, err)
+		cli, err := lapi.NewClient(lapi.BaseURL(u))
+		require.NoError(t, err)
+
+		port := int32(3366)
+		node := lapi.Node{Name: "csi-1", Type: "satellite", NetInterfaces: []lapi.NetInterface{{Name: "default", Address: net.ParseIP("10.0.0.1"), SatellitePort: port, SatelliteEncryptionType: "plain"}}}
+		require.NoError(t, cli.Nodes.Create(ctx, node))
+		err = cli.Nodes.Create(ctx, node)
+		require.True(t, lapi.IsApiCallError(err, linstor.FailExistsNode), "golinstor recognises LINSTOR's code: %v", err)
+
+		got, err := cli.Nodes.Get(ctx, "csi-1")
+		require.NoError(t, err)
+		require.Equal(t, "SATELLITE", got.Type)
+		require.Equal(t, "10.0.0.1", got.NetInterfaces[0].Address.String())
+		_, err = cli.Nodes.Get(ctx, "missing")
+		require.True(t, errors.Is(err, lapi.NotFoundError), "a 404 is golinstor's NotFoundError: %v", err)
+
+		require.NoError(t, cli.Nodes.CreateStoragePool(ctx, "csi-1", lapi.StoragePool{StoragePoolName: "thin", ProviderKind: lapi.FILE_THIN,
+			Props: map[string]string{"StorDriver/StorPoolName": "/srv/thin"}}))
+		pools, err := cli.Nodes.GetStoragePoolView(ctx, &lapi.ListOpts{StoragePool: []string{"thin"}})
+		require.NoError(t, err)
+		require.Len(t, pools, 1)
+		require.Equal(t, lapi.FILE_THIN, pools[0].ProviderKind)
+
+		require.NoError(t, cli.ResourceGroups.Create(ctx, lapi.ResourceGroup{Name: "csi-rg", SelectFilter: lapi.AutoSelectFilter{PlaceCount: 2, StoragePool: "thin"}}))
+		rg, err := cli.ResourceGroups.Get(ctx, "csi-rg")
+		require.NoError(t, err)
+		require.EqualValues(t, 2, rg.SelectFilter.PlaceCount)
+
+		require.NoError(t, cli.ResourceDefinitions.Create(ctx, lapi.ResourceDefinitionCreate{ResourceDefinition: lapi.ResourceDefinition{
+			Name: "pvc-1", ResourceGroupName: "csi-rg", Props: map[string]string{"Aux/csi-volume": "pvc-1", "StorPoolName": "thin"}}}))
+		require.NoError(t, cli.ResourceDefinitions.CreateVolumeDefinition(ctx, "pvc-1", lapi.VolumeDefinitionCreate{VolumeDefinition: lapi.VolumeDefinition{SizeKib: 1 << 20}}))
+		rds, err := cli.ResourceDefinitions.GetAll(ctx, lapi.RDGetAllRequest{WithVolumeDefinitions: true})
+		require.NoError(t, err)
+		require.Len(t, rds, 1)
+		require.EqualValues(t, 1<<20, rds[0].VolumeDefinitions[0].SizeKib)
+
+		require.NoError(t, cli.Resources.Create(ctx, lapi.ResourceCreate{Resource: lapi.Resource{Name: "pvc-1", NodeName: "csi-1"}}))
+		view, err := cli.Resources.GetResourceView(ctx, &lapi.ListOpts{Resource: []string{"pvc-1"}})
+		require.NoError(t, err)
+		require.Len(t, view, 1)
+		require.Equal(t, "thin", view[0].Volumes[0].StoragePoolName)
+
+		err = cli.ResourceGroups.Delete(ctx, "csi-rg")
+		require.True(t, lapi.IsApiCallError(err, linstor.FailInUse), "%v", err)
+		require.NoError(t, cli.ResourceDefinitions.Delete(ctx, "pvc-1"))
+		require.NoError(t, cli.ResourceGroups.Delete(ctx, "csi-rg"))
+	})
+}
