@@ -39,7 +39,10 @@ type Deps struct {
 	OperationWait time.Duration
 }
 
-type server struct{ Deps }
+type server struct {
+	Deps
+	views viewCache
+}
 
 // New returns the HTTP handler of the whole API.
 func New(d Deps) http.Handler {
@@ -51,7 +54,7 @@ func New(d Deps) http.Handler {
 	cfg.DocsPath = ""     // served below, without assets from the internet
 	h := humachi.New(r, cfg)
 
-	s := &server{d}
+	s := &server{Deps: d}
 	s.registerController(h)
 	s.registerHealth(h)
 	s.registerNodes(h)

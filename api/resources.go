@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -22,6 +24,12 @@ type VlmPath struct {
 
 // rscCreateFlags are the flags a client may give a new resource.
 var rscCreateFlags = []string{"DISKLESS", "DRBD_DISKLESS", "NVME_INITIATOR", "TIE_BREAKER", "INACTIVE"}
+
+// jsonBytes is an answer already serialised.
+type jsonBytes struct {
+	ContentType string `header:"Content-Type"`
+	Body        []byte
+}
 
 func resourceJSON(r store.Resource) ResourceWithVolumes {
 	out := ResourceWithVolumes{Resource: Resource{Name: r.ResourceDspName, NodeName: r.NodeDspName, Props: r.Props, Flags: r.Flags.List(),
@@ -70,10 +78,27 @@ func (s *server) registerResources(h huma.API) {
 		}
 		return out, nil
 	}
-	huma.Register(h, huma.Operation{OperationID: "viewResources", Method: http.MethodGet, Path: "/v1/view/resources", Summary: "query all resources with their volumes", Tags: []string{"developers"}},
-		func(ctx context.Context, in *rscFilter) (*struct{ Body []ResourceWithVolumes }, error) {
+	huma.Register(h, huma.Operation{OperationID: "viewResources", Method: http.MethodGet, Path: "/v1/view/resources", Summary: "query all resources with their volumes", Tags: []string{"developers"},
+		Responses: map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{"application/json": {Schema: h.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[[]ResourceWithVolumes](), true, "")}}}}},
+		func(ctx context.Context, in *rscFilter) (*jsonBytes, error) {
+			key := fmt.Sprint(in.Resources, in.Nodes, in.StoragePools, in.Props, in.Offset, in.Limit)
+			gen, err := s.Store.Generation(ctx)
+			if err != nil {
+				return nil, failure(err, 0, MaskRsc, nil)
+			}
+			if body, ok := s.views.get(key, gen); ok {
+				return &jsonBytes{"application/json", body}, nil
+			}
 			out, err := list(ctx, store.ResourceFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools}, in.ListParams)
-			return &struct{ Body []ResourceWithVolumes }{out}, err
+			if err != nil {
+				return nil, err
+			}
+			body, err := json.Marshal(out)
+			if err != nil {
+				return nil, failure(err, 0, MaskRsc, nil)
+			}
+			s.views.put(key, gen, body)
+			return &jsonBytes{"application/json", body}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceList", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources", Summary: "list a definition's resources", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {

@@ -136,6 +136,15 @@ var migrations = []migration{
 			FOREIGN KEY (node_name, stor_pool_name) REFERENCES storage_pools (node_name, pool_name)
 		)`,
 		`CREATE INDEX volumes_pool ON volumes (node_name, stor_pool_name)`,
+		// Every write transaction counts up the generation, so that a
+		// controller can tell whether what it built from the database
+		// (the serialised resource view) is still current, even when
+		// another controller wrote.
+		`CREATE TABLE change_generation (
+			id         INTEGER NOT NULL PRIMARY KEY,
+			generation BIGINT  NOT NULL
+		)`,
+		`INSERT INTO change_generation (id, generation) VALUES (1, 0)`,
 		`CREATE TABLE resource_connections (
 			resource_name VARCHAR(48)  NOT NULL,
 			node_name_src VARCHAR(255) NOT NULL,

@@ -134,12 +134,7 @@ func nodeNotFound(name string) *Error { return notFound(KindNode, "Node '%s' not
 
 // takeNode loads a node inside a transaction or reports it missing.
 func takeNode(tx *gorm.DB, name string) (NodeRow, error) {
-	var row NodeRow
-	ok, err := found(tx.Take(&row, "node_name = ?", Key(name)).Error)
-	if err == nil && !ok {
-		err = nodeNotFound(name)
-	}
-	return row, err
+	return take[NodeRow](tx, nodeNotFound(name), "node_name = ?", Key(name))
 }
 
 // ModifyNode changes a node's type (when nodeType is set) and properties.

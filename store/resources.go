@@ -51,12 +51,7 @@ func rscNotFound(rd, node string) *Error {
 }
 
 func takeResource(tx *gorm.DB, rd, node string) (ResourceRow, error) {
-	var row ResourceRow
-	ok, err := found(tx.Take(&row, "resource_name = ? AND node_name = ?", Key(rd), Key(node)).Error)
-	if err == nil && !ok {
-		err = rscNotFound(rd, node)
-	}
-	return row, err
+	return take[ResourceRow](tx, rscNotFound(rd, node), "resource_name = ? AND node_name = ?", Key(rd), Key(node))
 }
 
 // CreateResources creates resources of one definition on nodes, each with
@@ -287,21 +282,12 @@ func (s *Store) GetResource(ctx context.Context, rd, node string) (Resource, err
 
 // ModifyResource changes a resource's properties.
 func (s *Store) ModifyResource(ctx context.Context, rd, node string, m PropsModify) (ResourceRow, error) {
-	if err := m.Check(KindResource); err != nil {
-		return ResourceRow{}, err
-	}
-	var row ResourceRow
-	err := s.Write(ctx, func(tx *gorm.DB) error {
+	return modifyProps(s, ctx, KindResource, m, ResourceInstance(rd, node), func(tx *gorm.DB) (ResourceRow, error) {
 		if _, err := takeResourceDefinition(tx, rd); err != nil {
-			return err
+			return ResourceRow{}, err
 		}
-		var err error
-		if row, err = takeResource(tx, rd, node); err != nil {
-			return err
-		}
-		return applyProps(tx, ResourceInstance(rd, node), m)
+		return takeResource(tx, rd, node)
 	})
-	return row, err
 }
 
 // DeleteResource removes a resource with its volumes and connections.
@@ -337,25 +323,14 @@ func deleteResource(tx *gorm.DB, row ResourceRow) error {
 
 // ModifyVolume changes a volume's properties.
 func (s *Store) ModifyVolume(ctx context.Context, rd, node string, nr int32, m PropsModify) (VolumeRow, error) {
-	if err := m.Check(KindVolume); err != nil {
-		return VolumeRow{}, err
-	}
-	var row VolumeRow
-	err := s.Write(ctx, func(tx *gorm.DB) error {
+	return modifyProps(s, ctx, KindVolume, m, VolumeInstance(rd, node, nr), func(tx *gorm.DB) (VolumeRow, error) {
 		if _, err := takeResourceDefinition(tx, rd); err != nil {
-			return err
+			return VolumeRow{}, err
 		}
 		if _, err := takeResource(tx, rd, node); err != nil {
-			return err
+			return VolumeRow{}, err
 		}
-		ok, err := found(tx.Take(&row, "resource_name = ? AND node_name = ? AND vlm_nr = ?", Key(rd), Key(node), nr).Error)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return notFound(KindVolume, "Volume %d of resource '%s' on node '%s' not found.", nr, rd, node)
-		}
-		return applyProps(tx, VolumeInstance(rd, node, nr), m)
+		return take[VolumeRow](tx, notFound(KindVolume, "Volume %d of resource '%s' on node '%s' not found.", nr, rd, node),
+			"resource_name = ? AND node_name = ? AND vlm_nr = ?", Key(rd), Key(node), nr)
 	})
-	return row, err
 }

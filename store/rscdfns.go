@@ -43,12 +43,7 @@ func rdNotFound(name string) *Error {
 }
 
 func takeResourceDefinition(tx *gorm.DB, name string) (ResourceDefinitionRow, error) {
-	var row ResourceDefinitionRow
-	ok, err := found(tx.Take(&row, "resource_name = ?", Key(name)).Error)
-	if err == nil && !ok {
-		err = rdNotFound(name)
-	}
-	return row, err
+	return take[ResourceDefinitionRow](tx, rdNotFound(name), "resource_name = ?", Key(name))
 }
 
 // CreateResourceDefinition creates a definition and allocates its DRBD

@@ -38,12 +38,7 @@ func rgNotFound(name string) *Error {
 }
 
 func takeResourceGroup(tx *gorm.DB, name string) (ResourceGroupRow, error) {
-	var row ResourceGroupRow
-	ok, err := found(tx.Take(&row, "resource_group_name = ?", Key(name)).Error)
-	if err == nil && !ok {
-		err = rgNotFound(name)
-	}
-	return row, err
+	return take[ResourceGroupRow](tx, rgNotFound(name), "resource_group_name = ?", Key(name))
 }
 
 // ResourceGroupSpec is what resource-group create takes.

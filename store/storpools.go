@@ -59,12 +59,7 @@ func spdNotFound(name string) *Error {
 }
 
 func takeStorPoolDefinition(tx *gorm.DB, name string) (StorPoolDefinitionRow, error) {
-	var row StorPoolDefinitionRow
-	ok, err := found(tx.Take(&row, "pool_name = ?", Key(name)).Error)
-	if err == nil && !ok {
-		err = spdNotFound(name)
-	}
-	return row, err
+	return take[StorPoolDefinitionRow](tx, spdNotFound(name), "pool_name = ?", Key(name))
 }
 
 // CreateStorPoolDefinition creates a pool definition.
@@ -112,18 +107,9 @@ func (s *Store) ListStorPoolDefinitions(ctx context.Context, names []string) ([]
 
 // ModifyStorPoolDefinition changes a definition's properties.
 func (s *Store) ModifyStorPoolDefinition(ctx context.Context, name string, m PropsModify) (StorPoolDefinitionRow, error) {
-	if err := m.Check(KindStorPoolDefinition); err != nil {
-		return StorPoolDefinitionRow{}, err
-	}
-	var row StorPoolDefinitionRow
-	err := s.Write(ctx, func(tx *gorm.DB) error {
-		var err error
-		if row, err = takeStorPoolDefinition(tx, name); err != nil {
-			return err
-		}
-		return applyProps(tx, StorPoolDefinitionInstance(name), m)
+	return modifyProps(s, ctx, KindStorPoolDefinition, m, StorPoolDefinitionInstance(name), func(tx *gorm.DB) (StorPoolDefinitionRow, error) {
+		return takeStorPoolDefinition(tx, name)
 	})
-	return row, err
 }
 
 // DeleteStorPoolDefinition removes a definition no node has a pool of.
@@ -165,12 +151,7 @@ func spNotFound(node, pool string) *Error {
 }
 
 func takeStoragePool(tx *gorm.DB, node, pool string) (StoragePoolRow, error) {
-	var row StoragePoolRow
-	ok, err := found(tx.Take(&row, "node_name = ? AND pool_name = ?", Key(node), Key(pool)).Error)
-	if err == nil && !ok {
-		err = spNotFound(node, pool)
-	}
-	return row, err
+	return take[StoragePoolRow](tx, spNotFound(node, pool), "node_name = ? AND pool_name = ?", Key(node), Key(pool))
 }
 
 // CreateStoragePool creates a pool on a node, and its definition if this
@@ -262,21 +243,12 @@ func displayNames[T any](db *gorm.DB, keyCol, dspCol string) (map[string]string,
 
 // ModifyStoragePool changes a pool's properties.
 func (s *Store) ModifyStoragePool(ctx context.Context, node, pool string, m PropsModify) (StoragePoolRow, error) {
-	if err := m.Check(KindStoragePool); err != nil {
-		return StoragePoolRow{}, err
-	}
-	var row StoragePoolRow
-	err := s.Write(ctx, func(tx *gorm.DB) error {
+	return modifyProps(s, ctx, KindStoragePool, m, StoragePoolInstance(node, pool), func(tx *gorm.DB) (StoragePoolRow, error) {
 		if _, err := takeNode(tx, node); err != nil {
-			return err
+			return StoragePoolRow{}, err
 		}
-		var err error
-		if row, err = takeStoragePool(tx, node, pool); err != nil {
-			return err
-		}
-		return applyProps(tx, StoragePoolInstance(node, pool), m)
+		return takeStoragePool(tx, node, pool)
 	})
-	return row, err
 }
 
 // DeleteStoragePool removes a pool that holds no volumes.

@@ -23,8 +23,19 @@ func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 				return err
 			}
 		}
-		return fn(tx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Exec("UPDATE change_generation SET generation = generation + 1 WHERE id = 1").Error
 	})
+}
+
+// Generation is the count of write transactions so far; it changes with
+// every write by any controller on the database.
+func (s *Store) Generation(ctx context.Context) (int64, error) {
+	var g int64
+	err := s.DB.WithContext(ctx).Raw("SELECT generation FROM change_generation WHERE id = 1").Scan(&g).Error
+	return g, err
 }
 
 // nowMs is the creation time stamp LINSTOR reports: ms since the epoch.
@@ -37,6 +48,33 @@ func isUniqueViolation(err error) bool {
 		return pg.Code == "23505"
 	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// take loads the one row matching the condition, or returns missing.
+func take[T any](tx *gorm.DB, missing *Error, query string, args ...any) (T, error) {
+	var row T
+	ok, err := found(tx.Take(&row, append([]any{query}, args...)...).Error)
+	if err == nil && !ok {
+		err = missing
+	}
+	return row, err
+}
+
+// modifyProps applies a property change to the container instance of the
+// object that load finds, in one write transaction.
+func modifyProps[T any](s *Store, ctx context.Context, kind Kind, m PropsModify, instance string, load func(tx *gorm.DB) (T, error)) (T, error) {
+	var row T
+	if err := m.Check(kind); err != nil {
+		return row, err
+	}
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if row, err = load(tx); err != nil {
+			return err
+		}
+		return applyProps(tx, instance, m)
+	})
+	return row, err
 }
 
 // found turns gorm's not-found into false and passes other errors on.

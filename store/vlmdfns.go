@@ -22,12 +22,7 @@ func vdNotFound(rd string, nr int32) *Error {
 }
 
 func takeVolumeDefinition(tx *gorm.DB, rd ResourceDefinitionRow, nr int32) (VolumeDefinitionRow, error) {
-	var row VolumeDefinitionRow
-	ok, err := found(tx.Take(&row, "resource_name = ? AND vlm_nr = ?", rd.ResourceName, nr).Error)
-	if err == nil && !ok {
-		err = vdNotFound(rd.ResourceDspName, nr)
-	}
-	return row, err
+	return take[VolumeDefinitionRow](tx, vdNotFound(rd.ResourceDspName, nr), "resource_name = ? AND vlm_nr = ?", rd.ResourceName, nr)
 }
 
 // CreateVolumeDefinition adds a volume definition, and its volume to every
