@@ -20,10 +20,8 @@ func (s *Store) CreateNetInterface(ctx context.Context, node string, nif NetInte
 			return err
 		}
 		nif.NodeName, nif.NodeNetName, nif.UUID = n.NodeName, Key(nif.NodeNetDspName), uuid.NewString()
-		if ok, err := found(tx.Take(&NetInterfaceRow{}, "node_name = ? AND node_net_name = ?", nif.NodeName, nif.NodeNetName).Error); err != nil || ok {
-			if ok {
-				return exists(KindNetInterface, "Net interface '%s' already exists on node '%s'.", nif.NodeNetDspName, n.NodeDspName)
-			}
+		if err := absent[NetInterfaceRow](tx, exists(KindNetInterface, "Net interface '%s' already exists on node '%s'.", nif.NodeNetDspName, n.NodeDspName),
+			"node_name = ? AND node_net_name = ?", nif.NodeName, nif.NodeNetName); err != nil {
 			return err
 		}
 		if err := tx.Create(&nif).Error; err != nil {
@@ -56,12 +54,8 @@ func (s *Store) ModifyNetInterface(ctx context.Context, node, name string, chang
 		if err != nil {
 			return err
 		}
-		ok, err := found(tx.Take(&nif, "node_name = ? AND node_net_name = ?", n.NodeName, Key(name)).Error)
-		if err != nil {
+		if nif, err = take[NetInterfaceRow](tx, netIfNotFound(node, name), "node_name = ? AND node_net_name = ?", n.NodeName, Key(name)); err != nil {
 			return err
-		}
-		if !ok {
-			return netIfNotFound(node, name)
 		}
 		change(&nif)
 		if err := tx.Save(&nif).Error; err != nil {
@@ -81,12 +75,8 @@ func (s *Store) DeleteNetInterface(ctx context.Context, node, name string) (NetI
 		if err != nil {
 			return err
 		}
-		ok, err := found(tx.Take(&nif, "node_name = ? AND node_net_name = ?", n.NodeName, Key(name)).Error)
-		if err != nil {
+		if nif, err = take[NetInterfaceRow](tx, netIfNotFound(node, name), "node_name = ? AND node_net_name = ?", n.NodeName, Key(name)); err != nil {
 			return err
-		}
-		if !ok {
-			return netIfNotFound(node, name)
 		}
 		props, err := readProps(tx, NodeInstance(n.NodeName))
 		if err != nil {

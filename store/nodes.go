@@ -50,10 +50,7 @@ type NodeSpec struct {
 func (s *Store) CreateNode(ctx context.Context, spec NodeSpec) (NodeRow, error) {
 	row := NodeRow{NodeName: Key(spec.Name), NodeDspName: spec.Name, UUID: uuid.NewString(), NodeType: spec.Type}
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		if ok, err := found(tx.Take(&NodeRow{}, "node_name = ?", row.NodeName).Error); err != nil || ok {
-			if ok {
-				return exists(KindNode, "Node '%s' already exists.", spec.Name)
-			}
+		if err := absent[NodeRow](tx, exists(KindNode, "Node '%s' already exists.", spec.Name), "node_name = ?", row.NodeName); err != nil {
 			return err
 		}
 		if err := tx.Create(&row).Error; err != nil {

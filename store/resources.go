@@ -50,7 +50,11 @@ func rscNotFound(rd, node string) *Error {
 	return notFound(KindResource, "Resource '%s' on node '%s' not found.", rd, node)
 }
 
+// takeResource loads a resource, reporting its definition missing first.
 func takeResource(tx *gorm.DB, rd, node string) (ResourceRow, error) {
+	if _, err := takeResourceDefinition(tx, rd); err != nil {
+		return ResourceRow{}, err
+	}
 	return take[ResourceRow](tx, rscNotFound(rd, node), "resource_name = ? AND node_name = ?", Key(rd), Key(node))
 }
 
@@ -89,10 +93,8 @@ func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds 
 	if err != nil {
 		return ResourceRow{}, err
 	}
-	if ok, err := found(tx.Take(&ResourceRow{}, "resource_name = ? AND node_name = ?", rd.ResourceName, n.NodeName).Error); err != nil || ok {
-		if ok {
-			return ResourceRow{}, exists(KindResource, "Resource '%s' already exists on node '%s'.", rd.ResourceDspName, n.NodeDspName)
-		}
+	if err := absent[ResourceRow](tx, exists(KindResource, "Resource '%s' already exists on node '%s'.", rd.ResourceDspName, n.NodeDspName),
+		"resource_name = ? AND node_name = ?", rd.ResourceName, n.NodeName); err != nil {
 		return ResourceRow{}, err
 	}
 	var used []int32
@@ -283,9 +285,6 @@ func (s *Store) GetResource(ctx context.Context, rd, node string) (Resource, err
 // ModifyResource changes a resource's properties.
 func (s *Store) ModifyResource(ctx context.Context, rd, node string, m PropsModify) (ResourceRow, error) {
 	return modifyProps(s, ctx, KindResource, m, ResourceInstance(rd, node), func(tx *gorm.DB) (ResourceRow, error) {
-		if _, err := takeResourceDefinition(tx, rd); err != nil {
-			return ResourceRow{}, err
-		}
 		return takeResource(tx, rd, node)
 	})
 }
@@ -294,9 +293,6 @@ func (s *Store) ModifyResource(ctx context.Context, rd, node string, m PropsModi
 func (s *Store) DeleteResource(ctx context.Context, rd, node string) (ResourceRow, error) {
 	var row ResourceRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		if _, err := takeResourceDefinition(tx, rd); err != nil {
-			return err
-		}
 		var err error
 		if row, err = takeResource(tx, rd, node); err != nil {
 			return err
@@ -324,9 +320,6 @@ func deleteResource(tx *gorm.DB, row ResourceRow) error {
 // ModifyVolume changes a volume's properties.
 func (s *Store) ModifyVolume(ctx context.Context, rd, node string, nr int32, m PropsModify) (VolumeRow, error) {
 	return modifyProps(s, ctx, KindVolume, m, VolumeInstance(rd, node, nr), func(tx *gorm.DB) (VolumeRow, error) {
-		if _, err := takeResourceDefinition(tx, rd); err != nil {
-			return VolumeRow{}, err
-		}
 		if _, err := takeResource(tx, rd, node); err != nil {
 			return VolumeRow{}, err
 		}

@@ -54,10 +54,7 @@ func (s *Store) CreateResourceDefinition(ctx context.Context, spec ResourceDefin
 	}
 	var row ResourceDefinitionRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		if ok, err := found(tx.Take(&ResourceDefinitionRow{}, "resource_name = ?", Key(spec.Name)).Error); err != nil || ok {
-			if ok {
-				return exists(KindResourceDefinition, "Resource definition '%s' already exists.", spec.Name)
-			}
+		if err := absent[ResourceDefinitionRow](tx, exists(KindResourceDefinition, "Resource definition '%s' already exists.", spec.Name), "resource_name = ?", Key(spec.Name)); err != nil {
 			return err
 		}
 		rgName := spec.ResourceGroup
@@ -74,10 +71,7 @@ func (s *Store) CreateResourceDefinition(ctx context.Context, spec ResourceDefin
 		if spec.ExternalName != "" {
 			ext := spec.ExternalName
 			row.ResourceExternalName = &ext
-			if ok, err := found(tx.Take(&ResourceDefinitionRow{}, "resource_external_name = ?", ext).Error); err != nil || ok {
-				if ok {
-					return &Error{Problem: Exists, Kind: KindResourceDefinition, Message: fmt.Sprintf("A resource definition with the external name '%s' already exists.", ext)}
-				}
+			if err := absent[ResourceDefinitionRow](tx, exists(KindResourceDefinition, "A resource definition with the external name '%s' already exists.", ext), "resource_external_name = ?", ext); err != nil {
 				return err
 			}
 		}

@@ -58,10 +58,7 @@ func (s *Store) CreateResourceGroup(ctx context.Context, spec ResourceGroupSpec)
 	row := ResourceGroupRow{ResourceGroupName: Key(spec.Name), ResourceGroupDspName: spec.Name, UUID: uuid.NewString(),
 		Description: spec.Description, SelectFilter: spec.SelectFilter, PeerSlots: spec.PeerSlots}
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		if ok, err := found(tx.Take(&ResourceGroupRow{}, "resource_group_name = ?", row.ResourceGroupName).Error); err != nil || ok {
-			if ok {
-				return exists(KindResourceGroup, "Resource group '%s' already exists.", spec.Name)
-			}
+		if err := absent[ResourceGroupRow](tx, exists(KindResourceGroup, "Resource group '%s' already exists.", spec.Name), "resource_group_name = ?", row.ResourceGroupName); err != nil {
 			return err
 		}
 		if err := tx.Create(&row).Error; err != nil {
@@ -176,6 +173,15 @@ func vgNotFound(rg string, nr int32) *Error {
 	return notFound(KindVolumeGroup, "Volume group %d of resource group '%s' not found.", nr, rg)
 }
 
+// takeVolumeGroup loads a volume group, reporting its group missing first.
+func takeVolumeGroup(tx *gorm.DB, rg string, nr int32) (VolumeGroupRow, error) {
+	g, err := takeResourceGroup(tx, rg)
+	if err != nil {
+		return VolumeGroupRow{}, err
+	}
+	return take[VolumeGroupRow](tx, vgNotFound(rg, nr), "resource_group_name = ? AND vlm_nr = ?", g.ResourceGroupName, nr)
+}
+
 // CreateVolumeGroup adds a volume group; a nil number takes the lowest free.
 func (s *Store) CreateVolumeGroup(ctx context.Context, rg string, nr *int32, props map[string]string, flags Flags) (VolumeGroupRow, error) {
 	if err := (PropsModify{OverrideProps: props}).Check(KindVolumeGroup); err != nil {
@@ -258,16 +264,9 @@ func (s *Store) ModifyVolumeGroup(ctx context.Context, rg string, nr int32, m Pr
 	}
 	var row VolumeGroupRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		g, err := takeResourceGroup(tx, rg)
-		if err != nil {
+		var err error
+		if row, err = takeVolumeGroup(tx, rg, nr); err != nil {
 			return err
-		}
-		ok, err := found(tx.Take(&row, "resource_group_name = ? AND vlm_nr = ?", g.ResourceGroupName, nr).Error)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return vgNotFound(rg, nr)
 		}
 		row.Flags = flags(row.Flags)
 		if err := tx.Model(&row).Where("resource_group_name = ? AND vlm_nr = ?", row.ResourceGroupName, nr).Update("flags", row.Flags).Error; err != nil {
@@ -282,16 +281,9 @@ func (s *Store) ModifyVolumeGroup(ctx context.Context, rg string, nr int32, m Pr
 func (s *Store) DeleteVolumeGroup(ctx context.Context, rg string, nr int32) (VolumeGroupRow, error) {
 	var row VolumeGroupRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		g, err := takeResourceGroup(tx, rg)
-		if err != nil {
+		var err error
+		if row, err = takeVolumeGroup(tx, rg, nr); err != nil {
 			return err
-		}
-		ok, err := found(tx.Take(&row, "resource_group_name = ? AND vlm_nr = ?", g.ResourceGroupName, nr).Error)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return vgNotFound(rg, nr)
 		}
 		if err := dropProps(tx, []string{VolumeGroupInstance(rg, nr)}); err != nil {
 			return err

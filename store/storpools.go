@@ -69,10 +69,7 @@ func (s *Store) CreateStorPoolDefinition(ctx context.Context, name string, props
 	}
 	row := StorPoolDefinitionRow{PoolName: Key(name), PoolDspName: name, UUID: uuid.NewString()}
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		if ok, err := found(tx.Take(&StorPoolDefinitionRow{}, "pool_name = ?", row.PoolName).Error); err != nil || ok {
-			if ok {
-				return exists(KindStorPoolDefinition, "Storage pool definition '%s' already exists.", name)
-			}
+		if err := absent[StorPoolDefinitionRow](tx, exists(KindStorPoolDefinition, "Storage pool definition '%s' already exists.", name), "pool_name = ?", row.PoolName); err != nil {
 			return err
 		}
 		if err := tx.Create(&row).Error; err != nil {
@@ -166,10 +163,8 @@ func (s *Store) CreateStoragePool(ctx context.Context, node string, spec Storage
 		if err != nil {
 			return err
 		}
-		if ok, err := found(tx.Take(&StoragePoolRow{}, "node_name = ? AND pool_name = ?", n.NodeName, Key(spec.Name)).Error); err != nil || ok {
-			if ok {
-				return exists(KindStoragePool, "Storage pool '%s' already exists on node '%s'.", spec.Name, n.NodeDspName)
-			}
+		if err := absent[StoragePoolRow](tx, exists(KindStoragePool, "Storage pool '%s' already exists on node '%s'.", spec.Name, n.NodeDspName),
+			"node_name = ? AND pool_name = ?", n.NodeName, Key(spec.Name)); err != nil {
 			return err
 		}
 		if err := ensureStorPoolDefinition(tx, spec.Name); err != nil {

@@ -60,6 +60,19 @@ func take[T any](tx *gorm.DB, missing *Error, query string, args ...any) (T, err
 	return row, err
 }
 
+// absent returns dup when a row matches the condition: the check before
+// creating something that must be unique.
+func absent[T any](tx *gorm.DB, dup *Error, query string, args ...any) error {
+	ok, err := found(tx.Take(new(T), append([]any{query}, args...)...).Error)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return dup
+	}
+	return nil
+}
+
 // modifyProps applies a property change to the container instance of the
 // object that load finds, in one write transaction.
 func modifyProps[T any](s *Store, ctx context.Context, kind Kind, m PropsModify, instance string, load func(tx *gorm.DB) (T, error)) (T, error) {
