@@ -43,7 +43,7 @@ func (s *Store) ListNodeConnections(ctx context.Context, a, b string) ([]NodeCon
 	if err != nil {
 		return nil, err
 	}
-	props, err := PropsUnder(db, "/CONDFN/NODES/")
+	props, err := propsUnder(db, "/CONDFN/NODES/")
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (s *Store) ListResourceConnections(ctx context.Context, rd, a, b string) ([
 	if err != nil {
 		return nil, err
 	}
-	props, err := PropsUnder(db, "/CONDFN/RESOURCES/"+r.ResourceName+"/")
+	props, err := propsUnder(db, "/CONDFN/RESOURCES/"+r.ResourceName+"/")
 	if err != nil {
 		return nil, err
 	}

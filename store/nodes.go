@@ -97,10 +97,14 @@ func (s *Store) ListNodes(ctx context.Context, names []string) ([]Node, error) {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
 	var nifs []NetInterfaceRow
-	if err := db.Order("node_name, node_net_name").Find(&nifs).Error; err != nil {
+	nq := db.Order("node_name, node_net_name")
+	if len(names) > 0 {
+		nq = nq.Where("node_name IN ?", keys(names))
+	}
+	if err := nq.Find(&nifs).Error; err != nil {
 		return nil, fmt.Errorf("list net interfaces: %w", err)
 	}
-	props, err := PropsUnder(db, "/NODES/")
+	props, err := propsUnder(db, underNames("/NODES/", "", names)...)
 	if err != nil {
 		return nil, err
 	}

@@ -85,12 +85,17 @@ func readProps(db *gorm.DB, instance string) (map[string]string, error) {
 	return props, nil
 }
 
-// PropsUnder returns the properties of every container whose instance path
-// starts with prefix (one range scan of the primary key), by instance.
-func PropsUnder(db *gorm.DB, prefix string) (map[string]map[string]string, error) {
+// propsUnder returns the properties of every container whose instance path
+// starts with one of the prefixes (range scans of the primary key), by
+// instance.
+func propsUnder(db *gorm.DB, prefixes ...string) (map[string]map[string]string, error) {
 	var rows []propRow
-	if err := db.Where("props_instance >= ? AND props_instance < ?", prefix, prefixEnd(prefix)).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read properties under %s: %w", prefix, err)
+	q := db.Where("1 = 0")
+	for _, p := range prefixes {
+		q = q.Or("props_instance >= ? AND props_instance < ?", p, prefixEnd(p))
+	}
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read properties under %v: %w", prefixes, err)
 	}
 	out := map[string]map[string]string{}
 	for _, r := range rows {
@@ -105,8 +110,8 @@ func PropsUnder(db *gorm.DB, prefix string) (map[string]map[string]string, error
 }
 
 // prefixEnd is the smallest string above every string starting with
-// prefix, which ends in '/': instance paths hold only [A-Z0-9_.-/], all
-// below '0' or (letters, digits) not after '/' at that position.
+// prefix: the prefix with its last byte counted up (prefixes here end in
+// ASCII).
 func prefixEnd(prefix string) string {
 	return prefix[:len(prefix)-1] + string(rune(prefix[len(prefix)-1]+1))
 }
@@ -189,6 +194,22 @@ func dropProps(tx *gorm.DB, instances []string, prefixes ...string) error {
 		}
 	}
 	return nil
+}
+
+// underNames returns base alone when names is empty (everything under
+// base), else base followed by each name's key and then suffix: the
+// prefixes of the named objects' containers. Without a suffix a prefix
+// also takes in longer names ("/NODES/N1" covers "/NODES/N10"); callers
+// look containers up by their exact instance path.
+func underNames(base, suffix string, names []string) []string {
+	if len(names) == 0 {
+		return []string{base}
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = base + Key(n) + suffix
+	}
+	return out
 }
 
 // ModifyControllerProps changes the controller's properties.

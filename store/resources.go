@@ -210,14 +210,18 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter) ([]Resource
 		return nil, fmt.Errorf("list volumes: %w", err)
 	}
 	var sizes []VolumeDefinitionRow
-	if err := db.Select("resource_name, vlm_nr, vlm_size").Find(&sizes).Error; err != nil {
+	sq := db.Select("resource_name, vlm_nr, vlm_size")
+	if len(f.Resources) > 0 {
+		sq = sq.Where("resource_name IN ?", keys(f.Resources))
+	}
+	if err := sq.Find(&sizes).Error; err != nil {
 		return nil, fmt.Errorf("list volume sizes: %w", err)
 	}
 	var pools []StoragePoolRow
 	if err := db.Select("node_name, pool_name, driver_name").Find(&pools).Error; err != nil {
 		return nil, fmt.Errorf("list storage pools: %w", err)
 	}
-	rdNames, err := displayNames[ResourceDefinitionRow](db, "resource_name", "resource_dsp_name")
+	rdNames, err := displayNames[ResourceDefinitionRow](db, "resource_name", "resource_dsp_name", f.Resources...)
 	if err != nil {
 		return nil, err
 	}
@@ -229,11 +233,11 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter) ([]Resource
 	if err != nil {
 		return nil, err
 	}
-	rprops, err := PropsUnder(db, "/RESOURCES/")
+	rprops, err := propsUnder(db, underNames("/RESOURCES/", "/", f.Resources)...)
 	if err != nil {
 		return nil, err
 	}
-	vprops, err := PropsUnder(db, "/VOLUMES/")
+	vprops, err := propsUnder(db, underNames("/VOLUMES/", "/", f.Resources)...)
 	if err != nil {
 		return nil, err
 	}

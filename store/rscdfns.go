@@ -160,17 +160,21 @@ func (s *Store) ListResourceDefinitions(ctx context.Context, f ResourceDefinitio
 	if err != nil {
 		return nil, err
 	}
-	props, err := PropsUnder(db, "/RESOURCEDEFINITIONS/")
+	props, err := propsUnder(db, underNames("/RESOURCEDEFINITIONS/", "", f.Names)...)
 	if err != nil {
 		return nil, err
 	}
 	vds := map[string][]VolumeDefinition{}
 	if f.WithVolumeDefinitions {
 		var vrows []VolumeDefinitionRow
-		if err := db.Order("resource_name, vlm_nr").Find(&vrows).Error; err != nil {
+		vq := db.Order("resource_name, vlm_nr")
+		if len(f.Names) > 0 {
+			vq = vq.Where("resource_name IN ?", keys(f.Names))
+		}
+		if err := vq.Find(&vrows).Error; err != nil {
 			return nil, fmt.Errorf("list volume definitions: %w", err)
 		}
-		vprops, err := PropsUnder(db, "/VOLUMEDEFINITIONS/")
+		vprops, err := propsUnder(db, underNames("/VOLUMEDEFINITIONS/", "/", f.Names)...)
 		if err != nil {
 			return nil, err
 		}

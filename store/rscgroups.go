@@ -80,7 +80,7 @@ func (s *Store) ListResourceGroups(ctx context.Context, names []string) ([]Resou
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list resource groups: %w", err)
 	}
-	props, err := PropsUnder(db, "/RESOURCEGROUPS/")
+	props, err := propsUnder(db, "/RESOURCEGROUPS/")
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (s *Store) ListVolumeGroups(ctx context.Context, rg string, nr *int32) ([]V
 	if nr != nil && len(rows) == 0 {
 		return nil, vgNotFound(rg, *nr)
 	}
-	props, err := PropsUnder(db, "/VOLUMEGROUPS/"+g.ResourceGroupName+"/")
+	props, err := propsUnder(db, "/VOLUMEGROUPS/"+g.ResourceGroupName+"/")
 	if err != nil {
 		return nil, err
 	}

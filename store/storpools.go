@@ -91,7 +91,7 @@ func (s *Store) ListStorPoolDefinitions(ctx context.Context, names []string) ([]
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list storage pool definitions: %w", err)
 	}
-	props, err := PropsUnder(db, "/STORPOOLDEFINITIONS/")
+	props, err := propsUnder(db, "/STORPOOLDEFINITIONS/")
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +212,7 @@ func (s *Store) ListStoragePools(ctx context.Context, f StoragePoolFilter) ([]St
 	if err != nil {
 		return nil, err
 	}
-	props, err := PropsUnder(db, "/STORPOOLCONF/")
+	props, err := propsUnder(db, "/STORPOOLCONF/")
 	if err != nil {
 		return nil, err
 	}
@@ -223,10 +223,15 @@ func (s *Store) ListStoragePools(ctx context.Context, f StoragePoolFilter) ([]St
 	return out, nil
 }
 
-// displayNames maps the key column of a table to its display column.
-func displayNames[T any](db *gorm.DB, keyCol, dspCol string) (map[string]string, error) {
+// displayNames maps the key column of a table to its display column, for
+// the named rows only when names are given.
+func displayNames[T any](db *gorm.DB, keyCol, dspCol string, names ...string) (map[string]string, error) {
 	var pairs []struct{ K, D string }
-	if err := db.Model(new(T)).Select(keyCol + " AS k, " + dspCol + " AS d").Scan(&pairs).Error; err != nil {
+	q := db.Model(new(T)).Select(keyCol + " AS k, " + dspCol + " AS d")
+	if len(names) > 0 {
+		q = q.Where(keyCol+" IN ?", keys(names))
+	}
+	if err := q.Scan(&pairs).Error; err != nil {
 		return nil, fmt.Errorf("read %s: %w", dspCol, err)
 	}
 	m := make(map[string]string, len(pairs))
