@@ -69,11 +69,12 @@ func checkSelectFilter(f *AutoSelectFilter, op, obj uint64) (store.SelectFilter,
 			return store.SelectFilter{}, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid regular expression '%s'.", f.NotPlaceWithRscRegex), err.Error(), "")
 		}
 	}
-	return store.SelectFilter{PlaceCount: int32(f.PlaceCount), AdditionalPlaceCount: int32(f.AdditionalPlaceCount), NodeNameList: f.NodeNameList,
-		StoragePool: f.StoragePool, StoragePoolList: f.StoragePoolList, StoragePoolDisklessList: f.StoragePoolDisklessList,
-		NotPlaceWithRsc: f.NotPlaceWithRsc, NotPlaceWithRscRegex: f.NotPlaceWithRscRegex, ReplicasOnSame: f.ReplicasOnSame,
-		ReplicasOnDifferent: f.ReplicasOnDifferent, XReplicasOnDifferentMap: f.XReplicasOnDifferentMap, LayerStack: layers,
-		ProviderList: providers, DisklessOnRemaining: f.DisklessOnRemaining, DisklessType: dt}, nil
+	sf, err := sameShape[store.SelectFilter](f)
+	if err != nil {
+		return store.SelectFilter{}, failure(err, op, obj, nil)
+	}
+	sf.LayerStack, sf.ProviderList, sf.DisklessType = layers, providers, dt
+	return sf, nil
 }
 
 // checkLayers validates a layer stack: known layers, each once, STORAGE
@@ -91,12 +92,12 @@ func checkLayers(stack []string, op, obj uint64) ([]string, error) {
 	return out, nil
 }
 
+// selectFilterJSON is a stored filter in LINSTOR's JSON shape.
 func selectFilterJSON(f store.SelectFilter) *AutoSelectFilter {
-	out := AutoSelectFilter{PlaceCount: FlexInt(f.PlaceCount), AdditionalPlaceCount: FlexInt(f.AdditionalPlaceCount), NodeNameList: f.NodeNameList,
-		StoragePool: f.StoragePool, StoragePoolList: f.StoragePoolList, StoragePoolDisklessList: f.StoragePoolDisklessList,
-		NotPlaceWithRsc: f.NotPlaceWithRsc, NotPlaceWithRscRegex: f.NotPlaceWithRscRegex, ReplicasOnSame: f.ReplicasOnSame,
-		ReplicasOnDifferent: f.ReplicasOnDifferent, XReplicasOnDifferentMap: f.XReplicasOnDifferentMap, LayerStack: f.LayerStack,
-		ProviderList: f.ProviderList, DisklessOnRemaining: f.DisklessOnRemaining, DisklessType: f.DisklessType}
+	out, err := sameShape[AutoSelectFilter](f)
+	if err != nil { // both types hold plain fields with the same tags
+		panic(fmt.Sprintf("auto-select filter: %v", err))
+	}
 	return &out
 }
 

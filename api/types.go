@@ -94,6 +94,9 @@ func (FlexInt) Schema(huma.Registry) *huma.Schema {
 
 func (n FlexInt) MarshalJSON() ([]byte, error) { return json.Marshal(int32(n)) }
 
+// AutoSelectFilter is LINSTOR's filter of the autoplacer. It has the JSON
+// fields of store.SelectFilter (sameShape converts between them) and
+// also takes place counts as strings.
 type AutoSelectFilter struct {
 	PlaceCount              FlexInt          `json:"place_count,omitempty"`
 	AdditionalPlaceCount    FlexInt          `json:"additional_place_count,omitempty"`
@@ -284,4 +287,14 @@ type Connection struct {
 
 type ControllerPropsModify struct {
 	PropsModify
+}
+
+// sameShape converts between two types with the same JSON fields.
+func sameShape[T any](src any) (T, error) {
+	var dst T
+	b, err := json.Marshal(src)
+	if err == nil {
+		err = json.Unmarshal(b, &dst)
+	}
+	return dst, err
 }
