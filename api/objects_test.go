@@ -160,6 +160,8 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/rg1/volume-groups", `{}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/rg1/volume-groups/0", `{"override_props": {"Aux/x": "1"}}`)
+		// CACHE after WRITECACHE is a different layer, not a repeat.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "cached", "select_filter": {"layer_stack": ["drbd", "writecache", "cache", "storage"]}}`)
 		var vgs []VolumeGroup
 		c.get("/v1/resource-groups/rg1/volume-groups", &vgs)
 		require.Len(t, vgs, 1)
@@ -294,6 +296,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"pool exists", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "POOL1", "provider_kind": "FILE", "props": {"StorDriver/StorPoolName": "/x"}}`, http.StatusInternalServerError, codeExistsStart + 10},
 			{"resource group exists", http.MethodPost, "/v1/resource-groups", `{"name": "RG1"}`, http.StatusInternalServerError, codeExistsStart + 22},
 			{"bad layer stack", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"layer_stack": ["storage", "drbd"]}}`, http.StatusInternalServerError, codeInvalidLayer},
+			{"layer given twice", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"layer_stack": ["drbd", "drbd", "storage"]}}`, http.StatusInternalServerError, codeInvalidLayer},
 			{"bad regex", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"not_place_with_rsc_regex": "("}}`, http.StatusInternalServerError, codeInvalidRequest},
 			{"reserved resource name", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "all"}}`, http.StatusInternalServerError, codeInvalidRscName},
 			{"resource name with a dot", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "a.b"}}`, http.StatusInternalServerError, codeInvalidRscName},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -83,7 +84,7 @@ func checkLayers(stack []string, op, obj uint64) ([]string, error) {
 	out := make([]string, len(stack))
 	for i, l := range stack {
 		u, ok := upperEnum(l, layerKinds)
-		if !ok || strings.Contains(strings.Join(out[:i], ","), u) || (u == "STORAGE" && i != len(stack)-1) {
+		if !ok || slices.Contains(out[:i], u) || (u == "STORAGE" && i != len(stack)-1) {
 			return nil, invalid(codeInvalidLayer, op, obj, fmt.Sprintf("Invalid layer stack '%s'.", strings.Join(stack, ",")),
 				"Each layer appears once, from "+strings.Join(layerKinds, ", ")+", and STORAGE comes last.", "For example: drbd,storage.")
 		}
