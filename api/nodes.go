@@ -253,7 +253,7 @@ func (s *server) registerNetInterfaces(h huma.API) {
 				return nil, notFoundOnly(err)
 			}
 			if len(out) == 0 {
-				return nil, RcList{NewRc((codeNotFoundStart+5)|MaskError, 0, 0, fmt.Sprintf("Net interface '%s' on node '%s' not found.", in.NetInterface, in.Node))}
+				return nil, missing(store.KindNetInterface, "Net interface '%s' on node '%s' not found.", in.NetInterface, in.Node)
 			}
 			return &struct{ Body NetInterface }{out[0]}, nil
 		})

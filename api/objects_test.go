@@ -341,3 +341,29 @@ func snapshot(c *apiClient) string {
 	b, _ := json.Marshal(out)
 	return string(b)
 }
+
+// A GET of one missing object answers 404 with LINSTOR's not-found code
+// for that kind of object (golinstor only looks at the status).
+func TestGetMissingObject(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "res1", "props": {"StorPoolName": "pool1"}}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha"}}]`)
+		for path, code := range map[string]uint64{
+			"/v1/nodes/zulu":                                          codeNotFoundStart,
+			"/v1/nodes/alpha/net-interfaces/nope":                     codeNotFoundStart + 5,
+			"/v1/storage-pool-definitions/nopool":                     codeNotFoundStart + 9,
+			"/v1/nodes/alpha/storage-pools/nopool":                    codeNotFoundStart + 10,
+			"/v1/resource-groups/nogroup":                             codeNotFoundStart + 17,
+			"/v1/resource-groups/DfltRscGrp/volume-groups/3":          codeNotFoundStart + 18,
+			"/v1/resource-definitions/nores":                          codeNotFoundStart + 1,
+			"/v1/resource-definitions/res1/volume-definitions/7":      codeNotFoundStart + 3,
+			"/v1/resource-definitions/res1/resources/bravo":           codeNotFoundStart + 2,
+			"/v1/resource-definitions/res1/resources/alpha/volumes/7": codeNotFoundStart + 4,
+		} {
+			rc := c.fail(http.StatusNotFound, code, http.MethodGet, path, nil)
+			require.Contains(t, rc.Message, "not found", path)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 
 	"strata/store"
@@ -47,25 +48,21 @@ const (
 	codeInvalidRGName   = 237
 )
 
-// kindCodes are, per kind of object, LINSTOR's not-found and already-exists
-// codes (offsets from 300 and 500) and its ret_code object mask.
-var kindCodes = map[store.Kind]struct {
-	notFound, exists uint64
-	mask             uint64
-}{
-	store.KindController:         {0, 0, MaskCtrlConf},
-	store.KindNode:               {0, 0, MaskNode},
-	store.KindResourceDefinition: {1, 1, MaskRscDfn},
-	store.KindResource:           {2, 2, MaskRsc},
-	store.KindVolumeDefinition:   {3, 3, MaskVlmDfn},
-	store.KindVolume:             {4, 4, MaskVlm},
-	store.KindNetInterface:       {5, 5, MaskNetIf},
-	store.KindNodeConnection:     {6, 6, MaskNodeConn},
-	store.KindResourceConnection: {7, 7, MaskRscConn},
-	store.KindStorPoolDefinition: {9, 9, MaskStorPoolDfn},
-	store.KindStoragePool:        {10, 10, MaskStorPool},
-	store.KindResourceGroup:      {17, 22, MaskRscGrp},
-	store.KindVolumeGroup:        {18, 23, MaskVlmGrp},
+// kindCodes are, per kind of object, LINSTOR's not-found and
+// already-exists codes as offsets from 300 and 500.
+var kindCodes = map[store.Kind]struct{ notFound, exists uint64 }{
+	store.KindNode:               {0, 0},
+	store.KindResourceDefinition: {1, 1},
+	store.KindResource:           {2, 2},
+	store.KindVolumeDefinition:   {3, 3},
+	store.KindVolume:             {4, 4},
+	store.KindNetInterface:       {5, 5},
+	store.KindNodeConnection:     {6, 6},
+	store.KindResourceConnection: {7, 7},
+	store.KindStorPoolDefinition: {9, 9},
+	store.KindStoragePool:        {10, 10},
+	store.KindResourceGroup:      {17, 22},
+	store.KindVolumeGroup:        {18, 23},
 }
 
 // failure turns a store error into LINSTOR's ApiCallRc error list: a
@@ -103,10 +100,14 @@ func failure(err error, op, obj uint64, refs map[string]string) error {
 // not-found code without operation and object bits.
 func notFoundOnly(err error) error {
 	if e, ok := store.AsError(err); ok && e.Problem == store.NotFound {
-		kc := kindCodes[e.Kind]
-		return RcList{NewRc((codeNotFoundStart+kc.notFound)|MaskError, 0, 0, e.Message)}
+		return missing(e.Kind, "%s", e.Message)
 	}
 	return failure(err, 0, 0, nil)
+}
+
+// missing is notFoundOnly's answer for an object of kind.
+func missing(kind store.Kind, format string, args ...any) error {
+	return RcList{NewRc((codeNotFoundStart+kindCodes[kind].notFound)|MaskError, 0, 0, fmt.Sprintf(format, args...))}
 }
 
 // success is a one-entry answer with LINSTOR's success message shapes.
@@ -128,33 +129,17 @@ func success(code, op, obj uint64, message, uuid string, refs map[string]string)
 }
 
 func objectWord(obj uint64) string {
-	switch obj {
-	case MaskNode:
-		return "Node"
-	case MaskNetIf:
-		return "NetInterface"
-	case MaskStorPool:
-		return "Storage pool"
-	case MaskStorPoolDfn:
-		return "Storage pool definition"
-	case MaskRscGrp:
-		return "Resource group"
-	case MaskVlmGrp:
-		return "Volume group"
-	case MaskRscDfn:
-		return "Resource definition"
-	case MaskVlmDfn:
-		return "Volume definition"
-	case MaskRsc:
-		return "Resource"
-	case MaskVlm:
-		return "Volume"
-	case MaskNodeConn:
-		return "Node connection"
-	case MaskRscConn:
-		return "Resource connection"
+	if w, ok := objectWords[obj]; ok {
+		return w
 	}
 	return "Object"
+}
+
+// objectWords name the objects of the object masks in success details.
+var objectWords = map[uint64]string{
+	MaskNode: "Node", MaskNetIf: "NetInterface", MaskStorPool: "Storage pool", MaskStorPoolDfn: "Storage pool definition",
+	MaskRscGrp: "Resource group", MaskVlmGrp: "Volume group", MaskRscDfn: "Resource definition", MaskVlmDfn: "Volume definition",
+	MaskRsc: "Resource", MaskVlm: "Volume", MaskNodeConn: "Node connection", MaskRscConn: "Resource connection",
 }
 
 // invalid is a refusal of bad input, changing nothing.

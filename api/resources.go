@@ -192,7 +192,7 @@ func (s *server) registerResources(h huma.API) {
 					return &struct{ Body Volume }{volumeJSON(v)}, nil
 				}
 			}
-			return nil, RcList{NewRc((codeNotFoundStart+4)|MaskError, 0, 0, fmt.Sprintf("Volume %d of resource '%s' on node '%s' not found.", in.VolumeNumber, in.Resource, in.Node))}
+			return nil, missing(store.KindVolume, "Volume %d of resource '%s' on node '%s' not found.", in.VolumeNumber, in.Resource, in.Node)
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resources/{node}/volumes/{volume_number}", Summary: "modify a volume", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {

@@ -222,7 +222,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 					return &struct{ Body VolumeDefinition }{volumeDefinitionJSON(v)}, nil
 				}
 			}
-			return nil, RcList{NewRc((codeNotFoundStart+3)|MaskError, 0, 0, fmt.Sprintf("Volume definition %d of resource definition '%s' not found.", in.VolumeNumber, in.Resource))}
+			return nil, missing(store.KindVolumeDefinition, "Volume definition %d of resource definition '%s' not found.", in.VolumeNumber, in.Resource)
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionCreate", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/volume-definitions", Summary: "add a volume definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {

@@ -41,7 +41,7 @@ func (s *server) registerStoragePools(h huma.API) {
 				return nil, failure(err, 0, 0, nil)
 			}
 			if len(spds) == 0 {
-				return nil, RcList{NewRc((codeNotFoundStart+9)|MaskError, 0, 0, fmt.Sprintf("Storage pool definition '%s' not found.", in.StoragePool))}
+				return nil, missing(store.KindStorPoolDefinition, "Storage pool definition '%s' not found.", in.StoragePool)
 			}
 			return &struct{ Body StoragePoolDefinition }{StoragePoolDefinition{spds[0].PoolDspName, spds[0].Props}}, nil
 		})
@@ -126,7 +126,7 @@ func (s *server) registerStoragePools(h huma.API) {
 				return nil, err
 			}
 			if len(out) == 0 {
-				return nil, RcList{NewRc((codeNotFoundStart+10)|MaskError, 0, 0, fmt.Sprintf("Storage pool '%s' on node '%s' not found.", in.StoragePool, in.Node))}
+				return nil, missing(store.KindStoragePool, "Storage pool '%s' on node '%s' not found.", in.StoragePool, in.Node)
 			}
 			return &struct{ Body StoragePool }{out[0]}, nil
 		})
