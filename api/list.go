@@ -1,8 +1,6 @@
 package api
 
 import (
-	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -50,13 +48,4 @@ func filter[T any](items []T, props func(T) map[string]string, filters []string)
 		}
 	}
 	return out
-}
-
-// compileRegex compiles a user's regular expression (not-place-with
-// filters) with a bounded length.
-func compileRegex(expr string) (*regexp.Regexp, error) {
-	if len(expr) > 1024 {
-		return nil, fmt.Errorf("the expression is longer than 1024 characters")
-	}
-	return regexp.Compile(expr)
 }

@@ -118,6 +118,11 @@ func TestStoragePools(t *testing.T) {
 		require.Equal(t, "thin", tp.Props["StorDriver/ThinPool"])
 		require.Equal(t, "Thin", tp.StaticTraits["Provisioning"])
 		require.True(t, tp.SupportsSnapshots)
+		var lvm, zfs StoragePool
+		c.get("/v1/nodes/n1/storage-pools/pool1", &lvm)
+		require.Equal(t, "vg1", lvm.Props["StorDriver/LvmVg"])
+		c.get("/v1/nodes/n1/storage-pools/zpool1", &zfs)
+		require.Equal(t, "tank", zfs.Props["StorDriver/ZPoolThin"])
 		c.get("/v1/view/storage-pools?storage_pools=files", &pools)
 		require.Len(t, pools, 1)
 		require.Equal(t, "san1", pools[0].SharedSpace)

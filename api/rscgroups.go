@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -76,6 +77,15 @@ func checkSelectFilter(f *AutoSelectFilter, op, obj uint64) (store.SelectFilter,
 	}
 	sf.LayerStack, sf.ProviderList, sf.DisklessType = layers, providers, dt
 	return sf, nil
+}
+
+// compileRegex compiles a user's regular expression (not-place-with
+// filters) with a bounded length.
+func compileRegex(expr string) (*regexp.Regexp, error) {
+	if len(expr) > 1024 {
+		return nil, fmt.Errorf("the expression is longer than 1024 characters")
+	}
+	return regexp.Compile(expr)
 }
 
 // checkLayers validates a layer stack: known layers, each once, STORAGE

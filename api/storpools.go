@@ -162,15 +162,15 @@ func (s *server) registerStoragePools(h huma.API) {
 		})
 }
 
-// poolKeyProps are the driver keys the user guide's storage-pool create
-// sets from its positional argument, by provider.
-var poolKeyProps = map[string][]string{
-	store.ProviderLVM:      {"StorDriver/StorPoolName", "StorDriver/LvmVg"},
-	store.ProviderLVMThin:  {"StorDriver/StorPoolName"},
-	store.ProviderZFS:      {"StorDriver/StorPoolName", "StorDriver/ZPool"},
-	store.ProviderZFSThin:  {"StorDriver/StorPoolName", "StorDriver/ZPoolThin"},
-	store.ProviderFile:     {"StorDriver/StorPoolName", "StorDriver/FileDir"},
-	store.ProviderFileThin: {"StorDriver/StorPoolName", "StorDriver/FileDir"},
+// poolKeyProp is the driver key that StorDriver/StorPoolName (the
+// positional argument of the guide's storage-pool create) names, by
+// provider; LVM_THIN's vg/thinpool fills two keys.
+var poolKeyProp = map[string]string{
+	store.ProviderLVM:      "StorDriver/LvmVg",
+	store.ProviderZFS:      "StorDriver/ZPool",
+	store.ProviderZFSThin:  "StorDriver/ZPoolThin",
+	store.ProviderFile:     "StorDriver/FileDir",
+	store.ProviderFileThin: "StorDriver/FileDir",
 }
 
 func (s *server) createStoragePool(ctx context.Context, node string, p StoragePool) (*rcOutput, error) {
@@ -190,10 +190,7 @@ func (s *server) createStoragePool(ctx context.Context, node string, p StoragePo
 	}
 	props := p.Props
 	if backing := props["StorDriver/StorPoolName"]; backing != "" {
-		for _, k := range poolKeyProps[provider] {
-			if provider == store.ProviderLVMThin || props[k] != "" {
-				continue
-			}
+		if k := poolKeyProp[provider]; k != "" && props[k] == "" {
 			props = withProp(props, k, backing)
 		}
 		if provider == store.ProviderLVMThin {
