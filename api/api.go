@@ -63,6 +63,7 @@ func New(d Deps) http.Handler {
 	s.registerResourceDefinitions(h)
 	s.registerResources(h)
 	s.registerConnections(h)
+	s.registerPropsInfo(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	return r

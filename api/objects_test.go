@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"strata/store"
 )
 
 // The request bodies below are those the linstor CLI sends
@@ -371,4 +374,24 @@ func TestGetMissingObject(t *testing.T) {
 			require.Contains(t, rc.Message, "not found", path)
 		}
 	})
+}
+
+// The properties/info endpoints list what each object accepts, as the
+// CLI's set-property help reads them.
+func TestPropertiesInfo(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	var info map[string]store.PropInfo
+	c.get("/v1/controller/properties/info", &info)
+	require.Equal(t, store.PropInfo{Info: "Weight of 'MaxFreeSpace' autoplacer-strategy", PropType: "regex", Value: "^[0-9]+([.][0-9]+)?", Dflt: "1.0"}, info["Autoplacer/Weights/MaxFreeSpace"])
+	require.Equal(t, "(1 - 31)", info["PeerSlotsNewResource"].Value)
+	require.NotContains(t, info, "StorPoolName", "a key of other objects")
+	c.get("/v1/resource-definitions/res1/volume-definitions/properties/info", &info)
+	require.Equal(t, "ext4|xfs", info["FileSystem/Type"].Value)
+	c.get("/v1/nodes/n1/storage-pools/properties/info", &info)
+	require.Contains(t, info, "MaxOversubscriptionRatio")
+	require.NotContains(t, info, "StorDriver/StorPoolName", "internal keys are not offered")
+	var all map[string]map[string]store.PropInfo
+	c.get("/v1/controller/properties/info/all", &all)
+	require.Contains(t, all["NODE"], "AutoplaceTarget")
+	require.Contains(t, all["RESOURCE_GROUP"], "PeerSlotsNewResource")
 }

@@ -9,9 +9,12 @@ import (
 )
 
 // A propRule is one key of LINSTOR's property whitelist: its value type,
-// the values it allows and the objects that accept it.
+// the values it allows, its default and unit, the objects that accept it,
+// whether LINSTOR sets it itself, and its description.
 type propRule struct {
-	key, typ, values, objects string
+	key, typ, values, dflt, unit, objects string
+	internal                              bool
+	info                                  string
 }
 
 // propObject is the whitelist's name for the objects of a kind. Groups
@@ -138,4 +141,54 @@ func (r propRule) check(value string) string {
 		}
 	}
 	return ""
+}
+
+// PropInfo describes a settable property as LINSTOR's properties/info
+// endpoints do.
+type PropInfo struct {
+	Info     string `json:"info,omitempty"`
+	PropType string `json:"prop_type,omitempty"`
+	Value    string `json:"value,omitempty"`
+	Dflt     string `json:"dflt,omitempty"`
+	Unit     string `json:"unit,omitempty"`
+}
+
+// PropertiesInfo lists the whitelisted keys that users may set on objects
+// of kind (LINSTOR's own internal keys left out). The free namespaces Aux/
+// and DrbdOptions/<section>/ are not listed, as in LINSTOR.
+func PropertiesInfo(kind Kind) map[string]PropInfo {
+	obj := propObject[kind]
+	out := map[string]PropInfo{}
+	for _, r := range knownProps {
+		if r.internal || !strings.Contains(","+r.objects+",", ","+obj+",") {
+			continue
+		}
+		value := r.values
+		switch r.typ {
+		case "range", "range-float":
+			lo, hi, _ := strings.Cut(r.values, "..")
+			value = "(" + lo + " - " + hi + ")"
+		case "symbol":
+			value = strings.ReplaceAll(r.values, " / ", "|")
+		}
+		out[r.key] = PropInfo{Info: r.info, PropType: r.typ, Value: value, Dflt: r.dflt, Unit: r.unit}
+	}
+	return out
+}
+
+// PropertiesInfoEntities names, upper-case as LINSTOR's info/all answer
+// does, the kinds of objects that take properties.
+var PropertiesInfoEntities = map[string]Kind{
+	"CONTROLLER":             KindController,
+	"NODE":                   KindNode,
+	"STORAGEPOOL_DEFINITION": KindStorPoolDefinition,
+	"STORAGEPOOL":            KindStoragePool,
+	"RESOURCE_GROUP":         KindResourceGroup,
+	"VOLUME_GROUP":           KindVolumeGroup,
+	"RESOURCE_DEFINITION":    KindResourceDefinition,
+	"VOLUME_DEFINITION":      KindVolumeDefinition,
+	"RESOURCE":               KindResource,
+	"VOLUME":                 KindVolume,
+	"NODE_CONNECTION":        KindNodeConnection,
+	"RESOURCE_CONNECTION":    KindResourceConnection,
 }
