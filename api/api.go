@@ -64,6 +64,7 @@ func New(d Deps) http.Handler {
 	s.registerResources(h)
 	s.registerConnections(h)
 	s.registerPropsInfo(h)
+	s.registerSizing(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	return r

@@ -60,6 +60,18 @@ func TestGolinstorClient(t *testing.T) {
 		require.Len(t, view, 1)
 		require.Equal(t, "thin", view[0].Volumes[0].StoragePoolName)
 
+		// Size queries, as linstor-csi asks them before provisioning.
+		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-1", "thin", 1<<20, 4<<20))
+		sizes, err := cli.Resources.QueryMaxVolumeSize(ctx, lapi.AutoSelectFilter{PlaceCount: 1, StoragePool: "thin"})
+		require.NoError(t, err)
+		require.Len(t, sizes.Candidates, 1)
+		require.EqualValues(t, 20<<20, sizes.Candidates[0].MaxVolumeSizeKib, "a thin pool's free space oversubscribed 20 times")
+		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-1", "thin", 4<<20, 4<<20))
+		info, err := cli.ResourceGroups.QuerySizeInfo(ctx, "csi-rg", lapi.QuerySizeInfoRequest{SelectFilter: &lapi.AutoSelectFilter{PlaceCount: 1}})
+		require.NoError(t, err)
+		require.EqualValues(t, 79<<20, info.SpaceInfo.MaxVlmSizeInKib, "20 times the capacity, less the 1 GiB volume already placed")
+		require.Equal(t, "csi-1", info.SpaceInfo.NextSpawnResult[0].NodeName)
+
 		err = cli.ResourceGroups.Delete(ctx, "csi-rg")
 		require.True(t, lapi.IsApiCallError(err, linstor.FailInUse), "%v", err)
 		require.NoError(t, cli.ResourceDefinitions.Delete(ctx, "pvc-1"))

@@ -29,6 +29,7 @@ const (
 	codeInvalidProp     = 213
 	codeInvalidRequest  = 234
 	codeInUse           = 997
+	codeNotEnoughNodes  = 996
 	codeNotFoundStart   = 300
 	codeExistsStart     = 500
 	codeExhaustedVlmNr  = 800

@@ -290,3 +290,23 @@ func (s *Store) SetStoragePoolCapacity(ctx context.Context, node, pool string, f
 		return res.Error
 	})
 }
+
+// ReservedPerPool sums, per node and pool key, the sizes (KiB) of the
+// volumes placed in each pool: what thin pools have promised.
+func (s *Store) ReservedPerPool(ctx context.Context) (map[[2]string]int64, error) {
+	var rows []struct {
+		NodeName, StorPoolName string
+		Reserved               int64
+	}
+	err := s.DB.WithContext(ctx).Raw(`SELECT v.node_name, v.stor_pool_name, SUM(d.vlm_size) AS reserved
+		FROM volumes v JOIN volume_definitions d ON d.resource_name = v.resource_name AND d.vlm_nr = v.vlm_nr
+		GROUP BY v.node_name, v.stor_pool_name`).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("sum volume sizes per storage pool: %w", err)
+	}
+	out := make(map[[2]string]int64, len(rows))
+	for _, r := range rows {
+		out[[2]string{r.NodeName, r.StorPoolName}] = r.Reserved
+	}
+	return out, nil
+}

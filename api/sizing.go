@@ -1,0 +1,223 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"strata/placement"
+	"strata/store"
+)
+
+// defaultPlaceCount is LINSTOR's place count when a filter sets none.
+const defaultPlaceCount = 2
+
+type Candidate struct {
+	StoragePool      string   `json:"storage_pool,omitempty"`
+	MaxVolumeSizeKib int64    `json:"max_volume_size_kib,omitempty"`
+	NodeNames        []string `json:"node_names,omitempty"`
+	AllThin          bool     `json:"all_thin" required:"false"`
+}
+
+type MaxVolumeSizes struct {
+	Candidates                      []Candidate `json:"candidates,omitempty"`
+	DefaultMaxOversubscriptionRatio float64     `json:"default_max_oversubscription_ratio,omitempty"`
+}
+
+type QuerySizeInfoRequest struct {
+	SelectFilter            *AutoSelectFilter `json:"select_filter,omitempty"`
+	IgnoreCacheOlderThanSec *int32            `json:"ignore_cache_older_than_sec,omitempty"`
+}
+
+type QuerySizeInfoSpawnResult struct {
+	NodeName     string `json:"node_name"`
+	StorPoolName string `json:"stor_pool_name"`
+}
+
+type QuerySizeInfoResponseSpaceInfo struct {
+	MaxVlmSizeInKib                 int64                      `json:"max_vlm_size_in_kib"`
+	AvailableSizeInKib              *int64                     `json:"available_size_in_kib,omitempty"`
+	CapacityInKib                   *int64                     `json:"capacity_in_kib,omitempty"`
+	DefaultMaxOversubscriptionRatio float64                    `json:"default_max_oversubscription_ratio,omitempty"`
+	NextSpawnResult                 []QuerySizeInfoSpawnResult `json:"next_spawn_result,omitempty"`
+}
+
+type QuerySizeInfoResponse struct {
+	SpaceInfo *QuerySizeInfoResponseSpaceInfo `json:"space_info,omitempty"`
+	Reports   []ApiCallRc                     `json:"reports,omitempty"`
+}
+
+// Oversubscription properties, looked up on the pool, its definition and
+// the controller; the specific ratios default to MaxOversubscriptionRatio.
+const (
+	keyMaxOversubscription      = "MaxOversubscriptionRatio"
+	keyMaxFreeOversubscription  = "MaxFreeCapacityOversubscriptionRatio"
+	keyMaxTotalOversubscription = "MaxTotalCapacityOversubscriptionRatio"
+	keyAutoplaceTarget          = "AutoplaceTarget"
+)
+
+// sizingPools is the placement snapshot of every storage pool: reported
+// capacities, what its volumes reserve, the oversubscription ratios and
+// whether the autoplacer may use its node.
+func (s *server) sizingPools(ctx context.Context) ([]placement.Pool, float64, error) {
+	pools, err := s.Store.ListStoragePools(ctx, store.StoragePoolFilter{})
+	if err != nil {
+		return nil, 0, err
+	}
+	spds, err := s.Store.ListStorPoolDefinitions(ctx, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	nodes, err := s.Store.ListNodes(ctx, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	ctrl, err := s.Store.Props(ctx, store.CtrlPropsInstance)
+	if err != nil {
+		return nil, 0, err
+	}
+	reserved, err := s.Store.ReservedPerPool(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	spdProps := map[string]map[string]string{}
+	for _, d := range spds {
+		spdProps[d.PoolName] = d.Props
+	}
+	nodeProps := map[string]map[string]string{}
+	for _, n := range nodes {
+		nodeProps[n.NodeName] = n.Props
+	}
+	ratio := func(levels []map[string]string, key string) float64 {
+		for _, k := range []string{key, keyMaxOversubscription} {
+			for _, props := range levels {
+				if v, err := strconv.ParseFloat(props[k], 64); err == nil {
+					return v
+				}
+			}
+		}
+		return placement.DefaultOversubscriptionRatio
+	}
+	out := make([]placement.Pool, len(pools))
+	for i, p := range pools {
+		levels := []map[string]string{p.Props, spdProps[p.PoolName], ctrl}
+		target := nodeProps[p.NodeName][keyAutoplaceTarget]
+		if target == "" {
+			target = ctrl[keyAutoplaceTarget]
+		}
+		out[i] = placement.Pool{Node: p.NodeDspName, Name: p.PoolDspName, Provider: p.DriverName,
+			FreeKib: p.FreeCapacity, TotalKib: p.TotalCapacity, ReservedKib: reserved[[2]string{p.NodeName, p.PoolName}],
+			FreeRatio: ratio(levels, keyMaxFreeOversubscription), TotalRatio: ratio(levels, keyMaxTotalOversubscription),
+			AutoplaceTarget: !strings.EqualFold(target, "false")}
+	}
+	return out, ratio([]map[string]string{ctrl}, keyMaxOversubscription), nil
+}
+
+// placementFilter is the pool part of an auto-select filter, with its
+// place count.
+func placementFilter(f store.SelectFilter) (placement.Filter, int) {
+	names := f.StoragePoolList
+	if f.StoragePool != "" {
+		names = append([]string{f.StoragePool}, names...)
+	}
+	count := int(f.PlaceCount)
+	if count == 0 {
+		count = defaultPlaceCount
+	}
+	return placement.Filter{StoragePools: names, Providers: f.ProviderList, Nodes: f.NodeNameList}, count
+}
+
+func (s *server) maxVolumeSizes(ctx context.Context, f store.SelectFilter) (*struct{ Body MaxVolumeSizes }, error) {
+	pools, dflt, err := s.sizingPools(ctx)
+	if err != nil {
+		return nil, failure(err, 0, MaskRscGrp, nil)
+	}
+	pf, count := placementFilter(f)
+	out := MaxVolumeSizes{DefaultMaxOversubscriptionRatio: dflt}
+	for _, c := range placement.Candidates(placement.Select(pools, pf), count) {
+		out.Candidates = append(out.Candidates, Candidate{StoragePool: c.StoragePool, MaxVolumeSizeKib: c.MaxKib, NodeNames: c.Nodes, AllThin: c.AllThin})
+	}
+	return &struct{ Body MaxVolumeSizes }{out}, nil
+}
+
+func (s *server) registerSizing(h huma.API) {
+	huma.Register(h, huma.Operation{OperationID: "queryMaxVolumeSizeFromRscGrp", Method: http.MethodGet, Path: "/v1/resource-groups/{resource_group}/query-max-volume-size",
+		Summary: "query the maximum volume size from a given resource group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *RgPath) (*struct{ Body MaxVolumeSizes }, error) {
+			g, err := s.Store.GetResourceGroup(ctx, in.ResourceGroup)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			return s.maxVolumeSizes(ctx, g.SelectFilter)
+		})
+	huma.Register(h, huma.Operation{OperationID: "queryMaxVolumeSize", Method: http.MethodOptions, Path: "/v1/query-max-volume-size",
+		Summary: "query the maximum volume size", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct{ Body *AutoSelectFilter }) (*struct{ Body MaxVolumeSizes }, error) {
+			f, err := checkSelectFilter(in.Body, 0, MaskRscGrp)
+			if err != nil {
+				return nil, err
+			}
+			return s.maxVolumeSizes(ctx, f)
+		})
+	huma.Register(h, huma.Operation{OperationID: "querySizeInfo", Method: http.MethodPost, Path: "/v1/resource-groups/{resource_group}/query-size-info",
+		Summary: "query size information of the current resource group", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RgPath
+			Body *QuerySizeInfoRequest
+		}) (*struct{ Body QuerySizeInfoResponse }, error) {
+			g, err := s.Store.GetResourceGroup(ctx, in.ResourceGroup)
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			f := g.SelectFilter
+			if in.Body != nil && in.Body.SelectFilter != nil {
+				given, err := checkSelectFilter(in.Body.SelectFilter, 0, MaskRscGrp)
+				if err != nil {
+					return nil, err
+				}
+				mergeSelectFilter(&f, given)
+			}
+			return s.querySizeInfo(ctx, f)
+		})
+}
+
+// querySizeInfo answers for the next spawn: the pools the default
+// strategy (most free space) would choose and the largest volume they hold.
+func (s *server) querySizeInfo(ctx context.Context, f store.SelectFilter) (*struct{ Body QuerySizeInfoResponse }, error) {
+	pools, dflt, err := s.sizingPools(ctx)
+	if err != nil {
+		return nil, failure(err, 0, MaskRscGrp, nil)
+	}
+	pf, count := placementFilter(f)
+	info := &QuerySizeInfoResponseSpaceInfo{DefaultMaxOversubscriptionRatio: dflt}
+	out := QuerySizeInfoResponse{SpaceInfo: info}
+	candidates := placement.Select(pools, pf)
+	chosen, maxKib, ok := placement.Choose(candidates, count)
+	if !ok {
+		rc := NewRc(MaskWarn|codeNotEnoughNodes, 0, MaskRscGrp, fmt.Sprintf("Not enough storage pools to place %d replicas.", count))
+		rc.Cause = fmt.Sprintf("%d nodes have a diskful storage pool that passes the filter, may be used by the autoplacer and has reported its capacity.", distinctNodes(candidates))
+		rc.Correction = "Add storage pools, widen the resource group's filter, or lower its place count."
+		out.Reports = []ApiCallRc{rc}
+		return &struct{ Body QuerySizeInfoResponse }{out}, nil
+	}
+	var avail, capacity int64
+	for _, p := range chosen {
+		avail += *p.FreeKib
+		capacity += *p.TotalKib
+		info.NextSpawnResult = append(info.NextSpawnResult, QuerySizeInfoSpawnResult{NodeName: p.Node, StorPoolName: p.Name})
+	}
+	info.MaxVlmSizeInKib, info.AvailableSizeInKib, info.CapacityInKib = maxKib, &avail, &capacity
+	return &struct{ Body QuerySizeInfoResponse }{out}, nil
+}
+
+func distinctNodes(pools []placement.Pool) int {
+	seen := map[string]bool{}
+	for _, p := range pools {
+		seen[strings.ToUpper(p.Node)] = true
+	}
+	return len(seen)
+}
