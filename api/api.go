@@ -41,7 +41,7 @@ type Deps struct {
 
 type server struct {
 	Deps
-	views viewCache
+	view resourceView
 }
 
 // New returns the HTTP handler of the whole API.

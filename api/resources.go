@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -81,23 +80,10 @@ func (s *server) registerResources(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "viewResources", Method: http.MethodGet, Path: "/v1/view/resources", Summary: "query all resources with their volumes", Tags: []string{"developers"},
 		Responses: map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{"application/json": {Schema: h.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[[]ResourceWithVolumes](), true, "")}}}}},
 		func(ctx context.Context, in *rscFilter) (*jsonBytes, error) {
-			key := fmt.Sprint(in.Resources, in.Nodes, in.StoragePools, in.Props, in.Offset, in.Limit)
-			gen, err := s.Store.Generation(ctx)
+			body, err := s.view.list(ctx, s.Store, viewFilter{store.ResourceFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools}, in.ListParams})
 			if err != nil {
 				return nil, failure(err, 0, MaskRsc, nil)
 			}
-			if body, ok := s.views.get(key, gen); ok {
-				return &jsonBytes{"application/json", body}, nil
-			}
-			out, err := list(ctx, store.ResourceFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools}, in.ListParams)
-			if err != nil {
-				return nil, err
-			}
-			body, err := json.Marshal(out)
-			if err != nil {
-				return nil, failure(err, 0, MaskRsc, nil)
-			}
-			s.views.put(key, gen, body)
 			return &jsonBytes{"application/json", body}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceList", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources", Summary: "list a definition's resources", Tags: []string{"developers"}},

@@ -100,7 +100,8 @@ var migrations = []migration{
 			drbd_secret            VARCHAR(64) NOT NULL DEFAULT '',
 			drbd_peer_slots        INTEGER     NOT NULL,
 			drbd_transport_type    VARCHAR(16) NOT NULL DEFAULT 'IP',
-			create_timestamp       BIGINT      NOT NULL
+			create_timestamp       BIGINT      NOT NULL,
+			view_generation        BIGINT      NOT NULL DEFAULT 0
 		)`,
 		`CREATE INDEX resource_definitions_group ON resource_definitions (resource_group_name)`,
 		`CREATE TABLE volume_definitions (

@@ -115,6 +115,9 @@ func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds 
 	if err := tx.Create(&row).Error; err != nil {
 		return ResourceRow{}, err
 	}
+	if err := touchDefinition(tx, rd.ResourceName); err != nil {
+		return ResourceRow{}, err
+	}
 	if err := setProps(tx, ResourceInstance(rd.ResourceName, n.NodeName), sp.Props); err != nil {
 		return ResourceRow{}, err
 	}
@@ -167,6 +170,9 @@ func createVolume(tx *gorm.DB, rd ResourceDefinitionRow, rsc ResourceRow, nodeDs
 		if err := tx.Model(&ResourceRow{}).Where("resource_name = ? AND node_name = ?", rsc.ResourceName, rsc.NodeName).Update("flags", rsc.Flags).Error; err != nil {
 			return err
 		}
+	}
+	if err := touchDefinition(tx, rd.ResourceName); err != nil {
+		return err
 	}
 	return tx.Create(&VolumeRow{ResourceName: rsc.ResourceName, NodeName: rsc.NodeName, VlmNr: vd.VlmNr, UUID: uuid.NewString(), StorPoolName: sp.PoolName}).Error
 }
@@ -289,7 +295,11 @@ func (s *Store) GetResource(ctx context.Context, rd, node string) (Resource, err
 // ModifyResource changes a resource's properties.
 func (s *Store) ModifyResource(ctx context.Context, rd, node string, m PropsModify) (ResourceRow, error) {
 	return modifyProps(s, ctx, KindResource, m, ResourceInstance(rd, node), func(tx *gorm.DB) (ResourceRow, error) {
-		return takeResource(tx, rd, node)
+		row, err := takeResource(tx, rd, node)
+		if err == nil {
+			err = touchDefinition(tx, row.ResourceName)
+		}
+		return row, err
 	})
 }
 
@@ -318,6 +328,9 @@ func deleteResource(tx *gorm.DB, row ResourceRow) error {
 	if err := dropProps(tx, instances, "/VOLUMES/"+row.ResourceName+"/"+row.NodeName+"/"); err != nil {
 		return err
 	}
+	if err := touchDefinition(tx, row.ResourceName); err != nil {
+		return err
+	}
 	return tx.Delete(&row).Error // volumes and connections cascade
 }
 
@@ -325,6 +338,9 @@ func deleteResource(tx *gorm.DB, row ResourceRow) error {
 func (s *Store) ModifyVolume(ctx context.Context, rd, node string, nr int32, m PropsModify) (VolumeRow, error) {
 	return modifyProps(s, ctx, KindVolume, m, VolumeInstance(rd, node, nr), func(tx *gorm.DB) (VolumeRow, error) {
 		if _, err := takeResource(tx, rd, node); err != nil {
+			return VolumeRow{}, err
+		}
+		if err := touchDefinition(tx, Key(rd)); err != nil {
 			return VolumeRow{}, err
 		}
 		return take[VolumeRow](tx, notFound(KindVolume, "Volume %d of resource '%s' on node '%s' not found.", nr, rd, node),

@@ -94,6 +94,9 @@ type ResourceDefinitionRow struct {
 	DrbdPeerSlots        int32
 	DrbdTransportType    string
 	CreateTimestamp      int64 // ms since the epoch
+	// ViewGeneration is the write generation that last changed what the
+	// resource view shows of the definition's resources (touchDefinition).
+	ViewGeneration int64
 }
 
 func (ResourceDefinitionRow) TableName() string { return "resource_definitions" }

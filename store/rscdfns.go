@@ -90,6 +90,9 @@ func (s *Store) CreateResourceDefinition(ctx context.Context, spec ResourceDefin
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
+		if err := touchDefinition(tx, row.ResourceName); err != nil {
+			return err
+		}
 		return setProps(tx, ResourceDefinitionInstance(spec.Name), spec.Props)
 	})
 	return row, err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -28,6 +29,32 @@ func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		}
 		return tx.Exec("UPDATE change_generation SET generation = generation + 1 WHERE id = 1").Error
 	})
+}
+
+// touchDefinition records that this write changes what the resource view
+// shows of definition rdKey: its view generation becomes the generation
+// this write commits as (Write counts it up last), so a cached view of it
+// is rebuilt, even if the definition is deleted and created again.
+func touchDefinition(tx *gorm.DB, rdKey string) error {
+	return tx.Exec(`UPDATE resource_definitions SET view_generation = (SELECT generation + 1 FROM change_generation WHERE id = 1)
+		WHERE resource_name = ?`, rdKey).Error
+}
+
+// DefinitionGeneration is a definition's key and view generation.
+type DefinitionGeneration struct {
+	ResourceName   string
+	ViewGeneration int64
+}
+
+// DefinitionGenerations returns every definition's view generation, by
+// name: what a cached resource view is checked against.
+func (s *Store) DefinitionGenerations(ctx context.Context) ([]DefinitionGeneration, error) {
+	var out []DefinitionGeneration
+	err := s.DB.WithContext(ctx).Model(&ResourceDefinitionRow{}).Select("resource_name, view_generation").Order("resource_name").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("read view generations: %w", err)
+	}
+	return out, nil
 }
 
 // Generation is the count of write transactions so far; it changes with

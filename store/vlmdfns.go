@@ -132,6 +132,9 @@ func (s *Store) ModifyVolumeDefinition(ctx context.Context, rd string, nr int32,
 			Updates(map[string]any{"vlm_size": row.VlmSize, "flags": row.Flags}).Error; err != nil {
 			return err
 		}
+		if err := touchDefinition(tx, r.ResourceName); err != nil {
+			return err
+		}
 		return applyProps(tx, VolumeDefinitionInstance(rd, nr), c.Props)
 	})
 	return row, err
@@ -157,6 +160,9 @@ func (s *Store) DeleteVolumeDefinition(ctx context.Context, rd string, nr int32)
 			instances = append(instances, VolumeInstance(v.ResourceName, v.NodeName, v.VlmNr))
 		}
 		if err := dropProps(tx, instances); err != nil {
+			return err
+		}
+		if err := touchDefinition(tx, r.ResourceName); err != nil {
 			return err
 		}
 		return tx.Delete(&row).Error // volumes cascade
