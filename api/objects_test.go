@@ -395,3 +395,52 @@ func TestPropertiesInfo(t *testing.T) {
 	require.Contains(t, all["NODE"], "AutoplaceTarget")
 	require.Contains(t, all["RESOURCE_GROUP"], "PeerSlotsNewResource")
 }
+
+// The per-object reads and the volume-group delete, beside the lists the
+// other tests use.
+func TestObjectReads(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "rg1"}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/rg1/volume-groups", `{"volume_number": 3, "flags": ["GROSS_SIZE"]}`)
+		var vg VolumeGroup
+		c.get("/v1/resource-groups/rg1/volume-groups/3", &vg)
+		require.Equal(t, []string{"GROSS_SIZE"}, vg.Flags)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/rg1/volume-groups/3", `{"flags": ["-GROSS_SIZE"]}`)
+		c.get("/v1/resource-groups/rg1/volume-groups/3", &vg)
+		require.Empty(t, vg.Flags)
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-groups/rg1/volume-groups/3", nil)
+		var vgs []VolumeGroup
+		c.get("/v1/resource-groups/rg1/volume-groups", &vgs)
+		require.Empty(t, vgs)
+
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "res1", "resource_group_name": "rg1", "props": {"StorPoolName": "pool1"}}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"volume_number": 5, "size_kib": 2048}, "drbd_minor_number": 2000}`)
+		var vds []VolumeDefinition
+		c.get("/v1/resource-definitions/res1/volume-definitions", &vds)
+		require.Len(t, vds, 1)
+		var vd VolumeDefinition
+		c.get("/v1/resource-definitions/res1/volume-definitions/5", &vd)
+		require.EqualValues(t, 2048, vd.SizeKib)
+		require.EqualValues(t, 2000, *vd.LayerData[0].Data.MinorNumber)
+
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}, "drbd_node_id": 7}]`)
+		var rscs []ResourceWithVolumes
+		c.get("/v1/resource-definitions/res1/resources", &rscs)
+		require.Len(t, rscs, 2)
+		require.Equal(t, "alpha", rscs[0].NodeName)
+		var vlms []Volume
+		c.get("/v1/resource-definitions/res1/resources/bravo/volumes", &vlms)
+		require.Len(t, vlms, 1)
+		var vlm Volume
+		c.get("/v1/resource-definitions/res1/resources/bravo/volumes/5", &vlm)
+		require.Equal(t, "pool1", vlm.StoragePoolName)
+
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/res1/resource-connections/alpha/bravo", `{"override_props": {"Paths/path1/alpha": "default", "Paths/path1/bravo": "default"}}`)
+		var conns []Connection
+		c.get("/v1/resource-definitions/res1/resource-connections", &conns)
+		require.Len(t, conns, 1)
+		require.Equal(t, "default", conns[0].Props["Paths/path1/bravo"])
+		require.Equal(t, "alpha", conns[0].NodeA)
+	})
+}
