@@ -13,6 +13,12 @@ func pool(node, name, provider string, free, total int64) Pool {
 		FreeRatio: DefaultOversubscriptionRatio, TotalRatio: DefaultOversubscriptionRatio, AutoplaceTarget: true}
 }
 
+// with returns p changed by change.
+func with(p Pool, change func(*Pool)) Pool {
+	change(&p)
+	return p
+}
+
 func TestUsable(t *testing.T) {
 	tests := []struct {
 		name string
@@ -22,26 +28,10 @@ func TestUsable(t *testing.T) {
 	}{
 		{"thick offers its free space", pool("a", "p", "LVM", 100, 1000), 100, true},
 		{"thin oversubscribes its free space", pool("a", "p", "LVM_THIN", 100, 1000), 2000, true},
-		{"thin is bounded by its capacity", func() Pool {
-			p := pool("a", "p", "FILE_THIN", 900, 1000)
-			p.TotalRatio = 10
-			return p
-		}(), 10000, true},
-		{"what its volumes may grow to counts against the capacity", func() Pool {
-			p := pool("a", "p", "ZFS_THIN", 900, 1000)
-			p.ReservedKib = 19500
-			return p
-		}(), 500, true},
-		{"ratio 1 is no oversubscription", func() Pool {
-			p := pool("a", "p", "LVM_THIN", 100, 1000)
-			p.FreeRatio, p.TotalRatio = 1, 1
-			return p
-		}(), 100, true},
-		{"over-reserved gives nothing", func() Pool {
-			p := pool("a", "p", "LVM_THIN", 100, 1000)
-			p.ReservedKib = 50000
-			return p
-		}(), 0, true},
+		{"thin is bounded by its capacity", with(pool("a", "p", "FILE_THIN", 900, 1000), func(p *Pool) { p.TotalRatio = 10 }), 10000, true},
+		{"what its volumes may grow to counts against the capacity", with(pool("a", "p", "ZFS_THIN", 900, 1000), func(p *Pool) { p.ReservedKib = 19500 }), 500, true},
+		{"ratio 1 is no oversubscription", with(pool("a", "p", "LVM_THIN", 100, 1000), func(p *Pool) { p.FreeRatio, p.TotalRatio = 1, 1 }), 100, true},
+		{"over-reserved gives nothing", with(pool("a", "p", "LVM_THIN", 100, 1000), func(p *Pool) { p.ReservedKib = 50000 }), 0, true},
 		{"unknown until the agent reports", Pool{Node: "a", Name: "p", Provider: "LVM"}, 0, false},
 	}
 	for _, tt := range tests {
@@ -61,7 +51,7 @@ func TestSelectAndChoose(t *testing.T) {
 		pool("charlie", "pool1", "LVM", 400, 1000),
 		pool("charlie", "DfltDisklessStorPool", "DISKLESS", 0, 0),
 		{Node: "delta", Name: "pool1", Provider: "LVM", AutoplaceTarget: true}, // not reported yet
-		func() Pool { p := pool("echo", "pool1", "LVM", 9000, 9000); p.AutoplaceTarget = false; return p }(),
+		with(pool("echo", "pool1", "LVM", 9000, 9000), func(p *Pool) { p.AutoplaceTarget = false }),
 	}
 	tests := []struct {
 		name   string
