@@ -1,0 +1,235 @@
+package cli
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+type volumeDefinition struct {
+	VolumeNumber *int32            `json:"volume_number,omitempty"`
+	SizeKib      int64             `json:"size_kib"`
+	Props        map[string]string `json:"props,omitempty"`
+	Flags        []string          `json:"flags,omitempty"`
+	LayerData    []struct {
+		Type string `json:"type"`
+		Data *struct {
+			MinorNumber *int32 `json:"minor_number"`
+		} `json:"data"`
+	} `json:"layer_data,omitempty"`
+}
+
+type resourceDefinition struct {
+	Name              string            `json:"name"`
+	ExternalName      string            `json:"external_name,omitempty"`
+	Props             map[string]string `json:"props,omitempty"`
+	Flags             []string          `json:"flags,omitempty"`
+	ResourceGroupName string            `json:"resource_group_name,omitempty"`
+	LayerData         []struct {
+		Type string `json:"type"`
+		Data *struct {
+			Port int32 `json:"port"`
+		} `json:"data"`
+	} `json:"layer_data,omitempty"`
+	VolumeDefinitions []volumeDefinition `json:"volume_definitions,omitempty"`
+}
+
+func (d resourceDefinition) port() string {
+	for _, l := range d.LayerData {
+		if l.Type == "DRBD" && l.Data != nil && l.Data.Port != 0 {
+			return strconv.Itoa(int(l.Data.Port))
+		}
+	}
+	return ""
+}
+
+func (d resourceDefinition) layers() string {
+	var out []string
+	for _, l := range d.LayerData {
+		out = append(out, l.Type)
+	}
+	return strings.Join(out, ",")
+}
+
+func (v volumeDefinition) minor() string {
+	for _, l := range v.LayerData {
+		if l.Data != nil && l.Data.MinorNumber != nil {
+			return strconv.Itoa(int(*l.Data.MinorNumber))
+		}
+	}
+	return ""
+}
+
+func definitionState(flags []string) string {
+	if slices.Contains(flags, "DELETE") {
+		return "DELETING"
+	}
+	return "ok"
+}
+
+var (
+	resourceDefinitionProps = propsObject{args: []string{"RESOURCE"}, method: http.MethodPut,
+		path: func(a []string) string { return "/v1/resource-definitions/" + pathEscape(a[0]) }}
+	volumeDefinitionProps = propsObject{args: []string{"RESOURCE", "VOLUME_NR"}, method: http.MethodPut,
+		path: func(a []string) string {
+			return "/v1/resource-definitions/" + pathEscape(a[0], "volume-definitions", a[1])
+		}}
+)
+
+func (a *app) resourceDefinitionCommand() *cobra.Command {
+	c := &cobra.Command{Use: "resource-definition", Aliases: []string{"rd"}, Short: "resource definition commands"}
+	var port, peerSlots int32
+	var group, layers, external string
+	create := verb("create RESOURCE", "create a resource definition", aliasCreate, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		rd := map[string]any{"name": args[0]}
+		if group != "" {
+			rd["resource_group_name"] = group
+		}
+		if external != "" {
+			rd["external_name"] = external
+		}
+		if layers != "" {
+			var ld []map[string]string
+			for _, l := range strings.Split(layers, ",") {
+				ld = append(ld, map[string]string{"type": strings.ToUpper(l)})
+			}
+			rd["layer_data"] = ld
+		}
+		body := map[string]any{"resource_definition": rd}
+		if port != 0 {
+			body["drbd_port"] = port
+		}
+		if peerSlots != 0 {
+			body["drbd_peer_slots"] = peerSlots
+		}
+		return a.write(cmd.Context(), http.MethodPost, "/v1/resource-definitions", body)
+	})
+	create.Flags().Int32Var(&port, "port", 0, "DRBD port (default: the lowest free of TcpPortAutoRange)")
+	create.Flags().Int32Var(&peerSlots, "peer-slots", 0, "DRBD peer slots of new resources")
+	create.Flags().StringVar(&group, "resource-group", "", "resource group (default DfltRscGrp)")
+	create.Flags().StringVarP(&layers, "layer-list", "l", "", "layer stack, such as drbd,storage")
+	create.Flags().StringVarP(&external, "external-name", "e", "", "a name outside LINSTOR's rules")
+
+	var mGroup, mLayers string
+	var mPort, mPeerSlots int32
+	modify := verb("modify RESOURCE", "change a resource definition", aliasModify, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		body := map[string]any{}
+		if mGroup != "" {
+			body["resource_group"] = mGroup
+		}
+		if mLayers != "" {
+			body["layer_stack"] = strings.Split(mLayers, ",")
+		}
+		if mPort != 0 {
+			body["drbd_port"] = mPort
+		}
+		if mPeerSlots != 0 {
+			body["drbd_peer_slots"] = mPeerSlots
+		}
+		if len(body) == 0 {
+			return &exitError{exitUsage, "Nothing to change: give --resource-group, --layer-list, --port or --peer-slots"}
+		}
+		return a.write(cmd.Context(), http.MethodPut, resourceDefinitionProps.path(args), body)
+	})
+	modify.Flags().StringVar(&mGroup, "resource-group", "", "move the definition to this resource group")
+	modify.Flags().StringVarP(&mLayers, "layer-list", "l", "", "new layer stack (only without resources)")
+	modify.Flags().Int32Var(&mPort, "port", 0, "new DRBD port")
+	modify.Flags().Int32Var(&mPeerSlots, "peer-slots", 0, "new DRBD peer slots")
+
+	var f listFilter
+	list := verb("list", "list resource definitions", aliasList, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
+		rds, raw, err := a.resourceDefinitions(cmd, f)
+		if err != nil {
+			return err
+		}
+		rows := make([][]string, len(rds))
+		for i, d := range rds {
+			rows[i] = []string{d.Name, d.port(), d.ResourceGroupName, d.layers(), definitionState(d.Flags)}
+		}
+		return a.list(raw, []string{"ResourceName", "Port", "ResourceGroup", "Layers", "State"}, rows)
+	})
+	a.listFlags(list, &f, false, true, false)
+	del := verb("delete RESOURCE", "delete a resource definition with all its resources", aliasDelete, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodDelete, resourceDefinitionProps.path(args), nil)
+	})
+	c.AddCommand(create, modify, list, del,
+		a.drbdOptionsCommand("drbd-options", "set DRBD options of the definition's resources", resourceDefinitionProps, "Net", "Disk", "PeerDevice", "Resource", "Handlers"))
+	c.AddCommand(a.propsCommands(resourceDefinitionProps)...)
+	return c
+}
+
+// resourceDefinitions lists the definitions with their volume definitions.
+func (a *app) resourceDefinitions(cmd *cobra.Command, f listFilter) ([]resourceDefinition, []byte, error) {
+	q := f.query()
+	for _, r := range f.resources {
+		q.Add("resource_definitions", r)
+	}
+	q.Del("resources")
+	q.Set("with_volume_definitions", "true")
+	var rds []resourceDefinition
+	raw, err := a.get(cmd.Context(), "/v1/resource-definitions", q, &rds)
+	return rds, raw, err
+}
+
+func (a *app) volumeDefinitionCommand() *cobra.Command {
+	c := &cobra.Command{Use: "volume-definition", Aliases: []string{"vd"}, Short: "volume definition commands"}
+	var nr, minor int32
+	var gross bool
+	create := verb("create RESOURCE SIZE", "add a volume to a resource definition (SIZE such as 500G; no unit: GiB)", aliasCreate, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		kib, err := parseSize(args[1])
+		if err != nil {
+			return &exitError{exitUsage, err.Error()}
+		}
+		vd := volumeDefinition{SizeKib: kib}
+		if cmd.Flags().Changed("vlmnr") {
+			vd.VolumeNumber = &nr
+		}
+		if gross {
+			vd.Flags = []string{"GROSS_SIZE"}
+		}
+		body := map[string]any{"volume_definition": vd}
+		if cmd.Flags().Changed("minor") {
+			body["drbd_minor_number"] = minor
+		}
+		return a.write(cmd.Context(), http.MethodPost, resourceDefinitionProps.path(args)+"/volume-definitions", body)
+	})
+	create.Flags().Int32Var(&nr, "vlmnr", 0, "volume number (default: the lowest free from 0)")
+	create.Flags().Int32Var(&minor, "minor", 0, "DRBD minor (default: the lowest free of MinorNrAutoRange)")
+	create.Flags().BoolVar(&gross, "gross", false, "the size includes DRBD's metadata")
+	setSize := verb("set-size RESOURCE VOLUME_NR SIZE", "grow a volume (shrinking needs the volume not to be deployed)", nil, cobra.ExactArgs(3), func(cmd *cobra.Command, args []string) error {
+		kib, err := parseSize(args[2])
+		if err != nil {
+			return &exitError{exitUsage, err.Error()}
+		}
+		return a.write(cmd.Context(), http.MethodPut, volumeDefinitionProps.path(args), map[string]int64{"size_kib": kib})
+	})
+	var f listFilter
+	list := verb("list", "list volume definitions", aliasList, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
+		rds, raw, err := a.resourceDefinitions(cmd, f)
+		if err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, d := range rds {
+			for _, v := range d.VolumeDefinitions {
+				nr := ""
+				if v.VolumeNumber != nil {
+					nr = strconv.Itoa(int(*v.VolumeNumber))
+				}
+				rows = append(rows, []string{d.Name, nr, v.minor(), formatKiB(v.SizeKib), strconv.FormatBool(slices.Contains(v.Flags, "GROSS_SIZE")), definitionState(v.Flags)})
+			}
+		}
+		return a.list(raw, []string{"ResourceName", "VolumeNr", "VolumeMinor", "Size", "Gross", "State"}, rows)
+	})
+	a.listFlags(list, &f, false, true, false)
+	del := verb("delete RESOURCE VOLUME_NR", "delete a volume definition and its volumes", aliasDelete, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodDelete, volumeDefinitionProps.path(args), nil)
+	})
+	c.AddCommand(create, setSize, list, del,
+		a.drbdOptionsCommand("drbd-options", "set DRBD disk options of the volume", volumeDefinitionProps, "Disk", "PeerDevice"))
+	c.AddCommand(a.propsCommands(volumeDefinitionProps)...)
+	return c
+}

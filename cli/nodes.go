@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+type netInterface struct {
+	Name                    string `json:"name"`
+	Address                 string `json:"address"`
+	SatellitePort           int32  `json:"satellite_port,omitempty"`
+	SatelliteEncryptionType string `json:"satellite_encryption_type,omitempty"`
+	IsActive                bool   `json:"is_active,omitempty"`
+}
+
+type node struct {
+	Name             string            `json:"name"`
+	Type             string            `json:"type"`
+	Flags            []string          `json:"flags"`
+	Props            map[string]string `json:"props"`
+	NetInterfaces    []netInterface    `json:"net_interfaces"`
+	ConnectionStatus string            `json:"connection_status"`
+}
+
+var nodeProps = propsObject{args: []string{"NODE"}, method: http.MethodPut, path: func(a []string) string { return "/v1/nodes/" + pathEscape(a[0]) }}
+
+// listFilter holds the filters of LINSTOR's list commands.
+type listFilter struct {
+	nodes, resources, pools, props []string
+}
+
+func (f *listFilter) query() url.Values {
+	q := url.Values{}
+	for key, vals := range map[string][]string{"nodes": f.nodes, "resources": f.resources, "storage_pools": f.pools, "props": f.props} {
+		for _, v := range vals {
+			q.Add(key, v)
+		}
+	}
+	return q
+}
+
+func (a *app) listFlags(cmd *cobra.Command, f *listFilter, nodes, resources, pools bool) {
+	if nodes {
+		cmd.Flags().StringSliceVarP(&f.nodes, "nodes", "n", nil, "only these nodes")
+	}
+	if resources {
+		cmd.Flags().StringSliceVarP(&f.resources, "resources", "r", nil, "only these resources")
+	}
+	if pools {
+		cmd.Flags().StringSliceVarP(&f.pools, "storage-pools", "s", nil, "only these storage pools")
+	}
+	cmd.Flags().StringArrayVar(&f.props, "props", nil, "only objects with these properties (KEY=VALUE or KEY)")
+	cmd.Flags().StringSliceVarP(&a.out.groupBy, "groupby", "g", nil, "sort the rows by these columns")
+}
+
+func (a *app) nodeCommand() *cobra.Command {
+	c := &cobra.Command{Use: "node", Aliases: []string{"n"}, Short: "node commands"}
+
+	var nodeType, commType string
+	var port int32
+	create := verb("create NODE [IP]", "register a node (IP: resolved from its name when left out)", aliasCreate, cobra.RangeArgs(1, 2),
+		func(cmd *cobra.Command, args []string) error {
+			ip := ""
+			if len(args) == 2 {
+				ip = args[1]
+			} else {
+				addrs, err := net.LookupHost(args[0])
+				if err != nil || len(addrs) == 0 {
+					return &exitError{exitUsage, fmt.Sprintf("Unable to resolve the IP address of '%s': give it, as in: strata node create %s 10.0.0.1", args[0], args[0])}
+				}
+				ip = addrs[0]
+			}
+			if port == 0 {
+				port = 3366
+				if strings.EqualFold(commType, "ssl") {
+					port = 3367
+				}
+			}
+			return a.write(cmd.Context(), http.MethodPost, "/v1/nodes", node{Name: args[0], Type: nodeType,
+				NetInterfaces: []netInterface{{Name: "default", Address: ip, SatellitePort: port, SatelliteEncryptionType: commType, IsActive: true}}})
+		})
+	create.Flags().StringVar(&nodeType, "node-type", "satellite", "controller, satellite, combined or auxiliary")
+	create.Flags().StringVar(&commType, "communication-type", "plain", "plain or ssl")
+	create.Flags().Int32VarP(&port, "port", "p", 0, "the agent's port (default 3366, 3367 with ssl)")
+
+	var f listFilter
+	list := verb("list", "list nodes", aliasList, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
+		var nodes []node
+		raw, err := a.get(cmd.Context(), "/v1/nodes", f.query(), &nodes)
+		if err != nil {
+			return err
+		}
+		rows := make([][]string, len(nodes))
+		for i, n := range nodes {
+			rows[i] = []string{n.Name, n.Type, nodeAddresses(n), nodeState(n)}
+		}
+		return a.list(raw, []string{"Node", "NodeType", "Addresses", "State"}, rows)
+	})
+	a.listFlags(list, &f, true, false, false)
+
+	var newType string
+	modify := verb("modify NODE", "change a node's type", aliasModify, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodPut, nodeProps.path(args), map[string]string{"node_type": newType})
+	})
+	modify.Flags().StringVar(&newType, "node-type", "", "controller, satellite, combined or auxiliary")
+	_ = modify.MarkFlagRequired("node-type")
+
+	perNode := func(use, short string, aliases []string, method, suffix string, body any) *cobra.Command {
+		return verb(use+" NODE", short, aliases, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+			return a.write(cmd.Context(), method, nodeProps.path(args)+suffix, body)
+		})
+	}
+	c.AddCommand(create, list, modify,
+		perNode("delete", "delete a node with its storage pools and resources", aliasDelete, http.MethodDelete, "", nil),
+		perNode("lost", "delete a node that will not come back", nil, http.MethodDelete, "/lost", nil),
+		perNode("reconnect", "reconnect the controller to a node", nil, http.MethodPut, "/reconnect", nil),
+		perNode("restore", "restore an evicted node", nil, http.MethodPut, "/restore", map[string]any{}),
+		a.netInterfaceCommand())
+	c.AddCommand(a.propsCommands(nodeProps)...)
+	return c
+}
+
+// nodeAddresses shows the interface the controller uses, as LINSTOR does.
+func nodeAddresses(n node) string {
+	for _, nif := range n.NetInterfaces {
+		if nif.IsActive || len(n.NetInterfaces) == 1 {
+			s := nif.Address
+			if nif.SatellitePort != 0 {
+				s += fmt.Sprintf(":%d", nif.SatellitePort)
+			}
+			if nif.SatelliteEncryptionType != "" {
+				s += " (" + strings.ToUpper(nif.SatelliteEncryptionType) + ")"
+			}
+			return s
+		}
+	}
+	return ""
+}
+
+func nodeState(n node) string {
+	switch strings.ToUpper(n.ConnectionStatus) {
+	case "ONLINE":
+		return "Online"
+	case "VERSION_MISMATCH":
+		return "OFFLINE(VERSION_MISMATCH)"
+	case "":
+		return "Unknown"
+	}
+	return "OFFLINE"
+}
+
+func (a *app) netInterfaceCommand() *cobra.Command {
+	c := &cobra.Command{Use: "interface", Aliases: []string{"i"}, Short: "net interfaces of a node"}
+	var port int32
+	var commType string
+	var active bool
+	nif := func(name, ip string) netInterface {
+		return netInterface{Name: name, Address: ip, SatellitePort: port, SatelliteEncryptionType: commType, IsActive: active}
+	}
+	create := verb("create NODE NAME IP", "add a net interface to a node", aliasCreate, cobra.ExactArgs(3), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodPost, nodeProps.path(args)+"/net-interfaces", nif(args[1], args[2]))
+	})
+	var ip string
+	modify := verb("modify NODE NAME", "change a net interface; --active makes it the controller's link", aliasModify, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		if ip == "" {
+			var cur netInterface
+			if _, err := a.get(cmd.Context(), nodeProps.path(args)+"/net-interfaces/"+pathEscape(args[1]), nil, &cur); err != nil {
+				return err
+			}
+			ip = cur.Address
+		}
+		return a.write(cmd.Context(), http.MethodPut, nodeProps.path(args)+"/net-interfaces/"+pathEscape(args[1]), nif(args[1], ip))
+	})
+	modify.Flags().StringVar(&ip, "ip", "", "new IP address")
+	for _, cmd := range []*cobra.Command{create, modify} {
+		cmd.Flags().Int32VarP(&port, "port", "p", 0, "the agent's port on this interface")
+		cmd.Flags().StringVar(&commType, "communication-type", "", "plain or ssl")
+		cmd.Flags().BoolVar(&active, "active", false, "make it the interface the controller reaches the node through")
+	}
+	list := verb("list NODE", "list a node's net interfaces", aliasList, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		var nifs []netInterface
+		raw, err := a.get(cmd.Context(), nodeProps.path(args)+"/net-interfaces", nil, &nifs)
+		if err != nil {
+			return err
+		}
+		rows := make([][]string, len(nifs))
+		for i, n := range nifs {
+			port := ""
+			if n.SatellitePort != 0 {
+				port = fmt.Sprintf("%d (%s)", n.SatellitePort, strings.ToUpper(n.SatelliteEncryptionType))
+			}
+			rows[i] = []string{n.Name, n.Address, port, yesNo(n.IsActive)}
+		}
+		return a.list(raw, []string{"Name", "IP", "Port", "Active"}, rows)
+	})
+	del := verb("delete NODE NAME", "delete a net interface", aliasDelete, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodDelete, nodeProps.path(args)+"/net-interfaces/"+pathEscape(args[1]), nil)
+	})
+	c.AddCommand(create, list, modify, del)
+	return c
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type volume struct {
+	VolumeNumber     *int32 `json:"volume_number,omitempty"`
+	StoragePoolName  string `json:"storage_pool_name,omitempty"`
+	DevicePath       string `json:"device_path,omitempty"`
+	AllocatedSizeKib *int64 `json:"allocated_size_kib,omitempty"`
+	State            *struct {
+		DiskState string `json:"disk_state,omitempty"`
+	} `json:"state,omitempty"`
+}
+
+type resource struct {
+	Name     string            `json:"name"`
+	NodeName string            `json:"node_name"`
+	Props    map[string]string `json:"props,omitempty"`
+	Flags    []string          `json:"flags,omitempty"`
+	State    *struct {
+		InUse *bool `json:"in_use"`
+	} `json:"state,omitempty"`
+	CreateTimestamp int64    `json:"create_timestamp,omitempty"`
+	Volumes         []volume `json:"volumes,omitempty"`
+}
+
+var resourceProps = propsObject{args: []string{"NODE", "RESOURCE"}, method: http.MethodPut,
+	path: func(a []string) string { return "/v1/resource-definitions/" + pathEscape(a[1], "resources", a[0]) }}
+
+func (r resource) diskless() bool {
+	return slices.ContainsFunc(r.Flags, func(f string) bool { return f == "DISKLESS" || f == "DRBD_DISKLESS" || f == "NVME_INITIATOR" })
+}
+
+func (r resource) usage() string {
+	switch {
+	case r.State == nil || r.State.InUse == nil:
+		return ""
+	case *r.State.InUse:
+		return "InUse"
+	}
+	return "Unused"
+}
+
+// state is the disk state of the resource's volumes as its agent reports
+// it; Unknown until it does.
+func (r resource) state() string {
+	if r.diskless() {
+		return "Diskless"
+	}
+	states := map[string]bool{}
+	for _, v := range r.Volumes {
+		if v.State != nil && v.State.DiskState != "" {
+			states[v.State.DiskState] = true
+		}
+	}
+	if len(states) != 1 {
+		return "Unknown"
+	}
+	for s := range states {
+		return s
+	}
+	return "Unknown"
+}
+
+func (a *app) resourceCommand() *cobra.Command {
+	c := &cobra.Command{Use: "resource", Aliases: []string{"r"}, Short: "resource commands"}
+	var pool, layers string
+	var diskless, nvmeInitiator bool
+	var nodeID int32
+	create := verb("create NODE [NODE...] RESOURCE", "create a resource on nodes", aliasCreate, cobra.MinimumNArgs(2), func(cmd *cobra.Command, args []string) error {
+		rd, nodes := args[len(args)-1], args[:len(args)-1]
+		var body []map[string]any
+		for _, n := range nodes {
+			r := map[string]any{"node_name": n}
+			if pool != "" {
+				r["props"] = map[string]string{"StorPoolName": pool}
+			}
+			switch {
+			case diskless:
+				r["flags"] = []string{"DRBD_DISKLESS"}
+			case nvmeInitiator:
+				r["flags"] = []string{"NVME_INITIATOR"}
+			}
+			rc := map[string]any{"resource": r}
+			if layers != "" {
+				rc["layer_list"] = strings.Split(strings.ToUpper(layers), ",")
+			}
+			if cmd.Flags().Changed("node-id") {
+				rc["drbd_node_id"] = nodeID
+			}
+			body = append(body, rc)
+		}
+		return a.write(cmd.Context(), http.MethodPost, resourceDefinitionProps.path([]string{rd})+"/resources", body)
+	})
+	create.Flags().StringVarP(&pool, "storage-pool", "s", "", "storage pool of the volumes")
+	create.Flags().BoolVar(&diskless, "drbd-diskless", false, "a DRBD client without local disk")
+	create.Flags().BoolVar(&diskless, "diskless", false, "the same as --drbd-diskless")
+	create.Flags().BoolVar(&nvmeInitiator, "nvme-initiator", false, "an NVMe initiator")
+	create.Flags().StringVarP(&layers, "layer-list", "l", "", "layer stack, such as drbd,storage")
+	create.Flags().Int32Var(&nodeID, "node-id", 0, "DRBD node id (default: the lowest free)")
+
+	var f listFilter
+	resources := func(cmd *cobra.Command) ([]resource, []byte, error) {
+		var rscs []resource
+		raw, err := a.get(cmd.Context(), "/v1/view/resources", f.query(), &rscs)
+		return rscs, raw, err
+	}
+	list := verb("list", "list resources", aliasList, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
+		rscs, raw, err := resources(cmd)
+		if err != nil {
+			return err
+		}
+		ports := map[string]string{}
+		if !a.out.machine {
+			rds, _, err := a.resourceDefinitions(cmd, listFilter{resources: f.resources})
+			if err != nil {
+				return err
+			}
+			for _, d := range rds {
+				ports[strings.ToUpper(d.Name)] = d.port()
+			}
+		}
+		rows := make([][]string, len(rscs))
+		for i, r := range rscs {
+			created := ""
+			if r.CreateTimestamp > 0 {
+				created = time.UnixMilli(r.CreateTimestamp).Format("2006-01-02 15:04:05")
+			}
+			rows[i] = []string{r.Name, r.NodeName, ports[strings.ToUpper(r.Name)], r.usage(), "Ok", r.state(), created}
+		}
+		return a.list(raw, []string{"ResourceName", "Node", "Port", "Usage", "Conns", "State", "CreatedOn"}, rows)
+	})
+	a.listFlags(list, &f, true, true, true)
+	listVolumes := verb("list-volumes", "list the volumes of resources", []string{"lv"}, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
+		rscs, raw, err := resources(cmd)
+		if err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, r := range rscs {
+			for _, v := range r.Volumes {
+				nr, allocated, state := "", "", "Unknown"
+				if v.VolumeNumber != nil {
+					nr = strconv.Itoa(int(*v.VolumeNumber))
+				}
+				if v.AllocatedSizeKib != nil {
+					allocated = formatKiB(*v.AllocatedSizeKib)
+				}
+				if v.State != nil && v.State.DiskState != "" {
+					state = v.State.DiskState
+				}
+				rows = append(rows, []string{r.NodeName, r.Name, v.StoragePoolName, nr, v.DevicePath, allocated, r.usage(), state})
+			}
+		}
+		return a.list(raw, []string{"Node", "Resource", "StoragePool", "VolNr", "DeviceName", "Allocated", "InUse", "State"}, rows)
+	})
+	a.listFlags(listVolumes, &f, true, true, true)
+	del := verb("delete NODE [NODE...] RESOURCE", "delete a resource from nodes", aliasDelete, cobra.MinimumNArgs(2), func(cmd *cobra.Command, args []string) error {
+		rd := args[len(args)-1]
+		for _, n := range args[:len(args)-1] {
+			if err := a.write(cmd.Context(), http.MethodDelete, resourceProps.path([]string{n, rd}), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	c.AddCommand(create, list, listVolumes, del)
+	c.AddCommand(a.propsCommands(resourceProps)...)
+	return c
+}
