@@ -65,6 +65,7 @@ func New(d Deps) http.Handler {
 	s.registerConnections(h)
 	s.registerPropsInfo(h)
 	s.registerSizing(h)
+	s.registerOperations(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	return r

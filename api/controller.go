@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
@@ -89,12 +90,15 @@ func (s *server) registerController(h huma.API) {
 		Description:   "Writes a consistent copy of the embedded SQLite database into the controller's backup directory, as a workflow.",
 		Tags:          []string{"developers"},
 		DefaultStatus: http.StatusCreated,
-	}, func(ctx context.Context, in *struct{ Body DatabaseBackupRequest }) (*rcOutput, error) {
-		return s.backupDB(ctx, in.Body.BackupName)
+	}, func(ctx context.Context, in *struct {
+		OperationWaitParam
+		Body DatabaseBackupRequest
+	}) (*rcOutput, error) {
+		return s.backupDB(ctx, in.Body.BackupName, in.wait(s.OperationWait))
 	})
 }
 
-func (s *server) backupDB(ctx context.Context, name string) (*rcOutput, error) {
+func (s *server) backupDB(ctx context.Context, name string, wait time.Duration) (*rcOutput, error) {
 	const op, obj = MaskCrt, MaskCtrlConf
 	if s.Store.Dialect != store.DialectSQLite {
 		return nil, Failure(FailInvldRequest, op, obj,
@@ -130,22 +134,29 @@ func (s *server) backupDB(ctx context.Context, name string) (*rcOutput, error) {
 	}
 
 	var res activities.DatabaseBackupResult
-	outcome, err := s.waitFor(ctx, run, &res)
-	switch outcome {
-	case running:
+	outcome, err := s.waitFor(ctx, run, &res, wait)
+	if outcome == running {
 		rc := NewRc(InfoOperationRunning, op, obj, fmt.Sprintf("Database backup '%s' is in progress.", name))
-		rc.Details = "Follow workflow " + id + " in the Temporal UI."
+		rc.Details = "Follow workflow " + id + " with GET /v1/operations/" + id + " or in the Temporal UI."
 		rc.ObjRefs = map[string]string{"WorkflowId": id}
 		return &rcOutput{RcList{rc}}, nil
-	case failed:
+	}
+	return replyOrFail(databaseBackupReplies(id, name, res, err))
+}
+
+// databaseBackupReplies is the answer to a finished database backup: the
+// request's, or the operation's when the request did not wait.
+func databaseBackupReplies(id, name string, res activities.DatabaseBackupResult, err error) RcList {
+	const op, obj = MaskCrt, MaskCtrlConf
+	if err != nil {
 		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Database backup '%s' failed.", name), err.Error(), "See workflow "+id+" in the Temporal UI.")
 		l[0].ObjRefs = map[string]string{"WorkflowId": id}
-		return nil, l
+		return l
 	}
 	rc := NewRc(Created, op, obj, fmt.Sprintf("Database backup '%s' created.", name))
 	rc.Details = fmt.Sprintf("Written to %s (%d bytes) by workflow %s.", res.Path, res.Bytes, id)
 	rc.ObjRefs = map[string]string{"WorkflowId": id}
-	return &rcOutput{RcList{rc}}, nil
+	return RcList{rc}
 }
 
 func (s *server) modifyControllerProps(ctx context.Context, m store.PropsModify) (*rcOutput, error) {

@@ -36,6 +36,10 @@ func (a *app) controllerCommand() *cobra.Command {
 		_, err = fmt.Fprintf(a.out.w, "strata controller %s; GIT-hash: %s\n", v.Version, v.GitHash)
 		return err
 	}))
+	c.AddCommand(verb("backup-db NAME", "write a consistent copy of the embedded database into the controller's backup directory", nil, cobra.ExactArgs(1),
+		func(cmd *cobra.Command, args []string) error {
+			return a.startOperation(cmd.Context(), "/v1/controller/backup/db", map[string]string{"backup_name": args[0]}, cmd.ErrOrStderr())
+		}))
 	// The controller's property commands take the key right away.
 	props := controllerProps
 	c.AddCommand(a.propsCommands(props)...)

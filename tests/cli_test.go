@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -181,4 +182,31 @@ func TestCLIBadInput(t *testing.T) {
 	require.Contains(t, out, "| ResourceGroup |")
 	out, _, _ = cliRun(t, env, "__complete", "resource-group", "list-properties", "Df")
 	require.Contains(t, out, "DfltRscGrp", "completion offers the controller's names")
+}
+
+// A long operation started from the client is followed to its end with
+// a progress display naming the workflow; the answer is the operation's.
+func TestCLIFollowsLongOperation(t *testing.T) {
+	c := harness.StartController(t, harness.ControllerOptions{})
+	env := []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}
+	out, errOut, code := cliRun(t, env, "controller", "backup-db", "first")
+	require.Zero(t, code, "%s%s", out, errOut)
+	require.Contains(t, out, "SUCCESS:\nDescription:\n    Database backup 'first' created.")
+	require.Contains(t, errOut, "100% done (workflow controller-backup-db-first)", "the progress lines on a non-terminal")
+	_, err := os.Stat(filepath.Join(c.DataDir, "backups", "first"))
+	require.NoError(t, err, "the backup file is written")
+
+	out, errOut, code = cliRun(t, env, "controller", "backup-db", "first")
+	require.Equal(t, 10, code, "%s%s", out, errOut)
+	require.Contains(t, out, "Database backup 'first' already exists.")
+
+	var op map[string]any
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/controller-backup-db-first", nil, &op)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, true, op["finished"])
+	require.EqualValues(t, 100, op["percent"])
+	status, err = c.Do(context.Background(), http.MethodGet, "/v1/operations/no-such-workflow", nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, status)
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -11,7 +12,9 @@ import (
 
 // DatabaseBackupWorkflowID names the one workflow that writes a backup of
 // that name, so that a repeated request cannot start a second copy.
-func DatabaseBackupWorkflowID(name string) string { return "controller-backup-db-" + name }
+func DatabaseBackupWorkflowID(name string) string { return databaseBackupPrefix + name }
+
+const databaseBackupPrefix = "controller-backup-db-"
 
 // DatabaseBackup copies the controller's embedded database to a named backup
 // file (linstor controller backup-db).
@@ -34,3 +37,6 @@ func DatabaseBackup(ctx workflow.Context, name string) (activities.DatabaseBacku
 	status = Status{State: "done", Percent: 100}
 	return res, nil
 }
+
+// DatabaseBackupName is the backup name of a DatabaseBackup workflow id.
+func DatabaseBackupName(id string) string { return strings.TrimPrefix(id, databaseBackupPrefix) }
