@@ -133,7 +133,7 @@ func (a *app) list(raw []byte, headers []string, rows [][]string) error {
 	return a.out.table(headers, rows)
 }
 
-// verbs builds a command with LINSTOR's aliases for its sub-verbs.
+// verb builds a sub-command with LINSTOR's aliases for it.
 func verb(use, short string, aliases []string, args cobra.PositionalArgs, run func(cmd *cobra.Command, args []string) error) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Aliases: aliases, Args: args, RunE: run}
 }
@@ -148,11 +148,13 @@ var (
 	aliasListProps = []string{"lp"}
 )
 
+// pathEscape joins path segments, each escaped.
 func pathEscape(parts ...string) string {
+	escaped := make([]string, len(parts))
 	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
+		escaped[i] = url.PathEscape(p)
 	}
-	return strings.Join(parts, "/")
+	return strings.Join(escaped, "/")
 }
 
 // expandMultiValue gives list flags LINSTOR's argparse form, several

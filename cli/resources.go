@@ -134,7 +134,8 @@ func (a *app) resourceCommand() *cobra.Command {
 			if r.CreateTimestamp > 0 {
 				created = time.UnixMilli(r.CreateTimestamp).Format("2006-01-02 15:04:05")
 			}
-			rows[i] = []string{r.Name, r.NodeName, ports[strings.ToUpper(r.Name)], r.usage(), "Ok", r.state(), created}
+			// Conns stays Unknown until agents report DRBD connection states.
+			rows[i] = []string{r.Name, r.NodeName, ports[strings.ToUpper(r.Name)], r.usage(), "Unknown", r.state(), created}
 		}
 		return a.list(raw, []string{"ResourceName", "Node", "Port", "Usage", "Conns", "State", "CreatedOn"}, rows)
 	})
