@@ -24,35 +24,34 @@ type output struct {
 	groupBy []string
 }
 
-// LINSTOR's table look: dotted column rules, rounded corners and a double
-// rule under the header.
+// boxChars are the characters of a table's frame.
+type boxChars struct {
+	topLeft, topRight, bottomLeft, bottomRight string
+	rule, headerRule, headerLeft, headerRight  string
+	column                                     string
+}
+
+// tableStyle is LINSTOR's table look in the given characters: a plain
+// rule around the table, columns ruled, a double rule under the header.
+func tableStyle(c boxChars) table.Style {
+	s := table.StyleDefault
+	s.Box = table.BoxStyle{
+		TopLeft: c.topLeft, TopRight: c.topRight, TopSeparator: c.rule, BottomLeft: c.bottomLeft, BottomRight: c.bottomRight, BottomSeparator: c.rule,
+		Left: c.column, Right: c.column, MiddleVertical: c.column, LeftSeparator: c.headerLeft, RightSeparator: c.headerRight, MiddleSeparator: c.headerRule,
+		MiddleHorizontal: c.rule, PaddingLeft: " ", PaddingRight: " ",
+		Horizontal: &table.BoxStyleHorizontal{HeaderTop: c.rule, HeaderBottom: c.headerRule, RowBottom: c.rule, TitleTop: c.rule, TitleBottom: c.rule,
+			HeaderMiddle: c.rule, RowTop: c.rule, RowMiddle: c.rule, FooterTop: c.rule, FooterMiddle: c.rule, FooterBottom: c.rule},
+	}
+	s.Format.Header = text.FormatDefault
+	s.Options = table.Options{DrawBorder: true, SeparateColumns: true, SeparateHeader: true}
+	return s
+}
+
 var (
-	linstorStyle = func() table.Style {
-		s := table.StyleDefault
-		s.Box = table.BoxStyle{
-			TopLeft: "╭", TopRight: "╮", TopSeparator: "─", BottomLeft: "╰", BottomRight: "╯", BottomSeparator: "─",
-			Left: "┊", Right: "┊", MiddleVertical: "┊", LeftSeparator: "╞", RightSeparator: "╡", MiddleSeparator: "═",
-			MiddleHorizontal: "─", PaddingLeft: " ", PaddingRight: " ",
-			Horizontal: &table.BoxStyleHorizontal{HeaderTop: "─", HeaderBottom: "═", RowBottom: "─", TitleTop: "─", TitleBottom: "─",
-				HeaderMiddle: "─", RowTop: "─", RowMiddle: "─", FooterTop: "─", FooterMiddle: "─", FooterBottom: "─"},
-		}
-		s.Format.Header = text.FormatDefault
-		s.Options = table.Options{DrawBorder: true, SeparateColumns: true, SeparateHeader: true}
-		return s
-	}()
-	asciiStyle = func() table.Style {
-		s := table.StyleDefault
-		s.Box = table.BoxStyle{
-			TopLeft: "+", TopRight: "+", TopSeparator: "-", BottomLeft: "+", BottomRight: "+", BottomSeparator: "-",
-			Left: "|", Right: "|", MiddleVertical: "|", LeftSeparator: "|", RightSeparator: "|", MiddleSeparator: "=",
-			MiddleHorizontal: "-", PaddingLeft: " ", PaddingRight: " ",
-			Horizontal: &table.BoxStyleHorizontal{HeaderTop: "-", HeaderBottom: "=", RowBottom: "-", TitleTop: "-", TitleBottom: "-",
-				HeaderMiddle: "-", RowTop: "-", RowMiddle: "-", FooterTop: "-", FooterMiddle: "-", FooterBottom: "-"},
-		}
-		s.Format.Header = text.FormatDefault
-		s.Options = table.Options{DrawBorder: true, SeparateColumns: true, SeparateHeader: true}
-		return s
-	}()
+	// linstorStyle: dotted column rules, rounded corners, a double rule
+	// under the header.
+	linstorStyle = tableStyle(boxChars{"╭", "╮", "╰", "╯", "─", "═", "╞", "╡", "┊"})
+	asciiStyle   = tableStyle(boxChars{"+", "+", "+", "+", "-", "=", "|", "|", "|"})
 )
 
 // table prints rows under headers, sorted by the --groupby columns.
