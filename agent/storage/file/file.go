@@ -1,0 +1,366 @@
+// Package file is the FILE and FILE_THIN storage provider: each volume is
+// a file in the pool's directory (preallocated for FILE, sparse for
+// FILE_THIN), attached as a loop device where the machine allows it.
+// Snapshots are reflinks where the file system supports them, else
+// sparse copies.
+package file
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"strata/agent/execrun"
+	"strata/agent/storage"
+)
+
+// Pool is a directory holding volumes as files.
+type Pool struct {
+	dir  string
+	thin bool
+	run  execrun.Runner
+	loop bool // attach volumes as loop devices
+}
+
+// New opens the pool in dir. Volumes are attached as loop devices when
+// losetup works on this machine.
+func New(ctx context.Context, dir string, thin bool, run execrun.Runner) *Pool {
+	_, err := run.Run(ctx, "losetup", "--find")
+	return &Pool{dir: dir, thin: thin, run: run, loop: err == nil}
+}
+
+// Kind is FILE or FILE_THIN.
+func (p *Pool) Kind() string {
+	if p.thin {
+		return "FILE_THIN"
+	}
+	return "FILE"
+}
+
+func (p *Pool) path(name string) string { return filepath.Join(p.dir, name+".img") }
+
+func (p *Pool) snapshotPath(name, snapshot string) string {
+	return filepath.Join(p.dir, name+"@"+snapshot+".snap")
+}
+
+// checkDir reports a missing pool directory plainly.
+func (p *Pool) checkDir() error {
+	fi, err := os.Stat(p.dir)
+	if err != nil {
+		return fmt.Errorf("directory %s of the storage pool: %w", p.dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s of the storage pool is not a directory", p.dir)
+	}
+	return nil
+}
+
+func checkName(name string) error {
+	if _, _, ok := storage.ParseVolumeName(name); !ok {
+		return fmt.Errorf("%q is not a volume name of the form <resource>_<nnnnn>", name)
+	}
+	return nil
+}
+
+// Create makes the volume's file and attaches it.
+func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeState, error) {
+	if err := checkName(v.Name); err != nil {
+		return storage.VolumeState{}, err
+	}
+	if err := p.checkDir(); err != nil {
+		return storage.VolumeState{}, err
+	}
+	f, err := os.OpenFile(p.path(v.Name), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return storage.VolumeState{}, fmt.Errorf("create volume %s: %w", v.Name, err)
+	}
+	err = p.grow(f, v.SizeKib)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return storage.VolumeState{}, fmt.Errorf("create volume %s: %w", v.Name, err)
+	}
+	return p.attach(ctx, v.Name)
+}
+
+// grow makes f at least sizeKib large: sparse for thin pools, allocated
+// for thick ones.
+func (p *Pool) grow(f *os.File, sizeKib int64) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := sizeKib * 1024
+	if fi.Size() >= size {
+		return nil
+	}
+	if p.thin {
+		return f.Truncate(size)
+	}
+	if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
+		return fmt.Errorf("allocate %d KiB: %w", sizeKib, err)
+	}
+	return nil
+}
+
+// Resize grows the volume's file and tells its loop device.
+func (p *Pool) Resize(ctx context.Context, v storage.Volume) (storage.VolumeState, error) {
+	f, err := os.OpenFile(p.path(v.Name), os.O_RDWR, 0)
+	if err != nil {
+		return storage.VolumeState{}, fmt.Errorf("resize volume %s: %w", v.Name, err)
+	}
+	err = p.grow(f, v.SizeKib)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return storage.VolumeState{}, fmt.Errorf("resize volume %s: %w", v.Name, err)
+	}
+	st, err := p.attach(ctx, v.Name)
+	if err == nil && p.loop {
+		_, err = p.run.Run(ctx, "losetup", "--set-capacity", st.DevicePath)
+	}
+	return st, err
+}
+
+// attach makes sure the volume has its loop device and returns its state.
+func (p *Pool) attach(ctx context.Context, name string) (storage.VolumeState, error) {
+	if p.loop {
+		dev, err := p.device(ctx, name)
+		if err != nil {
+			return storage.VolumeState{}, err
+		}
+		if dev == "" {
+			if _, err := p.run.Run(ctx, "losetup", "--find", "--show", p.path(name)); err != nil {
+				return storage.VolumeState{}, fmt.Errorf("attach volume %s: %w", name, err)
+			}
+		}
+	}
+	return p.state(ctx, name)
+}
+
+// device is the loop device the volume's file is attached to, or "".
+func (p *Pool) device(ctx context.Context, name string) (string, error) {
+	out, err := p.run.Run(ctx, "losetup", "--list", "--noheadings", "--output", "NAME", "--associated", p.path(name))
+	if err != nil {
+		return "", fmt.Errorf("find the loop device of volume %s: %w", name, err)
+	}
+	if dev, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); dev != "" {
+		return dev, nil
+	}
+	return "", nil
+}
+
+func (p *Pool) state(ctx context.Context, name string) (storage.VolumeState, error) {
+	path := p.path(name)
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return storage.VolumeState{}, fmt.Errorf("volume %s: %w", name, err)
+	}
+	s := storage.VolumeState{Name: name, DevicePath: path, BackingPath: path, AllocatedKib: st.Blocks * 512 / 1024, UsableKib: st.Size / 1024}
+	if p.loop {
+		dev, err := p.device(ctx, name)
+		if err != nil {
+			return s, err
+		}
+		if dev != "" {
+			s.DevicePath = dev
+		}
+	}
+	return s, nil
+}
+
+// Delete detaches and removes the volume's file.
+func (p *Pool) Delete(ctx context.Context, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if _, err := os.Stat(p.path(name)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if p.loop {
+		for {
+			dev, err := p.device(ctx, name)
+			if err != nil || dev == "" {
+				break
+			}
+			if _, err := p.run.Run(ctx, "losetup", "--detach", dev); err != nil {
+				return fmt.Errorf("detach volume %s: %w", name, err)
+			}
+		}
+	}
+	if err := os.Remove(p.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete volume %s: %w", name, err)
+	}
+	return nil
+}
+
+// Volumes lists the files the agent named; others in the directory are
+// not its business.
+func (p *Pool) Volumes(ctx context.Context) ([]storage.VolumeState, error) {
+	if err := p.checkDir(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.VolumeState
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".img")
+		if _, _, named := storage.ParseVolumeName(name); !ok || !named || e.IsDir() {
+			continue
+		}
+		st, err := p.state(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Capacity is the space of the file system holding the directory.
+func (p *Pool) Capacity(context.Context) (storage.Capacity, error) {
+	if err := p.checkDir(); err != nil {
+		return storage.Capacity{}, err
+	}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(p.dir, &fs); err != nil {
+		return storage.Capacity{}, fmt.Errorf("capacity of %s: %w", p.dir, err)
+	}
+	bs := int64(fs.Bsize)
+	return storage.Capacity{FreeKib: int64(fs.Bavail) * bs / 1024, TotalKib: int64(fs.Blocks) * bs / 1024}, nil
+}
+
+// Snapshot copies the volume's data aside.
+func (p *Pool) Snapshot(_ context.Context, name, snapshot string) error {
+	if err := copyFile(p.path(name), p.snapshotPath(name, snapshot), false); err != nil {
+		return fmt.Errorf("snapshot %s of volume %s: %w", snapshot, name, err)
+	}
+	return nil
+}
+
+// Rollback writes the snapshot's data back into the volume's file, in
+// place: its loop device keeps pointing at the same file.
+func (p *Pool) Rollback(_ context.Context, name, snapshot string) error {
+	if err := copyFile(p.snapshotPath(name, snapshot), p.path(name), true); err != nil {
+		return fmt.Errorf("roll volume %s back to %s: %w", name, snapshot, err)
+	}
+	return nil
+}
+
+// DeleteSnapshot removes the snapshot's file.
+func (p *Pool) DeleteSnapshot(_ context.Context, name, snapshot string) error {
+	if err := os.Remove(p.snapshotPath(name, snapshot)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete snapshot %s of volume %s: %w", snapshot, name, err)
+	}
+	return nil
+}
+
+// Clone creates a volume from a snapshot.
+func (p *Pool) Clone(ctx context.Context, name, snapshot, target string) (storage.VolumeState, error) {
+	if err := checkName(target); err != nil {
+		return storage.VolumeState{}, err
+	}
+	if err := copyFile(p.snapshotPath(name, snapshot), p.path(target), false); err != nil {
+		return storage.VolumeState{}, fmt.Errorf("clone %s from snapshot %s of %s: %w", target, snapshot, name, err)
+	}
+	return p.attach(ctx, target)
+}
+
+// Send writes the snapshot's bytes.
+func (p *Pool) Send(_ context.Context, name, snapshot string, w io.Writer) error {
+	f, err := os.Open(p.snapshotPath(name, snapshot))
+	if err != nil {
+		return fmt.Errorf("send snapshot %s of volume %s: %w", snapshot, name, err)
+	}
+	defer f.Close()
+	_, err = io.Copy(w, f)
+	return err
+}
+
+// Receive writes a sent volume into a new, sparse file and attaches it.
+func (p *Pool) Receive(ctx context.Context, name string, r io.Reader) (storage.VolumeState, error) {
+	if err := checkName(name); err != nil {
+		return storage.VolumeState{}, err
+	}
+	f, err := os.OpenFile(p.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return storage.VolumeState{}, fmt.Errorf("receive volume %s: %w", name, err)
+	}
+	err = sparseCopy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(p.path(name))
+		return storage.VolumeState{}, fmt.Errorf("receive volume %s: %w", name, err)
+	}
+	return p.attach(ctx, name)
+}
+
+// copyFile makes dst hold src's data: a reflink where the file system
+// can, else a copy that keeps holes. inPlace writes into an existing dst
+// instead of creating it.
+func copyFile(src, dst string, inPlace bool) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	flags := os.O_RDWR | os.O_CREATE | os.O_EXCL
+	if inPlace {
+		flags = os.O_RDWR
+	}
+	out, err := os.OpenFile(dst, flags, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd())); err == nil {
+		return out.Close()
+	}
+	if err := out.Truncate(0); err == nil {
+		err = sparseCopy(out, in)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	out.Close()
+	return err
+}
+
+// sparseCopy writes r into f, leaving holes where r has zero blocks.
+func sparseCopy(f *os.File, r io.Reader) error {
+	buf := make([]byte, 64<<10)
+	zero := make([]byte, len(buf))
+	var size int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if bytes.Equal(buf[:n], zero[:n]) {
+				if _, err := f.Seek(int64(n), io.SeekCurrent); err != nil {
+					return err
+				}
+			} else if _, err := f.Write(buf[:n]); err != nil {
+				return err
+			}
+			size += int64(n)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return f.Truncate(size)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"strata/agent/execrun"
+	"strata/agent/storage"
+)
+
+// The provider runs on real files here, with real loop devices where the
+// machine has them.
+func newPool(t *testing.T, thin bool) (*Pool, string) {
+	dir := t.TempDir()
+	p := New(context.Background(), dir, thin, execrun.Exec{})
+	t.Cleanup(func() {
+		vols, _ := p.Volumes(context.Background())
+		for _, v := range vols {
+			_ = p.Delete(context.Background(), v.Name)
+		}
+	})
+	return p, dir
+}
+
+func writeAt(t *testing.T, dev string, off int64, data []byte) {
+	f, err := os.OpenFile(dev, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt(data, off)
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, f.Close())
+}
+
+func readAt(t *testing.T, dev string, off int64, n int) []byte {
+	f, err := os.Open(dev)
+	require.NoError(t, err)
+	defer f.Close()
+	buf := make([]byte, n)
+	_, err = f.ReadAt(buf, off)
+	require.NoError(t, err)
+	return buf
+}
+
+func deviceSize(t *testing.T, dev string) int64 {
+	f, err := os.Open(dev)
+	require.NoError(t, err)
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	require.NoError(t, err)
+	return size
+}
+
+func TestVolumesHoldBytes(t *testing.T) {
+	for _, thin := range []bool{true, false} {
+		p, dir := newPool(t, thin)
+		t.Run(p.Kind(), func(t *testing.T) {
+			ctx := context.Background()
+			name := storage.VolumeName("res1", 0)
+			st, err := p.Create(ctx, storage.Volume{Name: name, SizeKib: 16 << 10})
+			require.NoError(t, err)
+			require.EqualValues(t, 16<<10, st.UsableKib)
+			require.Equal(t, filepath.Join(dir, "res1_00000.img"), st.BackingPath)
+			if p.loop {
+				require.Regexp(t, `^/dev/loop[0-9]+$`, st.DevicePath)
+			} else {
+				require.Equal(t, st.BackingPath, st.DevicePath, "without loop devices the file is the device")
+			}
+			require.EqualValues(t, 16<<20, deviceSize(t, st.DevicePath))
+			if thin {
+				require.Less(t, st.AllocatedKib, int64(1<<10), "a thin volume takes no space before it is written")
+			} else {
+				require.GreaterOrEqual(t, st.AllocatedKib, int64(16<<10), "a thick volume is allocated whole")
+			}
+
+			data := bytes.Repeat([]byte("strata"), 1000)
+			writeAt(t, st.DevicePath, 4096, data)
+			again, err := p.Create(ctx, storage.Volume{Name: name, SizeKib: 16 << 10})
+			require.NoError(t, err, "creating an existing volume adopts it")
+			require.Equal(t, st.DevicePath, again.DevicePath)
+			require.Equal(t, data, readAt(t, again.DevicePath, 4096, len(data)), "and keeps its data")
+
+			// Snapshot, overwrite, roll back: the old bytes are back on
+			// the same device.
+			require.NoError(t, p.Snapshot(ctx, name, "snap1"))
+			writeAt(t, st.DevicePath, 4096, bytes.Repeat([]byte("X"), len(data)))
+			require.NoError(t, p.Rollback(ctx, name, "snap1"))
+			require.Equal(t, data, readAt(t, st.DevicePath, 4096, len(data)))
+
+			// Clone, send and receive carry the data to new volumes.
+			clone, err := p.Clone(ctx, name, "snap1", storage.VolumeName("res2", 0))
+			require.NoError(t, err)
+			require.Equal(t, data, readAt(t, clone.DevicePath, 4096, len(data)))
+			var stream bytes.Buffer
+			require.NoError(t, p.Send(ctx, name, "snap1", &stream))
+			recv, err := p.Receive(ctx, storage.VolumeName("res3", 0), &stream)
+			require.NoError(t, err)
+			require.Equal(t, data, readAt(t, recv.DevicePath, 4096, len(data)))
+			require.EqualValues(t, 16<<10, recv.UsableKib)
+			require.Less(t, recv.AllocatedKib, int64(1<<10), "a received volume keeps the holes")
+
+			// Grow online.
+			grown, err := p.Resize(ctx, storage.Volume{Name: name, SizeKib: 32 << 10})
+			require.NoError(t, err)
+			require.EqualValues(t, 32<<20, deviceSize(t, grown.DevicePath))
+
+			require.NoError(t, p.DeleteSnapshot(ctx, name, "snap1"))
+			require.NoError(t, p.DeleteSnapshot(ctx, name, "snap1"), "deleting twice is no error")
+			require.NoError(t, p.Delete(ctx, name))
+			require.NoError(t, p.Delete(ctx, name), "deleting twice is no error")
+			vols, err := p.Volumes(ctx)
+			require.NoError(t, err)
+			require.Len(t, vols, 2, "res2 and res3 are left")
+		})
+	}
+}
+
+// The agent keeps no state: what is on disk is found again, and files it
+// did not name are never listed or touched.
+func TestVolumesAreFoundAgain(t *testing.T) {
+	p, dir := newPool(t, true)
+	ctx := context.Background()
+	for _, f := range []string{"notes.txt", "bad.name.img", "x_1.img"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("mine"), 0o600))
+	}
+	_, err := p.Create(ctx, storage.Volume{Name: storage.VolumeName("res1", 3), SizeKib: 1024})
+	require.NoError(t, err)
+
+	restarted := New(ctx, dir, true, execrun.Exec{})
+	vols, err := restarted.Volumes(ctx)
+	require.NoError(t, err)
+	require.Len(t, vols, 1)
+	require.Equal(t, "res1_00003", vols[0].Name)
+	require.Error(t, restarted.Delete(ctx, "notes"), "a name the agent does not give is refused")
+	for _, f := range []string{"notes.txt", "bad.name.img", "x_1.img"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+	}
+
+	capacity, err := p.Capacity(ctx)
+	require.NoError(t, err)
+	require.Positive(t, capacity.TotalKib)
+	require.LessOrEqual(t, capacity.FreeKib, capacity.TotalKib)
+}
+
+func TestMissingPoolDirectory(t *testing.T) {
+	p := New(context.Background(), filepath.Join(t.TempDir(), "gone"), false, execrun.Exec{})
+	_, err := p.Create(context.Background(), storage.Volume{Name: "res1_00000", SizeKib: 1024})
+	require.ErrorContains(t, err, "gone of the storage pool")
+	_, err = p.Capacity(context.Background())
+	require.ErrorContains(t, err, "no such file or directory")
+}

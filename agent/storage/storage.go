@@ -1,0 +1,82 @@
+// Package storage is what the agent asks of every storage provider (FILE,
+// FILE_THIN, LVM, ZFS, ...): volumes named as LINSTOR names them,
+// created, resized and deleted idempotently, their snapshots, and the
+// pool's capacity. Each provider lives in a package below this one.
+package storage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+)
+
+// VolumeName is LINSTOR's name of a resource's volume: <resource>_<nr:05d>.
+func VolumeName(resource string, nr int32) string { return fmt.Sprintf("%s_%05d", resource, nr) }
+
+var volumeNameRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_-]{1,47})_([0-9]{5})$`)
+
+// ParseVolumeName splits a volume name into resource and volume number; ok
+// is false for names the agent did not give (it never touches those).
+func ParseVolumeName(name string) (resource string, nr int32, ok bool) {
+	m := volumeNameRE.FindStringSubmatch(name)
+	if m == nil {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(m[2])
+	if err != nil {
+		return "", 0, false
+	}
+	return m[1], int32(n), true
+}
+
+// Volume is a volume as the controller wants it.
+type Volume struct {
+	Name    string
+	SizeKib int64
+}
+
+// VolumeState is a volume as it is on the node.
+type VolumeState struct {
+	Name         string
+	DevicePath   string // the block device, or the file itself where no loop device can be attached
+	BackingPath  string // what holds the data (file, logical volume, zvol)
+	AllocatedKib int64  // space taken in the pool
+	UsableKib    int64  // size the device offers
+}
+
+// Capacity is a pool's space in KiB.
+type Capacity struct {
+	FreeKib, TotalKib int64
+}
+
+// Provider is one storage pool of a node.
+type Provider interface {
+	// Kind is LINSTOR's provider kind, such as FILE_THIN.
+	Kind() string
+	// Create makes the volume exist with at least its size; a volume
+	// that exists already is adopted as it is.
+	Create(ctx context.Context, v Volume) (VolumeState, error)
+	// Resize grows the volume to its size.
+	Resize(ctx context.Context, v Volume) (VolumeState, error)
+	// Delete removes a volume; one that does not exist is no error.
+	Delete(ctx context.Context, name string) error
+	// Volumes lists the volumes the agent gave names to.
+	Volumes(ctx context.Context) ([]VolumeState, error)
+	// Capacity is the pool's space.
+	Capacity(ctx context.Context) (Capacity, error)
+
+	// Snapshot keeps the volume's current data under the snapshot's name.
+	Snapshot(ctx context.Context, name, snapshot string) error
+	// Rollback makes the volume's data the snapshot's again.
+	Rollback(ctx context.Context, name, snapshot string) error
+	// DeleteSnapshot removes a snapshot; a missing one is no error.
+	DeleteSnapshot(ctx context.Context, name, snapshot string) error
+	// Clone creates volume target from a snapshot of volume name.
+	Clone(ctx context.Context, name, snapshot, target string) (VolumeState, error)
+	// Send writes a snapshot's data to w.
+	Send(ctx context.Context, name, snapshot string, w io.Writer) error
+	// Receive creates volume name from data read from r.
+	Receive(ctx context.Context, name string, r io.Reader) (VolumeState, error)
+}
