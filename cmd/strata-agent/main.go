@@ -1,7 +1,5 @@
 // strata-agent runs on every storage node: it receives the node's desired
-// state from the controller and makes devices converge. This is the
-// process skeleton (flags, logging, listener, shutdown); storage and the
-// controller protocol arrive with the agent issue.
+// state from the controller and makes devices converge (package agent).
 package main
 
 import (
@@ -17,6 +15,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"strata/agent"
+	"strata/agent/execrun"
 )
 
 // Set at build time with -ldflags "-X main.version=...".
@@ -54,9 +55,8 @@ func serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Log: log}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("strata agent ready", "version", version, "listen", ln.Addr().String())

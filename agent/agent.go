@@ -1,0 +1,185 @@
+// Package agent is the node agent: it serves the controller's protocol
+// (agent/proto), makes the node's storage match the desired state it is
+// sent, and reports what is there. It keeps no state of its own.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"strata/agent/execrun"
+	"strata/agent/proto"
+	"strata/agent/storage"
+	"strata/agent/storage/file"
+)
+
+// Agent converges a node.
+type Agent struct {
+	Version string
+	Run     execrun.Runner
+	Log     *slog.Logger
+
+	mu sync.Mutex // one apply at a time
+}
+
+// providers this agent serves, and why it does not serve the others.
+var (
+	served      = []string{"DISKLESS", "FILE", "FILE_THIN"}
+	notServed   = map[string][]string{"LVM": {"not yet served by this agent"}, "LVM_THIN": {"not yet served by this agent"}, "ZFS": {"not yet served by this agent"}, "ZFS_THIN": {"not yet served by this agent"}}
+	servedLayer = []string{"STORAGE"}
+)
+
+// Info describes the agent and its node.
+func (a *Agent) Info() proto.Info {
+	var u unix.Utsname
+	uname := ""
+	if unix.Uname(&u) == nil {
+		uname = unix.ByteSliceToString(u.Nodename[:])
+	}
+	return proto.Info{Version: a.Version, ProtocolVersion: proto.ProtocolVersion, Uname: uname,
+		Providers: served, UnsupportedProviders: notServed, Layers: servedLayer,
+		UnsupportedLayers: map[string][]string{"DRBD": {"not yet served by this agent"}}}
+}
+
+// provider opens a pool's provider.
+func (a *Agent) provider(ctx context.Context, p proto.Pool) (storage.Provider, error) {
+	switch p.Provider {
+	case "FILE", "FILE_THIN":
+		dir := p.Props["StorDriver/FileDir"]
+		if dir == "" {
+			dir = p.Props["StorDriver/StorPoolName"]
+		}
+		if dir == "" {
+			return nil, fmt.Errorf("storage pool %s has no directory (StorDriver/FileDir)", p.Name)
+		}
+		return file.New(ctx, dir, p.Provider == "FILE_THIN", a.Run), nil
+	}
+	return nil, fmt.Errorf("storage provider %s of pool %s is not served by this agent", p.Provider, p.Name)
+}
+
+// Apply makes the node's volumes those of the desired state: it creates
+// and grows the volumes wanted and deletes those of its own naming that
+// are no longer wanted. A failing pool or volume is reported and leaves
+// the others alone.
+func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var rep proto.Report
+	byPool := map[string][]proto.Volume{}
+	for _, v := range want.Volumes {
+		byPool[v.Pool] = append(byPool[v.Pool], v)
+	}
+	for _, p := range want.Pools {
+		vols := byPool[p.Name]
+		delete(byPool, p.Name)
+		if p.Provider == "DISKLESS" {
+			for _, v := range vols {
+				rep.Volumes = append(rep.Volumes, proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: p.Name, DiskState: proto.DiskDiskless})
+			}
+			rep.Pools = append(rep.Pools, proto.PoolReport{Name: p.Name})
+			continue
+		}
+		pr, vrs := a.applyPool(ctx, p, vols)
+		rep.Pools = append(rep.Pools, pr)
+		rep.Volumes = append(rep.Volumes, vrs...)
+	}
+	for pool, vols := range byPool { // volumes in pools the state does not name
+		for _, v := range vols {
+			rep.Volumes = append(rep.Volumes, failed(v, fmt.Sprintf("storage pool %s is not on this node", pool)))
+		}
+	}
+	sort.Slice(rep.Volumes, func(i, j int) bool {
+		a, b := rep.Volumes[i], rep.Volumes[j]
+		return a.Resource < b.Resource || (a.Resource == b.Resource && a.VlmNr < b.VlmNr)
+	})
+	return rep
+}
+
+func failed(v proto.Volume, why string) proto.VolumeReport {
+	return proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: v.Pool, DiskState: proto.DiskFailed, Error: why}
+}
+
+func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume) (proto.PoolReport, []proto.VolumeReport) {
+	pr := proto.PoolReport{Name: p.Name}
+	var out []proto.VolumeReport
+	prov, err := a.provider(ctx, p)
+	if err == nil {
+		var c storage.Capacity
+		if c, err = prov.Capacity(ctx); err == nil {
+			pr.FreeKib, pr.TotalKib = c.FreeKib, c.TotalKib
+		}
+	}
+	if err != nil {
+		pr.Error = err.Error()
+		for _, v := range vols {
+			out = append(out, failed(v, err.Error()))
+		}
+		return pr, out
+	}
+	wanted := map[string]bool{}
+	for _, v := range vols {
+		name := storage.VolumeName(v.Resource, v.VlmNr)
+		wanted[name] = true
+		st, err := prov.Create(ctx, storage.Volume{Name: name, SizeKib: v.SizeKib})
+		if err == nil && st.UsableKib < v.SizeKib {
+			st, err = prov.Resize(ctx, storage.Volume{Name: name, SizeKib: v.SizeKib})
+		}
+		if err != nil {
+			a.Log.Error("volume failed", "volume", name, "pool", p.Name, "error", err)
+			out = append(out, failed(v, err.Error()))
+			continue
+		}
+		out = append(out, proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: p.Name, DevicePath: st.DevicePath, BackingPath: st.BackingPath,
+			AllocatedKib: st.AllocatedKib, UsableKib: st.UsableKib, DiskState: proto.DiskUpToDate})
+	}
+	existing, err := prov.Volumes(ctx)
+	if err != nil {
+		pr.Error = err.Error()
+		return pr, out
+	}
+	for _, st := range existing {
+		if !wanted[st.Name] {
+			if err := prov.Delete(ctx, st.Name); err != nil {
+				a.Log.Error("delete failed", "volume", st.Name, "pool", p.Name, "error", err)
+				pr.Error = err.Error()
+			} else {
+				a.Log.Info("volume deleted", "volume", st.Name, "pool", p.Name)
+			}
+		}
+	}
+	if c, err := prov.Capacity(ctx); err == nil {
+		pr.FreeKib, pr.TotalKib = c.FreeKib, c.TotalKib
+	}
+	return pr, out
+}
+
+// Handler serves the protocol and /health.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET "+proto.PathInfo, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, a.Info()) })
+	mux.HandleFunc("PUT "+proto.PathNodeState, func(w http.ResponseWriter, r *http.Request) {
+		var want proto.NodeState
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unreadable node state: " + err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, a.Apply(r.Context(), want))
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,83 @@
+// Package proto is the protocol between the controller and the agents:
+// the wire types both sides share, and nothing else.
+package proto
+
+// ProtocolVersion changes when controller and agents stop understanding
+// each other; a node whose agent speaks another version is shown as
+// OFFLINE(VERSION_MISMATCH).
+const ProtocolVersion = 1
+
+// Paths of the agent's HTTP API.
+const (
+	PathInfo      = "/v1/info"
+	PathNodeState = "/v1/node-state"
+)
+
+// Info is what an agent tells about itself and its node.
+type Info struct {
+	Version              string              `json:"version"`
+	ProtocolVersion      int                 `json:"protocol_version"`
+	Uname                string              `json:"uname"`
+	Providers            []string            `json:"providers"`
+	UnsupportedProviders map[string][]string `json:"unsupported_providers,omitempty"`
+	Layers               []string            `json:"layers"`
+	UnsupportedLayers    map[string][]string `json:"unsupported_layers,omitempty"`
+}
+
+// NodeState is the whole desired state of one node. The agent makes the
+// node match it and keeps nothing of it.
+type NodeState struct {
+	Node    string   `json:"node"`
+	Pools   []Pool   `json:"pools"`
+	Volumes []Volume `json:"volumes"`
+}
+
+// Pool is a storage pool of the node with its properties
+// (StorDriver/FileDir, StorDriver/LvmVg, ...).
+type Pool struct {
+	Name     string            `json:"name"`
+	Provider string            `json:"provider"`
+	Props    map[string]string `json:"props,omitempty"`
+}
+
+// Volume is a volume of a resource on the node, in a pool.
+type Volume struct {
+	Resource string `json:"resource"`
+	VlmNr    int32  `json:"vlm_nr"`
+	Pool     string `json:"pool"`
+	SizeKib  int64  `json:"size_kib"`
+}
+
+// Report is the node's actual state after an apply.
+type Report struct {
+	Pools   []PoolReport   `json:"pools"`
+	Volumes []VolumeReport `json:"volumes"`
+}
+
+// PoolReport is a pool's capacity, or why it cannot be used.
+type PoolReport struct {
+	Name     string `json:"name"`
+	FreeKib  int64  `json:"free_kib"`
+	TotalKib int64  `json:"total_kib"`
+	Error    string `json:"error,omitempty"`
+}
+
+// VolumeReport is a volume as it is, or why it is not.
+type VolumeReport struct {
+	Resource     string `json:"resource"`
+	VlmNr        int32  `json:"vlm_nr"`
+	Pool         string `json:"pool"`
+	DevicePath   string `json:"device_path,omitempty"`
+	BackingPath  string `json:"backing_path,omitempty"`
+	AllocatedKib int64  `json:"allocated_kib"`
+	UsableKib    int64  `json:"usable_kib"`
+	DiskState    string `json:"disk_state"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Disk states reported for volumes.
+const (
+	DiskUpToDate = "UpToDate"
+	DiskDiskless = "Diskless"
+	DiskFailed   = "Failed"
+)
