@@ -2,7 +2,12 @@
 // does that touches the database, an agent, S3 or the file system.
 package activities
 
-import "strata/store"
+import (
+	"context"
+
+	"strata/agentlink"
+	"strata/store"
+)
 
 // Activities carries what the activities need; the worker registers its
 // methods, and workflows refer to them through a nil *Activities.
@@ -10,4 +15,14 @@ type Activities struct {
 	Store *store.Store
 	// BackupDir receives database backups of the embedded database.
 	BackupDir string
+	// Agents reaches the nodes' agents.
+	Agents *agentlink.Link
+}
+
+// ApplyNodeState sends a node its whole desired state and records what
+// its agent reports. Sending the same state again changes nothing, so a
+// retry after a crash is safe.
+func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
+	_, err := a.Agents.Apply(ctx, node)
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/sdk/client"
 
+	"strata/agentlink"
 	"strata/store"
 )
 
@@ -37,6 +38,8 @@ type Deps struct {
 	// OperationWait is how long a request waits for its workflow before
 	// answering that the operation goes on in the background.
 	OperationWait time.Duration
+	// Agents knows the nodes' connection states; nil: every node OFFLINE.
+	Agents *agentlink.Link
 }
 
 type server struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/agentlink"
 	"strata/store"
 )
 
@@ -39,7 +40,7 @@ func (s *server) registerNodes(h huma.API) {
 			nodes = page(filter(nodes, func(n store.Node) map[string]string { return n.Props }, in.Props), in.ListParams)
 			out := make([]Node, len(nodes))
 			for i, n := range nodes {
-				out[i] = nodeJSON(n)
+				out[i] = s.nodeJSON(n)
 			}
 			return &struct{ Body []Node }{out}, nil
 		})
@@ -50,7 +51,7 @@ func (s *server) registerNodes(h huma.API) {
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			return &struct{ Body Node }{nodeJSON(n)}, nil
+			return &struct{ Body Node }{s.nodeJSON(n)}, nil
 		})
 
 	huma.Register(h, huma.Operation{OperationID: "nodeAdd", Method: http.MethodPost, Path: "/v1/nodes", Summary: "add a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
@@ -103,7 +104,15 @@ func (s *server) registerNodes(h huma.API) {
 			if err != nil {
 				return nil, failure(err, MaskMod, MaskNode, map[string]string{"Node": in.Node})
 			}
-			return success(Modified, MaskMod, MaskNode, fmt.Sprintf("Node '%s' is being reconnected.", n.NodeDspName), "", map[string]string{"Node": n.NodeDspName}), nil
+			refs := map[string]string{"Node": n.NodeDspName}
+			id, err := StartNodeSync(ctx, s.Temporal, n.NodeDspName)
+			if err != nil {
+				return nil, Failure(FailNotConnected, MaskMod, MaskNode, "Failed to start sending the node its state.", err.Error(), "Check that Temporal is reachable (GET /health).")
+			}
+			refs["WorkflowId"] = id
+			out := success(Modified, MaskMod, MaskNode, fmt.Sprintf("Node '%s' is being reconnected.", n.NodeDspName), "", refs)
+			out.Body[0].Details = "Workflow " + id + " sends the node its whole state."
+			return out, nil
 		})
 
 	huma.Register(h, huma.Operation{OperationID: "nodeRestore", Method: http.MethodPut, Path: "/v1/nodes/{node}/restore", Summary: "restore an evicted node", Tags: []string{"developers"}},
@@ -201,11 +210,12 @@ func netIfRow(nif NetInterface, op, obj uint64) (store.NetInterfaceRow, error) {
 	return row, nil
 }
 
-func nodeJSON(n store.Node) Node {
+func (s *server) nodeJSON(n store.Node) Node {
 	active := store.Key(n.Props[store.KeyCurStltConnName])
-	out := Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID,
-		// Agents connect with the agent issue; until then no node is online.
-		ConnectionStatus: "OFFLINE"}
+	out := Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID, ConnectionStatus: agentlink.Offline}
+	if s.Agents != nil {
+		out.ConnectionStatus = s.Agents.Status(n.NodeName).Connection
+	}
 	for _, nif := range n.NetInterfaces {
 		out.NetInterfaces = append(out.NetInterfaces, netIfJSON(nif, nif.NodeNetName == active))
 	}

@@ -88,7 +88,6 @@ func TestNodesAndNetInterfaces(t *testing.T) {
 		require.Equal(t, "DfltDisklessStorPool", pools[0].StoragePoolName)
 		require.Equal(t, "DISKLESS", pools[0].ProviderKind)
 
-		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n2/reconnect", nil)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n2/restore", `{}`)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n2/lost", nil)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n1", nil)

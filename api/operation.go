@@ -138,3 +138,16 @@ func (s *server) operation(ctx context.Context, id string) (Operation, error) {
 	}
 	return op, nil
 }
+
+// StartNodeSync starts (or joins) the workflow that sends a node its
+// state, and returns its id.
+func StartNodeSync(ctx context.Context, c client.Client, node string) (string, error) {
+	id := workflows.NodeSyncWorkflowID(node)
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.NodeSync, node)
+	return id, err
+}

@@ -41,8 +41,15 @@ func resourceJSON(r store.Resource) ResourceWithVolumes {
 
 func volumeJSON(v store.Volume) Volume {
 	nr := v.VlmNr
-	// Devices, sizes and disk states come from the agents with deployment.
-	return Volume{VolumeNumber: &nr, StoragePoolName: v.StorPoolDspName, ProviderKind: v.ProviderKind, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID}
+	out := Volume{VolumeNumber: &nr, StoragePoolName: v.StorPoolDspName, ProviderKind: v.ProviderKind, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID,
+		DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib}
+	if v.DiskState != "" {
+		out.State = &VolumeState{DiskState: v.DiskState}
+	}
+	if v.StateError != "" {
+		out.Reports = []ApiCallRc{NewRc(FailUnknownError, 0, MaskVlm, v.StateError)}
+	}
+	return out
 }
 
 func effectiveJSON(chain []store.PropsLevel) map[string]EffectiveProperty {

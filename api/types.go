@@ -265,6 +265,7 @@ type Volume struct {
 	Flags            []string          `json:"flags,omitempty"`
 	State            *VolumeState      `json:"state,omitempty"`
 	UUID             string            `json:"uuid,omitempty"`
+	Reports          []ApiCallRc       `json:"reports,omitempty"`
 }
 
 type ResourceCreate struct {

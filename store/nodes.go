@@ -215,3 +215,17 @@ func keys(names []string) []string {
 	}
 	return out
 }
+
+// KeyNodeUname holds the node's name as its own kernel reports it.
+const KeyNodeUname = "NodeUname"
+
+// SetNodeUname records the uname its agent reported, when it changed.
+func (s *Store) SetNodeUname(ctx context.Context, node, uname string) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		props, err := readProps(tx, NodeInstance(node))
+		if err != nil || props[KeyNodeUname] == uname {
+			return err
+		}
+		return setProps(tx, NodeInstance(node), map[string]string{KeyNodeUname: uname})
+	})
+}

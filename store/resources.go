@@ -347,3 +347,24 @@ func (s *Store) ModifyVolume(ctx context.Context, rd, node string, nr int32, m P
 			"resource_name = ? AND node_name = ? AND vlm_nr = ?", Key(rd), Key(node), nr)
 	})
 }
+
+// SetVolumeActual records what a node's agent reported of its volumes,
+// by definition key and volume number.
+func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[string]map[int32]VolumeActual) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		for rd, vols := range actual {
+			for nr, a := range vols {
+				res := tx.Model(&VolumeRow{}).Where("resource_name = ? AND node_name = ? AND vlm_nr = ?", rd, Key(node), nr).
+					Updates(map[string]any{"device_path": a.DevicePath, "allocated_kib": a.AllocatedKib, "usable_kib": a.UsableKib,
+						"disk_state": a.DiskState, "state_error": a.StateError})
+				if res.Error != nil {
+					return res.Error
+				}
+			}
+			if err := touchDefinition(tx, rd); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -130,6 +130,16 @@ type VolumeRow struct {
 	UUID         string `gorm:"column:uuid"`
 	StorPoolName string
 	Flags        Flags
+	VolumeActual
+}
+
+// VolumeActual is a volume as its node's agent last reported it.
+type VolumeActual struct {
+	DevicePath   string
+	AllocatedKib *int64
+	UsableKib    *int64
+	DiskState    string
+	StateError   string
 }
 
 func (VolumeRow) TableName() string { return "volumes" }

@@ -42,6 +42,7 @@ func Dial(ctx context.Context, hostPort, namespace string, timeout time.Duration
 func Start(c client.Client, acts *activities.Activities) (worker.Worker, error) {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.DatabaseBackup)
+	w.RegisterWorkflow(workflows.NodeSync)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal worker: %w", err)

@@ -20,6 +20,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"strata/activities"
+	"strata/agentlink"
 	"strata/api"
 	"strata/store"
 	"strata/worker"
@@ -95,7 +96,13 @@ type controller struct {
 	worker   sdkworker.Worker
 	http     *http.Server
 	ln       net.Listener
+	// stopAgents ends the watch of the agents.
+	stopAgents context.CancelFunc
 }
+
+// agentPollInterval is how often every node's agent is asked whether it
+// is there: a node shows Online or OFFLINE within it.
+const agentPollInterval = 2 * time.Second
 
 func run(ctx context.Context, cfg Config, addr string) error {
 	level, _ := parseLevel(cfg.Logging.Level)
@@ -177,7 +184,8 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	if c.temporal != nil {
 		c.temporal.Ready()
 	}
-	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups")}
+	agents := agentlink.New(c.store, c.log.With("component", "agents"), agentPollInterval)
+	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents}
 	if c.worker, err = worker.Start(c.client, acts); err != nil {
 		return err
 	}
@@ -188,8 +196,18 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			Build:         api.BuildInfo{Version: version, GitHash: gitHash, BuildTime: buildTime},
 			BackupDir:     acts.BackupDir,
 			OperationWait: cfg.Temporal.OperationWait.Duration,
+			Agents:        agents,
 		})}
 	}
+	// A node whose agent comes online is sent its whole state.
+	agents.OnConnect = func(node string) {
+		if _, err := api.StartNodeSync(context.Background(), c.client, node); err != nil {
+			c.log.Error("start sending a node its state", "node", node, "error", err)
+		}
+	}
+	var agentsCtx context.Context
+	agentsCtx, c.stopAgents = context.WithCancel(context.Background())
+	go agents.Run(agentsCtx)
 	return nil
 }
 
@@ -198,6 +216,9 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 func (c *controller) stop() {
 	if c.temporal != nil {
 		c.temporal.Stopping()
+	}
+	if c.stopAgents != nil {
+		c.stopAgents()
 	}
 	if c.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

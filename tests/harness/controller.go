@@ -8,10 +8,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -26,16 +24,12 @@ type ControllerOptions struct {
 
 // Controller is a strata-controller process under test.
 type Controller struct {
-	t            testing.TB
+	*process
 	DataDir      string
 	ConfigPath   string
 	URL          string // base URL of the REST API
 	TemporalAddr string // embedded Temporal frontend
 	UIAddr       string
-	logPath      string
-	cmd          *exec.Cmd
-	exited       chan struct{}
-	exitErr      error
 }
 
 // StartController writes a configuration on free ports, starts the
@@ -45,13 +39,13 @@ func StartController(t testing.TB, opts ControllerOptions) *Controller {
 	t.Helper()
 	dir := t.TempDir()
 	c := &Controller{
-		t:            t,
 		DataDir:      filepath.Join(dir, "data"),
 		ConfigPath:   filepath.Join(dir, "strata.toml"),
 		URL:          fmt.Sprintf("http://127.0.0.1:%d", FreePort(t)),
 		TemporalAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
-		logPath:      filepath.Join(dir, "controller.log"),
 	}
+	c.process = &process{t: t, name: "controller", logPath: filepath.Join(dir, "controller.log")}
+	c.args = []string{"--config", c.ConfigPath}
 	wait := opts.OperationWait
 	if wait == "" {
 		wait = "60s"
@@ -71,16 +65,7 @@ func StartController(t testing.TB, opts ControllerOptions) *Controller {
 		t.Fatal(err)
 	}
 	c.Start()
-	t.Cleanup(func() {
-		if c.running() {
-			if err := c.Stop(); err != nil {
-				t.Errorf("controller did not stop cleanly: %v\n%s", err, c.Log())
-			}
-		}
-		if t.Failed() {
-			t.Logf("controller log:\n%s", c.Log())
-		}
-	})
+	c.stopAtEnd()
 	return c
 }
 
@@ -88,86 +73,14 @@ func StartController(t testing.TB, opts ControllerOptions) *Controller {
 // directory and waits until it is healthy.
 func (c *Controller) Start() {
 	c.t.Helper()
-	logf, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.cmd = exec.Command(Binary(c.t, "strata-controller"), "--config", c.ConfigPath)
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	if err := c.cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	c.exited = make(chan struct{})
-	go func() {
-		c.exitErr = c.cmd.Wait()
-		logf.Close()
-		close(c.exited)
-	}()
+	c.start("strata-controller")
 	if err := c.WaitHealthy(90 * time.Second); err != nil {
 		c.t.Fatalf("controller did not become healthy: %v\n%s", err, c.Log())
 	}
 }
 
 // WaitHealthy polls /health until it answers 200.
-func (c *Controller) WaitHealthy(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := http.Get(c.URL + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-c.exited:
-			return fmt.Errorf("controller exited: %v", c.exitErr)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not healthy after %s (last error: %v)", timeout, err)
-		}
-	}
-}
-
-func (c *Controller) running() bool {
-	select {
-	case <-c.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// Stop sends SIGTERM and waits for a clean exit.
-func (c *Controller) Stop() error {
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
-	}
-	select {
-	case <-c.exited:
-		return c.exitErr
-	case <-time.After(60 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-		return fmt.Errorf("no exit within 60s of SIGTERM")
-	}
-}
-
-// Kill ends the process with SIGKILL, as a crash would.
-func (c *Controller) Kill() {
-	_ = c.cmd.Process.Kill()
-	<-c.exited
-}
-
-// PID of the running process.
-func (c *Controller) PID() int { return c.cmd.Process.Pid }
-
-// Log returns everything the controller wrote so far.
-func (c *Controller) Log() string {
-	b, _ := os.ReadFile(c.logPath)
-	return string(b)
-}
+func (c *Controller) WaitHealthy(timeout time.Duration) error { return c.waitHealthy(c.URL, timeout) }
 
 // Do sends a request with an optional JSON body and decodes a JSON answer
 // into out (when out is not nil). It returns the HTTP status.

@@ -1,0 +1,232 @@
+// Package agentlink is the controller's link to the nodes' agents: it
+// watches every node's agent and knows whether it is online, and it sends
+// a node its whole desired state and records what the agent reports.
+package agentlink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"strata/agent/proto"
+	"strata/store"
+)
+
+// Connection states, as LINSTOR's node list shows them.
+const (
+	Online          = "ONLINE"
+	Offline         = "OFFLINE"
+	VersionMismatch = "VERSION_MISMATCH"
+)
+
+// Status is what the link knows of a node's agent.
+type Status struct {
+	Connection string
+	Info       proto.Info
+	Err        string
+}
+
+// Link watches the agents.
+type Link struct {
+	Store    *store.Store
+	Log      *slog.Logger
+	Interval time.Duration // how often each agent is asked; a change shows within it
+	// OnConnect is called when a node's agent comes online, to send it
+	// its state.
+	OnConnect func(node string)
+
+	client *http.Client
+	mu     sync.Mutex
+	status map[string]Status // by node key
+}
+
+// New makes a link that asks every agent every interval.
+func New(st *store.Store, log *slog.Logger, interval time.Duration) *Link {
+	return &Link{Store: st, Log: log, Interval: interval, client: &http.Client{Timeout: interval}, status: map[string]Status{}}
+}
+
+// Status is the node's connection state; OFFLINE until its agent answered.
+func (l *Link) Status(node string) Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s, ok := l.status[store.Key(node)]; ok {
+		return s
+	}
+	return Status{Connection: Offline}
+}
+
+// Run watches the agents until ctx ends.
+func (l *Link) Run(ctx context.Context) {
+	t := time.NewTicker(l.Interval)
+	defer t.Stop()
+	for {
+		l.poll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// poll asks every node's agent for its info, all at once.
+func (l *Link) poll(ctx context.Context) {
+	nodes, err := l.Store.ListNodes(ctx, nil)
+	if err != nil {
+		l.Log.Warn("list nodes for the agent link", "error", err)
+		return
+	}
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		seen[n.NodeName] = true
+		wg.Go(func() { l.check(ctx, n) })
+	}
+	wg.Wait()
+	l.mu.Lock()
+	for k := range l.status {
+		if !seen[k] {
+			delete(l.status, k)
+		}
+	}
+	l.mu.Unlock()
+}
+
+func (l *Link) check(ctx context.Context, n store.Node) {
+	s := Status{Connection: Offline}
+	var info proto.Info
+	if base, err := agentURL(n); err != nil {
+		s.Err = err.Error()
+	} else if err := l.call(ctx, http.MethodGet, base+proto.PathInfo, nil, &info); err != nil {
+		s.Err = err.Error()
+	} else if info.ProtocolVersion != proto.ProtocolVersion {
+		s = Status{Connection: VersionMismatch, Info: info,
+			Err: fmt.Sprintf("the agent speaks protocol %d, the controller %d", info.ProtocolVersion, proto.ProtocolVersion)}
+	} else {
+		s = Status{Connection: Online, Info: info}
+	}
+	l.mu.Lock()
+	before := l.status[n.NodeName]
+	l.status[n.NodeName] = s
+	l.mu.Unlock()
+	if s.Connection == before.Connection {
+		return
+	}
+	l.Log.Info("node connection", "node", n.NodeDspName, "state", s.Connection, "reason", s.Err)
+	if s.Connection == Online {
+		if err := l.Store.SetNodeUname(ctx, n.NodeDspName, info.Uname); err != nil {
+			l.Log.Warn("record node uname", "node", n.NodeDspName, "error", err)
+		}
+		if l.OnConnect != nil {
+			l.OnConnect(n.NodeDspName)
+		}
+	}
+}
+
+// agentURL is the agent's address: the node's controller link interface.
+func agentURL(n store.Node) (string, error) {
+	active := store.Key(n.Props[store.KeyCurStltConnName])
+	for _, nif := range n.NetInterfaces {
+		if nif.StltConnPort != nil && (active == "" || nif.NodeNetName == active) {
+			scheme := "http"
+			if nif.StltConnEncrType != nil && *nif.StltConnEncrType == "SSL" {
+				scheme = "https"
+			}
+			return scheme + "://" + net.JoinHostPort(nif.InetAddress, strconv.Itoa(int(*nif.StltConnPort))), nil
+		}
+	}
+	return "", fmt.Errorf("node %s has no net interface with an agent port", n.NodeDspName)
+}
+
+func (l *Link) call(ctx context.Context, method, url string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s answered %s", method, url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// DesiredState is everything the node should have: its storage pools and
+// the volumes of its resources.
+func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, error) {
+	pools, err := l.Store.ListStoragePools(ctx, store.StoragePoolFilter{Nodes: []string{node}})
+	if err != nil {
+		return proto.NodeState{}, err
+	}
+	rscs, err := l.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{node}})
+	if err != nil {
+		return proto.NodeState{}, err
+	}
+	st := proto.NodeState{Node: node, Pools: []proto.Pool{}, Volumes: []proto.Volume{}}
+	for _, p := range pools {
+		st.Pools = append(st.Pools, proto.Pool{Name: p.PoolDspName, Provider: p.DriverName, Props: p.Props})
+	}
+	for _, r := range rscs {
+		for _, v := range r.Volumes {
+			st.Volumes = append(st.Volumes, proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib})
+		}
+	}
+	return st, nil
+}
+
+// Apply sends the node its desired state and records the agent's report:
+// pool capacities and each volume's device, sizes and state.
+func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
+	n, err := l.Store.GetNode(ctx, node)
+	if err != nil {
+		return proto.Report{}, err
+	}
+	want, err := l.DesiredState(ctx, node)
+	if err != nil {
+		return proto.Report{}, err
+	}
+	base, err := agentURL(n)
+	if err != nil {
+		return proto.Report{}, err
+	}
+	var rep proto.Report
+	if err := l.call(ctx, http.MethodPut, base+proto.PathNodeState, want, &rep); err != nil {
+		return proto.Report{}, fmt.Errorf("send node %s its state: %w", node, err)
+	}
+	for _, p := range rep.Pools {
+		if p.Error != "" || p.TotalKib == 0 {
+			continue
+		}
+		if err := l.Store.SetStoragePoolCapacity(ctx, node, p.Name, p.FreeKib, p.TotalKib); err != nil {
+			return rep, err
+		}
+	}
+	actual := map[string]map[int32]store.VolumeActual{}
+	for _, v := range rep.Volumes {
+		rd := store.Key(v.Resource)
+		if actual[rd] == nil {
+			actual[rd] = map[int32]store.VolumeActual{}
+		}
+		allocated, usable := v.AllocatedKib, v.UsableKib
+		actual[rd][v.VlmNr] = store.VolumeActual{DevicePath: v.DevicePath, AllocatedKib: &allocated, UsableKib: &usable, DiskState: v.DiskState, StateError: v.Error}
+	}
+	return rep, l.Store.SetVolumeActual(ctx, node, actual)
+}

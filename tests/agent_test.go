@@ -1,0 +1,201 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"strata/agent/proto"
+	"strata/tests/harness"
+)
+
+// eventually polls cond until it holds or the time is up.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+type nodeView struct {
+	Name             string            `json:"name"`
+	ConnectionStatus string            `json:"connection_status"`
+	Props            map[string]string `json:"props"`
+}
+
+func nodeStatus(t *testing.T, c *harness.Controller, node string) nodeView {
+	var n nodeView
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/nodes/"+node, nil, &n)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	return n
+}
+
+type volumeView struct {
+	DevicePath string `json:"device_path"`
+	UsableKib  *int64 `json:"usable_size_kib"`
+	State      *struct {
+		DiskState string `json:"disk_state"`
+	} `json:"state"`
+}
+
+func volumes(t *testing.T, c *harness.Controller) map[string]volumeView {
+	var rscs []struct {
+		NodeName string       `json:"node_name"`
+		Volumes  []volumeView `json:"volumes"`
+	}
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/view/resources?resources=data", nil, &rscs)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	out := map[string]volumeView{}
+	for _, r := range rscs {
+		if len(r.Volumes) == 1 {
+			out[r.NodeName] = r.Volumes[0]
+		}
+	}
+	return out
+}
+
+func must(t *testing.T, c *harness.Controller, method, path string, body any, want int) {
+	t.Helper()
+	var out json.RawMessage
+	status, err := c.Do(context.Background(), method, path, body, &out)
+	require.NoError(t, err)
+	require.Equal(t, want, status, "%s %s: %s", method, path, out)
+}
+
+// Three agents as separate processes on loopback with FILE_THIN pools:
+// their nodes come online, get their volumes, keep the bytes written to
+// them across an agent restart, and show OFFLINE while an agent is gone.
+func TestAgentsServeFileThinVolumes(t *testing.T) {
+	c := harness.StartController(t, harness.ControllerOptions{})
+	names := []string{"alpha", "bravo", "charlie"}
+	agents := map[string]*harness.Agent{}
+	dirs := map[string]string{}
+	for _, n := range names {
+		agents[n] = harness.StartAgent(t)
+		dirs[n] = t.TempDir()
+		must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": n, "type": "satellite",
+			"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": agents[n].Port}}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/nodes/"+n+"/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
+			"props": map[string]string{"StorDriver/StorPoolName": dirs[n]}}, http.StatusCreated)
+	}
+	t.Cleanup(func() { detachLoops(dirs) })
+	for _, n := range names {
+		eventually(t, 20*time.Second, n+" online", func() bool { return nodeStatus(t, c, n).ConnectionStatus == "ONLINE" })
+	}
+	host, _ := os.Hostname()
+	require.Equal(t, host, nodeStatus(t, c, "alpha").Props["NodeUname"], "the node's uname is detected")
+
+	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "data", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/data/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 8192}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/data/resources",
+		[]map[string]any{{"resource": map[string]string{"node_name": "alpha"}}, {"resource": map[string]string{"node_name": "bravo"}}, {"resource": map[string]string{"node_name": "charlie"}}}, http.StatusCreated)
+	for _, n := range names {
+		must(t, c, http.MethodPut, "/v1/nodes/"+n+"/reconnect", nil, http.StatusOK)
+	}
+	eventually(t, 30*time.Second, "volumes on all three nodes", func() bool {
+		vols := volumes(t, c)
+		for _, n := range names {
+			if v, ok := vols[n]; !ok || v.DevicePath == "" || v.State == nil || v.State.DiskState != "UpToDate" {
+				return false
+			}
+		}
+		return true
+	})
+	vol := volumes(t, c)["alpha"]
+	require.EqualValues(t, 8192, *vol.UsableKib)
+	require.FileExists(t, filepath.Join(dirs["alpha"], "data_00000.img"))
+	var pools []struct {
+		Name  string `json:"storage_pool_name"`
+		Total *int64 `json:"total_capacity"`
+	}
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/view/storage-pools?storage_pools=pool1", nil, &pools)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	for _, p := range pools {
+		require.NotNil(t, p.Total, "the agents report their pools' capacity")
+	}
+
+	// Bytes written survive the agent's crash and restart.
+	data := []byte("strata keeps these bytes " + time.Now().String())
+	f, err := os.OpenFile(vol.DevicePath, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt(data, 1<<20)
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, f.Close())
+	agents["alpha"].Kill()
+	eventually(t, 10*time.Second, "alpha offline", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "OFFLINE" })
+	agents["alpha"].Start()
+	eventually(t, 10*time.Second, "alpha online again", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	again := volumes(t, c)["alpha"]
+	require.Equal(t, vol.DevicePath, again.DevicePath, "the restarted agent finds its volume")
+	got := make([]byte, len(data))
+	f, err = os.Open(again.DevicePath)
+	require.NoError(t, err)
+	_, err = f.ReadAt(got, 1<<20)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.Equal(t, data, got)
+
+	// Deleting the definition and sending the nodes their state removes
+	// the volumes.
+	must(t, c, http.MethodDelete, "/v1/resource-definitions/data", nil, http.StatusOK)
+	for _, n := range names {
+		must(t, c, http.MethodPut, "/v1/nodes/"+n+"/reconnect", nil, http.StatusOK)
+	}
+	for _, n := range names {
+		eventually(t, 30*time.Second, "volume removed on "+n, func() bool {
+			_, err := os.Stat(filepath.Join(dirs[n], "data_00000.img"))
+			return os.IsNotExist(err)
+		})
+	}
+}
+
+// An agent that speaks another protocol shows as OFFLINE(VERSION_MISMATCH).
+func TestAgentVersionMismatch(t *testing.T) {
+	// A stand-in for an agent of another release, at the edge of the test.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(proto.Info{Version: "9.9.9", ProtocolVersion: proto.ProtocolVersion + 1, Uname: "old"})
+	}))
+	defer other.Close()
+	port := other.URL[strings.LastIndex(other.URL, ":")+1:]
+	c := harness.StartController(t, harness.ControllerOptions{})
+	var p int
+	_, err := fmt.Sscan(port, &p)
+	require.NoError(t, err)
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "old", "type": "satellite",
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": p}}}, http.StatusCreated)
+	eventually(t, 10*time.Second, "version mismatch shown", func() bool { return nodeStatus(t, c, "old").ConnectionStatus == "VERSION_MISMATCH" })
+	out, _, code := cliRun(t, []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}, "node", "list")
+	require.Zero(t, code)
+	require.Contains(t, out, "OFFLINE(VERSION_MISMATCH)")
+}
+
+// detachLoops frees the loop devices of the test's volume files.
+func detachLoops(dirs map[string]string) {
+	for _, dir := range dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.img"))
+		for _, f := range files {
+			out, _ := exec.Command("losetup", "--list", "--noheadings", "--output", "NAME", "--associated", f).Output()
+			for _, dev := range strings.Fields(string(out)) {
+				_ = exec.Command("losetup", "--detach", dev).Run()
+			}
+		}
+	}
+}

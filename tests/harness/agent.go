@@ -1,0 +1,37 @@
+package harness
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Agent is a strata-agent process under test, on its own loopback port.
+type Agent struct {
+	*process
+	Port int
+	URL  string
+}
+
+// StartAgent starts an agent on a free port and waits until it answers.
+// It is stopped with SIGTERM when the test ends.
+func StartAgent(t testing.TB) *Agent {
+	t.Helper()
+	a := &Agent{Port: FreePort(t)}
+	a.URL = fmt.Sprintf("http://127.0.0.1:%d", a.Port)
+	a.process = &process{t: t, name: fmt.Sprintf("agent :%d", a.Port), logPath: filepath.Join(t.TempDir(), "agent.log"),
+		args: []string{"--listen", fmt.Sprintf("127.0.0.1:%d", a.Port)}}
+	a.Start()
+	a.stopAtEnd()
+	return a
+}
+
+// Start (re)starts the agent on its port and waits until it answers.
+func (a *Agent) Start() {
+	a.t.Helper()
+	a.start("strata-agent")
+	if err := a.waitHealthy(a.URL, 30*time.Second); err != nil {
+		a.t.Fatalf("agent did not start: %v\n%s", err, a.Log())
+	}
+}

@@ -1,0 +1,119 @@
+package harness
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// process is a Strata binary that a test runs, with its output in a log
+// file that the test shows when it fails.
+type process struct {
+	t       testing.TB
+	name    string // for messages: controller, agent
+	args    []string
+	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	exitErr error
+}
+
+// start runs the binary without waiting for it.
+func (p *process) start(binary string) {
+	p.t.Helper()
+	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd = exec.Command(Binary(p.t, binary), p.args...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.exited = make(chan struct{})
+	go func() {
+		p.exitErr = p.cmd.Wait()
+		logf.Close()
+		close(p.exited)
+	}()
+}
+
+// stopAtEnd stops the process with SIGTERM when the test ends, and shows
+// its log when the test failed.
+func (p *process) stopAtEnd() {
+	p.t.Cleanup(func() {
+		if p.running() {
+			if err := p.Stop(); err != nil {
+				p.t.Errorf("%s did not stop cleanly: %v\n%s", p.name, err, p.Log())
+			}
+		}
+		if p.t.Failed() {
+			p.t.Logf("%s log:\n%s", p.name, p.Log())
+		}
+	})
+}
+
+// waitHealthy polls base/health until it answers 200.
+func (p *process) waitHealthy(base string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(base + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("%s exited: %v", p.name, p.exitErr)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not healthy after %s (last error: %v)", timeout, err)
+		}
+	}
+}
+
+func (p *process) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (p *process) Stop() error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-p.exited:
+		return p.exitErr
+	case <-time.After(60 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		return fmt.Errorf("no exit within 60s of SIGTERM")
+	}
+}
+
+// Kill ends the process with SIGKILL, as a crash would.
+func (p *process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// PID of the running process.
+func (p *process) PID() int { return p.cmd.Process.Pid }
+
+// Log returns everything the process wrote so far.
+func (p *process) Log() string {
+	b, _ := os.ReadFile(p.logPath)
+	return string(b)
+}

@@ -1,0 +1,35 @@
+package workflows
+
+import (
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"strata/activities"
+)
+
+// NodeSyncWorkflowID names the one sync of a node at a time.
+func NodeSyncWorkflowID(node string) string { return "node-sync-" + strings.ToLower(node) }
+
+// NodeSync sends a node's agent the node's whole desired state and
+// records what it reports; it runs when the agent connects and when the
+// node is reconnected. A node that does not answer is retried.
+func NodeSync(ctx workflow.Context, node string) error {
+	status := Status{State: "sending the node its state"}
+	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return status, nil }); err != nil {
+		return err
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
+	})
+	var a *activities.Activities
+	if err := workflow.ExecuteActivity(ctx, a.ApplyNodeState, node).Get(ctx, nil); err != nil {
+		status.State = "failed"
+		return err
+	}
+	status = Status{State: "done", Percent: 100}
+	return nil
+}
