@@ -8,6 +8,7 @@ package file
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,11 +28,18 @@ type Pool struct {
 	thin bool
 	run  execrun.Runner
 	loop bool // attach volumes as loop devices
+	// loops maps the pool's files to their loop devices, read once from
+	// losetup and kept up to date by attach and detach: asking losetup
+	// per volume costs a scan of every loop device each time.
+	loops map[string]string
 }
 
 // New opens the pool in dir. Volumes are attached as loop devices when
 // losetup works on this machine.
 func New(ctx context.Context, dir string, thin bool, run execrun.Runner) *Pool {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real // losetup names files by their real path
+	}
 	_, err := run.Run(ctx, "losetup", "--find")
 	return &Pool{dir: dir, thin: thin, run: run, loop: err == nil}
 }
@@ -139,9 +147,11 @@ func (p *Pool) attach(ctx context.Context, name string) (storage.VolumeState, er
 			return storage.VolumeState{}, err
 		}
 		if dev == "" {
-			if _, err := p.run.Run(ctx, "losetup", "--find", "--show", p.path(name)); err != nil {
+			out, err := p.run.Run(ctx, "losetup", "--find", "--show", p.path(name))
+			if err != nil {
 				return storage.VolumeState{}, fmt.Errorf("attach volume %s: %w", name, err)
 			}
+			p.loops[p.path(name)] = strings.TrimSpace(string(out))
 		}
 	}
 	return p.state(ctx, name)
@@ -149,14 +159,28 @@ func (p *Pool) attach(ctx context.Context, name string) (storage.VolumeState, er
 
 // device is the loop device the volume's file is attached to, or "".
 func (p *Pool) device(ctx context.Context, name string) (string, error) {
-	out, err := p.run.Run(ctx, "losetup", "--list", "--noheadings", "--output", "NAME", "--associated", p.path(name))
-	if err != nil {
-		return "", fmt.Errorf("find the loop device of volume %s: %w", name, err)
+	if p.loops == nil {
+		out, err := p.run.Run(ctx, "losetup", "--list", "--json", "--output", "NAME,BACK-FILE")
+		if err != nil {
+			return "", fmt.Errorf("list loop devices: %w", err)
+		}
+		var list struct {
+			Devices []struct {
+				Name     string `json:"name"`
+				BackFile string `json:"back-file"`
+			} `json:"loopdevices"`
+		}
+		if len(bytes.TrimSpace(out)) > 0 { // losetup prints nothing when no device is attached
+			if err := json.Unmarshal(out, &list); err != nil {
+				return "", fmt.Errorf("read losetup's list: %w", err)
+			}
+		}
+		p.loops = map[string]string{}
+		for _, d := range list.Devices {
+			p.loops[d.BackFile] = d.Name
+		}
 	}
-	if dev, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); dev != "" {
-		return dev, nil
-	}
-	return "", nil
+	return p.loops[p.path(name)], nil
 }
 
 func (p *Pool) state(ctx context.Context, name string) (storage.VolumeState, error) {
@@ -187,14 +211,15 @@ func (p *Pool) Delete(ctx context.Context, name string) error {
 		return nil
 	}
 	if p.loop {
-		for {
-			dev, err := p.device(ctx, name)
-			if err != nil || dev == "" {
-				break
-			}
+		dev, err := p.device(ctx, name)
+		if err != nil {
+			return err
+		}
+		if dev != "" {
 			if _, err := p.run.Run(ctx, "losetup", "--detach", dev); err != nil {
 				return fmt.Errorf("detach volume %s: %w", name, err)
 			}
+			delete(p.loops, p.path(name))
 		}
 	}
 	if err := os.Remove(p.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
