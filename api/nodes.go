@@ -214,7 +214,12 @@ func (s *server) nodeJSON(n store.Node) Node {
 	active := store.Key(n.Props[store.KeyCurStltConnName])
 	out := Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID, ConnectionStatus: agentlink.Offline}
 	if s.Agents != nil {
-		out.ConnectionStatus = s.Agents.Status(n.NodeName).Connection
+		st := s.Agents.Status(n.NodeName)
+		out.ConnectionStatus = st.Connection
+		if st.Connection == agentlink.Online {
+			out.StorageProviders, out.ResourceLayers = st.Info.Providers, st.Info.Layers
+			out.UnsupportedProviders, out.UnsupportedLayers = st.Info.UnsupportedProviders, st.Info.UnsupportedLayers
+		}
 	}
 	for _, nif := range n.NetInterfaces {
 		out.NetInterfaces = append(out.NetInterfaces, netIfJSON(nif, nif.NodeNetName == active))

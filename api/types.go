@@ -36,6 +36,11 @@ type Node struct {
 	NetInterfaces    []NetInterface    `json:"net_interfaces,omitempty"`
 	ConnectionStatus string            `json:"connection_status,omitempty"`
 	UUID             string            `json:"uuid,omitempty"`
+	// What the node's agent serves, and why not the rest (node info).
+	StorageProviders     []string            `json:"storage_providers,omitempty"`
+	ResourceLayers       []string            `json:"resource_layers,omitempty"`
+	UnsupportedProviders map[string][]string `json:"unsupported_providers,omitempty"`
+	UnsupportedLayers    map[string][]string `json:"unsupported_layers,omitempty"`
 }
 
 type NodeModify struct {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,13 +20,23 @@ type netInterface struct {
 }
 
 type node struct {
-	Name             string            `json:"name"`
-	Type             string            `json:"type"`
-	Flags            []string          `json:"flags"`
-	Props            map[string]string `json:"props"`
-	NetInterfaces    []netInterface    `json:"net_interfaces"`
-	ConnectionStatus string            `json:"connection_status"`
+	Name                 string              `json:"name"`
+	Type                 string              `json:"type"`
+	Flags                []string            `json:"flags"`
+	Props                map[string]string   `json:"props"`
+	NetInterfaces        []netInterface      `json:"net_interfaces"`
+	ConnectionStatus     string              `json:"connection_status"`
+	StorageProviders     []string            `json:"storage_providers"`
+	ResourceLayers       []string            `json:"resource_layers"`
+	UnsupportedProviders map[string][]string `json:"unsupported_providers"`
+	UnsupportedLayers    map[string][]string `json:"unsupported_layers"`
 }
+
+// The providers and layers node info shows, in LINSTOR's order.
+var (
+	infoProviders = []string{"DISKLESS", "LVM", "LVM_THIN", "ZFS", "ZFS_THIN", "FILE", "FILE_THIN", "SPDK", "REMOTE_SPDK", "EXOS"}
+	infoLayers    = []string{"DRBD", "LUKS", "NVME", "CACHE", "BCACHE", "WRITECACHE", "STORAGE"}
+)
 
 var nodeProps = propsObject{args: []string{"NODE"}, method: http.MethodPut, path: func(a []string) string { return "/v1/nodes/" + pathEscape(a[0]) }}
 
@@ -115,7 +126,42 @@ func (a *app) nodeCommand() *cobra.Command {
 			return a.write(cmd.Context(), method, nodeProps.path(args)+suffix, body)
 		})
 	}
-	c.AddCommand(create, list, modify,
+	info := verb("info", "show which storage providers and layers each node serves, and why not the others", []string{"i"}, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
+		var nodes []node
+		raw, err := a.get(cmd.Context(), "/v1/nodes", f.query(), &nodes)
+		if err != nil {
+			return err
+		}
+		if a.out.machine {
+			return a.out.json(raw)
+		}
+		var provRows, layerRows, why [][]string
+		for _, n := range nodes {
+			provRows = append(provRows, supportRow(n.Name, infoProviders, n.StorageProviders))
+			layerRows = append(layerRows, supportRow(n.Name, infoLayers, n.ResourceLayers))
+			for _, m := range []map[string][]string{n.UnsupportedProviders, n.UnsupportedLayers} {
+				for _, k := range sortedKeys(m) {
+					why = append(why, []string{n.Name, k, strings.Join(m[k], "; ")})
+				}
+			}
+		}
+		fmt.Fprintln(a.out.w, "Supported storage providers: [+/-]")
+		if err := a.out.table(append([]string{"Node"}, infoProviders...), provRows); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.out.w, "Supported resource layers: [+/-]")
+		if err := a.out.table(append([]string{"Node"}, infoLayers...), layerRows); err != nil {
+			return err
+		}
+		if len(why) == 0 {
+			return nil
+		}
+		fmt.Fprintln(a.out.w, "Unsupported storage providers and layers:")
+		return a.out.table([]string{"Node", "Provider/Layer", "Reason"}, why)
+	})
+	a.listFlags(info, &f, true, false, false)
+
+	c.AddCommand(create, list, info, modify,
 		perNode("delete", "delete a node with its storage pools and resources", aliasDelete, http.MethodDelete, "", nil),
 		perNode("lost", "delete a node that will not come back", nil, http.MethodDelete, "/lost", nil),
 		perNode("reconnect", "reconnect the controller to a node", nil, http.MethodPut, "/reconnect", nil),
@@ -210,4 +256,26 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// supportRow marks each of all with + when have holds it, - otherwise.
+func supportRow(name string, all, have []string) []string {
+	row := []string{name}
+	for _, k := range all {
+		mark := "-"
+		if slices.Contains(have, k) {
+			mark = "+"
+		}
+		row = append(row, mark)
+	}
+	return row
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -100,6 +100,10 @@ func TestAgentsServeFileThinVolumes(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	require.Equal(t, host, nodeStatus(t, c, "alpha").Props["NodeUname"], "the node's uname is detected")
+	out, errOut, code := cliRun(t, []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}, "node", "info", "--no-utf8")
+	require.Zero(t, code, errOut)
+	require.Regexp(t, `\| alpha +\| \+ +\| - +\| - +\| - +\| - +\| \+ +\| \+ +\|`, out, "DISKLESS, FILE and FILE_THIN are served")
+	require.Regexp(t, `\| alpha +\| LVM +\| not yet served by this agent`, out)
 
 	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "data", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/resource-definitions/data/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 8192}}, http.StatusCreated)
