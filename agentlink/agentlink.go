@@ -212,10 +212,14 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 		return proto.Report{}, fmt.Errorf("send node %s its state: %w", node, err)
 	}
 	for _, p := range rep.Pools {
-		if p.Error != "" || p.TotalKib == 0 {
-			continue
+		var err error
+		switch {
+		case p.Error != "":
+			err = l.Store.SetStoragePoolError(ctx, node, p.Name, p.Error)
+		case p.TotalKib > 0:
+			err = l.Store.SetStoragePoolCapacity(ctx, node, p.Name, p.FreeKib, p.TotalKib)
 		}
-		if err := l.Store.SetStoragePoolCapacity(ctx, node, p.Name, p.FreeKib, p.TotalKib); err != nil {
+		if err != nil {
 			return rep, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"go.temporal.io/sdk/client"
 
 	"strata/agentlink"
@@ -50,7 +51,9 @@ type server struct {
 // New returns the HTTP handler of the whole API.
 func New(d Deps) http.Handler {
 	r := chi.NewRouter()
-	r.Use(jsonBodies)
+	// LINSTOR's clients call some lists with a trailing slash
+	// (/v1/error-reports/?since=…, /v1/physical-storage/).
+	r.Use(middleware.StripSlashes, jsonBodies)
 	cfg := huma.DefaultConfig("Strata", d.Build.Version)
 	cfg.Info.Description = "Strata's REST API. The /v1 paths are wire-compatible with LINSTOR's REST API " + RestAPIVersion + "."
 	cfg.CreateHooks = nil // no "$schema" fields: bodies must match LINSTOR's field for field
@@ -69,6 +72,7 @@ func New(d Deps) http.Handler {
 	s.registerPropsInfo(h)
 	s.registerSizing(h)
 	s.registerOperations(h)
+	s.registerErrorReports(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	return r

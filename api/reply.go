@@ -162,3 +162,13 @@ func upperEnum(value string, allowed []string) (string, bool) {
 	}
 	return "", false
 }
+
+// stateReport is the error an agent reported for an object, naming its
+// error report.
+func stateReport(obj uint64, message, reportID string) ApiCallRc {
+	rc := NewRc(FailUnknownError, 0, obj, message)
+	if reportID != "" {
+		rc.ErrorReportIDs = []string{reportID}
+	}
+	return rc
+}

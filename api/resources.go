@@ -47,7 +47,7 @@ func volumeJSON(v store.Volume) Volume {
 		out.State = &VolumeState{DiskState: v.DiskState}
 	}
 	if v.StateError != "" {
-		out.Reports = []ApiCallRc{NewRc(FailUnknownError, 0, MaskVlm, v.StateError)}
+		out.Reports = []ApiCallRc{stateReport(MaskVlm, v.StateError, v.StateReport)}
 	}
 	return out
 }

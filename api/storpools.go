@@ -217,6 +217,9 @@ func storagePoolJSON(p store.StoragePool) StoragePool {
 		FreeCapacity: p.FreeCapacity, TotalCapacity: p.TotalCapacity, FreeSpaceMgrName: p.FreeSpaceMgrName, UUID: p.UUID,
 		SupportsSnapshots: snapshotProviders[p.DriverName], ExternalLocking: p.ExternalLocking,
 		StaticTraits: map[string]string{"Provisioning": "Fat", "SupportsSnapshots": fmt.Sprint(snapshotProviders[p.DriverName])}}
+	if p.StateError != "" {
+		out.Reports = []ApiCallRc{stateReport(MaskStorPool, p.StateError, p.StateReport)}
+	}
 	if p.FreeSpaceMgrName != p.NodeDspName+";"+p.PoolDspName {
 		out.SharedSpace = p.FreeSpaceMgrName
 	}

@@ -71,6 +71,8 @@ var migrations = []migration{
 			external_locking    BOOLEAN      NOT NULL DEFAULT FALSE,
 			free_capacity       BIGINT,
 			total_capacity      BIGINT,
+			state_error         TEXT         NOT NULL DEFAULT '',
+			state_report        VARCHAR(64)  NOT NULL DEFAULT '',
 			PRIMARY KEY (node_name, pool_name)
 		)`,
 		`CREATE TABLE resource_groups (
@@ -136,6 +138,7 @@ var migrations = []migration{
 			usable_kib     BIGINT,
 			disk_state     VARCHAR(32)  NOT NULL DEFAULT '',
 			state_error    TEXT         NOT NULL DEFAULT '',
+			state_report   VARCHAR(64)  NOT NULL DEFAULT '',
 			PRIMARY KEY (resource_name, node_name, vlm_nr),
 			FOREIGN KEY (resource_name, node_name) REFERENCES resources (resource_name, node_name) ON DELETE CASCADE,
 			FOREIGN KEY (resource_name, vlm_nr) REFERENCES volume_definitions (resource_name, vlm_nr) ON DELETE CASCADE,
@@ -151,6 +154,18 @@ var migrations = []migration{
 			generation BIGINT  NOT NULL
 		)`,
 		`INSERT INTO change_generation (id, generation) VALUES (1, 0)`,
+		// LINSTOR's error reports: what went wrong, where, with an id a
+		// user can quote.
+		`CREATE TABLE error_reports (
+			id         VARCHAR(64)  NOT NULL PRIMARY KEY,
+			node_name  VARCHAR(255) NOT NULL,
+			module     VARCHAR(32)  NOT NULL,
+			error_time BIGINT       NOT NULL,
+			exception  VARCHAR(255) NOT NULL,
+			message    TEXT         NOT NULL,
+			text       TEXT         NOT NULL
+		)`,
+		`CREATE INDEX error_reports_time ON error_reports (error_time)`,
 		`CREATE TABLE resource_connections (
 			resource_name VARCHAR(48)  NOT NULL,
 			node_name_src VARCHAR(255) NOT NULL,

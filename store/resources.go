@@ -354,9 +354,21 @@ func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[str
 	return s.Write(ctx, func(tx *gorm.DB) error {
 		for rd, vols := range actual {
 			for nr, a := range vols {
+				var cur VolumeRow
+				ok, err := found(tx.Take(&cur, "resource_name = ? AND node_name = ? AND vlm_nr = ?", rd, Key(node), nr).Error)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue // deleted meanwhile
+				}
+				report, err := reportChange(tx, node, "SATELLITE", fmt.Sprintf("Volume %d of resource %s failed", nr, rd), cur.StateError, cur.StateReport, a.StateError)
+				if err != nil {
+					return err
+				}
 				res := tx.Model(&VolumeRow{}).Where("resource_name = ? AND node_name = ? AND vlm_nr = ?", rd, Key(node), nr).
 					Updates(map[string]any{"device_path": a.DevicePath, "allocated_kib": a.AllocatedKib, "usable_kib": a.UsableKib,
-						"disk_state": a.DiskState, "state_error": a.StateError})
+						"disk_state": a.DiskState, "state_error": a.StateError, "state_report": report})
 				if res.Error != nil {
 					return res.Error
 				}

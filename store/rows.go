@@ -57,6 +57,10 @@ type StoragePoolRow struct {
 	// until it has.
 	FreeCapacity  *int64
 	TotalCapacity *int64
+	// StateError is why the agent cannot use the pool, with the id of its
+	// error report.
+	StateError  string
+	StateReport string
 }
 
 func (StoragePoolRow) TableName() string { return "storage_pools" }
@@ -140,6 +144,7 @@ type VolumeActual struct {
 	UsableKib    *int64
 	DiskState    string
 	StateError   string
+	StateReport  string // id of the error report of StateError
 }
 
 func (VolumeRow) TableName() string { return "volumes" }

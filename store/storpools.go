@@ -283,11 +283,28 @@ func (s *Store) DeleteStoragePool(ctx context.Context, node, pool string) (Stora
 func (s *Store) SetStoragePoolCapacity(ctx context.Context, node, pool string, free, total int64) error {
 	return s.Write(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&StoragePoolRow{}).Where("node_name = ? AND pool_name = ?", Key(node), Key(pool)).
-			Updates(map[string]any{"free_capacity": free, "total_capacity": total})
+			Updates(map[string]any{"free_capacity": free, "total_capacity": total, "state_error": "", "state_report": ""})
 		if res.Error == nil && res.RowsAffected == 0 {
 			return spNotFound(node, pool)
 		}
 		return res.Error
+	})
+}
+
+// SetStoragePoolError records why a node's agent cannot use a pool, with
+// an error report when the reason is new.
+func (s *Store) SetStoragePoolError(ctx context.Context, node, pool, why string) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		cur, err := takeStoragePool(tx, node, pool)
+		if err != nil {
+			return err
+		}
+		report, err := reportChange(tx, node, "SATELLITE", fmt.Sprintf("Storage pool %s failed", pool), cur.StateError, cur.StateReport, why)
+		if err != nil {
+			return err
+		}
+		return tx.Model(&StoragePoolRow{}).Where("node_name = ? AND pool_name = ?", cur.NodeName, cur.PoolName).
+			Updates(map[string]any{"state_error": why, "state_report": report}).Error
 	})
 }
 

@@ -203,3 +203,77 @@ func detachLoops(dirs map[string]string) {
 		}
 	}
 }
+
+// A pool whose directory is missing: its volume shows the failure with an
+// error report that the API and the client retrieve, and the node's other
+// pool goes on working.
+func TestAgentFaultsBecomeErrorReports(t *testing.T) {
+	c := harness.StartController(t, harness.ControllerOptions{})
+	a := harness.StartAgent(t)
+	good, missing := t.TempDir(), filepath.Join(t.TempDir(), "not-there")
+	t.Cleanup(func() { detachLoops(map[string]string{"good": good}) })
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": a.Port}}}, http.StatusCreated)
+	for pool, dir := range map[string]string{"good": good, "broken": missing} {
+		must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": pool, "provider_kind": "FILE_THIN",
+			"props": map[string]string{"StorDriver/StorPoolName": dir}}, http.StatusCreated)
+	}
+	for _, rd := range []string{"fine", "doomed"} {
+		pool := map[string]string{"fine": "good", "doomed": "broken"}[rd]
+		must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": rd, "props": map[string]string{"StorPoolName": pool}}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/resource-definitions/"+rd+"/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/resource-definitions/"+rd+"/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
+	}
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	type vol struct {
+		State *struct {
+			DiskState string `json:"disk_state"`
+		} `json:"state"`
+		Reports []struct {
+			Message   string   `json:"message"`
+			ReportIDs []string `json:"error_report_ids"`
+		} `json:"reports"`
+	}
+	volOf := func(rd string) vol {
+		var rscs []struct {
+			Volumes []vol `json:"volumes"`
+		}
+		status, err := c.Do(context.Background(), http.MethodGet, "/v1/view/resources?resources="+rd, nil, &rscs)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status)
+		require.Len(t, rscs, 1)
+		return rscs[0].Volumes[0]
+	}
+	eventually(t, 30*time.Second, "the node's state sent", func() bool {
+		v := volOf("doomed")
+		return v.State != nil && v.State.DiskState == "Failed"
+	})
+	require.Equal(t, "UpToDate", volOf("fine").State.DiskState, "the other pool goes on")
+	doomed := volOf("doomed")
+	require.Len(t, doomed.Reports, 1)
+	require.Contains(t, doomed.Reports[0].Message, "not-there of the storage pool")
+	require.Len(t, doomed.Reports[0].ReportIDs, 1)
+	id := doomed.Reports[0].ReportIDs[0]
+
+	var reps []map[string]any
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/error-reports/?since=0", nil, &reps)
+	require.NoError(t, err, "the trailing slash golinstor sends")
+	require.Equal(t, http.StatusOK, status)
+	require.NotEmpty(t, reps)
+	env := []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}
+	out, errOut, code := cliRun(t, env, "err", "l")
+	require.Zero(t, code, errOut)
+	require.Contains(t, out, id)
+	out, errOut, code = cliRun(t, env, "error-reports", "show", id)
+	require.Zero(t, code, errOut)
+	require.Contains(t, out, "ERROR REPORT "+id)
+	require.Contains(t, out, "not-there of the storage pool")
+	out, _, code = cliRun(t, env, "storage-pool", "list", "--no-utf8")
+	require.Zero(t, code)
+	require.Regexp(t, `\| broken +\| alpha .*\| Error +\|`, out)
+
+	// The same failure on the next sync keeps its report.
+	must(t, c, http.MethodPut, "/v1/nodes/alpha/reconnect", nil, http.StatusOK)
+	time.Sleep(2 * time.Second)
+	require.Equal(t, []string{id}, volOf("doomed").Reports[0].ReportIDs)
+}
