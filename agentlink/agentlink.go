@@ -6,6 +6,7 @@ package agentlink
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -42,14 +43,23 @@ type Link struct {
 	// its state.
 	OnConnect func(node string)
 
-	client *http.Client
-	mu     sync.Mutex
-	status map[string]Status // by node key
+	client    *http.Client // plain agents
+	tlsClient *http.Client // agents of SSL nodes; nil: none configured
+	mu        sync.Mutex
+	status    map[string]Status // by node key
 }
 
-// New makes a link that asks every agent every interval.
-func New(st *store.Store, log *slog.Logger, interval time.Duration) *Link {
-	return &Link{Store: st, Log: log, Interval: interval, client: &http.Client{Timeout: interval}, status: map[string]Status{}}
+// New makes a link that asks every agent every interval. tlsConfig is the
+// controller's side of mutual TLS with agents of SSL nodes (nil: such
+// nodes stay OFFLINE).
+func New(st *store.Store, log *slog.Logger, interval time.Duration, tlsConfig *tls.Config) *Link {
+	// No client timeout: a poll is bounded by the interval, an apply by
+	// its activity's deadline.
+	l := &Link{Store: st, Log: log, Interval: interval, client: &http.Client{}, status: map[string]Status{}}
+	if tlsConfig != nil {
+		l.tlsClient = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	}
+	return l
 }
 
 // Status is the node's connection state; OFFLINE until its agent answered.
@@ -100,6 +110,8 @@ func (l *Link) poll(ctx context.Context) {
 }
 
 func (l *Link) check(ctx context.Context, n store.Node) {
+	ctx, cancel := context.WithTimeout(ctx, l.Interval)
+	defer cancel()
 	s := Status{Connection: Offline}
 	var info proto.Info
 	if base, err := agentURL(n); err != nil {
@@ -158,7 +170,14 @@ func (l *Link) call(ctx context.Context, method, url string, in, out any) error 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := l.client.Do(req)
+	client := l.client
+	if req.URL.Scheme == "https" {
+		if l.tlsClient == nil {
+			return fmt.Errorf("the node's agent speaks TLS (communication type SSL), and the controller has no [agents] tls_cert, tls_key and tls_ca")
+		}
+		client = l.tlsClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

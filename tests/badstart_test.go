@@ -44,6 +44,7 @@ func TestControllerRefusesBadStart(t *testing.T) {
 		{"unreachable temporal", []string{"--config", write("tmp.toml", base()+"[temporal]\naddress = \"127.0.0.1:1\"\ndial_timeout = \"2s\"\n")}, "connect to temporal at 127.0.0.1:1"},
 		{"REST port taken", []string{"--config", write("busy.toml", base()), "--listen", fmt.Sprintf("127.0.0.1:%d", busy)}, "address already in use"},
 		{"unexpected argument", []string{"serve"}, `unknown command "serve"`},
+		{"agents TLS incomplete", []string{"--config", write("tls.toml", base()+"[agents]\ntls_cert = \"/nonexistent.pem\"\n")}, "[agents]: mutual TLS needs a certificate, its key and a CA"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

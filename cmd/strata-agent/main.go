@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"strata/agent"
 	"strata/agent/execrun"
+	"strata/agent/tlsconf"
 )
 
 // Set at build time with -ldflags "-X main.version=...".
@@ -32,6 +34,7 @@ func main() {
 
 func newCommand() *cobra.Command {
 	var listen string
+	var tlsFiles tlsconf.Files
 	cmd := &cobra.Command{
 		Use:           "strata-agent",
 		Short:         "Strata node agent",
@@ -42,24 +45,37 @@ func newCommand() *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, listen)
+			return serve(ctx, listen, tlsFiles)
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", ":3366", "address the controller connects to")
+	cmd.Flags().StringVar(&listen, "listen", ":3366", "address the controller connects to (3367 is LINSTOR's for SSL)")
+	cmd.Flags().StringVar(&tlsFiles.Cert, "tls-cert", "", "the agent's certificate (PEM): serve mutual TLS, for nodes of communication type SSL")
+	cmd.Flags().StringVar(&tlsFiles.Key, "tls-key", "", "the key of --tls-cert")
+	cmd.Flags().StringVar(&tlsFiles.CA, "tls-ca", "", "the CA that signed the controller's certificate")
 	return cmd
 }
 
-func serve(ctx context.Context, addr string) error {
+func serve(ctx context.Context, addr string, tlsFiles tlsconf.Files) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var tlsConfig *tls.Config
+	if tlsFiles.Set() {
+		var err error
+		if tlsConfig, err = tlsFiles.Server(); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
 	}
 	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Log: log}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("strata agent ready", "version", version, "listen", ln.Addr().String())
+	log.Info("strata agent ready", "version", version, "listen", ln.Addr().String(), "tls", tlsConfig != nil)
 	select {
 	case <-ctx.Done():
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)

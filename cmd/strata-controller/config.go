@@ -19,7 +19,8 @@ import (
 const defaultConfigPath = "/etc/strata/strata.toml"
 
 // Config is strata.toml. Sections and keys follow linstor.toml where LINSTOR
-// has them ([db], [http], [logging], [encrypt]); [temporal] is Strata's own.
+// has them ([db], [http], [logging], [encrypt]); [temporal] and [agents]
+// are Strata's own.
 type Config struct {
 	DataDir  string         `toml:"data_dir"`
 	DB       DBConfig       `toml:"db"`
@@ -27,6 +28,16 @@ type Config struct {
 	Logging  LoggingConfig  `toml:"logging"`
 	Temporal TemporalConfig `toml:"temporal"`
 	Encrypt  EncryptConfig  `toml:"encrypt"`
+	Agents   AgentsConfig   `toml:"agents"`
+}
+
+// AgentsConfig is how the controller reaches agents of nodes created with
+// communication type SSL: mutual TLS with the controller's certificate,
+// checking the agents' certificates against the CA.
+type AgentsConfig struct {
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	TLSCA   string `toml:"tls_ca"`
 }
 
 // DBConfig selects the database: the embedded SQLite file in the data

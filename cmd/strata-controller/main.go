@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"strata/activities"
+	"strata/agent/tlsconf"
 	"strata/agentlink"
 	"strata/api"
 	"strata/store"
@@ -184,7 +186,13 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	if c.temporal != nil {
 		c.temporal.Ready()
 	}
-	agents := agentlink.New(c.store, c.log.With("component", "agents"), agentPollInterval)
+	var agentsTLS *tls.Config
+	if files := (tlsconf.Files{Cert: cfg.Agents.TLSCert, Key: cfg.Agents.TLSKey, CA: cfg.Agents.TLSCA}); files.Set() {
+		if agentsTLS, err = files.Client(); err != nil {
+			return fmt.Errorf("[agents]: %w", err)
+		}
+	}
+	agents := agentlink.New(c.store, c.log.With("component", "agents"), agentPollInterval, agentsTLS)
 	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents}
 	if c.worker, err = worker.Start(c.client, acts); err != nil {
 		return err

@@ -14,24 +14,24 @@ type Agent struct {
 	URL  string
 }
 
-// StartAgent starts an agent on a free port and waits until it answers.
-// It is stopped with SIGTERM when the test ends.
-func StartAgent(t testing.TB) *Agent {
+// StartAgent starts an agent on a free port with args added and waits
+// until it listens. It is stopped with SIGTERM when the test ends.
+func StartAgent(t testing.TB, args ...string) *Agent {
 	t.Helper()
 	a := &Agent{Port: FreePort(t)}
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d", a.Port)
 	a.process = &process{t: t, name: fmt.Sprintf("agent :%d", a.Port), logPath: filepath.Join(t.TempDir(), "agent.log"),
-		args: []string{"--listen", fmt.Sprintf("127.0.0.1:%d", a.Port)}}
+		args: append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", a.Port)}, args...)}
 	a.Start()
 	a.stopAtEnd()
 	return a
 }
 
-// Start (re)starts the agent on its port and waits until it answers.
+// Start (re)starts the agent on its port and waits until it listens.
 func (a *Agent) Start() {
 	a.t.Helper()
 	a.start("strata-agent")
-	if err := a.waitHealthy(a.URL, 30*time.Second); err != nil {
+	if err := a.waitListening(fmt.Sprintf("127.0.0.1:%d", a.Port), 30*time.Second); err != nil {
 		a.t.Fatalf("agent did not start: %v\n%s", err, a.Log())
 	}
 }

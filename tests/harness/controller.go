@@ -20,6 +20,7 @@ type ControllerOptions struct {
 	PostgresURL   string // use this PostgreSQL database instead of SQLite
 	OperationWait string // how long the API waits for workflows, e.g. "50ms"
 	UI            bool   // also serve the Temporal web UI
+	Config        string // more of strata.toml, such as an [agents] section
 }
 
 // Controller is a strata-controller process under test.
@@ -58,6 +59,7 @@ func StartController(t testing.TB, opts ControllerOptions) *Controller {
 	} else {
 		cfg += "ui = false\n"
 	}
+	cfg += "\n" + opts.Config + "\n"
 	if opts.PostgresURL != "" {
 		cfg += fmt.Sprintf("\n[db]\nconnection_url = %q\n", opts.PostgresURL)
 	}

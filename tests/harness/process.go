@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -75,6 +76,26 @@ func (p *process) waitHealthy(base string, timeout time.Duration) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not healthy after %s (last error: %v)", timeout, err)
+		}
+	}
+}
+
+// waitListening waits until addr accepts connections (an agent serving
+// mutual TLS answers no plain /health).
+func (p *process) waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("%s exited: %v", p.name, p.exitErr)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not listening after %s: %v", timeout, err)
 		}
 	}
 }
