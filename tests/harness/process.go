@@ -60,34 +60,39 @@ func (p *process) stopAtEnd() {
 
 // waitHealthy polls base/health until it answers 200.
 func (p *process) waitHealthy(base string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return p.waitUntil(timeout, func() error {
 		resp, err := http.Get(base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return err
 		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited: %v", p.name, p.exitErr)
-		case <-time.After(100 * time.Millisecond):
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/health answered %s", resp.Status)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not healthy after %s (last error: %v)", timeout, err)
-		}
-	}
+		return nil
+	})
 }
 
 // waitListening waits until addr accepts connections (an agent serving
 // mutual TLS answers no plain /health).
 func (p *process) waitListening(addr string, timeout time.Duration) error {
+	return p.waitUntil(timeout, func() error {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+}
+
+// waitUntil polls ready until it succeeds, the process exits or the time
+// is up.
+func (p *process) waitUntil(timeout time.Duration, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		err := ready()
 		if err == nil {
-			return conn.Close()
+			return nil
 		}
 		select {
 		case <-p.exited:
@@ -95,7 +100,7 @@ func (p *process) waitListening(addr string, timeout time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not listening after %s: %v", timeout, err)
+			return fmt.Errorf("not ready after %s (last error: %v)", timeout, err)
 		}
 	}
 }

@@ -85,51 +85,44 @@ func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeStat
 	if err := p.checkDir(); err != nil {
 		return storage.VolumeState{}, err
 	}
-	f, err := os.OpenFile(p.path(v.Name), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return storage.VolumeState{}, fmt.Errorf("create volume %s: %w", v.Name, err)
-	}
-	err = p.grow(f, v.SizeKib)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := p.grow(v, os.O_CREATE); err != nil {
 		return storage.VolumeState{}, fmt.Errorf("create volume %s: %w", v.Name, err)
 	}
 	return p.attach(ctx, v.Name)
 }
 
-// grow makes f at least sizeKib large: sparse for thin pools, allocated
-// for thick ones.
-func (p *Pool) grow(f *os.File, sizeKib int64) error {
+// grow makes the volume's file at least its size: sparse for thin pools,
+// allocated for thick ones. flags may add os.O_CREATE.
+func (p *Pool) grow(v storage.Volume, flags int) (err error) {
+	f, err := os.OpenFile(p.path(v.Name), os.O_RDWR|flags, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	fi, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	size := sizeKib * 1024
-	if fi.Size() >= size {
+	size := v.SizeKib * 1024
+	switch {
+	case fi.Size() >= size:
 		return nil
-	}
-	if p.thin {
+	case p.thin:
 		return f.Truncate(size)
 	}
 	if err := unix.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
-		return fmt.Errorf("allocate %d KiB: %w", sizeKib, err)
+		return fmt.Errorf("allocate %d KiB: %w", v.SizeKib, err)
 	}
 	return nil
 }
 
 // Resize grows the volume's file and tells its loop device.
 func (p *Pool) Resize(ctx context.Context, v storage.Volume) (storage.VolumeState, error) {
-	f, err := os.OpenFile(p.path(v.Name), os.O_RDWR, 0)
-	if err != nil {
-		return storage.VolumeState{}, fmt.Errorf("resize volume %s: %w", v.Name, err)
-	}
-	err = p.grow(f, v.SizeKib)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := p.grow(v, 0); err != nil {
 		return storage.VolumeState{}, fmt.Errorf("resize volume %s: %w", v.Name, err)
 	}
 	st, err := p.attach(ctx, v.Name)
