@@ -21,8 +21,15 @@ func vdNotFound(rd string, nr int32) *Error {
 	return notFound(KindVolumeDefinition, "Volume definition %d of resource definition '%s' not found.", nr, rd)
 }
 
-func takeVolumeDefinition(tx *gorm.DB, rd ResourceDefinitionRow, nr int32) (VolumeDefinitionRow, error) {
-	return take[VolumeDefinitionRow](tx, vdNotFound(rd.ResourceDspName, nr), "resource_name = ? AND vlm_nr = ?", rd.ResourceName, nr)
+// takeVolumeDefinition loads a volume definition with its resource
+// definition, reporting the definition missing first.
+func takeVolumeDefinition(tx *gorm.DB, rd string, nr int32) (ResourceDefinitionRow, VolumeDefinitionRow, error) {
+	r, err := takeResourceDefinition(tx, rd)
+	if err != nil {
+		return r, VolumeDefinitionRow{}, err
+	}
+	row, err := take[VolumeDefinitionRow](tx, vdNotFound(r.ResourceDspName, nr), "resource_name = ? AND vlm_nr = ?", r.ResourceName, nr)
+	return r, row, err
 }
 
 // CreateVolumeDefinition adds a volume definition, and its volume to every
@@ -101,13 +108,11 @@ func (s *Store) ModifyVolumeDefinition(ctx context.Context, rd string, nr int32,
 	}
 	var row VolumeDefinitionRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		r, err := takeResourceDefinition(tx, rd)
+		r, vd, err := takeVolumeDefinition(tx, rd, nr)
 		if err != nil {
 			return err
 		}
-		if row, err = takeVolumeDefinition(tx, r, nr); err != nil {
-			return err
-		}
+		row = vd
 		if c.SizeKib != 0 && c.SizeKib < row.VlmSize {
 			var n int64
 			if err := tx.Model(&VolumeRow{}).Where("resource_name = ? AND vlm_nr = ?", r.ResourceName, nr).Count(&n).Error; err != nil {
@@ -144,13 +149,11 @@ func (s *Store) ModifyVolumeDefinition(ctx context.Context, rd string, nr int32,
 func (s *Store) DeleteVolumeDefinition(ctx context.Context, rd string, nr int32) (VolumeDefinitionRow, error) {
 	var row VolumeDefinitionRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		r, err := takeResourceDefinition(tx, rd)
+		r, vd, err := takeVolumeDefinition(tx, rd, nr)
 		if err != nil {
 			return err
 		}
-		if row, err = takeVolumeDefinition(tx, r, nr); err != nil {
-			return err
-		}
+		row = vd
 		var vlms []VolumeRow
 		if err := tx.Where("resource_name = ? AND vlm_nr = ?", r.ResourceName, nr).Find(&vlms).Error; err != nil {
 			return err
