@@ -8,13 +8,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 )
 
-// Runner runs a command and returns its standard output.
+// Runner runs the machine's commands.
 type Runner interface {
+	// Run runs a command and returns its standard output.
 	Run(ctx context.Context, name string, args ...string) ([]byte, error)
+	// Pipe runs a command that streams: stdin (may be nil) is its input
+	// and its output goes to stdout (may be nil), as for zfs send and
+	// receive.
+	Pipe(ctx context.Context, stdin io.Reader, stdout io.Writer, name string, args ...string) error
 }
 
 // Exec runs commands on the machine.
@@ -22,14 +28,26 @@ type Exec struct{}
 
 // Run runs name with args; a failure carries the command line and stderr,
 // which is what the user needs to see.
-func (Exec) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	var stdout, stderr bytes.Buffer
+func (e Exec) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	var stdout bytes.Buffer
+	err := e.Pipe(ctx, nil, &stdout, name, args...)
+	return stdout.Bytes(), err
+}
+
+// Pipe runs name with args, streaming stdin and stdout.
+func (Exec) Pipe(ctx context.Context, stdin io.Reader, stdout io.Writer, name string, args ...string) error {
+	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), &Error{Command: name + " " + strings.Join(args, " "), Stderr: strings.TrimSpace(stderr.String()), Err: err}
+		return &Error{Command: CommandLine(name, args...), Stderr: strings.TrimSpace(stderr.String()), Err: err}
 	}
-	return stdout.Bytes(), nil
+	return nil
+}
+
+// CommandLine is how a command is shown in logs and errors.
+func CommandLine(name string, args ...string) string {
+	return strings.TrimSpace(name + " " + strings.Join(args, " "))
 }
 
 // Error is a failed command.

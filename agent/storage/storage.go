@@ -8,8 +8,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // VolumeName is LINSTOR's name of a resource's volume: <resource>_<nr:05d>.
@@ -35,6 +38,9 @@ func ParseVolumeName(name string) (resource string, nr int32, ok bool) {
 type Volume struct {
 	Name    string
 	SizeKib int64
+	// CreateOptions are appended to the provider's create command
+	// (StorDriver/LvcreateOptions, StorDriver/ZfscreateOptions).
+	CreateOptions []string
 }
 
 // VolumeState is a volume as it is on the node.
@@ -77,6 +83,68 @@ type Provider interface {
 	Clone(ctx context.Context, name, snapshot, target string) (VolumeState, error)
 	// Send writes a snapshot's data to w.
 	Send(ctx context.Context, name, snapshot string, w io.Writer) error
-	// Receive creates volume name from data read from r.
-	Receive(ctx context.Context, name string, r io.Reader) (VolumeState, error)
+	// Receive creates volume v from data read from r; v's size is the
+	// sent volume's, for providers that must allocate before writing.
+	Receive(ctx context.Context, v Volume, r io.Reader) (VolumeState, error)
+}
+
+// DefaultWaitAfterCreate is how long a provider waits for a new volume's
+// device to appear, unless StorDriver/WaitTimeoutAfterCreate says
+// otherwise (the guide's 500 ms).
+const DefaultWaitAfterCreate = 500 * time.Millisecond
+
+// DeviceExists tells whether a device node is there; it is the one
+// question providers ask the kernel directly, so tests can answer it.
+type DeviceExists func(path string) bool
+
+// OSDeviceExists asks the file system.
+func OSDeviceExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// WaitForDevice waits until path exists or timeout passes.
+func WaitForDevice(ctx context.Context, exists DeviceExists, path string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for !exists(path) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("device %s did not appear within %v (StorDriver/WaitTimeoutAfterCreate)", path, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Settings are a pool's StorDriver/* properties that every command-line
+// provider reads.
+type Settings struct {
+	CreateOptions []string      // LvcreateOptions or ZfscreateOptions
+	WaitTimeout   time.Duration // WaitTimeoutAfterCreate
+}
+
+// ReadSettings reads the settings from a pool's properties; createKey is
+// the provider's options property.
+func ReadSettings(props map[string]string, createKey string) (Settings, error) {
+	s := Settings{CreateOptions: strings.Fields(props[createKey]), WaitTimeout: DefaultWaitAfterCreate}
+	if v := props["StorDriver/WaitTimeoutAfterCreate"]; v != "" {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 0 {
+			return s, fmt.Errorf("StorDriver/WaitTimeoutAfterCreate %q is not a number of milliseconds", v)
+		}
+		s.WaitTimeout = time.Duration(ms) * time.Millisecond
+	}
+	return s, nil
+}
+
+// ParseKib reads a size as lvs and vgs print it with --units k --nosuffix.
+func ParseKib(s string) (int64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: %w", s, err)
+	}
+	return int64(f), nil
 }

@@ -307,7 +307,8 @@ func (p *Pool) Send(_ context.Context, name, snapshot string, w io.Writer) error
 }
 
 // Receive writes a sent volume into a new, sparse file and attaches it.
-func (p *Pool) Receive(ctx context.Context, name string, r io.Reader) (storage.VolumeState, error) {
+func (p *Pool) Receive(ctx context.Context, v storage.Volume, r io.Reader) (storage.VolumeState, error) {
+	name := v.Name
 	if err := checkName(name); err != nil {
 		return storage.VolumeState{}, err
 	}

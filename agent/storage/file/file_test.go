@@ -98,7 +98,7 @@ func TestVolumesHoldBytes(t *testing.T) {
 			require.Equal(t, data, readAt(t, clone.DevicePath, 4096, len(data)))
 			var stream bytes.Buffer
 			require.NoError(t, p.Send(ctx, name, "snap1", &stream))
-			recv, err := p.Receive(ctx, storage.VolumeName("res3", 0), &stream)
+			recv, err := p.Receive(ctx, storage.Volume{Name: storage.VolumeName("res3", 0)}, &stream)
 			require.NoError(t, err)
 			require.Equal(t, data, readAt(t, recv.DevicePath, 4096, len(data)))
 			require.EqualValues(t, 16<<10, recv.UsableKib)
