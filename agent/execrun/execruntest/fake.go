@@ -6,8 +6,8 @@ package execruntest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -17,8 +17,15 @@ import (
 // Answer is what a scripted command prints, or how it fails.
 type Answer struct {
 	Stdout string
-	Stderr string // non-empty: the command fails with this message
+	Stderr string // with Code: the command fails with this message
+	Code   int    // non-zero: the command's exit code
 }
+
+// exitError is a scripted exit code, answering ExitCode as os/exec's does.
+type exitError int
+
+func (e exitError) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+func (e exitError) ExitCode() int { return int(e) }
 
 // FakeRunner answers commands from a script. A command line may be
 // scripted several times: the answers are given in order and the last
@@ -43,9 +50,14 @@ func (f *FakeRunner) On(cmdline, stdout string) *FakeRunner {
 	return f.answer(cmdline, Answer{Stdout: stdout})
 }
 
-// Fail scripts a command line to fail with stderr.
+// Fail scripts a command line to fail with stderr (exit code 5).
 func (f *FakeRunner) Fail(cmdline, stderr string) *FakeRunner {
-	return f.answer(cmdline, Answer{Stderr: stderr})
+	return f.FailCode(cmdline, 5, stderr)
+}
+
+// FailCode scripts a command line to exit with code and stderr.
+func (f *FakeRunner) FailCode(cmdline string, code int, stderr string) *FakeRunner {
+	return f.answer(cmdline, Answer{Stderr: stderr, Code: code})
 }
 
 func (f *FakeRunner) answer(cmdline string, a Answer) *FakeRunner {
@@ -104,7 +116,7 @@ func (f *FakeRunner) Pipe(_ context.Context, stdin io.Reader, stdout io.Writer, 
 	}
 	f.mu.Unlock()
 	if !ok {
-		return &execrun.Error{Command: cmdline, Stderr: "not scripted in this test", Err: errors.New("exit status 127")}
+		return &execrun.Error{Command: cmdline, Stderr: "not scripted in this test", Err: exitError(127)}
 	}
 	if stdin != nil {
 		data, err := io.ReadAll(stdin)
@@ -115,8 +127,8 @@ func (f *FakeRunner) Pipe(_ context.Context, stdin io.Reader, stdout io.Writer, 
 		f.stdin[cmdline] = data
 		f.mu.Unlock()
 	}
-	if a.Stderr != "" {
-		return &execrun.Error{Command: cmdline, Stderr: strings.TrimSpace(a.Stderr), Err: errors.New("exit status 5")}
+	if a.Code != 0 {
+		return &execrun.Error{Command: cmdline, Stderr: strings.TrimSpace(a.Stderr), Err: exitError(a.Code)}
 	}
 	if stdout != nil {
 		_, err := io.WriteString(stdout, a.Stdout)
