@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -18,38 +20,54 @@ import (
 	"strata/agent/proto"
 	"strata/agent/storage"
 	"strata/agent/storage/file"
+	"strata/agent/storage/lvm"
+	"strata/agent/storage/zfs"
 )
 
 // Agent converges a node.
 type Agent struct {
 	Version string
 	Run     execrun.Runner
+	Machine Machine
 	Log     *slog.Logger
 
 	mu sync.Mutex // one apply at a time
+
+	probeMu  sync.Mutex
+	probed   capabilities
+	probedAt time.Time
 }
 
-// providers this agent serves, and why it does not serve the others.
-var (
-	served      = []string{"DISKLESS", "FILE", "FILE_THIN"}
-	notServed   = map[string][]string{"LVM": {"not yet served by this agent"}, "LVM_THIN": {"not yet served by this agent"}, "ZFS": {"not yet served by this agent"}, "ZFS_THIN": {"not yet served by this agent"}}
-	servedLayer = []string{"STORAGE"}
-)
+// reprobe is how long what the node can serve is trusted: tools get
+// installed and modules loaded while the agent runs.
+const reprobe = 30 * time.Second
+
+func (a *Agent) capabilities(ctx context.Context) capabilities {
+	a.probeMu.Lock()
+	defer a.probeMu.Unlock()
+	if a.probedAt.IsZero() || time.Since(a.probedAt) > reprobe {
+		a.probed, a.probedAt = probe(ctx, a.Machine, a.Run), time.Now()
+	}
+	return a.probed
+}
 
 // Info describes the agent and its node.
-func (a *Agent) Info() proto.Info {
+func (a *Agent) Info(ctx context.Context) proto.Info {
 	var u unix.Utsname
 	uname := ""
 	if unix.Uname(&u) == nil {
 		uname = unix.ByteSliceToString(u.Nodename[:])
 	}
+	c := a.capabilities(ctx)
 	return proto.Info{Version: a.Version, ProtocolVersion: proto.ProtocolVersion, Uname: uname,
-		Providers: served, UnsupportedProviders: notServed, Layers: servedLayer,
-		UnsupportedLayers: map[string][]string{"DRBD": {"not yet served by this agent"}}}
+		Providers: c.providers, UnsupportedProviders: c.unsupportedProviders, Layers: c.layers, UnsupportedLayers: c.unsupportedLayers}
 }
 
 // provider opens a pool's provider.
 func (a *Agent) provider(ctx context.Context, p proto.Pool) (storage.Provider, error) {
+	if why, ok := a.capabilities(ctx).unsupportedProviders[p.Provider]; ok {
+		return nil, fmt.Errorf("storage provider %s of pool %s is not served by this agent: %s", p.Provider, p.Name, strings.Join(why, "; "))
+	}
 	switch p.Provider {
 	case "FILE", "FILE_THIN":
 		dir := p.Props["StorDriver/FileDir"]
@@ -60,6 +78,29 @@ func (a *Agent) provider(ctx context.Context, p proto.Pool) (storage.Provider, e
 			return nil, fmt.Errorf("storage pool %s has no directory (StorDriver/FileDir)", p.Name)
 		}
 		return file.New(ctx, dir, p.Provider == "FILE_THIN", a.Run), nil
+	case "LVM", "LVM_THIN":
+		settings, err := storage.ReadSettings(p.Props, "StorDriver/LvcreateOptions")
+		if err != nil {
+			return nil, err
+		}
+		cfg := lvm.Config{VG: p.Props["StorDriver/LvmVg"], ThinPool: p.Props["StorDriver/ThinPool"], Settings: settings, DMStats: p.Props["StorDriver/DMStats"] == "true"}
+		if cfg.VG == "" || (p.Provider == "LVM_THIN") != (cfg.ThinPool != "") {
+			return nil, fmt.Errorf("storage pool %s names no volume group (StorDriver/LvmVg) or, for LVM_THIN, no thin pool (StorDriver/ThinPool)", p.Name)
+		}
+		return lvm.New(cfg, a.Run, a.Machine.Exists), nil
+	case "ZFS", "ZFS_THIN":
+		settings, err := storage.ReadSettings(p.Props, "StorDriver/ZfscreateOptions")
+		if err != nil {
+			return nil, err
+		}
+		dataset := p.Props["StorDriver/ZPool"]
+		if p.Provider == "ZFS_THIN" {
+			dataset = p.Props["StorDriver/ZPoolThin"]
+		}
+		if dataset == "" {
+			return nil, fmt.Errorf("storage pool %s names no zpool (StorDriver/ZPool or StorDriver/ZPoolThin)", p.Name)
+		}
+		return zfs.New(zfs.Config{Dataset: dataset, Thin: p.Provider == "ZFS_THIN", Settings: settings}, a.Run, a.Machine.Exists), nil
 	}
 	return nil, fmt.Errorf("storage provider %s of pool %s is not served by this agent", p.Provider, p.Name)
 }
@@ -164,7 +205,7 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET "+proto.PathInfo, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, a.Info()) })
+	mux.HandleFunc("GET "+proto.PathInfo, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Info(r.Context())) })
 	mux.HandleFunc("PUT "+proto.PathNodeState, func(w http.ResponseWriter, r *http.Request) {
 		var want proto.NodeState
 		dec := json.NewDecoder(r.Body)

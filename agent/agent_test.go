@@ -15,7 +15,7 @@ import (
 )
 
 func newAgent() *Agent {
-	return &Agent{Version: "test", Run: execrun.Exec{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &Agent{Version: "test", Run: execrun.Exec{}, Machine: RealMachine(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func state(dir string, vols ...proto.Volume) proto.NodeState {
@@ -85,11 +85,12 @@ func TestApplyReportsFaults(t *testing.T) {
 	require.Empty(t, byName["good"].Error)
 	require.Contains(t, byName["bad"].Error, "missing of the storage pool")
 	require.Equal(t, proto.DiskFailed, byName["bad"].DiskState)
-	require.Contains(t, byName["lvm"].Error, "LVM of pool lvmpool is not served")
+	require.Contains(t, byName["lvm"].Error, "LVM of pool lvmpool is not served by this agent: the kernel has no device-mapper",
+		"this machine's kernel has no device-mapper, and the agent says so")
 	require.Contains(t, byName["nowhere"].Error, "storage pool unknown is not on this node")
 	require.Contains(t, rep.Pools[2].Error, "missing")
 
-	info := a.Info()
+	info := a.Info(ctx)
 	require.Equal(t, proto.ProtocolVersion, info.ProtocolVersion)
 	require.Contains(t, info.Providers, "FILE_THIN")
 	require.Contains(t, info.UnsupportedProviders, "LVM")

@@ -71,7 +71,7 @@ func serve(ctx context.Context, addr string, tlsFiles tlsconf.Files) error {
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Log: log}
+	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
