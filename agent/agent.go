@@ -216,6 +216,30 @@ func (a *Agent) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, a.Apply(r.Context(), want))
 	})
+	mux.HandleFunc("GET "+proto.PathPhysicalStorage, func(w http.ResponseWriter, r *http.Request) {
+		disks, err := a.Disks(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, disks)
+	})
+	mux.HandleFunc("POST "+proto.PathPhysicalStorage, func(w http.ResponseWriter, r *http.Request) {
+		var req proto.DevicePool
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unreadable device pool: " + err.Error()})
+			return
+		}
+		a.mu.Lock() // not while an apply runs
+		defer a.mu.Unlock()
+		name, err := a.CreateDevicePool(r.Context(), req)
+		rep := proto.DevicePoolReport{StorPoolName: name}
+		if err != nil {
+			a.Log.Error("device pool failed", "pool", req.PoolName, "error", err)
+			rep = proto.DevicePoolReport{Error: err.Error()}
+		}
+		writeJSON(w, http.StatusOK, rep)
+	})
 	return mux
 }
 

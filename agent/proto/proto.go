@@ -81,3 +81,36 @@ const (
 	DiskDiskless = "Diskless"
 	DiskFailed   = "Failed"
 )
+
+// PathPhysicalStorage lists the node's unused disks (GET) and makes a
+// device pool on some of them (POST).
+const PathPhysicalStorage = "/v1/physical-storage"
+
+// Disk is an unused block device that can hold a storage pool.
+type Disk struct {
+	Device     string `json:"device"`
+	SizeBytes  int64  `json:"size"`
+	Rotational bool   `json:"rotational"`
+	Model      string `json:"model,omitempty"`
+	Serial     string `json:"serial,omitempty"`
+	WWN        string `json:"wwn,omitempty"`
+}
+
+// DevicePool asks for an LVM volume group (with a thin pool for
+// LVM_THIN) or a zpool on devices.
+type DevicePool struct {
+	Provider    string   `json:"provider"`
+	Devices     []string `json:"devices"`
+	PoolName    string   `json:"pool_name"`
+	PvCreateArg []string `json:"pv_create_arguments,omitempty"`
+	VgCreateArg []string `json:"vg_create_arguments,omitempty"`
+	LvCreateArg []string `json:"lv_create_arguments,omitempty"`
+	ZpoolArg    []string `json:"zpool_create_arguments,omitempty"`
+}
+
+// DevicePoolReport is the pool made: StorPoolName is what a storage pool
+// of the controller names it by (vg, vg/thinpool or the zpool).
+type DevicePoolReport struct {
+	StorPoolName string `json:"stor_pool_name,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
