@@ -253,3 +253,35 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 	}
 	return rep, l.Store.SetVolumeActual(ctx, node, actual)
 }
+
+// agentOf is the base URL of an online node's agent.
+func (l *Link) agentOf(ctx context.Context, node string) (string, error) {
+	n, err := l.Store.GetNode(ctx, node)
+	if err != nil {
+		return "", err
+	}
+	if st := l.Status(n.NodeName); st.Connection != Online {
+		return "", fmt.Errorf("node %s is %s", n.NodeDspName, st.Connection)
+	}
+	return agentURL(n)
+}
+
+// Disks are the node's unused disks, as its agent finds them.
+func (l *Link) Disks(ctx context.Context, node string) ([]proto.Disk, error) {
+	base, err := l.agentOf(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	var disks []proto.Disk
+	return disks, l.call(ctx, http.MethodGet, base+proto.PathPhysicalStorage, nil, &disks)
+}
+
+// CreateDevicePool has the node's agent make a device pool.
+func (l *Link) CreateDevicePool(ctx context.Context, node string, req proto.DevicePool) (proto.DevicePoolReport, error) {
+	base, err := l.agentOf(ctx, node)
+	if err != nil {
+		return proto.DevicePoolReport{}, err
+	}
+	var rep proto.DevicePoolReport
+	return rep, l.call(ctx, http.MethodPost, base+proto.PathPhysicalStorage, req, &rep)
+}

@@ -65,6 +65,7 @@ func New(d Deps) http.Handler {
 	s.registerHealth(h)
 	s.registerNodes(h)
 	s.registerStoragePools(h)
+	s.registerPhysicalStorage(h)
 	s.registerResourceGroups(h)
 	s.registerResourceDefinitions(h)
 	s.registerResources(h)

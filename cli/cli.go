@@ -83,7 +83,7 @@ func (a *app) rootCommand(version string, stdout io.Writer) *cobra.Command {
 	pf.StringVar(&a.conn.password, "password", os.Getenv("LS_PASSWORD"), "password for the controller (env LS_PASSWORD)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return err })
 
-	root.AddCommand(a.controllerCommand(), a.nodeCommand(), a.nodeConnectionCommand(), a.storagePoolCommand(), a.storagePoolDefinitionCommand(),
+	root.AddCommand(a.controllerCommand(), a.nodeCommand(), a.nodeConnectionCommand(), a.storagePoolCommand(), a.storagePoolDefinitionCommand(), a.physicalStorageCommand(),
 		a.resourceGroupCommand(), a.volumeGroupCommand(), a.resourceDefinitionCommand(), a.volumeDefinitionCommand(),
 		a.resourceCommand(), a.resourceConnectionCommand(), a.errorReportsCommand())
 	a.completeNames(root)
