@@ -30,6 +30,8 @@ type Agent struct {
 	Run     execrun.Runner
 	Machine Machine
 	Log     *slog.Logger
+	// DrbdDir is where DRBD resource files go (DefaultDrbdDir if empty).
+	DrbdDir string
 
 	mu sync.Mutex // one apply at a time
 
@@ -105,13 +107,17 @@ func (a *Agent) provider(ctx context.Context, p proto.Pool) (storage.Provider, e
 	return nil, fmt.Errorf("storage provider %s of pool %s is not served by this agent", p.Provider, p.Name)
 }
 
-// Apply makes the node's volumes those of the desired state: it creates
-// and grows the volumes wanted and deletes those of its own naming that
-// are no longer wanted. A failing pool or volume is reported and leaves
+// Apply makes the node's volumes those of the desired state: it takes
+// down the DRBD resources no longer wanted, creates and grows the
+// volumes wanted, deletes those of its own naming that are no longer
+// wanted, and brings up DRBD over the storage where the resource has a
+// DRBD layer. A failing pool, volume or resource is reported and leaves
 // the others alone.
 func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	drbdWanted := drbdResources(want)
+	a.downUnwanted(ctx, drbdWanted)
 	var rep proto.Report
 	byPool := map[string][]proto.Volume{}
 	for _, v := range want.Volumes {
@@ -140,6 +146,7 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 		a, b := rep.Volumes[i], rep.Volumes[j]
 		return a.Resource < b.Resource || (a.Resource == b.Resource && a.VlmNr < b.VlmNr)
 	})
+	a.applyDrbd(ctx, want.Node, drbdWanted, a.capabilities(ctx), &rep)
 	return rep
 }
 

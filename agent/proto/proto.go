@@ -30,6 +30,45 @@ type NodeState struct {
 	Node    string   `json:"node"`
 	Pools   []Pool   `json:"pools"`
 	Volumes []Volume `json:"volumes"`
+	// Resources are the node's resources with layers above STORAGE; a
+	// resource that is not here is storage only.
+	Resources []Resource `json:"resources,omitempty"`
+}
+
+// Resource is a resource of the node and its layer stack, top down.
+type Resource struct {
+	Name   string   `json:"name"`
+	Layers []string `json:"layers"`
+	Drbd   *Drbd    `json:"drbd,omitempty"`
+}
+
+// Drbd is what the node needs to know of a DRBD resource.
+type Drbd struct {
+	Port      int32  `json:"port"`
+	Secret    string `json:"secret"`
+	PeerSlots int32  `json:"peer_slots"`
+	// Options are the effective DrbdOptions/* properties of the resource.
+	Options map[string]string `json:"options,omitempty"`
+	// PeerOptions are a connection's DrbdOptions, by the peer's node.
+	PeerOptions map[string]map[string]string `json:"peer_options,omitempty"`
+	Nodes       []DrbdNode                   `json:"nodes"`
+	Volumes     []DrbdVolume                 `json:"volumes"`
+}
+
+// DrbdNode is a node holding the resource. Host is its uname, which is
+// what drbdadm matches.
+type DrbdNode struct {
+	Name     string `json:"name"`
+	Host     string `json:"host"`
+	NodeID   int32  `json:"node_id"`
+	Address  string `json:"address"`
+	Diskless bool   `json:"diskless,omitempty"`
+}
+
+// DrbdVolume is a volume of the resource and its minor.
+type DrbdVolume struct {
+	VlmNr int32 `json:"vlm_nr"`
+	Minor int32 `json:"minor"`
 }
 
 // Pool is a storage pool of the node with its properties

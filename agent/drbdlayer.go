@@ -1,0 +1,190 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"strata/agent/drbd"
+	"strata/agent/proto"
+)
+
+// DefaultDrbdDir is where the agent keeps the .res files it renders.
+const DefaultDrbdDir = "/var/lib/strata.d"
+
+func (a *Agent) adm() drbd.Adm {
+	dir := a.DrbdDir
+	if dir == "" {
+		dir = DefaultDrbdDir
+	}
+	return drbd.Adm{Dir: dir, Run: a.Run}
+}
+
+func hasLayer(r proto.Resource, layer string) bool {
+	for _, l := range r.Layers {
+		if l == layer {
+			return true
+		}
+	}
+	return false
+}
+
+// drbdResources are the wanted resources with a DRBD layer, by name.
+func drbdResources(want proto.NodeState) map[string]proto.Resource {
+	out := map[string]proto.Resource{}
+	for _, r := range want.Resources {
+		if hasLayer(r, "DRBD") && r.Drbd != nil {
+			out[r.Name] = r
+		}
+	}
+	return out
+}
+
+// downUnwanted takes down the DRBD resources the agent set up that are
+// no longer wanted, before their storage goes.
+func (a *Agent) downUnwanted(ctx context.Context, wanted map[string]proto.Resource) {
+	adm := a.adm()
+	files, _ := filepath.Glob(filepath.Join(adm.Dir, "*.res"))
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".res")
+		if _, ok := wanted[name]; ok {
+			continue
+		}
+		if err := adm.Down(ctx, name); err != nil {
+			a.Log.Error("drbd down failed", "resource", name, "error", err)
+			continue // its storage stays busy and reports it
+		}
+		if err := adm.Remove(name); err != nil {
+			a.Log.Error("remove resource file", "resource", name, "error", err)
+		}
+		a.Log.Info("drbd resource down", "resource", name)
+	}
+}
+
+// applyDrbd brings up the DRBD layer of each wanted resource over the
+// storage volumes just made, and reports the DRBD devices.
+func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]proto.Resource, caps capabilities, rep *proto.Report) {
+	if len(wanted) == 0 {
+		return
+	}
+	vols := map[string][]*proto.VolumeReport{}
+	for i := range rep.Volumes {
+		v := &rep.Volumes[i]
+		vols[v.Resource] = append(vols[v.Resource], v)
+	}
+	names := make([]string, 0, len(wanted))
+	for n := range wanted {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var up []string
+	for _, name := range names {
+		fail := func(err error) {
+			for _, v := range vols[name] {
+				v.DiskState, v.Error = proto.DiskFailed, err.Error()
+			}
+		}
+		if why, ok := caps.unsupportedLayers["DRBD"]; ok {
+			fail(fmt.Errorf("the DRBD layer of resource %s is not served by this agent: %s", name, strings.Join(why, "; ")))
+			continue
+		}
+		if err := a.drbdUp(ctx, node, wanted[name], vols[name]); err != nil {
+			a.Log.Error("drbd failed", "resource", name, "error", err)
+			fail(err)
+			continue
+		}
+		up = append(up, name)
+	}
+	if len(up) == 0 {
+		return
+	}
+	state := drbd.State{}
+	out, err := a.Run.Run(ctx, "drbdsetup", "events2", "--now")
+	if err == nil {
+		err = state.Read(strings.NewReader(string(out)))
+	}
+	if err != nil {
+		a.Log.Warn("read drbd state", "error", err)
+	}
+	for _, name := range up {
+		for _, v := range vols[name] {
+			if r := state[name]; r != nil && r.Devices[v.VlmNr] != nil {
+				v.DiskState = r.Devices[v.VlmNr].Disk
+			}
+		}
+	}
+}
+
+// drbdUp renders the resource's file, creates metadata on new backing
+// disks and adjusts DRBD to the file.
+func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols []*proto.VolumeReport) error {
+	d := r.Drbd
+	res := drbd.Resource{Name: r.Name, Port: d.Port, Secret: d.Secret, Options: d.Options, PeerOptions: map[string]map[string]string{}}
+	var local *proto.DrbdNode
+	for i, n := range d.Nodes {
+		res.Nodes = append(res.Nodes, drbd.Node{Name: n.Host, NodeID: n.NodeID, Address: n.Address, Diskless: n.Diskless})
+		if opts, ok := d.PeerOptions[n.Name]; ok {
+			res.PeerOptions[n.Host] = opts
+		}
+		if n.Name == node {
+			local = &d.Nodes[i]
+		}
+	}
+	if local == nil {
+		return fmt.Errorf("resource %s: node %s is not among its DRBD nodes", r.Name, node)
+	}
+	res.Local = local.Host
+	byNr := map[int32]*proto.VolumeReport{}
+	for _, v := range vols {
+		byNr[v.VlmNr] = v
+	}
+	for _, dv := range d.Volumes {
+		v := byNr[dv.VlmNr]
+		if v == nil {
+			return fmt.Errorf("resource %s: volume %d has no storage on this node", r.Name, dv.VlmNr)
+		}
+		if v.Error != "" {
+			return fmt.Errorf("resource %s: storage of volume %d failed: %s", r.Name, dv.VlmNr, v.Error)
+		}
+		disk := ""
+		if !local.Diskless {
+			disk = v.DevicePath
+		}
+		res.Volumes = append(res.Volumes, drbd.Volume{Nr: dv.VlmNr, Minor: dv.Minor, Disk: disk})
+	}
+	text, err := drbd.Render(res)
+	if err != nil {
+		return err
+	}
+	adm := a.adm()
+	if _, err := adm.Write(ctx, r.Name, text); err != nil {
+		return err
+	}
+	for _, v := range res.Volumes {
+		if v.Disk == "" {
+			continue
+		}
+		has, err := adm.HasMetadata(ctx, v.Minor, v.Disk, local.NodeID)
+		if err != nil {
+			return err
+		}
+		if !has {
+			if err := adm.CreateMetadata(ctx, r.Name, v.Nr, d.PeerSlots); err != nil {
+				return err
+			}
+		}
+	}
+	if err := adm.Adjust(ctx, r.Name); err != nil {
+		return err
+	}
+	for _, v := range res.Volumes {
+		rv := byNr[v.Nr]
+		rv.BackingPath, rv.DevicePath = rv.DevicePath, drbd.Device(v.Minor)
+		if v.Disk == "" {
+			rv.BackingPath = ""
+		}
+	}
+	return nil
+}
