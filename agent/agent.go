@@ -117,10 +117,18 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	drbdWanted := drbdResources(want)
+	refused := unapplied(want)
+	for name := range refused {
+		delete(drbdWanted, name)
+	}
 	a.downUnwanted(ctx, drbdWanted)
 	var rep proto.Report
 	byPool := map[string][]proto.Volume{}
 	for _, v := range want.Volumes {
+		if err, ok := refused[v.Resource]; ok {
+			rep.Volumes = append(rep.Volumes, failed(v, err.Error()))
+			continue
+		}
 		byPool[v.Pool] = append(byPool[v.Pool], v)
 	}
 	for _, p := range want.Pools {

@@ -31,12 +31,30 @@ func hasLayer(r proto.Resource, layer string) bool {
 	return false
 }
 
+// applied are the layers Apply builds; the others exist at command level
+// (agent/layer) and are refused per resource until Apply builds them.
+var applied = map[string]bool{"DRBD": true, "STORAGE": true}
+
 // drbdResources are the wanted resources with a DRBD layer, by name.
 func drbdResources(want proto.NodeState) map[string]proto.Resource {
 	out := map[string]proto.Resource{}
 	for _, r := range want.Resources {
 		if hasLayer(r, "DRBD") && r.Drbd != nil {
 			out[r.Name] = r
+		}
+	}
+	return out
+}
+
+// unapplied says, per resource, which of its layers Apply cannot build.
+func unapplied(want proto.NodeState) map[string]error {
+	out := map[string]error{}
+	for _, r := range want.Resources {
+		for _, l := range r.Layers {
+			if !applied[l] {
+				out[r.Name] = fmt.Errorf("layer %s of resource %s is not applied by this agent yet (its layer stack is %s)", l, r.Name, strings.Join(r.Layers, ","))
+				break
+			}
 		}
 	}
 	return out

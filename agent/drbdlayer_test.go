@@ -114,3 +114,17 @@ func TestApplyWithoutDrbdFailsOnlyThatResource(t *testing.T) {
 	assert.True(t, strings.Contains(byName["r1"].Error, "DRBD layer of resource r1 is not served by this agent: the DRBD 9 kernel module is not loaded"), byName["r1"].Error)
 	assert.Equal(t, proto.DiskUpToDate, byName["plain"].DiskState, "a storage-only resource is not affected")
 }
+
+func TestApplyRefusesLayersItDoesNotBuild(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := newAgent()
+	a.DrbdDir = t.TempDir()
+	want := state(dir, proto.Volume{Resource: "secret", VlmNr: 0, Pool: "pool1", SizeKib: 1024})
+	want.Resources = []proto.Resource{{Name: "secret", Layers: []string{"LUKS", "STORAGE"}}}
+	rep := a.Apply(ctx, want)
+	require.Len(t, rep.Volumes, 1)
+	assert.Equal(t, proto.DiskFailed, rep.Volumes[0].DiskState)
+	assert.Contains(t, rep.Volumes[0].Error, "layer LUKS of resource secret is not applied by this agent yet")
+	assert.NoFileExists(t, filepath.Join(dir, "secret_00000.img"), "no storage is made for a stack that cannot be completed")
+}

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,8 +190,8 @@ func (l *Link) call(ctx context.Context, method, url string, in, out any) error 
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// DesiredState is everything the node should have: its storage pools and
-// the volumes of its resources.
+// DesiredState is everything the node should have: its storage pools,
+// the volumes of its resources, and the layers above storage.
 func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, error) {
 	pools, err := l.Store.ListStoragePools(ctx, store.StoragePoolFilter{Nodes: []string{node}})
 	if err != nil {
@@ -203,12 +205,119 @@ func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, 
 	for _, p := range pools {
 		st.Pools = append(st.Pools, proto.Pool{Name: p.PoolDspName, Provider: p.DriverName, Props: p.Props})
 	}
+	names := make([]string, len(rscs))
+	for i, r := range rscs {
+		names[i] = r.ResourceName
+	}
+	rds, err := l.Store.ListResourceDefinitions(ctx, store.ResourceDefinitionFilter{Names: names, WithVolumeDefinitions: true})
+	if err != nil {
+		return proto.NodeState{}, err
+	}
+	rdByName := map[string]store.ResourceDefinition{}
+	for _, rd := range rds {
+		rdByName[rd.ResourceName] = rd
+	}
 	for _, r := range rscs {
 		for _, v := range r.Volumes {
 			st.Volumes = append(st.Volumes, proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib})
 		}
+		res, err := l.layers(ctx, r, rdByName[r.ResourceName])
+		if err != nil {
+			return proto.NodeState{}, err
+		}
+		if res != nil {
+			st.Resources = append(st.Resources, *res)
+		}
 	}
 	return st, nil
+}
+
+// layers is a resource's stack above storage, nil for storage only.
+// Without a stack set on the definition, a resource is DRBD over
+// storage where every node holding it serves DRBD, and storage only
+// otherwise: a cluster without DRBD still gets its volumes.
+func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDefinition) (*proto.Resource, error) {
+	stack := rd.LayerStack.List()
+	if len(stack) == 0 && !slices.Contains(l.Status(r.NodeName).Info.Layers, "DRBD") {
+		return nil, nil // storage only, without asking about the peers
+	}
+	peers, err := l.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{r.ResourceName}})
+	if err != nil {
+		return nil, err
+	}
+	if len(stack) == 0 {
+		stack = []string{"STORAGE"}
+		if l.allServe(peers, "DRBD") {
+			stack = []string{"DRBD", "STORAGE"}
+		}
+	}
+	if len(stack) == 1 && stack[0] == "STORAGE" {
+		return nil, nil
+	}
+	res := &proto.Resource{Name: r.ResourceDspName, Layers: stack}
+	if stack[0] != "DRBD" {
+		return res, nil
+	}
+	chain, err := l.Store.ResourcePropsChain(ctx, r.ResourceName, r.NodeName)
+	if err != nil {
+		return nil, err
+	}
+	d := &proto.Drbd{Secret: rd.DrbdSecret, PeerSlots: rd.DrbdPeerSlots, Options: map[string]string{}}
+	if rd.DrbdPort != nil {
+		d.Port = *rd.DrbdPort
+	}
+	for k, e := range store.Effective(chain) {
+		if strings.HasPrefix(k, "DrbdOptions/") {
+			d.Options[k] = e.Value
+		}
+	}
+	for _, p := range peers {
+		n, err := l.Store.GetNode(ctx, p.NodeName)
+		if err != nil {
+			return nil, err
+		}
+		host := n.Props[store.KeyNodeUname]
+		if host == "" {
+			host = n.NodeDspName
+		}
+		d.Nodes = append(d.Nodes, proto.DrbdNode{Name: n.NodeDspName, Host: host, NodeID: p.DrbdNodeID, Address: drbdAddress(n), Diskless: p.Flags.Has("DRBD_DISKLESS") || p.Flags.Has("DISKLESS")})
+	}
+	for _, vd := range rd.VolumeDefinitions {
+		if vd.DrbdMinor != nil {
+			d.Volumes = append(d.Volumes, proto.DrbdVolume{VlmNr: vd.VlmNr, Minor: *vd.DrbdMinor})
+		}
+	}
+	res.Drbd = d
+	return res, nil
+}
+
+// allServe tells whether the agent of every node holding a resource
+// serves a layer.
+func (l *Link) allServe(rscs []store.Resource, layer string) bool {
+	for _, r := range rscs {
+		if !slices.Contains(l.Status(r.NodeName).Info.Layers, layer) {
+			return false
+		}
+	}
+	return len(rscs) > 0
+}
+
+// drbdAddress is where a node's DRBD listens: the interface its PrefNic
+// property names, else the controller's link to it.
+func drbdAddress(n store.Node) string {
+	want := store.Key(n.Props["PrefNic"])
+	if want == "" {
+		want = store.Key(n.Props[store.KeyCurStltConnName])
+	}
+	for _, nif := range n.NetInterfaces {
+		if want == "" || nif.NodeNetName == want {
+			return nif.InetAddress
+		}
+	}
+	if len(n.NetInterfaces) > 0 {
+		return n.NetInterfaces[0].InetAddress
+	}
+	return ""
 }
 
 // Apply sends the node its desired state and records the agent's report:

@@ -1,0 +1,92 @@
+package agentlink
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"strata/agent/proto"
+	"strata/store"
+)
+
+// cluster is two nodes, alpha and bravo, holding resource "data" with one
+// 1 GiB volume in FILE_THIN pools, and charlie holding it diskless.
+func cluster(t *testing.T) (*Link, *store.Store) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")}, log)
+	require.NoError(t, err)
+	port := int32(3366)
+	for i, n := range []string{"alpha", "bravo", "charlie"} {
+		_, err := st.CreateNode(ctx, store.NodeSpec{Name: n, Type: "SATELLITE", Props: map[string]string{store.KeyNodeUname: n + ".example"},
+			NetInterfaces: []store.NetInterfaceRow{{NodeNetDspName: "default", InetAddress: "10.0.0." + string(rune('1'+i)), StltConnPort: &port}}})
+		require.NoError(t, err)
+		_, err = st.CreateStoragePool(ctx, n, store.StoragePoolSpec{Name: "pool1", Provider: "FILE_THIN", Props: map[string]string{"StorDriver/StorPoolName": "/srv"}})
+		require.NoError(t, err)
+	}
+	_, err = st.CreateResourceDefinition(ctx, store.ResourceDefinitionSpec{Name: "data", Props: map[string]string{"StorPoolName": "pool1", "DrbdOptions/Net/protocol": "C"}})
+	require.NoError(t, err)
+	_, err = st.CreateVolumeDefinition(ctx, "data", store.VolumeDefinitionSpec{SizeKib: 1 << 20})
+	require.NoError(t, err)
+	_, err = st.CreateResources(ctx, "data", []store.ResourceSpec{{Node: "alpha"}, {Node: "bravo"}, {Node: "charlie", Flags: store.NewFlags("DRBD_DISKLESS")}})
+	require.NoError(t, err)
+	return New(st, log, time.Hour, nil), st
+}
+
+func serving(l *Link, node string, layers ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status[store.Key(node)] = Status{Connection: Online, Info: proto.Info{Layers: layers}}
+}
+
+func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
+	ctx := context.Background()
+	l, st := cluster(t)
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		serving(l, n, "DRBD", "STORAGE")
+	}
+	want, err := l.DesiredState(ctx, "alpha")
+	require.NoError(t, err)
+	require.Len(t, want.Volumes, 1)
+	require.Len(t, want.Resources, 1)
+	r := want.Resources[0]
+	assert.Equal(t, []string{"DRBD", "STORAGE"}, r.Layers)
+	require.NotNil(t, r.Drbd)
+	assert.EqualValues(t, 7000, r.Drbd.Port, "the first port of TcpPortAutoRange")
+	assert.NotEmpty(t, r.Drbd.Secret)
+	assert.EqualValues(t, 7, r.Drbd.PeerSlots)
+	assert.Equal(t, map[string]string{"DrbdOptions/Net/protocol": "C"}, r.Drbd.Options)
+	assert.Equal(t, []proto.DrbdVolume{{VlmNr: 0, Minor: 1000}}, r.Drbd.Volumes)
+	assert.Equal(t, []proto.DrbdNode{
+		{Name: "alpha", Host: "alpha.example", NodeID: 0, Address: "10.0.0.1"},
+		{Name: "bravo", Host: "bravo.example", NodeID: 1, Address: "10.0.0.2"},
+		{Name: "charlie", Host: "charlie.example", NodeID: 2, Address: "10.0.0.3", Diskless: true},
+	}, r.Drbd.Nodes)
+
+	// One node without DRBD: the resource is storage only everywhere.
+	serving(l, "charlie", "STORAGE")
+	want, err = l.DesiredState(ctx, "alpha")
+	require.NoError(t, err)
+	assert.Empty(t, want.Resources)
+	assert.Len(t, want.Volumes, 1, "the volume is still wanted")
+
+	// A stack set on the definition is followed.
+	_, err = st.CreateResourceDefinition(ctx, store.ResourceDefinitionSpec{Name: "plain", LayerStack: []string{"STORAGE"}, Props: map[string]string{"StorPoolName": "pool1"}})
+	require.NoError(t, err)
+	_, err = st.CreateVolumeDefinition(ctx, "plain", store.VolumeDefinitionSpec{SizeKib: 1024})
+	require.NoError(t, err)
+	_, err = st.CreateResources(ctx, "plain", []store.ResourceSpec{{Node: "alpha"}, {Node: "bravo"}})
+	require.NoError(t, err)
+	serving(l, "charlie", "DRBD", "STORAGE")
+	want, err = l.DesiredState(ctx, "bravo")
+	require.NoError(t, err)
+	require.Len(t, want.Resources, 1)
+	assert.Equal(t, "data", want.Resources[0].Name, "plain is storage only")
+	assert.Len(t, want.Volumes, 2)
+}
