@@ -183,9 +183,13 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 	for _, v := range vols {
 		name := storage.VolumeName(v.Resource, v.VlmNr)
 		wanted[name] = true
-		st, err := prov.Create(ctx, storage.Volume{Name: name, SizeKib: v.SizeKib})
+		sv := storage.Volume{Name: name, SizeKib: v.SizeKib}
+		if v.CreateOptions != nil {
+			sv.CreateOptions = strings.Fields(*v.CreateOptions)
+		}
+		st, err := prov.Create(ctx, sv)
 		if err == nil && st.UsableKib < v.SizeKib {
-			st, err = prov.Resize(ctx, storage.Volume{Name: name, SizeKib: v.SizeKib})
+			st, err = prov.Resize(ctx, sv)
 		}
 		if err != nil {
 			a.Log.Error("volume failed", "volume", name, "pool", p.Name, "error", err)

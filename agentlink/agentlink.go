@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -201,9 +202,15 @@ func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, 
 	if err != nil {
 		return proto.NodeState{}, err
 	}
+	inherited, err := l.inheritedStorDriver(ctx, node)
+	if err != nil {
+		return proto.NodeState{}, err
+	}
 	st := proto.NodeState{Node: node, Pools: []proto.Pool{}, Volumes: []proto.Volume{}}
 	for _, p := range pools {
-		st.Pools = append(st.Pools, proto.Pool{Name: p.PoolDspName, Provider: p.DriverName, Props: p.Props})
+		props := maps.Clone(inherited)
+		maps.Copy(props, p.Props)
+		st.Pools = append(st.Pools, proto.Pool{Name: p.PoolDspName, Provider: p.DriverName, Props: props})
 	}
 	names := make([]string, len(rscs))
 	for i, r := range rscs {
@@ -218,10 +225,12 @@ func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, 
 		rdByName[rd.ResourceName] = rd
 	}
 	for _, r := range rscs {
+		rd := rdByName[r.ResourceName]
 		for _, v := range r.Volumes {
-			st.Volumes = append(st.Volumes, proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib})
+			st.Volumes = append(st.Volumes, proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib,
+				CreateOptions: createOptions(rd, v)})
 		}
-		res, err := l.layers(ctx, r, rdByName[r.ResourceName])
+		res, err := l.layers(ctx, r, rd)
 		if err != nil {
 			return proto.NodeState{}, err
 		}
@@ -230,6 +239,48 @@ func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, 
 		}
 	}
 	return st, nil
+}
+
+// inheritedStorDriver are the StorDriver/* properties a node's pools
+// inherit: the controller's, overridden by the node's.
+func (l *Link) inheritedStorDriver(ctx context.Context, node string) (map[string]string, error) {
+	ctrl, err := l.Store.Props(ctx, store.CtrlPropsInstance)
+	if err != nil {
+		return nil, err
+	}
+	n, err := l.Store.GetNode(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, props := range []map[string]string{ctrl, n.Props} {
+		for k, v := range props {
+			if strings.HasPrefix(k, "StorDriver/") {
+				out[k] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+// createOptions is the provider's create options property set on a
+// volume's definition or its resource definition (the closer wins), nil
+// where neither sets it.
+func createOptions(rd store.ResourceDefinition, v store.Volume) *string {
+	key := map[string]string{store.ProviderLVM: "StorDriver/LvcreateOptions", store.ProviderLVMThin: "StorDriver/LvcreateOptions",
+		store.ProviderZFS: "StorDriver/ZfscreateOptions", store.ProviderZFSThin: "StorDriver/ZfscreateOptions"}[v.ProviderKind]
+	if key == "" {
+		return nil
+	}
+	for _, vd := range rd.VolumeDefinitions {
+		if o, ok := vd.Props[key]; ok && vd.VlmNr == v.VlmNr {
+			return &o
+		}
+	}
+	if o, ok := rd.Props[key]; ok {
+		return &o
+	}
+	return nil
 }
 
 // layers is a resource's stack above storage, nil for storage only.

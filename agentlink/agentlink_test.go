@@ -90,3 +90,42 @@ func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 	assert.Equal(t, "data", want.Resources[0].Name, "plain is storage only")
 	assert.Len(t, want.Volumes, 2)
 }
+
+func TestDesiredStateCarriesInheritedStorDriverProperties(t *testing.T) {
+	ctx := context.Background()
+	l, st := cluster(t)
+	_, err := st.CreateStoragePool(ctx, "alpha", store.StoragePoolSpec{Name: "lvm1", Provider: "LVM",
+		Props: map[string]string{"StorDriver/StorPoolName": "vg1", "StorDriver/WaitTimeoutAfterCreate": "900"}})
+	require.NoError(t, err)
+	require.NoError(t, st.ModifyControllerProps(ctx, store.PropsModify{OverrideProps: map[string]string{
+		"StorDriver/WaitTimeoutAfterCreate": "2000", "StorDriver/LvcreateOptions": "--ctrl"}}))
+	_, err = st.ModifyNode(ctx, "alpha", "", store.PropsModify{OverrideProps: map[string]string{"StorDriver/LvcreateOptions": "--node"}})
+	require.NoError(t, err)
+	_, err = st.CreateResourceDefinition(ctx, store.ResourceDefinitionSpec{Name: "lv", Props: map[string]string{"StorPoolName": "lvm1", "StorDriver/LvcreateOptions": "--rd"}})
+	require.NoError(t, err)
+	_, err = st.CreateVolumeDefinition(ctx, "lv", store.VolumeDefinitionSpec{SizeKib: 1024})
+	require.NoError(t, err)
+	_, err = st.CreateVolumeDefinition(ctx, "lv", store.VolumeDefinitionSpec{SizeKib: 1024, Props: map[string]string{"StorDriver/LvcreateOptions": "--vd"}})
+	require.NoError(t, err)
+	_, err = st.CreateResources(ctx, "lv", []store.ResourceSpec{{Node: "alpha"}})
+	require.NoError(t, err)
+
+	want, err := l.DesiredState(ctx, "alpha")
+	require.NoError(t, err)
+	for _, p := range want.Pools {
+		if p.Name == "lvm1" {
+			assert.Equal(t, "900", p.Props["StorDriver/WaitTimeoutAfterCreate"], "the pool's own value wins")
+			assert.Equal(t, "--node", p.Props["StorDriver/LvcreateOptions"], "the node's value wins over the controller's")
+		}
+	}
+	opts := map[int32]string{}
+	for _, v := range want.Volumes {
+		if v.Resource == "lv" {
+			require.NotNil(t, v.CreateOptions)
+			opts[v.VlmNr] = *v.CreateOptions
+		} else {
+			assert.Nil(t, v.CreateOptions, "FILE_THIN volumes take no create options")
+		}
+	}
+	assert.Equal(t, map[int32]string{0: "--rd", 1: "--vd"}, opts)
+}

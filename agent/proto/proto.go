@@ -72,7 +72,8 @@ type DrbdVolume struct {
 }
 
 // Pool is a storage pool of the node with its properties
-// (StorDriver/FileDir, StorDriver/LvmVg, ...).
+// (StorDriver/FileDir, StorDriver/LvmVg, ...), including the StorDriver/*
+// properties it inherits from its node and the controller.
 type Pool struct {
 	Name     string            `json:"name"`
 	Provider string            `json:"provider"`
@@ -85,6 +86,10 @@ type Volume struct {
 	VlmNr    int32  `json:"vlm_nr"`
 	Pool     string `json:"pool"`
 	SizeKib  int64  `json:"size_kib"`
+	// CreateOptions is StorDriver/LvcreateOptions or ZfscreateOptions
+	// where the volume or resource definition sets it; it replaces the
+	// pool's.
+	CreateOptions *string `json:"create_options,omitempty"`
 }
 
 // Report is the node's actual state after an apply.

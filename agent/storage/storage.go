@@ -39,7 +39,8 @@ type Volume struct {
 	Name    string
 	SizeKib int64
 	// CreateOptions are appended to the provider's create command
-	// (StorDriver/LvcreateOptions, StorDriver/ZfscreateOptions).
+	// (StorDriver/LvcreateOptions, StorDriver/ZfscreateOptions) when set
+	// on the volume's definition, in place of the pool's.
 	CreateOptions []string
 }
 
@@ -147,4 +148,12 @@ func ParseKib(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: %w", s, err)
 	}
 	return int64(f), nil
+}
+
+// CreateOptions are the options for creating v: its own, else the pool's.
+func (s Settings) Options(v Volume) []string {
+	if v.CreateOptions != nil {
+		return v.CreateOptions
+	}
+	return s.CreateOptions
 }

@@ -130,7 +130,7 @@ func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeStat
 	if p.cfg.ThinPool != "" {
 		args = []string{"--virtualsize", size, "--thinpool", p.cfg.ThinPool, "--name", v.Name, "--yes"}
 	}
-	args = append(append(append(args, p.cfg.CreateOptions...), v.CreateOptions...), p.cfg.VG)
+	args = append(append(args, p.cfg.Options(v)...), p.cfg.VG)
 	if _, err := p.run.Run(ctx, "lvcreate", args...); err != nil {
 		return storage.VolumeState{}, err
 	}

@@ -84,13 +84,15 @@ func TestMissingVolumeGroupShowsLvmsMessage(t *testing.T) {
 func TestCreateRunsLvcreateWithOptionsAndWaitsForTheDevice(t *testing.T) {
 	ctx := context.Background()
 	after := captured(t, "lvs.out") + "  res_00000;/dev/stratavg/res_00000;1048576.00;stratavg;;;-wi-a-----\n"
-	create := "lvcreate --size 1048576k --name res_00000 --yes --config devices{filter=[\"a|.*|\"]} --contiguous y stratavg"
+	create := "lvcreate --size 1048576k --name res_00000 --yes --contiguous y stratavg"
 	run := execruntest.NewFakeRunner().On(lvsCmd, captured(t, "lvs.out")).On(lvsCmd, after).On(create, "").
 		On("dmstats create /dev/stratavg/res_00000", "")
 	p := New(Config{VG: "stratavg", Settings: storage.Settings{WaitTimeout: 50 * time.Millisecond,
 		CreateOptions: []string{`--config`, `devices{filter=["a|.*|"]}`}}, DMStats: true}, run, devices{"/dev/stratavg/res_00000": true}.exists)
 
 	st, err := p.Create(ctx, storage.Volume{Name: "res_00000", SizeKib: 1 << 20, CreateOptions: []string{"--contiguous", "y"}})
+	// The definition's options replace the pool's, as the closer
+	// property wins.
 	require.NoError(t, err)
 	assert.Equal(t, []string{lvsCmd, create, "dmstats create /dev/stratavg/res_00000", lvsCmd}, run.Calls())
 	assert.Equal(t, "/dev/stratavg/res_00000", st.DevicePath)

@@ -131,7 +131,7 @@ func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeStat
 	if p.cfg.Thin {
 		args = append(args, "-s")
 	}
-	args = append(append(append(args, "-V", roundedSize(v.SizeKib)), p.cfg.CreateOptions...), v.CreateOptions...)
+	args = append(append(args, "-V", roundedSize(v.SizeKib)), p.cfg.Options(v)...)
 	if _, err := p.run.Run(ctx, "zfs", append(args, p.zvol(v.Name))...); err != nil {
 		return storage.VolumeState{}, err
 	}

@@ -56,14 +56,21 @@ func TestVolumesAndCapacity(t *testing.T) {
 
 func TestCreateThinRoundsToBlocksAndPassesOptions(t *testing.T) {
 	ctx := context.Background()
-	create := "zfs create -s -V 1008k -o compression=lz4 -b 16k tank/new_00000"
+	create := "zfs create -s -V 1008k -o compression=lz4 tank/new_00000"
 	run := execruntest.NewFakeRunner().On(listVolumes, testdata(t, "list-volumes.out")).On(create, "").
 		On(listVolumes, testdata(t, "list-volumes.out")+"tank/new_00000\t1032192\t12288\n")
 	st, err := pool(run, true, devices{"/dev/zvol/tank/new_00000": true}, "-o", "compression=lz4").
-		Create(ctx, storage.Volume{Name: "new_00000", SizeKib: 1000, CreateOptions: []string{"-b", "16k"}})
+		Create(ctx, storage.Volume{Name: "new_00000", SizeKib: 1000})
 	require.NoError(t, err)
 	assert.Equal(t, []string{listVolumes, create, listVolumes}, run.Calls())
 	assert.EqualValues(t, 1008, st.UsableKib)
+
+	own := "zfs create -s -V 16k -b 16k tank/own_00000"
+	run2 := execruntest.NewFakeRunner().On(listVolumes, "").On(own, "").On(listVolumes, "tank/own_00000\t16384\t8192\n")
+	_, err = pool(run2, true, devices{"/dev/zvol/tank/own_00000": true}, "-o", "compression=lz4").
+		Create(ctx, storage.Volume{Name: "own_00000", SizeKib: 10, CreateOptions: []string{"-b", "16k"}})
+	require.NoError(t, err)
+	assert.Contains(t, run2.Calls(), own, "the definition's options replace the pool's")
 
 	run.Reset()
 	_, err = pool(run, true, nil).Create(ctx, storage.Volume{Name: "r1_00000", SizeKib: 1 << 20})
