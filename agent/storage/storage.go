@@ -157,3 +157,32 @@ func (s Settings) Options(v Volume) []string {
 	}
 	return s.CreateOptions
 }
+
+// Lister is what Find needs of a provider.
+type Lister interface {
+	Volumes(ctx context.Context) ([]VolumeState, error)
+}
+
+// Find looks a volume up among a provider's volumes.
+func Find(ctx context.Context, l Lister, name string) (VolumeState, bool, error) {
+	vols, err := l.Volumes(ctx)
+	if err != nil {
+		return VolumeState{}, false, err
+	}
+	for _, v := range vols {
+		if v.Name == name {
+			return v, true, nil
+		}
+	}
+	return VolumeState{}, false, nil
+}
+
+// Reread reads a volume's state after a command that made or changed it;
+// a volume that is not listed then is an error.
+func Reread(ctx context.Context, l Lister, name string) (VolumeState, error) {
+	st, ok, err := Find(ctx, l, name)
+	if err == nil && !ok {
+		err = fmt.Errorf("volume %s is not listed after it was made or changed", name)
+	}
+	return st, err
+}

@@ -107,22 +107,9 @@ func (p *Pool) state(r lvRow) storage.VolumeState {
 	return storage.VolumeState{Name: r.name, DevicePath: p.device(r.name), BackingPath: p.device(r.name), AllocatedKib: allocated, UsableKib: r.sizeKib}
 }
 
-func (p *Pool) find(ctx context.Context, name string) (storage.VolumeState, bool, error) {
-	rows, err := p.lvs(ctx)
-	if err != nil {
-		return storage.VolumeState{}, false, err
-	}
-	for _, r := range rows {
-		if r.name == name && p.mine(r) {
-			return p.state(r), true, nil
-		}
-	}
-	return storage.VolumeState{}, false, nil
-}
-
 // Create makes the logical volume, or adopts the one there.
 func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeState, error) {
-	if st, ok, err := p.find(ctx, v.Name); err != nil || ok {
+	if st, ok, err := storage.Find(ctx, p, v.Name); err != nil || ok {
 		return st, err
 	}
 	size := strconv.FormatInt(v.SizeKib, 10) + "k"
@@ -148,11 +135,7 @@ func (p *Pool) created(ctx context.Context, name string) (storage.VolumeState, e
 			return storage.VolumeState{}, err
 		}
 	}
-	st, ok, err := p.find(ctx, name)
-	if err == nil && !ok {
-		err = fmt.Errorf("logical volume %s is not listed by lvs after it was created", p.lv(name))
-	}
-	return st, err
+	return storage.Reread(ctx, p, name)
 }
 
 // Resize grows the logical volume.
@@ -160,16 +143,12 @@ func (p *Pool) Resize(ctx context.Context, v storage.Volume) (storage.VolumeStat
 	if _, err := p.run.Run(ctx, "lvresize", "--size", strconv.FormatInt(v.SizeKib, 10)+"k", p.lv(v.Name)); err != nil {
 		return storage.VolumeState{}, err
 	}
-	st, ok, err := p.find(ctx, v.Name)
-	if err == nil && !ok {
-		err = fmt.Errorf("logical volume %s is gone", p.lv(v.Name))
-	}
-	return st, err
+	return storage.Reread(ctx, p, v.Name)
 }
 
 // Delete removes the logical volume.
 func (p *Pool) Delete(ctx context.Context, name string) error {
-	if _, ok, err := p.find(ctx, name); err != nil || !ok {
+	if _, ok, err := storage.Find(ctx, p, name); err != nil || !ok {
 		return err
 	}
 	if p.cfg.DMStats {

@@ -105,26 +105,13 @@ func (p *Pool) Volumes(ctx context.Context) ([]storage.VolumeState, error) {
 	return out, nil
 }
 
-func (p *Pool) find(ctx context.Context, name string) (storage.VolumeState, bool, error) {
-	vols, err := p.Volumes(ctx)
-	if err != nil {
-		return storage.VolumeState{}, false, err
-	}
-	for _, v := range vols {
-		if v.Name == name {
-			return v, true, nil
-		}
-	}
-	return storage.VolumeState{}, false, nil
-}
-
 func roundedSize(sizeKib int64) string {
 	return strconv.FormatInt((sizeKib+blockKib-1)/blockKib*blockKib, 10) + "k"
 }
 
 // Create makes the zvol, or adopts the one there.
 func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeState, error) {
-	if st, ok, err := p.find(ctx, v.Name); err != nil || ok {
+	if st, ok, err := storage.Find(ctx, p, v.Name); err != nil || ok {
 		return st, err
 	}
 	args := []string{"create"}
@@ -143,11 +130,7 @@ func (p *Pool) created(ctx context.Context, name string) (storage.VolumeState, e
 	if err := storage.WaitForDevice(ctx, p.exists, p.device(name), p.cfg.WaitTimeout); err != nil {
 		return storage.VolumeState{}, err
 	}
-	st, ok, err := p.find(ctx, name)
-	if err == nil && !ok {
-		err = fmt.Errorf("zvol %s is not listed by zfs after it was created", p.zvol(name))
-	}
-	return st, err
+	return storage.Reread(ctx, p, name)
 }
 
 // Resize grows the zvol.
@@ -155,17 +138,13 @@ func (p *Pool) Resize(ctx context.Context, v storage.Volume) (storage.VolumeStat
 	if _, err := p.run.Run(ctx, "zfs", "set", "volsize="+roundedSize(v.SizeKib), p.zvol(v.Name)); err != nil {
 		return storage.VolumeState{}, err
 	}
-	st, ok, err := p.find(ctx, v.Name)
-	if err == nil && !ok {
-		err = fmt.Errorf("zvol %s is gone", p.zvol(v.Name))
-	}
-	return st, err
+	return storage.Reread(ctx, p, v.Name)
 }
 
 // Delete destroys the zvol. One that still has snapshots is refused by
 // zfs, which keeps the snapshots the user may still want.
 func (p *Pool) Delete(ctx context.Context, name string) error {
-	if _, ok, err := p.find(ctx, name); err != nil || !ok {
+	if _, ok, err := storage.Find(ctx, p, name); err != nil || !ok {
 		return err
 	}
 	_, err := p.run.Run(ctx, "zfs", "destroy", p.zvol(name))
