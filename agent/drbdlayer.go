@@ -199,7 +199,7 @@ func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols 
 	}
 	for _, v := range res.Volumes {
 		rv := byNr[v.Nr]
-		rv.BackingPath, rv.DevicePath = rv.DevicePath, drbd.Device(v.Minor)
+		rv.BackingPath, rv.DevicePath, rv.Layer = rv.DevicePath, drbd.Device(v.Minor), "DRBD"
 		if v.Disk == "" {
 			rv.BackingPath = ""
 		}

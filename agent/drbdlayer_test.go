@@ -74,6 +74,7 @@ func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	assert.Equal(t, "/dev/drbd1000", v.DevicePath)
 	assert.Equal(t, backing, v.BackingPath)
 	assert.Equal(t, "Inconsistent", v.DiskState)
+	assert.Equal(t, "DRBD", v.Layer)
 	res, err := os.ReadFile(resFile)
 	require.NoError(t, err)
 	assert.Contains(t, string(res), "disk "+backing+";")

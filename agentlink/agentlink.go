@@ -409,7 +409,7 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 			actual[rd] = map[int32]store.VolumeActual{}
 		}
 		allocated, usable := v.AllocatedKib, v.UsableKib
-		actual[rd][v.VlmNr] = store.VolumeActual{DevicePath: v.DevicePath, AllocatedKib: &allocated, UsableKib: &usable, DiskState: v.DiskState, StateError: v.Error}
+		actual[rd][v.VlmNr] = store.VolumeActual{DevicePath: v.DevicePath, BackingDevice: v.BackingPath, TopLayer: v.Layer, AllocatedKib: &allocated, UsableKib: &usable, DiskState: v.DiskState, StateError: v.Error}
 	}
 	return rep, l.Store.SetVolumeActual(ctx, node, actual)
 }

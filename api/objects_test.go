@@ -213,6 +213,25 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		require.Len(t, view, 1)
 		require.Equal(t, "charlie", view[0].NodeName)
 
+		// What agents report shows as the volumes' layers: DRBD over a
+		// logical volume on alpha, a diskless DRBD device on charlie.
+		kib := int64(524288000)
+		require.NoError(t, c.store.SetVolumeActual(t.Context(), "alpha", map[string]map[int32]store.VolumeActual{"BACKUPS": {0: {
+			DevicePath: "/dev/drbd1000", BackingDevice: "/dev/vg/backups_00000", TopLayer: "DRBD", AllocatedKib: &kib, UsableKib: &kib, DiskState: "UpToDate"}}}))
+		require.NoError(t, c.store.SetVolumeActual(t.Context(), "charlie", map[string]map[int32]store.VolumeActual{"BACKUPS": {0: {
+			DevicePath: "/dev/drbd1000", TopLayer: "DRBD", DiskState: "Diskless"}}}))
+		var layered ResourceWithVolumes
+		c.get("/v1/resource-definitions/backups/resources/alpha", &layered)
+		layers := layered.Volumes[0].LayerDataList
+		require.Len(t, layers, 2)
+		require.Equal(t, "DRBD", layers[0].Type)
+		require.Equal(t, "/dev/vg/backups_00000", layers[0].Data.(map[string]any)["backing_device"])
+		require.Equal(t, "STORAGE", layers[1].Type)
+		require.Equal(t, "/dev/vg/backups_00000", layers[1].Data.(map[string]any)["device_path"])
+		c.get("/v1/resource-definitions/backups/resources/charlie", &layered)
+		require.Len(t, layered.Volumes[0].LayerDataList, 1)
+		require.Equal(t, "Diskless", layered.Volumes[0].State.DiskState)
+
 		// Effective properties say where a value comes from.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resources/alpha", `{"override_props": {"DrbdOptions/Net/protocol": "B"}}`)

@@ -49,7 +49,29 @@ func volumeJSON(v store.Volume) Volume {
 	if v.StateError != "" {
 		out.Reports = []ApiCallRc{stateReport(MaskVlm, v.StateError, v.StateReport)}
 	}
+	out.LayerDataList = volumeLayers(v)
 	return out
+}
+
+// volumeLayers are the layers of a volume its agent reported: DRBD over
+// the storage device, or the storage device alone.
+func volumeLayers(v store.Volume) []VolumeLayer {
+	if v.DevicePath == "" {
+		return nil
+	}
+	storage := StorageVolume{VolumeNumber: v.VlmNr, DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}
+	if v.TopLayer != "DRBD" {
+		return []VolumeLayer{{Type: "STORAGE", Data: storage}}
+	}
+	storage.DevicePath = v.BackingDevice
+	if v.BackingDevice == "" { // diskless: DRBD over nothing
+		return []VolumeLayer{{Type: "DRBD", Data: DrbdVolume{DevicePath: v.DevicePath, DiskState: v.DiskState}}}
+	}
+	return []VolumeLayer{
+		{Type: "DRBD", Data: DrbdVolume{DevicePath: v.DevicePath, BackingDevice: v.BackingDevice, MetaDisk: "internal",
+			AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}},
+		{Type: "STORAGE", Data: storage},
+	}
 }
 
 func effectiveJSON(chain []store.PropsLevel) map[string]EffectiveProperty {

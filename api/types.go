@@ -269,8 +269,34 @@ type Volume struct {
 	Props            map[string]string `json:"props,omitempty"`
 	Flags            []string          `json:"flags,omitempty"`
 	State            *VolumeState      `json:"state,omitempty"`
+	LayerDataList    []VolumeLayer     `json:"layer_data_list,omitempty"`
 	UUID             string            `json:"uuid,omitempty"`
 	Reports          []ApiCallRc       `json:"reports,omitempty"`
+}
+
+// VolumeLayer is one layer of a volume, top down, as its agent reported it.
+type VolumeLayer struct {
+	Type string `json:"type"`
+	Data any    `json:"data,omitempty"`
+}
+
+// DrbdVolume is a volume's DRBD layer.
+type DrbdVolume struct {
+	DevicePath       string `json:"device_path,omitempty"`
+	BackingDevice    string `json:"backing_device,omitempty"`
+	MetaDisk         string `json:"meta_disk,omitempty"`
+	AllocatedSizeKib *int64 `json:"allocated_size_kib,omitempty"`
+	UsableSizeKib    *int64 `json:"usable_size_kib,omitempty"`
+	DiskState        string `json:"disk_state,omitempty"`
+}
+
+// StorageVolume is a volume's STORAGE layer.
+type StorageVolume struct {
+	VolumeNumber     int32  `json:"volume_number"`
+	DevicePath       string `json:"device_path,omitempty"`
+	AllocatedSizeKib *int64 `json:"allocated_size_kib,omitempty"`
+	UsableSizeKib    *int64 `json:"usable_size_kib,omitempty"`
+	DiskState        string `json:"disk_state,omitempty"`
 }
 
 type ResourceCreate struct {

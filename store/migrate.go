@@ -178,6 +178,13 @@ var migrations = []migration{
 			FOREIGN KEY (resource_name, node_name_dst) REFERENCES resources (resource_name, node_name) ON DELETE CASCADE
 		)`,
 	}},
+	{3, "what the agents report of a volume's layers", []string{
+		// The device below the volume's top device (the storage device
+		// under DRBD; the file or logical volume of storage only), and
+		// the layer that made the top device ('' for STORAGE).
+		`ALTER TABLE volumes ADD COLUMN backing_device TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE volumes ADD COLUMN top_layer VARCHAR(16) NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

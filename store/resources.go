@@ -367,7 +367,7 @@ func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[str
 					return err
 				}
 				res := tx.Model(&VolumeRow{}).Where("resource_name = ? AND node_name = ? AND vlm_nr = ?", rd, Key(node), nr).
-					Updates(map[string]any{"device_path": a.DevicePath, "allocated_kib": a.AllocatedKib, "usable_kib": a.UsableKib,
+					Updates(map[string]any{"device_path": a.DevicePath, "backing_device": a.BackingDevice, "top_layer": a.TopLayer, "allocated_kib": a.AllocatedKib, "usable_kib": a.UsableKib,
 						"disk_state": a.DiskState, "state_error": a.StateError, "state_report": report})
 				if res.Error != nil {
 					return res.Error

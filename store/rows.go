@@ -139,12 +139,14 @@ type VolumeRow struct {
 
 // VolumeActual is a volume as its node's agent last reported it.
 type VolumeActual struct {
-	DevicePath   string
-	AllocatedKib *int64
-	UsableKib    *int64
-	DiskState    string
-	StateError   string
-	StateReport  string // id of the error report of StateError
+	DevicePath    string
+	BackingDevice string
+	TopLayer      string // DRBD, or empty for STORAGE
+	AllocatedKib  *int64
+	UsableKib     *int64
+	DiskState     string
+	StateError    string
+	StateReport   string // id of the error report of StateError
 }
 
 func (VolumeRow) TableName() string { return "volumes" }

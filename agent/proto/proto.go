@@ -108,11 +108,13 @@ type PoolReport struct {
 
 // VolumeReport is a volume as it is, or why it is not.
 type VolumeReport struct {
-	Resource     string `json:"resource"`
-	VlmNr        int32  `json:"vlm_nr"`
-	Pool         string `json:"pool"`
-	DevicePath   string `json:"device_path,omitempty"`
-	BackingPath  string `json:"backing_path,omitempty"`
+	Resource    string `json:"resource"`
+	VlmNr       int32  `json:"vlm_nr"`
+	Pool        string `json:"pool"`
+	DevicePath  string `json:"device_path,omitempty"`
+	BackingPath string `json:"backing_path,omitempty"`
+	// Layer made DevicePath: DRBD, or empty for the storage itself.
+	Layer        string `json:"layer,omitempty"`
 	AllocatedKib int64  `json:"allocated_kib"`
 	UsableKib    int64  `json:"usable_kib"`
 	DiskState    string `json:"disk_state"`
