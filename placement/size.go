@@ -22,6 +22,11 @@ type Pool struct {
 	// AutoplaceTarget is false when the node's AutoplaceTarget property
 	// says the autoplacer may not use it.
 	AutoplaceTarget bool
+	// ResourceCount is how many volumes are placed in it (MinRscCount).
+	ResourceCount int
+	// Throughput is its Autoplacer/MaxThroughput less the
+	// sys/fs/blkio_throttle_read and _write of its volumes (MaxThroughput).
+	Throughput float64
 }
 
 // DefaultOversubscriptionRatio is LINSTOR's MaxOversubscriptionRatio
