@@ -107,8 +107,8 @@ func (e *Error) Error() string {
 
 // candidate is a node with the pool the autoplacer would use on it.
 type candidate struct {
-	node  Node
-	pool  Pool
+	node  *Node
+	pool  *Pool
 	score float64
 }
 
@@ -129,9 +129,21 @@ func Place(c Cluster, r Request) (Decision, error) {
 			return Decision{}, fmt.Errorf("do-not-place-with-regex %q: %w", r.DoNotPlaceWithRegex, err)
 		}
 	}
-	nodes := map[string]Node{}
-	for _, n := range c.Nodes {
-		nodes[strings.ToUpper(n.Name)] = n
+	nodes := make(map[string]*Node, len(c.Nodes))
+	for i := range c.Nodes {
+		nodes[strings.ToUpper(c.Nodes[i].Name)] = &c.Nodes[i]
+	}
+	// key finds a node's key from a pool's node name: the names come
+	// from the same rows, so the display name usually matches as it is.
+	display := make(map[string]string, len(c.Nodes))
+	for k, n := range nodes {
+		display[n.Name] = k
+	}
+	key := func(name string) string {
+		if k, ok := display[name]; ok {
+			return k
+		}
+		return strings.ToUpper(name)
 	}
 	existing := map[string]bool{}
 	for _, n := range r.Existing {
@@ -140,13 +152,13 @@ func Place(c Cluster, r Request) (Decision, error) {
 
 	reasons := map[string][]string{}
 	reject := func(node, why string) {
-		k := strings.ToUpper(node)
+		k := key(node)
 		if !slices.Contains(reasons[k], why) {
 			reasons[k] = append(reasons[k], why)
 		}
 	}
 	// Node-level rules first: a node that fails one gets no pool.
-	usableNode := map[string]bool{}
+	usableNode := make(map[string]bool, len(nodes))
 	for k, n := range nodes {
 		switch {
 		case existing[k]:
@@ -155,22 +167,23 @@ func Place(c Cluster, r Request) (Decision, error) {
 			reject(n.Name, "AutoplaceTarget is false")
 		case !oneOf(n.Name, r.Nodes):
 			reject(n.Name, "not in the node list")
-		case holdsAvoided(n, r.Resource, r.DoNotPlaceWith, avoid):
+		case holdsAvoided(*n, r.Resource, r.DoNotPlaceWith, avoid):
 			reject(n.Name, "holds a resource it must not be placed with")
-		case !servesLayers(n, r.LayerStack):
+		case !servesLayers(*n, r.LayerStack):
 			reject(n.Name, "does not serve the layers "+strings.Join(r.LayerStack, ","))
 		default:
-			if why := fixedValueMismatch(n, r.ReplicasOnSame); why != "" {
+			if why := fixedValueMismatch(*n, r.ReplicasOnSame); why != "" {
 				reject(n.Name, why)
 				continue
 			}
 			usableNode[k] = true
 		}
 	}
-	best := map[string]candidate{}
-	var scored []candidate
-	for _, p := range c.Pools {
-		k := strings.ToUpper(p.Node)
+	best := make(map[string]candidate, len(nodes))
+	scored := make([]candidate, 0, len(c.Pools))
+	for i := range c.Pools {
+		p := &c.Pools[i]
+		k := key(p.Node)
 		if !usableNode[k] || Diskless(p.Provider) {
 			continue
 		}
@@ -190,7 +203,7 @@ func Place(c Cluster, r Request) (Decision, error) {
 	}
 	score(scored, r.Weights)
 	for _, cd := range scored {
-		k := strings.ToUpper(cd.node.Name)
+		k := key(cd.node.Name)
 		if cur, ok := best[k]; !ok || better(cd, cur) {
 			best[k] = cd
 		}
@@ -221,9 +234,9 @@ func Place(c Cluster, r Request) (Decision, error) {
 	var d Decision
 	taken := map[string]bool{}
 	for _, cd := range chosen {
-		d.Pools = append(d.Pools, cd.pool)
+		d.Pools = append(d.Pools, *cd.pool)
 		d.Scores = append(d.Scores, cd.score)
-		taken[strings.ToUpper(cd.node.Name)] = true
+		taken[key(cd.node.Name)] = true
 	}
 	if r.DisklessOnRemaining {
 		d.Diskless = disklessOnRemaining(c, nodes, existing, taken)
@@ -297,17 +310,17 @@ func score(cands []candidate, w Weights) {
 	strategies := []struct {
 		name     string
 		minimise bool
-		value    func(Pool) float64
+		value    func(*Pool) float64
 	}{
-		{MaxFreeSpace, false, func(p Pool) float64 {
+		{MaxFreeSpace, false, func(p *Pool) float64 {
 			if p.FreeKib == nil {
 				return 0
 			}
 			return float64(*p.FreeKib)
 		}},
-		{MinReservedSpace, true, func(p Pool) float64 { return float64(p.ReservedKib) }},
-		{MinRscCount, true, func(p Pool) float64 { return float64(p.ResourceCount) }},
-		{MaxThroughput, false, func(p Pool) float64 { return p.Throughput }},
+		{MinReservedSpace, true, func(p *Pool) float64 { return float64(p.ReservedKib) }},
+		{MinRscCount, true, func(p *Pool) float64 { return float64(p.ResourceCount) }},
+		{MaxThroughput, false, func(p *Pool) float64 { return p.Throughput }},
 	}
 	for _, s := range strategies {
 		weight := w[s.name]
@@ -335,7 +348,7 @@ func score(cands []candidate, w Weights) {
 // replicas-on-same (one value for all, the existing replicas' if any),
 // replicas-on-different and x-replicas-on-different. It returns nil and
 // the constraint that failed when no such group exists.
-func group(cands []candidate, need int, r Request, nodes map[string]Node) ([]candidate, string) {
+func group(cands []candidate, need int, r Request, nodes map[string]*Node) ([]candidate, string) {
 	if len(cands) < need {
 		return nil, ""
 	}
@@ -352,12 +365,12 @@ func group(cands []candidate, need int, r Request, nodes map[string]Node) ([]can
 	want, fixed := "", false
 	for _, e := range r.Existing {
 		if n, ok := nodes[strings.ToUpper(e)]; ok && len(sameKeys) > 0 {
-			want, fixed = values(n, sameKeys)
+			want, fixed = values(*n, sameKeys)
 			break
 		}
 	}
 	for _, c := range cands {
-		v, has := values(c.node, sameKeys)
+		v, has := values(*c.node, sameKeys)
 		if !has || fixed && v != want {
 			continue
 		}
@@ -394,7 +407,7 @@ func group(cands []candidate, need int, r Request, nodes map[string]Node) ([]can
 
 // maxGroup is how many replicas the constraints allow at most, for the
 // error message.
-func maxGroup(cands []candidate, need int, r Request, nodes map[string]Node) int {
+func maxGroup(cands []candidate, need int, r Request, nodes map[string]*Node) int {
 	for n := need - 1; n > 0; n-- {
 		if g, _ := group(cands, n, r, nodes); g != nil {
 			return n
@@ -419,7 +432,7 @@ func values(n Node, keys []string) (string, bool) {
 // pick takes candidates in order while replicas-on-different (every value
 // once, counting the existing replicas) and x-replicas-on-different (at
 // most N per value) allow.
-func pick(cands []candidate, need int, r Request, nodes map[string]Node) []candidate {
+func pick(cands []candidate, need int, r Request, nodes map[string]*Node) []candidate {
 	limits := map[string]int{}
 	for _, k := range r.ReplicasOnDifferent {
 		limits[auxKey(k)] = 1
@@ -428,7 +441,7 @@ func pick(cands []candidate, need int, r Request, nodes map[string]Node) []candi
 		limits[auxKey(k)] = n
 	}
 	used := map[string]map[string]int{}
-	count := func(n Node) {
+	count := func(n *Node) {
 		for k := range limits {
 			if v, ok := n.Props[k]; ok {
 				if used[k] == nil {
@@ -467,7 +480,7 @@ func pick(cands []candidate, need int, r Request, nodes map[string]Node) []candi
 
 // disklessOnRemaining are the diskless pools of the nodes that neither
 // hold the resource nor got a replica, where the autoplacer may place.
-func disklessOnRemaining(c Cluster, nodes map[string]Node, existing, taken map[string]bool) []Pool {
+func disklessOnRemaining(c Cluster, nodes map[string]*Node, existing, taken map[string]bool) []Pool {
 	var out []Pool
 	seen := map[string]bool{}
 	for _, p := range c.Pools {
