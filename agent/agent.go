@@ -33,7 +33,8 @@ type Agent struct {
 	// DrbdDir is where DRBD resource files go (DefaultDrbdDir if empty).
 	DrbdDir string
 
-	mu sync.Mutex // one apply at a time
+	mu      sync.Mutex // one apply at a time
+	applied int64      // generation of the last state applied
 
 	probeMu  sync.Mutex
 	probed   capabilities
@@ -116,6 +117,11 @@ func (a *Agent) provider(ctx context.Context, p proto.Pool) (storage.Provider, e
 func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if want.Generation < a.applied {
+		a.Log.Info("older state ignored", "generation", want.Generation, "applied", a.applied)
+		return proto.Report{Stale: true}
+	}
+	a.applied = want.Generation
 	drbdWanted := drbdResources(want)
 	refused := unapplied(want)
 	for name := range refused {

@@ -96,3 +96,21 @@ func TestApplyReportsFaults(t *testing.T) {
 	require.Contains(t, info.UnsupportedProviders, "LVM")
 	require.NotEmpty(t, info.Uname)
 }
+
+// A state older than one applied is ignored: pushes that cross on the
+// way cannot undo a newer one.
+func TestApplyIgnoresOlderStates(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := newAgent()
+	t.Cleanup(func() { a.Apply(ctx, proto.NodeState{Generation: 1 << 40, Pools: state(dir).Pools}) })
+	newer := state(dir, proto.Volume{Resource: "res1", VlmNr: 0, Pool: "pool1", SizeKib: 1024})
+	newer.Generation = 7
+	require.False(t, a.Apply(ctx, newer).Stale)
+	older := state(dir)
+	older.Generation = 6
+	require.True(t, a.Apply(ctx, older).Stale)
+	require.FileExists(t, filepath.Join(dir, "res1_00000.img"), "the older state did not delete the volume")
+	older.Generation = 7
+	require.False(t, a.Apply(ctx, older).Stale, "the same generation is applied")
+}

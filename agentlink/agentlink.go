@@ -378,10 +378,17 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 	if err != nil {
 		return proto.Report{}, err
 	}
+	// The generation is read before the state: a state read later is at
+	// least as new as its generation says.
+	gen, err := l.Store.Generation(ctx)
+	if err != nil {
+		return proto.Report{}, err
+	}
 	want, err := l.DesiredState(ctx, node)
 	if err != nil {
 		return proto.Report{}, err
 	}
+	want.Generation = gen
 	base, err := agentURL(n)
 	if err != nil {
 		return proto.Report{}, err
@@ -389,6 +396,9 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 	var rep proto.Report
 	if err := l.call(ctx, http.MethodPut, base+proto.PathNodeState, want, &rep); err != nil {
 		return proto.Report{}, fmt.Errorf("send node %s its state: %w", node, err)
+	}
+	if rep.Stale {
+		return rep, nil // a newer state got there first and was recorded by its own push
 	}
 	for _, p := range rep.Pools {
 		var err error

@@ -27,9 +27,13 @@ type Info struct {
 // NodeState is the whole desired state of one node. The agent makes the
 // node match it and keeps nothing of it.
 type NodeState struct {
-	Node    string   `json:"node"`
-	Pools   []Pool   `json:"pools"`
-	Volumes []Volume `json:"volumes"`
+	Node string `json:"node"`
+	// Generation is the controller database's change generation the
+	// state was read at; an agent ignores a state older than the last it
+	// applied, so that pushes that cross on the way keep their order.
+	Generation int64    `json:"generation,omitempty"`
+	Pools      []Pool   `json:"pools"`
+	Volumes    []Volume `json:"volumes"`
 	// Resources are the node's resources with layers above STORAGE; a
 	// resource that is not here is storage only.
 	Resources []Resource `json:"resources,omitempty"`
@@ -96,6 +100,9 @@ type Volume struct {
 type Report struct {
 	Pools   []PoolReport   `json:"pools"`
 	Volumes []VolumeReport `json:"volumes"`
+	// Stale says the state was older than one applied before, and was
+	// ignored.
+	Stale bool `json:"stale,omitempty"`
 }
 
 // PoolReport is a pool's capacity, or why it cannot be used.
