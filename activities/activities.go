@@ -4,6 +4,9 @@ package activities
 
 import (
 	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
 
 	"strata/agentlink"
 	"strata/store"
@@ -24,5 +27,10 @@ type Activities struct {
 // retry after a crash is safe.
 func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 	_, err := a.Agents.Apply(ctx, node)
+	var offline *agentlink.NotOnlineError
+	if errors.As(err, &offline) {
+		// Not worth retrying: the node gets its state when it connects.
+		return temporal.NewNonRetryableApplicationError(err.Error(), "NodeNotOnline", err)
+	}
 	return err
 }

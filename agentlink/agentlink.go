@@ -65,6 +65,14 @@ func New(st *store.Store, log *slog.Logger, interval time.Duration, tlsConfig *t
 	return l
 }
 
+// NotOnlineError is a push to a node whose agent is not online; the node
+// gets its state when its agent comes (back) online.
+type NotOnlineError struct{ Node, Connection string }
+
+func (e *NotOnlineError) Error() string {
+	return fmt.Sprintf("No active connection to satellite '%s' (%s).", e.Node, e.Connection)
+}
+
 // Status is the node's connection state; OFFLINE until its agent answered.
 func (l *Link) Status(node string) Status {
 	l.mu.Lock()
@@ -194,17 +202,33 @@ func (l *Link) call(ctx context.Context, method, url string, in, out any) error 
 // DesiredState is everything the node should have: its storage pools,
 // the volumes of its resources, and the layers above storage.
 func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, error) {
+	st, _, err := l.desiredState(ctx, node)
+	return st, err
+}
+
+// desiredState is DesiredState, and the keys of the definitions whose
+// resource on the node is being deleted and so left out of the state.
+func (l *Link) desiredState(ctx context.Context, node string) (proto.NodeState, []string, error) {
 	pools, err := l.Store.ListStoragePools(ctx, store.StoragePoolFilter{Nodes: []string{node}})
 	if err != nil {
-		return proto.NodeState{}, err
+		return proto.NodeState{}, nil, err
 	}
-	rscs, err := l.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{node}})
+	all, err := l.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{node}})
 	if err != nil {
-		return proto.NodeState{}, err
+		return proto.NodeState{}, nil, err
+	}
+	var rscs []store.Resource
+	var deleting []string
+	for _, r := range all {
+		if r.Flags.Has(store.FlagDelete) {
+			deleting = append(deleting, r.ResourceName)
+			continue
+		}
+		rscs = append(rscs, r)
 	}
 	inherited, err := l.inheritedStorDriver(ctx, node)
 	if err != nil {
-		return proto.NodeState{}, err
+		return proto.NodeState{}, nil, err
 	}
 	st := proto.NodeState{Node: node, Pools: []proto.Pool{}, Volumes: []proto.Volume{}}
 	for _, p := range pools {
@@ -218,7 +242,7 @@ func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, 
 	}
 	rds, err := l.Store.ListResourceDefinitions(ctx, store.ResourceDefinitionFilter{Names: names, WithVolumeDefinitions: true})
 	if err != nil {
-		return proto.NodeState{}, err
+		return proto.NodeState{}, nil, err
 	}
 	rdByName := map[string]store.ResourceDefinition{}
 	for _, rd := range rds {
@@ -232,13 +256,13 @@ func (l *Link) DesiredState(ctx context.Context, node string) (proto.NodeState, 
 		}
 		res, err := l.layers(ctx, r, rd)
 		if err != nil {
-			return proto.NodeState{}, err
+			return proto.NodeState{}, nil, err
 		}
 		if res != nil {
 			st.Resources = append(st.Resources, *res)
 		}
 	}
-	return st, nil
+	return st, deleting, nil
 }
 
 // inheritedStorDriver are the StorDriver/* properties a node's pools
@@ -292,9 +316,15 @@ func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDe
 	if len(stack) == 0 && !slices.Contains(l.Status(r.NodeName).Info.Layers, "DRBD") {
 		return nil, nil // storage only, without asking about the peers
 	}
-	peers, err := l.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{r.ResourceName}})
+	all, err := l.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{r.ResourceName}})
 	if err != nil {
 		return nil, err
+	}
+	var peers []store.Resource
+	for _, p := range all {
+		if !p.Flags.Has(store.FlagDelete) {
+			peers = append(peers, p)
+		}
 	}
 	if len(stack) == 0 {
 		stack = []string{"STORAGE"}
@@ -378,13 +408,16 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 	if err != nil {
 		return proto.Report{}, err
 	}
+	if st := l.Status(n.NodeName); st.Connection != Online {
+		return proto.Report{}, &NotOnlineError{Node: n.NodeDspName, Connection: st.Connection}
+	}
 	// The generation is read before the state: a state read later is at
 	// least as new as its generation says.
 	gen, err := l.Store.Generation(ctx)
 	if err != nil {
 		return proto.Report{}, err
 	}
-	want, err := l.DesiredState(ctx, node)
+	want, deleting, err := l.desiredState(ctx, node)
 	if err != nil {
 		return proto.Report{}, err
 	}
@@ -421,7 +454,11 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 		allocated, usable := v.AllocatedKib, v.UsableKib
 		actual[rd][v.VlmNr] = store.VolumeActual{DevicePath: v.DevicePath, BackingDevice: v.BackingPath, TopLayer: v.Layer, AllocatedKib: &allocated, UsableKib: &usable, DiskState: v.DiskState, StateError: v.Error}
 	}
-	return rep, l.Store.SetVolumeActual(ctx, node, actual)
+	if err := l.Store.SetVolumeActual(ctx, node, actual); err != nil {
+		return rep, err
+	}
+	// The agent has removed what the state left out, so its rows can go.
+	return rep, l.Store.PurgeDeleted(ctx, node, deleting)
 }
 
 // agentOf is the base URL of an online node's agent.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -143,17 +144,19 @@ func (s *server) registerResources(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "resourceCreate", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources", Summary: "create one or more resources", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			RdPath
+			OperationWaitParam
 			Body []ResourceCreate
 		}) (*rcOutput, error) {
-			return s.createResources(ctx, in.Resource, in.Body)
+			return s.createResources(ctx, in.Resource, in.Body, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceCreateOnNode", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "create a resource on a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			RscPath
+			OperationWaitParam
 			Body ResourceCreate
 		}) (*rcOutput, error) {
 			in.Body.Resource.NodeName = in.Node
-			return s.createResources(ctx, in.Resource, []ResourceCreate{in.Body})
+			return s.createResources(ctx, in.Resource, []ResourceCreate{in.Body}, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "modify a resource", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -171,15 +174,10 @@ func (s *server) registerResources(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "resourceDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "delete a resource", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RscPath
+			OperationWaitParam
 			KeepTiebreaker bool `query:"keep_tiebreaker"`
 		}) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskRsc
-			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
-			row, err := s.Store.DeleteResource(ctx, in.Resource, in.Node)
-			if err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			return success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", in.Resource, in.Node), row.UUID, refs), nil
+			return s.deleteResource(ctx, in.Resource, in.Node, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceVolumeList", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources/{node}/volumes", Summary: "list a resource's volumes", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -224,7 +222,7 @@ func (s *server) registerResources(h huma.API) {
 		})
 }
 
-func (s *server) createResources(ctx context.Context, rd string, reqs []ResourceCreate) (*rcOutput, error) {
+func (s *server) createResources(ctx context.Context, rd string, reqs []ResourceCreate, wait time.Duration) (*rcOutput, error) {
 	const op, obj = MaskCrt, MaskRsc
 	refs := map[string]string{"RscDfn": rd}
 	if len(reqs) == 0 {
@@ -254,5 +252,28 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []Resource
 			map[string]string{"RscDfn": rd, "Node": reqs[i].Resource.NodeName})
 		out = append(out, r.Body...)
 	}
-	return &rcOutput{out}, nil
+	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, s.holders(ctx, rd), wait)...))
+}
+
+// deleteResource removes a resource from its node: it is marked, its
+// node and peers get their new state, and its rows go once its node no
+// longer has it. One that never reached its node goes at once, as does
+// everything without Temporal to deploy by.
+func (s *server) deleteResource(ctx context.Context, rd, node string, wait time.Duration) (*rcOutput, error) {
+	const op, obj = MaskDel, MaskRsc
+	refs := map[string]string{"RscDfn": rd, "Node": node}
+	if s.Temporal == nil {
+		row, err := s.Store.DeleteResource(ctx, rd, node)
+		if err != nil {
+			return nil, failure(err, op, obj, refs)
+		}
+		return success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs), nil
+	}
+	nodes := s.holders(ctx, rd)
+	row, _, err := s.Store.MarkResourceDeleting(ctx, rd, node)
+	if err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	out := success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
+	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, nodes, wait)...))
 }

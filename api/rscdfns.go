@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -176,16 +177,36 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			return success(Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}", Summary: "delete a resource definition", Tags: []string{"developers"}},
-		func(ctx context.Context, in *RdPath) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskRscDfn
-			refs := map[string]string{"RscDfn": in.Resource}
-			row, err := s.Store.DeleteResourceDefinition(ctx, in.Resource)
-			if err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			return success(Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs), nil
+		func(ctx context.Context, in *struct {
+			RdPath
+			OperationWaitParam
+		}) (*rcOutput, error) {
+			return s.deleteResourceDefinition(ctx, in.Resource, in.wait(s.OperationWait))
 		})
 	s.registerVolumeDefinitions(h)
+}
+
+// deleteResourceDefinition removes a definition from every node and then
+// from the database: its resources are marked, their nodes get their new
+// state, and the rows go once the nodes no longer have them. Resources
+// that never reached a node go at once, as does everything without
+// Temporal to deploy by.
+func (s *server) deleteResourceDefinition(ctx context.Context, rd string, wait time.Duration) (*rcOutput, error) {
+	const op, obj = MaskDel, MaskRscDfn
+	refs := map[string]string{"RscDfn": rd}
+	if s.Temporal == nil {
+		row, err := s.Store.DeleteResourceDefinition(ctx, rd)
+		if err != nil {
+			return nil, failure(err, op, obj, refs)
+		}
+		return success(Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs), nil
+	}
+	row, nodes, err := s.Store.MarkResourceDefinitionDeleting(ctx, rd)
+	if err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	out := success(Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs).Body
+	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, nodes, wait)...))
 }
 
 func checkSize(kib int64, op, obj uint64) error {

@@ -267,12 +267,16 @@ func (s *Store) DeleteResourceDefinition(ctx context.Context, name string) (Reso
 		if row, err = takeResourceDefinition(tx, name); err != nil {
 			return err
 		}
-		k := row.ResourceName
-		if err := dropProps(tx, []string{ResourceDefinitionInstance(k)},
-			"/VOLUMEDEFINITIONS/"+k+"/", "/RESOURCES/"+k+"/", "/VOLUMES/"+k+"/", "/CONDFN/RESOURCES/"+k+"/"); err != nil {
-			return err
-		}
-		return tx.Delete(&row).Error // volume definitions, resources, volumes and connections cascade
+		return deleteResourceDefinition(tx, row)
 	})
 	return row, err
+}
+
+func deleteResourceDefinition(tx *gorm.DB, row ResourceDefinitionRow) error {
+	k := row.ResourceName
+	if err := dropProps(tx, []string{ResourceDefinitionInstance(k)},
+		"/VOLUMEDEFINITIONS/"+k+"/", "/RESOURCES/"+k+"/", "/VOLUMES/"+k+"/", "/CONDFN/RESOURCES/"+k+"/"); err != nil {
+		return err
+	}
+	return tx.Delete(&row).Error // volume definitions, resources, volumes and connections cascade
 }

@@ -43,6 +43,7 @@ func Start(c client.Client, acts *activities.Activities) (worker.Worker, error) 
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.DatabaseBackup)
 	w.RegisterWorkflow(workflows.NodeSync)
+	w.RegisterWorkflow(workflows.Deploy)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal worker: %w", err)

@@ -1,0 +1,103 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"strata/store"
+	"strata/workflows"
+)
+
+// Codes of the answers to a deployment.
+const (
+	// InfoDeployed is Strata's own: the change reached the nodes, by the
+	// workflow named in the entry.
+	InfoDeployed = 19002 | MaskInfo
+	// WarnNodeNotReached: a node's agent could not be reached; the node
+	// gets its state when it comes back.
+	WarnNodeNotReached = 19003 | MaskWarn
+)
+
+// deploy sends the nodes holding resource rd their new state by the
+// Deploy workflow and waits up to wait for it. Without Temporal (tests of
+// the API alone) the change stays recorded and reaches the nodes at
+// their next sync.
+func (s *server) deploy(ctx context.Context, op, obj uint64, rd string, nodes []string, wait time.Duration) RcList {
+	if s.Temporal == nil || len(nodes) == 0 {
+		return nil
+	}
+	sort.Strings(nodes)
+	id := workflows.DeployWorkflowID(rd, uuid.NewString())
+	refs := map[string]string{"RscDfn": rd, "WorkflowId": id}
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.Deploy, workflows.DeployInput{Resource: rd, Nodes: nodes})
+	if err != nil {
+		rc := NewRc(WarnNodeNotReached, op, obj, fmt.Sprintf("The change to '%s' is recorded but could not be sent to the nodes now.", rd))
+		rc.Cause, rc.Correction, rc.ObjRefs = err.Error(), "The nodes get it when they reconnect (node reconnect).", refs
+		return RcList{rc}
+	}
+	var res workflows.DeployResult
+	outcome, err := s.waitFor(ctx, run, &res, wait)
+	switch outcome {
+	case running:
+		rc := NewRc(InfoOperationRunning, op, obj, fmt.Sprintf("Deploying '%s' on %d nodes goes on in the background.", rd, len(nodes)))
+		rc.Details, rc.ObjRefs = "Follow workflow "+id+" with GET /v1/operations/"+id+".", refs
+		return RcList{rc}
+	case failed:
+		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Deploying '%s' failed.", rd), err.Error(), "See workflow "+id+".")
+		l[0].ObjRefs = refs
+		return l
+	}
+	return s.deployReplies(ctx, op, obj, rd, id, nodes, res)
+}
+
+// deployReplies are the answer to a finished deployment: the workflow
+// that made it, nodes that were not reached, and each volume a node
+// reported as failed.
+func (s *server) deployReplies(ctx context.Context, op, obj uint64, rd, id string, nodes []string, res workflows.DeployResult) RcList {
+	refs := map[string]string{"RscDfn": rd, "WorkflowId": id}
+	rc := NewRc(InfoDeployed, op, obj, fmt.Sprintf("Resource '%s' deployed on %d nodes.", rd, len(nodes)-len(res.Failed)))
+	rc.Details, rc.ObjRefs = "By workflow "+id+".", refs
+	out := RcList{rc}
+	for _, n := range nodes {
+		if why, ok := res.Failed[n]; ok {
+			w := NewRc(WarnNodeNotReached, op, obj, fmt.Sprintf("Node '%s' was not reached.", n))
+			w.Cause, w.Correction, w.ObjRefs = why, "It gets its state when its agent is back (node list shows it Online).", map[string]string{"Node": n, "WorkflowId": id}
+			out = append(out, w)
+		}
+	}
+	rscs, err := s.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}})
+	if err != nil {
+		return out
+	}
+	for _, r := range rscs {
+		for _, v := range r.Volumes {
+			if v.StateError != "" {
+				e := stateReport(MaskVlm, v.StateError, v.StateReport)
+				e.Message = fmt.Sprintf("Volume %d of resource '%s' on node '%s' failed: %s", v.VlmNr, r.ResourceDspName, r.NodeDspName, e.Message)
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// holders are the display names of the nodes holding rd.
+func (s *server) holders(ctx context.Context, rd string) []string {
+	rscs, err := s.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(rscs))
+	for i, r := range rscs {
+		out[i] = r.NodeDspName
+	}
+	return out
+}
