@@ -66,6 +66,8 @@ func New(d Deps) http.Handler {
 	s.registerNodes(h)
 	s.registerStoragePools(h)
 	s.registerPhysicalStorage(h)
+	s.registerAutoplace(h)
+	s.registerSpawn(h)
 	s.registerResourceGroups(h)
 	s.registerResourceDefinitions(h)
 	s.registerResources(h)

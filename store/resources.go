@@ -61,6 +61,18 @@ func takeResource(tx *gorm.DB, rd, node string) (ResourceRow, error) {
 // CreateResources creates resources of one definition on nodes, each with
 // a volume per volume definition, all or none.
 func (s *Store) CreateResources(ctx context.Context, rd string, specs []ResourceSpec) ([]ResourceRow, error) {
+	return s.CreateResourcesIf(ctx, rd, specs, nil)
+}
+
+// ErrPlacementChanged refuses resources placed on a snapshot that is no
+// longer true: the definition's nodes changed meanwhile.
+var ErrPlacementChanged = refuse(Invalid, KindResource, "The resource's nodes changed while it was being placed.", "Another request placed or removed a replica of it at the same time.", "Place it again.")
+
+// CreateResourcesIf is CreateResources that first checks, in the same
+// transaction, that the definition is held by exactly the nodes holders
+// names (nil: no check). The autoplacer decides on a snapshot; this keeps
+// two placements of one resource from both adding replicas.
+func (s *Store) CreateResourcesIf(ctx context.Context, rd string, specs []ResourceSpec, holders []string) ([]ResourceRow, error) {
 	for _, sp := range specs {
 		if err := (PropsModify{OverrideProps: sp.Props}).Check(KindResource); err != nil {
 			return nil, err
@@ -71,6 +83,17 @@ func (s *Store) CreateResources(ctx context.Context, rd string, specs []Resource
 		r, err := takeResourceDefinition(tx, rd)
 		if err != nil {
 			return err
+		}
+		if holders != nil {
+			var now []string
+			if err := tx.Model(&ResourceRow{}).Where("resource_name = ?", r.ResourceName).Order("node_name").Pluck("node_name", &now).Error; err != nil {
+				return err
+			}
+			want := keys(holders)
+			slices.Sort(want)
+			if !slices.Equal(now, want) {
+				return ErrPlacementChanged
+			}
 		}
 		var vds []VolumeDefinitionRow
 		if err := tx.Where("resource_name = ?", r.ResourceName).Order("vlm_nr").Find(&vds).Error; err != nil {

@@ -54,48 +54,76 @@ func (s *Store) CreateResourceDefinition(ctx context.Context, spec ResourceDefin
 	}
 	var row ResourceDefinitionRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		if err := absent[ResourceDefinitionRow](tx, exists(KindResourceDefinition, "Resource definition '%s' already exists.", spec.Name), "resource_name = ?", Key(spec.Name)); err != nil {
+		var err error
+		row, err = createResourceDefinition(tx, spec)
+		return err
+	})
+	return row, err
+}
+
+// SpawnDefinitions creates a definition and its volume definitions in one
+// transaction: resource-group spawn either makes all of them or none.
+func (s *Store) SpawnDefinitions(ctx context.Context, spec ResourceDefinitionSpec, vds []VolumeDefinitionSpec) (ResourceDefinitionRow, error) {
+	if err := (PropsModify{OverrideProps: spec.Props}).Check(KindResourceDefinition); err != nil {
+		return ResourceDefinitionRow{}, err
+	}
+	var row ResourceDefinitionRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if row, err = createResourceDefinition(tx, spec); err != nil {
 			return err
 		}
-		rgName := spec.ResourceGroup
-		if rgName == "" {
-			rgName = DfltRscGrp
-		}
-		rg, err := takeResourceGroup(tx, rgName)
-		if err != nil {
-			return err
-		}
-		row = ResourceDefinitionRow{ResourceName: Key(spec.Name), ResourceDspName: spec.Name, UUID: uuid.NewString(),
-			ResourceGroupName: rg.ResourceGroupName, LayerStack: NewFlags(spec.LayerStack...), DrbdSecret: spec.DrbdSecret,
-			DrbdTransportType: spec.TransportType, CreateTimestamp: nowMs()}
-		if spec.ExternalName != "" {
-			ext := spec.ExternalName
-			row.ResourceExternalName = &ext
-			if err := absent[ResourceDefinitionRow](tx, exists(KindResourceDefinition, "A resource definition with the external name '%s' already exists.", ext), "resource_external_name = ?", ext); err != nil {
+		for _, vd := range vds {
+			if _, err := createVolumeDefinition(tx, spec.Name, vd); err != nil {
 				return err
 			}
 		}
-		if row.DrbdTransportType == "" {
-			row.DrbdTransportType = "IP"
-		}
-		if row.DrbdSecret == "" {
-			row.DrbdSecret = newSecret()
-		}
-		if row.DrbdPort, err = drbdPort(tx, spec.DrbdPort); err != nil {
-			return err
-		}
-		if row.DrbdPeerSlots, err = peerSlots(tx, spec, rg); err != nil {
-			return err
-		}
-		if err := tx.Create(&row).Error; err != nil {
-			return err
-		}
-		if err := touchDefinition(tx, row.ResourceName); err != nil {
-			return err
-		}
-		return setProps(tx, ResourceDefinitionInstance(spec.Name), spec.Props)
+		return nil
 	})
 	return row, err
+}
+
+func createResourceDefinition(tx *gorm.DB, spec ResourceDefinitionSpec) (ResourceDefinitionRow, error) {
+	if err := absent[ResourceDefinitionRow](tx, exists(KindResourceDefinition, "Resource definition '%s' already exists.", spec.Name), "resource_name = ?", Key(spec.Name)); err != nil {
+		return ResourceDefinitionRow{}, err
+	}
+	rgName := spec.ResourceGroup
+	if rgName == "" {
+		rgName = DfltRscGrp
+	}
+	rg, err := takeResourceGroup(tx, rgName)
+	if err != nil {
+		return ResourceDefinitionRow{}, err
+	}
+	row := ResourceDefinitionRow{ResourceName: Key(spec.Name), ResourceDspName: spec.Name, UUID: uuid.NewString(),
+		ResourceGroupName: rg.ResourceGroupName, LayerStack: NewFlags(spec.LayerStack...), DrbdSecret: spec.DrbdSecret,
+		DrbdTransportType: spec.TransportType, CreateTimestamp: nowMs()}
+	if spec.ExternalName != "" {
+		ext := spec.ExternalName
+		row.ResourceExternalName = &ext
+		if err := absent[ResourceDefinitionRow](tx, exists(KindResourceDefinition, "A resource definition with the external name '%s' already exists.", ext), "resource_external_name = ?", ext); err != nil {
+			return ResourceDefinitionRow{}, err
+		}
+	}
+	if row.DrbdTransportType == "" {
+		row.DrbdTransportType = "IP"
+	}
+	if row.DrbdSecret == "" {
+		row.DrbdSecret = newSecret()
+	}
+	if row.DrbdPort, err = drbdPort(tx, spec.DrbdPort); err != nil {
+		return ResourceDefinitionRow{}, err
+	}
+	if row.DrbdPeerSlots, err = peerSlots(tx, spec, rg); err != nil {
+		return ResourceDefinitionRow{}, err
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return ResourceDefinitionRow{}, err
+	}
+	if err := touchDefinition(tx, row.ResourceName); err != nil {
+		return ResourceDefinitionRow{}, err
+	}
+	return row, setProps(tx, ResourceDefinitionInstance(spec.Name), spec.Props)
 }
 
 func drbdPort(tx *gorm.DB, want *int32) (*int32, error) {

@@ -40,57 +40,65 @@ func (s *Store) CreateVolumeDefinition(ctx context.Context, rd string, spec Volu
 	}
 	var row VolumeDefinitionRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		r, err := takeResourceDefinition(tx, rd)
-		if err != nil {
-			return err
-		}
-		var used []int32
-		if err := tx.Model(&VolumeDefinitionRow{}).Where("resource_name = ?", r.ResourceName).Pluck("vlm_nr", &used).Error; err != nil {
-			return err
-		}
-		nr, err := pickNumber(spec.VlmNr, used, KindVolumeDefinition, fmt.Sprintf("Volume definition %%d already exists in resource definition '%s'.", r.ResourceDspName))
-		if err != nil {
-			return err
-		}
-		minor := spec.DrbdMinor
-		if minor == nil {
-			m, err := allocate(tx, &VolumeDefinitionRow{}, "drbd_minor", KeyMinorNrAutoRange, defaultMinorRange, KindVolumeDefinition, "DRBD minor number", 801) // FAIL_POOL_EXHAUSTED_MINOR_NR
-			if err != nil {
-				return err
-			}
-			minor = &m
-		} else if ok, err := found(tx.Take(&VolumeDefinitionRow{}, "drbd_minor = ?", *minor).Error); err != nil || ok {
-			if ok {
-				e := refuse(Invalid, KindVolumeDefinition, fmt.Sprintf("DRBD minor number %d is already in use.", *minor),
-					"Another volume definition uses this minor number.", "Choose another minor, or leave it out to have one allocated.")
-				e.Code = 207 // FAIL_INVLD_MINOR_NR
-				return e
-			}
-			return err
-		}
-		row = VolumeDefinitionRow{ResourceName: r.ResourceName, VlmNr: nr, UUID: uuid.NewString(), VlmSize: spec.SizeKib, Flags: spec.Flags, DrbdMinor: minor}
-		if err := tx.Create(&row).Error; err != nil {
-			return err
-		}
-		if err := setProps(tx, VolumeDefinitionInstance(rd, nr), spec.Props); err != nil {
-			return err
-		}
-		var rscs []ResourceRow
-		if err := tx.Where("resource_name = ?", r.ResourceName).Find(&rscs).Error; err != nil {
-			return err
-		}
-		nodeNames, err := displayNames[NodeRow](tx, "node_name", "node_dsp_name")
-		if err != nil {
-			return err
-		}
-		for _, rsc := range rscs {
-			if err := createVolume(tx, r, rsc, nodeNames[rsc.NodeName], row); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		row, err = createVolumeDefinition(tx, rd, spec)
+		return err
 	})
 	return row, err
+}
+
+// createVolumeDefinition adds a volume definition, and its volume to every
+// resource of the definition.
+func createVolumeDefinition(tx *gorm.DB, rd string, spec VolumeDefinitionSpec) (VolumeDefinitionRow, error) {
+	r, err := takeResourceDefinition(tx, rd)
+	if err != nil {
+		return VolumeDefinitionRow{}, err
+	}
+	var used []int32
+	if err := tx.Model(&VolumeDefinitionRow{}).Where("resource_name = ?", r.ResourceName).Pluck("vlm_nr", &used).Error; err != nil {
+		return VolumeDefinitionRow{}, err
+	}
+	nr, err := pickNumber(spec.VlmNr, used, KindVolumeDefinition, fmt.Sprintf("Volume definition %%d already exists in resource definition '%s'.", r.ResourceDspName))
+	if err != nil {
+		return VolumeDefinitionRow{}, err
+	}
+	minor := spec.DrbdMinor
+	if minor == nil {
+		m, err := allocate(tx, &VolumeDefinitionRow{}, "drbd_minor", KeyMinorNrAutoRange, defaultMinorRange, KindVolumeDefinition, "DRBD minor number", 801) // FAIL_POOL_EXHAUSTED_MINOR_NR
+		if err != nil {
+			return VolumeDefinitionRow{}, err
+		}
+		minor = &m
+	} else if ok, err := found(tx.Take(&VolumeDefinitionRow{}, "drbd_minor = ?", *minor).Error); err != nil || ok {
+		if ok {
+			e := refuse(Invalid, KindVolumeDefinition, fmt.Sprintf("DRBD minor number %d is already in use.", *minor),
+				"Another volume definition uses this minor number.", "Choose another minor, or leave it out to have one allocated.")
+			e.Code = 207 // FAIL_INVLD_MINOR_NR
+			return VolumeDefinitionRow{}, e
+		}
+		return VolumeDefinitionRow{}, err
+	}
+	row := VolumeDefinitionRow{ResourceName: r.ResourceName, VlmNr: nr, UUID: uuid.NewString(), VlmSize: spec.SizeKib, Flags: spec.Flags, DrbdMinor: minor}
+	if err := tx.Create(&row).Error; err != nil {
+		return VolumeDefinitionRow{}, err
+	}
+	if err := setProps(tx, VolumeDefinitionInstance(rd, nr), spec.Props); err != nil {
+		return VolumeDefinitionRow{}, err
+	}
+	var rscs []ResourceRow
+	if err := tx.Where("resource_name = ?", r.ResourceName).Find(&rscs).Error; err != nil {
+		return VolumeDefinitionRow{}, err
+	}
+	nodeNames, err := displayNames[NodeRow](tx, "node_name", "node_dsp_name")
+	if err != nil {
+		return VolumeDefinitionRow{}, err
+	}
+	for _, rsc := range rscs {
+		if err := createVolume(tx, r, rsc, nodeNames[rsc.NodeName], row); err != nil {
+			return VolumeDefinitionRow{}, err
+		}
+	}
+	return row, nil
 }
 
 // VolumeDefinitionChange is volume-definition modify: zero fields stay.

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// placed lists the nodes holding rd, with (d) for diskless ones.
+func placed(c *apiClient, rd string) []string {
+	var rscs []ResourceWithVolumes
+	c.get("/v1/resource-definitions/"+rd+"/resources", &rscs)
+	var out []string
+	for _, r := range rscs {
+		n := r.NodeName
+		for _, f := range r.Flags {
+			if f == "DRBD_DISKLESS" {
+				n += "(d)"
+			}
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func TestSpawnAndAutoplace(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("delta", "10.0.0.4"))
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/delta/storage-pools",
+			`{"storage_pool_name": "pool1", "provider_kind": "FILE", "props": {"StorDriver/StorPoolName": "/var/lib/strata/pool1"}}`)
+		for i, n := range []string{"alpha", "bravo", "charlie", "delta"} { // as the agents would report
+			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(40-10*i)<<20, 100<<20))
+		}
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"Aux/site": "x"}}`)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/bravo", `{"override_props": {"Aux/site": "y"}}`)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/charlie", `{"override_props": {"Aux/site": "y"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "web", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/web/volume-groups", `{}`)
+
+		// The CLI's request: linstor resource-group spawn web site1 10G.
+		rcs := c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/web/spawn",
+			`{"resource_definition_name": "site1", "volume_sizes": [10485760], "partial": false, "definitions_only": false, "select_filter": {}}`)
+		require.Contains(t, rcs[len(rcs)-1].Message, "successfully autoplaced on 2 nodes")
+		require.Equal(t, []string{"alpha", "bravo"}, placed(c, "site1"), "MaxFreeSpace: the two pools with most free space")
+		var rd ResourceDefinition
+		c.get("/v1/resource-definitions/site1", &rd)
+		require.Equal(t, "web", rd.ResourceGroupName)
+		require.EqualValues(t, 10485760, rd.VolumeDefinitions[0].SizeKib)
+
+		// +1 adds a replica whatever the place count; a dry run shows it first.
+		rcs = c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/site1/autoplace?dry_run=true", `{"select_filter": {"additional_place_count": 1}}`)
+		require.Contains(t, rcs[0].Message, "would be placed on charlie")
+		require.Equal(t, []string{"alpha", "bravo"}, placed(c, "site1"), "a dry run changes nothing")
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/site1/autoplace", `{"select_filter": {"additional_place_count": 1}}`)
+		require.Equal(t, []string{"alpha", "bravo", "charlie"}, placed(c, "site1"))
+		rcs = c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/site1/autoplace", `{"diskless_on_remaining": null, "select_filter": {"place_count": 3}}`)
+		require.Contains(t, rcs[0].Message, "nothing to place")
+
+		// Replicas on the same site, and diskless on the rest.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/web/spawn",
+			`{"resource_definition_name": "site2", "volume_sizes": [1048576], "select_filter": {"replicas_on_same": ["site"], "diskless_on_remaining": true}}`)
+		require.Equal(t, []string{"alpha(d)", "bravo", "charlie", "delta(d)"}, placed(c, "site2"))
+
+		// Refusals change nothing and say why each node was left out.
+		rc := c.fail(http.StatusInternalServerError, codeNotEnoughNodes, http.MethodPost, "/v1/resource-groups/web/spawn",
+			`{"resource_definition_name": "big", "volume_sizes": [1073741824], "select_filter": {"place_count": 3}}`)
+		require.Contains(t, rc.Cause, "3 replicas wanted, 0 nodes can take one", "1 TiB is more than 20 times the thin pools' free space")
+		require.Contains(t, rc.Details, "bravo: pool pool1 has")
+		c.fail(http.StatusNotFound, codeNotFoundStart+1, http.MethodGet, "/v1/resource-definitions/big", nil)
+		c.fail(http.StatusInternalServerError, codeInvalidRequest, http.MethodPost, "/v1/resource-groups/web/spawn",
+			`{"resource_definition_name": "two", "volume_sizes": [1024, 2048]}`)
+		c.fail(http.StatusNotFound, codeNotFoundStart+1, http.MethodGet, "/v1/resource-definitions/two", nil)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/web/spawn", `{"resource_definition_name": "two", "volume_sizes": [1024, 2048], "partial": true, "definitions_only": true}`)
+		require.Empty(t, placed(c, "two"), "definitions only")
+		c.fail(http.StatusInternalServerError, codeInvalidRequest, http.MethodPost, "/v1/resource-definitions/two/autoplace", `{"select_filter": {"not_place_with_rsc_regex": "("}}`)
+		c.fail(http.StatusNotFound, codeNotFoundStart+1, http.MethodPost, "/v1/resource-definitions/nope/autoplace", `{"select_filter": {}}`)
+		for _, body := range []string{`{"select_filter": {"place_count": -1}}`, `{"select_filter": {"provider_list": ["TAPE"]}}`, `{"select_filter": {}, "layer_list": ["drbd", "drbd"]}`} {
+			_, out := c.do(http.MethodPost, "/v1/resource-definitions/two/autoplace", body)
+			require.Contains(t, string(out), "ret_code", "%s: %s", body, out)
+			require.Empty(t, placed(c, "two"), body)
+		}
+	})
+}
