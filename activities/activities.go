@@ -5,7 +5,9 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"strata/agentlink"
@@ -26,6 +28,8 @@ type Activities struct {
 // its agent reports. Sending the same state again changes nothing, so a
 // retry after a crash is safe.
 func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
+	stop := heartbeat(ctx)
+	defer stop()
 	_, err := a.Agents.Apply(ctx, node)
 	var offline *agentlink.NotOnlineError
 	if errors.As(err, &offline) {
@@ -33,4 +37,30 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "NodeNotOnline", err)
 	}
 	return err
+}
+
+// HeartbeatInterval is how often a running activity tells Temporal it is
+// alive; with a heartbeat timeout of a few intervals, the activity of a
+// controller that died is retried by another worker within seconds
+// instead of after its whole start-to-close timeout.
+const HeartbeatInterval = 2 * time.Second
+
+// heartbeat records heartbeats until stop is called.
+func heartbeat(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(HeartbeatInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }

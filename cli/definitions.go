@@ -155,6 +155,7 @@ func (a *app) resourceDefinitionCommand() *cobra.Command {
 	del := verb("delete RESOURCE", "delete a resource definition with all its resources", aliasDelete, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
 		return a.write(cmd.Context(), http.MethodDelete, resourceDefinitionProps.path(args), nil)
 	})
+	c.AddCommand(a.autoPlaceCommand())
 	c.AddCommand(create, modify, list, del,
 		a.drbdOptionsCommand("drbd-options", "set DRBD options of the definition's resources", resourceDefinitionProps, "Net", "Disk", "PeerDevice", "Resource", "Handlers"))
 	c.AddCommand(a.propsCommands(resourceDefinitionProps)...)

@@ -12,6 +12,7 @@ import (
 
 type selectFilter struct {
 	PlaceCount           int32          `json:"place_count,omitempty"`
+	AdditionalPlaceCount int32          `json:"additional_place_count,omitempty"`
 	NodeNameList         []string       `json:"node_name_list,omitempty"`
 	StoragePool          string         `json:"storage_pool,omitempty"`
 	StoragePoolList      []string       `json:"storage_pool_list,omitempty"`
@@ -52,16 +53,23 @@ func (ff *filterFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.Int32Var(&ff.f.PlaceCount, "place-count", 0, "number of diskful replicas")
 	fl.StringSliceVar(&ff.f.StoragePoolList, "storage-pool", nil, "storage pools to place in")
+	fl.StringVarP(&ff.layers, "layer-list", "l", "", "layer stack, such as drbd,storage")
+	fl.StringVar(&ff.description, "description", "", "description of the group")
+	ff.addConstraints(cmd)
+}
+
+// addConstraints adds the placement rules that resource create
+// --auto-place shares with resource groups.
+func (ff *filterFlags) addConstraints(cmd *cobra.Command) {
+	fl := cmd.Flags()
 	fl.StringSliceVar(&ff.f.NodeNameList, "node-list", nil, "nodes to place on")
 	fl.StringSliceVar(&ff.f.ReplicasOnSame, "replicas-on-same", nil, "node properties (Aux/ keys, KEY or KEY=VALUE) that replicas share")
 	fl.StringSliceVar(&ff.f.ReplicasOnDifferent, "replicas-on-different", nil, "node properties (Aux/ keys) that replicas differ in")
 	fl.StringToIntVar(&ff.f.XReplicasOnDifferent, "x-replicas-on-different", nil, "KEY=N: at most N replicas per value of the node property")
 	fl.StringSliceVar(&ff.f.NotPlaceWithRsc, "do-not-place-with", nil, "resources not to share a node with")
 	fl.StringVar(&ff.f.NotPlaceWithRscRegex, "do-not-place-with-regex", "", "regular expression of resources not to share a node with")
-	fl.StringVarP(&ff.layers, "layer-list", "l", "", "layer stack, such as drbd,storage")
 	fl.StringSliceVar(&ff.f.ProviderList, "providers", nil, "storage providers to place in, such as LVM_THIN")
 	fl.BoolVar(&ff.disklessRemain, "diskless-on-remaining", false, "place diskless resources on the remaining nodes")
-	fl.StringVar(&ff.description, "description", "", "description of the group")
 }
 
 func (ff *filterFlags) filter(cmd *cobra.Command) *selectFilter {
@@ -126,7 +134,7 @@ func (a *app) resourceGroupCommand() *cobra.Command {
 	del := verb("delete RESOURCE_GROUP", "delete a resource group", aliasDelete, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
 		return a.write(cmd.Context(), http.MethodDelete, resourceGroupProps.path(args), nil)
 	})
-	c.AddCommand(create, modify, list, del, a.querySizeInfoCommand(), a.queryMaxVolumeSizeCommand(),
+	c.AddCommand(create, modify, list, del, a.spawnCommand(), a.querySizeInfoCommand(), a.queryMaxVolumeSizeCommand(),
 		a.drbdOptionsCommand("drbd-options", "set DRBD options inherited by the group's resources", resourceGroupProps, "Net", "Disk", "PeerDevice", "Resource", "Handlers"))
 	c.AddCommand(a.propsCommands(resourceGroupProps)...)
 	return c

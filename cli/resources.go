@@ -52,6 +52,9 @@ func (r resource) usage() string {
 // state is the disk state of the resource's volumes as its agent reports
 // it; Unknown until it does.
 func (r resource) state() string {
+	if slices.Contains(r.Flags, "DELETE") {
+		return "DELETING"
+	}
 	if r.diskless() {
 		return "Diskless"
 	}
@@ -72,11 +75,31 @@ func (r resource) state() string {
 
 func (a *app) resourceCommand() *cobra.Command {
 	c := &cobra.Command{Use: "resource", Aliases: []string{"r"}, Short: "resource commands"}
-	var pool, layers string
+	var pool, layers, autoPlace string
 	var diskless, nvmeInitiator bool
 	var nodeID int32
-	create := verb("create NODE [NODE...] RESOURCE", "create a resource on nodes", aliasCreate, cobra.MinimumNArgs(2), func(cmd *cobra.Command, args []string) error {
+	var pf placeFlags
+	create := verb("create [NODE...] RESOURCE", "create a resource on nodes, or where the autoplacer chooses (--auto-place)", aliasCreate, cobra.MinimumNArgs(1), func(cmd *cobra.Command, args []string) error {
 		rd, nodes := args[len(args)-1], args[:len(args)-1]
+		if autoPlace != "" {
+			if len(nodes) > 0 {
+				return &exitError{exitUsage, "argument --auto-place: not allowed with node names"}
+			}
+			f := pf.filter(cmd)
+			if err := parseAutoPlace(autoPlace, f); err != nil {
+				return err
+			}
+			if pool != "" {
+				f.StoragePool = pool
+			}
+			if layers != "" {
+				f.LayerStack = strings.Split(strings.ToUpper(layers), ",")
+			}
+			return a.write(cmd.Context(), http.MethodPost, pf.path(resourceDefinitionProps.path([]string{rd})+"/autoplace"), autoplaceBody(f))
+		}
+		if len(nodes) == 0 {
+			return &exitError{exitUsage, "the following arguments are required: node_name (or --auto-place)"}
+		}
 		var body []map[string]any
 		for _, n := range nodes {
 			r := map[string]any{"node_name": n}
@@ -106,6 +129,9 @@ func (a *app) resourceCommand() *cobra.Command {
 	create.Flags().BoolVar(&nvmeInitiator, "nvme-initiator", false, "an NVMe initiator")
 	create.Flags().StringVarP(&layers, "layer-list", "l", "", "layer stack, such as drbd,storage")
 	create.Flags().Int32Var(&nodeID, "node-id", 0, "DRBD node id (default: the lowest free)")
+	create.Flags().StringVar(&autoPlace, "auto-place", "", "place this many replicas (or +1 more) where the autoplacer chooses")
+	pf.addConstraints(create)
+	pf.addDryRun(create)
 
 	var f listFilter
 	resources := func(cmd *cobra.Command) ([]resource, []byte, error) {

@@ -40,6 +40,7 @@ func Deploy(ctx workflow.Context, in DeployInput) (DeployResult, error) {
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    5 * activities.HeartbeatInterval,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 6},
 	})
 	var a *activities.Activities

@@ -23,6 +23,7 @@ func NodeSync(ctx workflow.Context, node string) error {
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    5 * activities.HeartbeatInterval,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
 	})
 	var a *activities.Activities

@@ -4,6 +4,7 @@
 package embedded
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,6 +85,9 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("set up temporal schema in %s: %w", cfg.DBPath, err)
 		}
 	}
+	if err := forgetMembers(cfg.DBPath); err != nil {
+		return nil, err
+	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("temporal namespace %q: %w", cfg.Namespace, err)
@@ -98,11 +102,18 @@ func Start(cfg Config) (*Server, error) {
 	}
 	quiet := new(atomic.Bool)
 	quiet.Store(true) // until Ready
+	// One partition per task queue: a single process gains nothing from
+	// four, and with four a task persisted in a partition that no poller
+	// reaches after a crash waited up to a minute to be picked up.
+	dynamicConfig := dynamicconfig.StaticClient{
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(serverCfg),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(newLogger(cfg.Logger.With("component", "temporal"), quiet)),
-		temporal.WithDynamicConfigClient(dynamicconfig.NewNoopClient()),
+		temporal.WithDynamicConfigClient(dynamicConfig),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("create embedded temporal server: %w", err)
@@ -258,4 +269,20 @@ func checkFree(addr string) error {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	return l.Close()
+}
+
+// forgetMembers removes the cluster membership rows a previous run left
+// behind. The embedded server is a single process whose services take new
+// ports at every start; after a crash, its services would first try to
+// join the dead run's members and serve no task for over 30 seconds.
+func forgetMembers(dbPath string) error {
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		return fmt.Errorf("open temporal database %s: %w", dbPath, err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DELETE FROM cluster_membership"); err != nil {
+		return fmt.Errorf("forget the previous run's temporal members: %w", err)
+	}
+	return nil
 }
