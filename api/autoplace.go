@@ -124,7 +124,8 @@ func (s *server) autoplace(ctx context.Context, rd string, req store.SelectFilte
 		}
 		rc := NewRc(Created, op, obj, fmt.Sprintf("Resource '%s' successfully autoplaced on %d nodes", def.ResourceDspName, len(decision.Pools)))
 		rc.Details, rc.ObjRefs = "Placed on "+strings.Join(placedOn(decision), ", ")+".", refs
-		return replyOrFail(append(RcList{rc}, s.deploy(ctx, op, obj, def.ResourceDspName, s.holders(ctx, rd), wait)...))
+		out := append(RcList{rc}, s.quorum(ctx, op, obj, rd)...)
+		return replyOrFail(append(out, s.deploy(ctx, op, obj, def.ResourceDspName, s.holders(ctx, rd), wait)...))
 	}
 }
 
@@ -132,6 +133,7 @@ func (s *server) autoplace(ctx context.Context, rd string, req store.SelectFilte
 type placementSnapshot struct {
 	cluster    placement.Cluster
 	holders    []string // diskful holders of rd
+	held       []string // other holders of rd (diskless, being deleted), but its tie-breakers
 	allHolders []string // every node holding rd, for the create's check
 	weights    placement.Weights
 }
@@ -159,13 +161,20 @@ func (s *server) snapshot(ctx context.Context, def store.ResourceDefinition) (pl
 	counts := map[poolKey]int{}
 	throttle := map[poolKey]float64{}
 	for _, r := range rscs {
-		held[r.NodeName] = append(held[r.NodeName], r.ResourceDspName)
 		if r.ResourceName == def.ResourceName {
 			snap.allHolders = append(snap.allHolders, r.NodeDspName)
-			if !store.Diskless(r.Flags) && !r.Flags.Has(store.FlagDelete) {
+			switch {
+			case r.Flags.Has(store.FlagTieBreaker) && !r.Flags.Has(store.FlagDelete):
+			case store.Diskless(r.Flags), r.Flags.Has(store.FlagDelete):
+				snap.held = append(snap.held, r.NodeDspName)
+			default:
 				snap.holders = append(snap.holders, r.NodeDspName)
 			}
+			if r.Flags.Has(store.FlagTieBreaker) && !r.Flags.Has(store.FlagDelete) {
+				continue // a replica placed there replaces the tie-breaker
+			}
 		}
+		held[r.NodeName] = append(held[r.NodeName], r.ResourceDspName)
 		for _, v := range r.Volumes {
 			k := poolKey{r.NodeDspName, v.StorPoolDspName}
 			counts[k]++
@@ -227,7 +236,7 @@ func placementRequest(def store.ResourceDefinition, f store.SelectFilter, snap p
 	if len(layers) > 0 && layers[len(layers)-1] == "STORAGE" {
 		layers = layers[:len(layers)-1] // every node serves STORAGE
 	}
-	return placement.Request{Resource: def.ResourceDspName, Count: count, Additional: int(f.AdditionalPlaceCount), Existing: snap.holders, SizeKib: size,
+	return placement.Request{Resource: def.ResourceDspName, Count: count, Additional: int(f.AdditionalPlaceCount), Existing: snap.holders, Held: snap.held, SizeKib: size,
 		Filter: pf, ReplicasOnSame: f.ReplicasOnSame, ReplicasOnDifferent: f.ReplicasOnDifferent, XReplicasOnDifferent: x,
 		DoNotPlaceWith: f.NotPlaceWithRsc, DoNotPlaceWithRegex: f.NotPlaceWithRscRegex, LayerStack: layers,
 		DisklessOnRemaining: f.DisklessOnRemaining != nil && *f.DisklessOnRemaining, Weights: snap.weights}

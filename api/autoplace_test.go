@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,8 +43,8 @@ func TestSpawnAndAutoplace(t *testing.T) {
 		// The CLI's request: linstor resource-group spawn web site1 10G.
 		rcs := c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/web/spawn",
 			`{"resource_definition_name": "site1", "volume_sizes": [10485760], "partial": false, "definitions_only": false, "select_filter": {}}`)
-		require.Contains(t, rcs[len(rcs)-1].Message, "successfully autoplaced on 2 nodes")
-		require.Equal(t, []string{"alpha", "bravo"}, placed(c, "site1"), "MaxFreeSpace: the two pools with most free space")
+		require.Contains(t, messages(rcs), "successfully autoplaced on 2 nodes")
+		require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "site1"), "MaxFreeSpace: the two pools with most free space, and a tie-breaker")
 		var rd ResourceDefinition
 		c.get("/v1/resource-definitions/site1", &rd)
 		require.Equal(t, "web", rd.ResourceGroupName)
@@ -52,9 +53,10 @@ func TestSpawnAndAutoplace(t *testing.T) {
 		// +1 adds a replica whatever the place count; a dry run shows it first.
 		rcs = c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/site1/autoplace?dry_run=true", `{"select_filter": {"additional_place_count": 1}}`)
 		require.Contains(t, rcs[0].Message, "would be placed on charlie")
-		require.Equal(t, []string{"alpha", "bravo"}, placed(c, "site1"), "a dry run changes nothing")
-		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/site1/autoplace", `{"select_filter": {"additional_place_count": 1}}`)
-		require.Equal(t, []string{"alpha", "bravo", "charlie"}, placed(c, "site1"))
+		require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "site1"), "a dry run changes nothing")
+		rcs = c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/site1/autoplace", `{"select_filter": {"additional_place_count": 1}}`)
+		require.Equal(t, []string{"alpha", "bravo", "charlie"}, placed(c, "site1"), "the replica replaces the tie-breaker")
+		require.NotContains(t, messages(rcs), "Tie breaker")
 		rcs = c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/site1/autoplace", `{"diskless_on_remaining": null, "select_filter": {"place_count": 3}}`)
 		require.Contains(t, rcs[0].Message, "nothing to place")
 
@@ -82,4 +84,13 @@ func TestSpawnAndAutoplace(t *testing.T) {
 			require.Empty(t, placed(c, "two"), body)
 		}
 	})
+}
+
+// messages joins the messages of a reply list.
+func messages(l RcList) string {
+	var b strings.Builder
+	for _, rc := range l {
+		b.WriteString(rc.Message + "\n")
+	}
+	return b.String()
 }

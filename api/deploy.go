@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -100,4 +101,57 @@ func (s *server) holders(ctx context.Context, rd string) []string {
 		out[i] = r.NodeDspName
 	}
 	return out
+}
+
+// InfoQuorum is Strata's own code for what auto-quorum changed.
+const InfoQuorum = 19005 | MaskInfo
+
+// quorum applies auto-quorum and the tie-breaker to rd after its
+// resources changed, and tells what it did.
+func (s *server) quorum(ctx context.Context, op, obj uint64, rd string) RcList {
+	ch, err := s.Store.ReconcileQuorum(ctx, rd, s.servesDrbd(ctx, rd))
+	if err != nil {
+		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Auto-quorum of '%s' could not be applied.", rd), err.Error(), "")
+		l[0].ObjRefs = map[string]string{"RscDfn": rd}
+		return l
+	}
+	var out RcList
+	for _, m := range ch.Messages {
+		rc := NewRc(InfoQuorum, op, obj, m)
+		rc.ObjRefs = map[string]string{"RscDfn": rd}
+		out = append(out, rc)
+	}
+	return out
+}
+
+// union is a and b without repeats.
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range append(append([]string(nil), a...), b...) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// servesDrbd tells whether every node holding rd serves DRBD, so that its
+// default layer stack is DRBD over storage. Without agents to ask (the
+// API alone) it is LINSTOR's default: yes.
+func (s *server) servesDrbd(ctx context.Context, rd string) bool {
+	if s.Agents == nil {
+		return true
+	}
+	rscs, err := s.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}})
+	if err != nil {
+		return false
+	}
+	for _, r := range rscs {
+		if !slices.Contains(s.Agents.Status(r.NodeName).Info.Layers, "DRBD") {
+			return false
+		}
+	}
+	return len(rscs) > 0
 }

@@ -445,8 +445,9 @@ func TestObjectReads(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}, "drbd_node_id": 7}]`)
 		var rscs []ResourceWithVolumes
 		c.get("/v1/resource-definitions/res1/resources", &rscs)
-		require.Len(t, rscs, 2)
+		require.Len(t, rscs, 3, "two diskful replicas get a tie-breaker")
 		require.Equal(t, "alpha", rscs[0].NodeName)
+		require.Equal(t, []string{"DRBD_DISKLESS", "TIE_BREAKER"}, rscs[2].Flags)
 		var vlms []Volume
 		c.get("/v1/resource-definitions/res1/resources/bravo/volumes", &vlms)
 		require.Len(t, vlms, 1)
@@ -460,5 +461,70 @@ func TestObjectReads(t *testing.T) {
 		require.Len(t, conns, 1)
 		require.Equal(t, "default", conns[0].Props["Paths/path1/bravo"])
 		require.Equal(t, "alpha", conns[0].NodeA)
+	})
+}
+
+// Auto-quorum (guide 2.15.3): quorum with three diskful replicas or two
+// and a diskless one, a tie-breaker for two alone that a real diskless
+// resource replaces, and the guide's message when quorum goes.
+func TestAutoQuorumAndTieBreaker(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("delta", "10.0.0.4"))
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/delta/storage-pools",
+			`{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/var/lib/strata/pool1"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "db", "props": {"StorPoolName": "pool1"}}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+		quorum := func() (string, string) {
+			var rd ResourceDefinition
+			c.get("/v1/resource-definitions/db", &rd)
+			return rd.Props["DrbdOptions/Resource/quorum"], rd.Props["DrbdOptions/Resource/on-no-quorum"]
+		}
+		flags := func(node string) []string {
+			var r ResourceWithVolumes
+			c.get("/v1/resource-definitions/db/resources/"+node, &r)
+			return r.Flags
+		}
+
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources", `[{"resource": {"node_name": "alpha"}}]`)
+		q, onNo := quorum()
+		require.Empty(t, q, "one replica has no quorum")
+		require.Empty(t, onNo)
+		rcs := c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources", `[{"resource": {"node_name": "bravo"}}]`)
+		require.Equal(t, []string{"DRBD_DISKLESS", "TIE_BREAKER"}, flags("charlie"), "the first node by name that has no replica")
+		require.Contains(t, messages(rcs), "Tie breaker resource 'db' created on charlie")
+		q, onNo = quorum()
+		require.Equal(t, "majority", q)
+		require.Equal(t, "io-error", onNo, "the default policy")
+
+		// A diskless resource asked for on the tie-breaker's node replaces it.
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources/charlie", `{"resource": {"flags": ["DRBD_DISKLESS"]}}`)
+		require.Equal(t, []string{"DRBD_DISKLESS"}, flags("charlie"))
+		var rscs []ResourceWithVolumes
+		c.get("/v1/resource-definitions/db/resources", &rscs)
+		require.Len(t, rscs, 3, "no second tie-breaker: a diskless replica gives quorum")
+
+		// The group's policy applies; disabled leaves the properties alone.
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/DfltRscGrp", `{"override_props": {"DrbdOptions/auto-quorum": "suspend-io"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources/delta", `{"resource": {}}`)
+		_, onNo = quorum()
+		require.Equal(t, "suspend-io", onNo)
+
+		// Down to one diskful replica and a diskless one: quorum goes,
+		// with the guide's message.
+		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/db/resources/delta", nil)
+		rcs = c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/db/resources/bravo", nil)
+		require.Contains(t, messages(rcs), "Resource-definition property 'DrbdOptions/Resource/quorum' was removed as there are not enough resources for quorum")
+		require.Contains(t, messages(rcs), "Resource-definition property 'DrbdOptions/Resource/on-no-quorum' was removed as there are not enough resources for quorum")
+		q, onNo = quorum()
+		require.Empty(t, q)
+		require.Empty(t, onNo)
+
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/db", `{"override_props": {"DrbdOptions/auto-quorum": "disabled", "DrbdOptions/Resource/quorum": "off"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources/bravo", `{"resource": {}}`)
+		q, _ = quorum()
+		require.Equal(t, "off", q, "disabled: the user's value stays")
+		c.get("/v1/resource-definitions/db/resources", &rscs)
+		require.Len(t, rscs, 3, "disabled: no tie-breaker either")
 	})
 }

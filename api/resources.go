@@ -252,6 +252,7 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []Resource
 			map[string]string{"RscDfn": rd, "Node": reqs[i].Resource.NodeName})
 		out = append(out, r.Body...)
 	}
+	out = append(out, s.quorum(ctx, op, obj, rd)...)
 	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, s.holders(ctx, rd), wait)...))
 }
 
@@ -267,7 +268,8 @@ func (s *server) deleteResource(ctx context.Context, rd, node string, wait time.
 		if err != nil {
 			return nil, failure(err, op, obj, refs)
 		}
-		return success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs), nil
+		out := success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
+		return replyOrFail(append(out, s.quorum(ctx, op, obj, rd)...))
 	}
 	nodes := s.holders(ctx, rd)
 	row, _, err := s.Store.MarkResourceDeleting(ctx, rd, node)
@@ -275,5 +277,6 @@ func (s *server) deleteResource(ctx context.Context, rd, node string, wait time.
 		return nil, failure(err, op, obj, refs)
 	}
 	out := success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
-	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, nodes, wait)...))
+	out = append(out, s.quorum(ctx, op, obj, rd)...)
+	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, union(nodes, s.holders(ctx, rd)), wait)...))
 }

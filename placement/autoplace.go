@@ -56,6 +56,9 @@ type Request struct {
 	Count, Additional int
 	// Existing are the nodes holding a diskful replica already.
 	Existing []string
+	// Held are nodes holding the resource otherwise (diskless); they get
+	// no replica either.
+	Held []string
 	// SizeKib is the space a replica needs in its pool.
 	SizeKib int64
 
@@ -146,7 +149,7 @@ func Place(c Cluster, r Request) (Decision, error) {
 		return strings.ToUpper(name)
 	}
 	existing := map[string]bool{}
-	for _, n := range r.Existing {
+	for _, n := range append(append([]string(nil), r.Existing...), r.Held...) {
 		existing[strings.ToUpper(n)] = true
 	}
 

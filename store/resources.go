@@ -116,6 +116,15 @@ func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds 
 	if err != nil {
 		return ResourceRow{}, err
 	}
+	// A resource asked for where a tie-breaker is takes its place.
+	var tb ResourceRow
+	if ok, err := found(tx.Take(&tb, "resource_name = ? AND node_name = ?", rd.ResourceName, n.NodeName).Error); err != nil {
+		return ResourceRow{}, err
+	} else if ok && tb.Flags.Has(FlagTieBreaker) && !tb.Flags.Has(FlagDelete) {
+		if err := deleteResource(tx, tb); err != nil {
+			return ResourceRow{}, err
+		}
+	}
 	if err := absent[ResourceRow](tx, exists(KindResource, "Resource '%s' already exists on node '%s'.", rd.ResourceDspName, n.NodeDspName),
 		"resource_name = ? AND node_name = ?", rd.ResourceName, n.NodeName); err != nil {
 		return ResourceRow{}, err
