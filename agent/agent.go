@@ -129,6 +129,7 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 	}
 	a.downUnwanted(ctx, drbdWanted)
 	var rep proto.Report
+	grown := map[string]bool{} // volumes whose storage grew, by volume name
 	byPool := map[string][]proto.Volume{}
 	for _, v := range want.Volumes {
 		if err, ok := refused[v.Resource]; ok {
@@ -147,7 +148,7 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 			rep.Pools = append(rep.Pools, proto.PoolReport{Name: p.Name})
 			continue
 		}
-		pr, vrs := a.applyPool(ctx, p, vols)
+		pr, vrs := a.applyPool(ctx, p, vols, grown)
 		rep.Pools = append(rep.Pools, pr)
 		rep.Volumes = append(rep.Volumes, vrs...)
 	}
@@ -160,7 +161,7 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 		a, b := rep.Volumes[i], rep.Volumes[j]
 		return a.Resource < b.Resource || (a.Resource == b.Resource && a.VlmNr < b.VlmNr)
 	})
-	a.applyDrbd(ctx, want.Node, drbdWanted, a.capabilities(ctx), &rep)
+	a.applyDrbd(ctx, want.Node, drbdWanted, grown, a.capabilities(ctx), &rep)
 	return rep
 }
 
@@ -168,7 +169,7 @@ func failed(v proto.Volume, why string) proto.VolumeReport {
 	return proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: v.Pool, DiskState: proto.DiskFailed, Error: why}
 }
 
-func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume) (proto.PoolReport, []proto.VolumeReport) {
+func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume, grown map[string]bool) (proto.PoolReport, []proto.VolumeReport) {
 	pr := proto.PoolReport{Name: p.Name}
 	var out []proto.VolumeReport
 	prov, err := a.provider(ctx, p)
@@ -184,6 +185,18 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 			out = append(out, failed(v, err.Error()))
 		}
 		return pr, out
+	}
+	existing, err := prov.Volumes(ctx)
+	if err != nil {
+		pr.Error = err.Error()
+		for _, v := range vols {
+			out = append(out, failed(v, err.Error()))
+		}
+		return pr, out
+	}
+	before := make(map[string]int64, len(existing))
+	for _, st := range existing {
+		before[st.Name] = st.UsableKib
 	}
 	wanted := map[string]bool{}
 	for _, v := range vols {
@@ -202,13 +215,11 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 			out = append(out, failed(v, err.Error()))
 			continue
 		}
+		if old, ok := before[name]; ok && old < st.UsableKib {
+			grown[name] = true
+		}
 		out = append(out, proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: p.Name, DevicePath: st.DevicePath, BackingPath: st.BackingPath,
 			AllocatedKib: st.AllocatedKib, UsableKib: st.UsableKib, DiskState: proto.DiskUpToDate})
-	}
-	existing, err := prov.Volumes(ctx)
-	if err != nil {
-		pr.Error = err.Error()
-		return pr, out
 	}
 	for _, st := range existing {
 		if !wanted[st.Name] {

@@ -9,6 +9,7 @@ import (
 
 	"strata/agent/drbd"
 	"strata/agent/proto"
+	"strata/agent/storage"
 )
 
 // DefaultDrbdDir is where the agent keeps the .res files it renders.
@@ -83,7 +84,7 @@ func (a *Agent) downUnwanted(ctx context.Context, wanted map[string]proto.Resour
 
 // applyDrbd brings up the DRBD layer of each wanted resource over the
 // storage volumes just made, and reports the DRBD devices.
-func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]proto.Resource, caps capabilities, rep *proto.Report) {
+func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]proto.Resource, grown map[string]bool, caps capabilities, rep *proto.Report) {
 	if len(wanted) == 0 {
 		return
 	}
@@ -108,7 +109,7 @@ func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]pr
 			fail(fmt.Errorf("the DRBD layer of resource %s is not served by this agent: %s", name, strings.Join(why, "; ")))
 			continue
 		}
-		if err := a.drbdUp(ctx, node, wanted[name], vols[name]); err != nil {
+		if err := a.drbdUp(ctx, node, wanted[name], vols[name], grown); err != nil {
 			a.Log.Error("drbd failed", "resource", name, "error", err)
 			fail(err)
 			continue
@@ -136,8 +137,8 @@ func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]pr
 }
 
 // drbdUp renders the resource's file, creates metadata on new backing
-// disks and adjusts DRBD to the file.
-func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols []*proto.VolumeReport) error {
+// disks, adjusts DRBD to the file and has it use grown backing disks.
+func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols []*proto.VolumeReport, grown map[string]bool) error {
 	d := r.Drbd
 	res := drbd.Resource{Name: r.Name, Port: d.Port, Secret: d.Secret, Options: d.Options, PeerOptions: map[string]map[string]string{}}
 	var local *proto.DrbdNode
@@ -196,6 +197,13 @@ func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols 
 	}
 	if err := adm.Adjust(ctx, r.Name); err != nil {
 		return err
+	}
+	for _, v := range res.Volumes {
+		if v.Disk != "" && grown[storage.VolumeName(r.Name, v.Nr)] {
+			if err := adm.Resize(ctx, r.Name, v.Nr); err != nil {
+				return err
+			}
+		}
 	}
 	for _, v := range res.Volumes {
 		rv := byNr[v.Nr]

@@ -88,6 +88,19 @@ func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	assert.NotContains(t, fake.Calls(), createMD, "metadata is created once")
 	assert.Contains(t, fake.Calls(), adjust)
 
+	// Grown: the storage grows, then DRBD is resized onto it.
+	fake.Reset()
+	resize := "drbdadm --config-file " + resFile + " resize r1/0"
+	fake.On(resize, "")
+	want.Volumes[0].SizeKib = 8192
+	rep = a.Apply(ctx, want)
+	require.Empty(t, rep.Volumes[0].Error)
+	calls := fake.Calls()
+	assert.Equal(t, resize, calls[len(calls)-2], "resize after adjust, before the state is read: %v", calls)
+	fi, err := os.Stat(backing)
+	require.NoError(t, err)
+	assert.EqualValues(t, 8192<<10, fi.Size())
+
 	fake.Reset()
 	down := "drbdadm --config-file " + resFile + " down r1"
 	fake.On(down, "")

@@ -248,6 +248,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionCreate", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/volume-definitions", Summary: "add a volume definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			RdPath
+			OperationWaitParam
 			Body VolumeDefinitionCreate
 		}) (*rcOutput, error) {
 			const op, obj = MaskCrt, MaskVlmDfn
@@ -271,11 +272,13 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 				return nil, failure(err, op, obj, refs)
 			}
 			refs["VlmNr"] = fmt.Sprint(row.VlmNr)
-			return success(Created, op, obj, fmt.Sprintf("New volume definition with number '%d' of resource definition '%s' created.", row.VlmNr, in.Resource), row.UUID, refs), nil
+			out := success(Created, op, obj, fmt.Sprintf("New volume definition with number '%d' of resource definition '%s' created.", row.VlmNr, in.Resource), row.UUID, refs).Body
+			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "modify a volume definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			VdPath
+			OperationWaitParam
 			Body VolumeDefinitionModify
 		}) (*rcOutput, error) {
 			const op, obj = MaskMod, MaskVlmDfn
@@ -293,16 +296,25 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' modified.", row.VlmNr, in.Resource), row.UUID, refs), nil
+			out := success(Modified, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' modified.", row.VlmNr, in.Resource), row.UUID, refs).Body
+			if in.Body.SizeKib == 0 && propsModify(in.Body.PropsModify).Empty() {
+				return &rcOutput{out}, nil
+			}
+			// A new size grows the volumes online; properties may be DRBD options.
+			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "delete a volume definition", Tags: []string{"developers"}},
-		func(ctx context.Context, in *VdPath) (*rcOutput, error) {
+		func(ctx context.Context, in *struct {
+			VdPath
+			OperationWaitParam
+		}) (*rcOutput, error) {
 			const op, obj = MaskDel, MaskVlmDfn
 			refs := map[string]string{"RscDfn": in.Resource, "VlmNr": fmt.Sprint(in.VolumeNumber)}
 			row, err := s.Store.DeleteVolumeDefinition(ctx, in.Resource, in.VolumeNumber)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Deleted, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' deleted.", row.VlmNr, in.Resource), row.UUID, refs), nil
+			out := success(Deleted, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' deleted.", row.VlmNr, in.Resource), row.UUID, refs).Body
+			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
 		})
 }

@@ -131,6 +131,16 @@ func TestSpawnTwentyResourcesOnThreeAgents(t *testing.T) {
 	require.Zero(t, code, errOut)
 	require.Regexp(t, `\| site00 +\| \w+ +\| 7000 +\| +\| \w+ +\| UpToDate +\| 20`, out)
 
+	// Growing a volume definition grows the volumes on their nodes.
+	out, errOut, code = cliRun(t, env, "volume-definition", "set-size", "site01", "0", "24M")
+	require.Zero(t, code, "%s%s", out, errOut)
+	for _, v := range deployed(t, c, "site01") {
+		require.EqualValues(t, 24<<10, v.usable)
+		fi, err := os.Stat(filepath.Join(dirs[v.node], "site01_00000.img"))
+		require.NoError(t, err)
+		require.EqualValues(t, 24<<20, fi.Size(), "grown on %s", v.node)
+	}
+
 	// Delete: files go from the nodes, then the rows.
 	holders := deployed(t, c, "site00")
 	out, errOut, code = cliRun(t, env, "resource-definition", "delete", "site00")
