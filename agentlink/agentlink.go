@@ -312,6 +312,9 @@ func createOptions(rd store.ResourceDefinition, v store.Volume) *string {
 // storage where every node holding it serves DRBD, and storage only
 // otherwise: a cluster without DRBD still gets its volumes.
 func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDefinition) (*proto.Resource, error) {
+	if r.Flags.Has(store.FlagInactive) {
+		return nil, nil // deactivated: its storage stays, DRBD goes down
+	}
 	stack := rd.LayerStack.List()
 	if len(stack) == 0 && !slices.Contains(l.Status(r.NodeName).Info.Layers, "DRBD") {
 		return nil, nil // storage only, without asking about the peers

@@ -68,6 +68,7 @@ func New(d Deps) http.Handler {
 	s.registerPhysicalStorage(h)
 	s.registerAutoplace(h)
 	s.registerSpawn(h)
+	s.registerToggleDisk(h)
 	s.registerResourceGroups(h)
 	s.registerResourceDefinitions(h)
 	s.registerResources(h)

@@ -94,3 +94,36 @@ func messages(l RcList) string {
 	}
 	return b.String()
 }
+
+func TestToggleDiskAndActivate(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "backups", "props": {"StorPoolName": "pool1"}}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo", "flags": ["DRBD_DISKLESS"]}}]`)
+		pool := func(node string) string {
+			var r ResourceWithVolumes
+			c.get("/v1/resource-definitions/backups/resources/"+node, &r)
+			return r.Volumes[0].StoragePoolName
+		}
+		// The guide's commands: linstor resource toggle-disk bravo backups --storage-pool pool1, then --diskless.
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resources/bravo/toggle-disk/diskful/pool1", nil)
+		require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "backups"), "diskful now; two replicas get a tie-breaker")
+		require.Equal(t, "pool1", pool("bravo"))
+		c.fail(http.StatusInternalServerError, codeInvalidRequest, http.MethodPut, "/v1/resource-definitions/backups/resources/bravo/toggle-disk/diskful", nil)
+		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resources/bravo/toggle-disk/diskless", nil)
+		require.Equal(t, "DfltDisklessStorPool", pool("bravo"))
+		rc := c.fail(http.StatusInternalServerError, codeInUse, http.MethodPut, "/v1/resource-definitions/backups/resources/alpha/toggle-disk/diskless", nil)
+		require.Contains(t, rc.Message, "last diskful replica")
+		require.Equal(t, "pool1", pool("alpha"), "refused: nothing changed")
+		c.fail(http.StatusNotFound, codeNotFoundStart+2, http.MethodPut, "/v1/resource-definitions/backups/resources/delta/toggle-disk/diskful", nil)
+
+		c.ok(http.StatusOK, http.MethodPost, "/v1/resource-definitions/backups/resources/alpha/deactivate", nil)
+		var r ResourceWithVolumes
+		c.get("/v1/resource-definitions/backups/resources/alpha", &r)
+		require.Contains(t, r.Flags, "INACTIVE")
+		c.ok(http.StatusOK, http.MethodPost, "/v1/resource-definitions/backups/resources/alpha/activate", nil)
+		c.get("/v1/resource-definitions/backups/resources/alpha", &r)
+		require.NotContains(t, r.Flags, "INACTIVE")
+	})
+}

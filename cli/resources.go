@@ -199,7 +199,33 @@ func (a *app) resourceCommand() *cobra.Command {
 		}
 		return nil
 	})
-	c.AddCommand(create, list, listVolumes, del)
+	var togglePool string
+	var toggleDiskless bool
+	toggle := verb("toggle-disk NODE RESOURCE", "give a diskless resource a disk (--storage-pool), or take it away (--diskless)", []string{"td"}, cobra.ExactArgs(2),
+		func(cmd *cobra.Command, args []string) error {
+			if toggleDiskless && togglePool != "" {
+				return &exitError{exitUsage, "argument --diskless: not allowed with argument --storage-pool"}
+			}
+			path := resourceProps.path(args) + "/toggle-disk/"
+			switch {
+			case toggleDiskless:
+				path += "diskless"
+			case togglePool != "":
+				path += "diskful/" + pathEscape(togglePool)
+			default:
+				path += "diskful"
+			}
+			return a.write(cmd.Context(), http.MethodPut, path, nil)
+		})
+	toggle.Flags().StringVarP(&togglePool, "storage-pool", "s", "", "storage pool of the new disk")
+	toggle.Flags().BoolVar(&toggleDiskless, "diskless", false, "remove the resource's disk")
+	activate := verb("activate NODE RESOURCE", "bring a deactivated resource up again", nil, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodPost, resourceProps.path(args)+"/activate", nil)
+	})
+	deactivate := verb("deactivate NODE RESOURCE", "take a resource's DRBD device down, keeping its storage", nil, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodPost, resourceProps.path(args)+"/deactivate", nil)
+	})
+	c.AddCommand(create, list, listVolumes, del, toggle, activate, deactivate)
 	c.AddCommand(a.propsCommands(resourceProps)...)
 	return c
 }

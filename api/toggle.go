@@ -1,0 +1,99 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// ToggleDiskDiskful is LINSTOR's (deprecated) optional body of a toggle to
+// diskful.
+type ToggleDiskDiskful struct {
+	LayerList []string `json:"layer_list,omitempty"`
+}
+
+// TogglePath names the resource of a toggle-disk. (Exported: huma
+// ignores the fields of unexported embedded structs.)
+type TogglePath struct {
+	RscPath
+	OperationWaitParam
+}
+
+// TogglePoolPath also names the pool to toggle into.
+type TogglePoolPath struct {
+	TogglePath
+	Pool string `path:"pool" doc:"storage pool"`
+}
+
+func (s *server) registerToggleDisk(h huma.API) {
+	base := "/v1/resource-definitions/{resource}/resources/{node}/toggle-disk"
+	op := func(id, path, summary string) huma.Operation {
+		return huma.Operation{OperationID: id, Method: http.MethodPut, Path: base + path, Summary: summary, Tags: []string{"developers"}}
+	}
+	huma.Register(h, op("resourceToggleDiskless", "/diskless", "toggle a resource to diskless"),
+		func(ctx context.Context, in *TogglePath) (*rcOutput, error) {
+			return s.toggleDisk(ctx, in.Resource, in.Node, false, "", in.wait(s.OperationWait))
+		})
+	huma.Register(h, op("resourceToggleDisklessDisklesspool", "/diskless/{pool}", "toggle a resource to diskless, in a diskless pool"),
+		func(ctx context.Context, in *TogglePoolPath) (*rcOutput, error) {
+			return s.toggleDisk(ctx, in.Resource, in.Node, false, in.Pool, in.wait(s.OperationWait))
+		})
+	huma.Register(h, op("resourceToggleDiskful", "/diskful", "toggle a resource to a diskful resource"),
+		func(ctx context.Context, in *struct {
+			TogglePath
+			Body *ToggleDiskDiskful `required:"false"`
+		}) (*rcOutput, error) {
+			return s.toggleDisk(ctx, in.Resource, in.Node, true, "", in.wait(s.OperationWait))
+		})
+	huma.Register(h, op("resourceToggleDiskfulStoragepool", "/diskful/{pool}", "toggle a resource to a diskful resource in a storage pool"),
+		func(ctx context.Context, in *struct {
+			TogglePoolPath
+			Body *ToggleDiskDiskful `required:"false"`
+		}) (*rcOutput, error) {
+			return s.toggleDisk(ctx, in.Resource, in.Node, true, in.Pool, in.wait(s.OperationWait))
+		})
+	for _, a := range []struct {
+		id, path string
+		active   bool
+		summary  string
+	}{{"ActivateRsc", "/activate", true, "activates the resource"}, {"DeactivateRsc", "/deactivate", false, "deactivates the resource"}} {
+		huma.Register(h, huma.Operation{OperationID: a.id, Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources/{node}" + a.path, Summary: a.summary, Tags: []string{"developers"}},
+			func(ctx context.Context, in *struct {
+				RscPath
+				OperationWaitParam
+			}) (*rcOutput, error) {
+				const op, obj = MaskMod, MaskRsc
+				refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
+				row, err := s.Store.SetResourceActive(ctx, in.Resource, in.Node, a.active)
+				if err != nil {
+					return nil, failure(err, op, obj, refs)
+				}
+				word := map[bool]string{true: "activated", false: "deactivated"}[a.active]
+				out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' %s.", in.Resource, in.Node, word), row.UUID, refs).Body
+				return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
+			})
+	}
+}
+
+// toggleDisk gives a resource a disk or takes it away, applies
+// auto-quorum and deploys the change.
+func (s *server) toggleDisk(ctx context.Context, rd, node string, diskful bool, pool string, wait time.Duration) (*rcOutput, error) {
+	const op, obj = MaskMod, MaskRsc
+	refs := map[string]string{"RscDfn": rd, "Node": node}
+	if pool != "" {
+		if err := spNameRule.check(pool, op, MaskStorPool); err != nil {
+			return nil, err
+		}
+	}
+	row, err := s.Store.ToggleDisk(ctx, rd, node, diskful, pool)
+	if err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	word := map[bool]string{true: "diskful", false: "diskless"}[diskful]
+	out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' is now %s.", rd, node, word), row.UUID, refs).Body
+	out = append(out, s.quorum(ctx, op, obj, rd)...)
+	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, s.holders(ctx, rd), wait)...))
+}
