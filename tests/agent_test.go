@@ -20,7 +20,7 @@ import (
 )
 
 // eventually polls cond until it holds or the time is up.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -70,7 +70,7 @@ func volumes(t *testing.T, c *harness.Controller) map[string]volumeView {
 	return out
 }
 
-func must(t *testing.T, c *harness.Controller, method, path string, body any, want int) {
+func must(t testing.TB, c *harness.Controller, method, path string, body any, want int) {
 	t.Helper()
 	var out json.RawMessage
 	status, err := c.Do(context.Background(), method, path, body, &out)

@@ -18,7 +18,7 @@ import (
 // threeNodeCluster starts a controller and three agents with FILE_THIN
 // pools, waits until the pools report their capacity, and makes the
 // group "web" (2 replicas in pool1, one volume).
-func threeNodeCluster(t *testing.T, opts harness.ControllerOptions) (*harness.Controller, map[string]string) {
+func threeNodeCluster(t testing.TB, opts harness.ControllerOptions) (*harness.Controller, map[string]string) {
 	c := harness.StartController(t, opts)
 	dirs := map[string]string{}
 	for _, n := range []string{"alpha", "bravo", "charlie"} {
@@ -55,7 +55,7 @@ type deployedVolume struct {
 }
 
 // deployed lists every volume of resource rd as the agents reported it.
-func deployed(t *testing.T, c *harness.Controller, rd string) []deployedVolume {
+func deployed(t testing.TB, c *harness.Controller, rd string) []deployedVolume {
 	var rscs []struct {
 		NodeName string `json:"node_name"`
 		Volumes  []struct {
@@ -86,7 +86,7 @@ func deployed(t *testing.T, c *harness.Controller, rd string) []deployedVolume {
 }
 
 // ready tells whether rd has replicas volumes, all up to date on a device.
-func ready(t *testing.T, c *harness.Controller, rd string, replicas int) bool {
+func ready(t testing.TB, c *harness.Controller, rd string, replicas int) bool {
 	vols := deployed(t, c, rd)
 	for _, v := range vols {
 		if v.device == "" || v.state != "UpToDate" {
