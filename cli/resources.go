@@ -18,6 +18,9 @@ type volume struct {
 	State            *struct {
 		DiskState string `json:"disk_state,omitempty"`
 	} `json:"state,omitempty"`
+	LayerDataList []struct {
+		Type string `json:"type"`
+	} `json:"layer_data_list,omitempty"`
 }
 
 type resource struct {
@@ -49,11 +52,36 @@ func (r resource) usage() string {
 	return "Unused"
 }
 
+// conns is the Conns column: Ok for a resource its agent made with no
+// DRBD layer (it has no peers to connect to); Unknown otherwise, as the
+// agents do not report DRBD connection states yet.
+func (r resource) conns() string {
+	if len(r.Volumes) == 0 {
+		return "Unknown"
+	}
+	for _, v := range r.Volumes {
+		if len(v.LayerDataList) == 0 {
+			return "Unknown"
+		}
+		for _, l := range v.LayerDataList {
+			if l.Type == "DRBD" {
+				return "Unknown"
+			}
+		}
+	}
+	return "Ok"
+}
+
 // state is the disk state of the resource's volumes as its agent reports
 // it; Unknown until it does.
 func (r resource) state() string {
-	if slices.Contains(r.Flags, "DELETE") {
+	switch {
+	case slices.Contains(r.Flags, "DELETE"):
 		return "DELETING"
+	case slices.Contains(r.Flags, "TIE_BREAKER"):
+		return "TieBreaker"
+	case slices.Contains(r.Flags, "INACTIVE"):
+		return "INACTIVE"
 	}
 	if r.diskless() {
 		return "Diskless"
@@ -160,8 +188,7 @@ func (a *app) resourceCommand() *cobra.Command {
 			if r.CreateTimestamp > 0 {
 				created = time.UnixMilli(r.CreateTimestamp).Format("2006-01-02 15:04:05")
 			}
-			// Conns stays Unknown until agents report DRBD connection states.
-			rows[i] = []string{r.Name, r.NodeName, ports[strings.ToUpper(r.Name)], r.usage(), "Unknown", r.state(), created}
+			rows[i] = []string{r.Name, r.NodeName, ports[strings.ToUpper(r.Name)], r.usage(), r.conns(), r.state(), created}
 		}
 		return a.list(raw, []string{"ResourceName", "Node", "Port", "Usage", "Conns", "State", "CreatedOn"}, rows)
 	})
