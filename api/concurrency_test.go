@@ -117,3 +117,44 @@ func TestConcurrentConflictingRequests(t *testing.T) {
 		require.Equal(t, n, aux)
 	})
 }
+
+// Twenty concurrent placements of one resource: it ends with the place
+// count, not twenty times it, and each request either placed or found
+// nothing left to place.
+func TestConcurrentAutoplacements(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		for i, n := range []string{"alpha", "bravo", "charlie"} {
+			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(10+i)<<20, 100<<20))
+		}
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "hot"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/hot/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+		const n = 20
+		statuses := make([]int, n)
+		bodies := make([][]byte, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				statuses[i], bodies[i] = c.do(http.MethodPost, "/v1/resource-definitions/hot/autoplace", `{"select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
+			})
+		}
+		wg.Wait()
+		placedNow := 0
+		for i := range n {
+			require.Contains(t, []int{http.StatusCreated, http.StatusInternalServerError}, statuses[i], "%s", bodies[i])
+			if strings.Contains(string(bodies[i]), "successfully autoplaced") {
+				placedNow++
+			}
+		}
+		require.GreaterOrEqual(t, placedNow, 1)
+		var rscs []ResourceWithVolumes
+		c.get("/v1/resource-definitions/hot/resources", &rscs)
+		diskful := 0
+		for _, r := range rscs {
+			if !strings.Contains(strings.Join(r.Flags, ","), "DISKLESS") {
+				diskful++
+			}
+		}
+		require.Equal(t, 2, diskful, "the place count, however many requests raced")
+	})
+}
