@@ -128,11 +128,27 @@ func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]pr
 		a.Log.Warn("read drbd state", "error", err)
 	}
 	for _, name := range up {
+		r := state[name]
+		if r == nil {
+			continue
+		}
 		for _, v := range vols[name] {
-			if r := state[name]; r != nil && r.Devices[v.VlmNr] != nil {
+			if r.Devices[v.VlmNr] != nil {
 				v.DiskState = r.Devices[v.VlmNr].Disk
 			}
 		}
+		// events2 names peers by their host; the controller by node.
+		nodeOf := map[string]string{}
+		for _, n := range wanted[name].Drbd.Nodes {
+			nodeOf[n.Host] = n.Name
+		}
+		rr := proto.ResourceReport{Name: name, Role: r.Role, Connections: map[string]string{}}
+		for host, c := range r.Connections {
+			if n, ok := nodeOf[host]; ok {
+				rr.Connections[n] = c.Connection
+			}
+		}
+		rep.Resources = append(rep.Resources, rr)
 	}
 }
 

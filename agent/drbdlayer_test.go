@@ -64,7 +64,9 @@ func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	createMD := "drbdadm --config-file " + resFile + " --max-peers 7 -- --force create-md r1/0"
 	adjust := "drbdadm --config-file " + resFile + " adjust r1"
 	fake.FailCode(getGI, 255, "No valid meta data found").On(createMD, "").On(adjust, "").
-		On("drbdsetup events2 --now", "exists resource name:r1 role:Secondary suspended:no\nexists device name:r1 volume:0 minor:1000 disk:Inconsistent client:no quorum:yes\nexists -\n")
+		On("drbdsetup events2 --now", "exists resource name:r1 role:Secondary suspended:no\n"+
+			"exists connection name:r1 peer-node-id:1 conn-name:bravo connection:Connecting role:Unknown\n"+
+			"exists device name:r1 volume:0 minor:1000 disk:Inconsistent client:no quorum:yes\nexists -\n")
 
 	want := drbdState(t, dir, proto.Volume{Resource: "r1", VlmNr: 0, Pool: "pool1", SizeKib: 4096})
 	rep := a.Apply(ctx, want)
@@ -75,6 +77,7 @@ func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	assert.Equal(t, backing, v.BackingPath)
 	assert.Equal(t, "Inconsistent", v.DiskState)
 	assert.Equal(t, "DRBD", v.Layer)
+	assert.Equal(t, []proto.ResourceReport{{Name: "r1", Role: "Secondary", Connections: map[string]string{"bravo": "Connecting"}}}, rep.Resources)
 	res, err := os.ReadFile(resFile)
 	require.NoError(t, err)
 	assert.Contains(t, string(res), "disk "+backing+";")

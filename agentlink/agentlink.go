@@ -460,6 +460,13 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 	if err := l.Store.SetVolumeActual(ctx, node, actual); err != nil {
 		return rep, err
 	}
+	drbd := map[string]store.ResourceActual{}
+	for _, r := range rep.Resources {
+		drbd[store.Key(r.Name)] = store.ResourceActual{DrbdRole: r.Role, DrbdConnections: r.Connections}
+	}
+	if err := l.Store.SetResourceActual(ctx, node, drbd); err != nil {
+		return rep, err
+	}
 	// The agent has removed what the state left out, so its rows can go.
 	return rep, l.Store.PurgeDeleted(ctx, node, deleting)
 }

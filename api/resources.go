@@ -37,6 +37,15 @@ func resourceJSON(r store.Resource) ResourceWithVolumes {
 	for _, v := range r.Volumes {
 		out.Volumes = append(out.Volumes, volumeJSON(v))
 	}
+	if r.DrbdRole != "" { // the agent brought DRBD up and reported it
+		inUse := r.DrbdRole == "Primary"
+		out.State = &ResourceState{InUse: &inUse}
+		drbd := &DrbdResource{NodeID: r.DrbdNodeID, Connections: map[string]DrbdConnection{}}
+		for peer, state := range r.DrbdConnections {
+			drbd.Connections[peer] = DrbdConnection{Connected: state == "Connected", Message: state}
+		}
+		out.LayerObject = &ResourceLayer{Type: "DRBD", Drbd: drbd, Children: []ResourceLayer{{Type: "STORAGE"}}}
+	}
 	return out
 }
 

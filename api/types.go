@@ -246,8 +246,29 @@ type Resource struct {
 	EffectiveProps  map[string]EffectiveProperty `json:"effective_props,omitempty"`
 	Flags           []string                     `json:"flags,omitempty"`
 	State           *ResourceState               `json:"state,omitempty"`
+	LayerObject     *ResourceLayer               `json:"layer_object,omitempty"`
 	UUID            string                       `json:"uuid,omitempty"`
 	CreateTimestamp int64                        `json:"create_timestamp,omitempty"`
+}
+
+// ResourceLayer is a resource's layer as its agent reported it (DRBD, over
+// its STORAGE child).
+type ResourceLayer struct {
+	Children []ResourceLayer `json:"children,omitempty"`
+	Type     string          `json:"type"`
+	Drbd     *DrbdResource   `json:"drbd,omitempty"`
+}
+
+// DrbdResource is a resource's DRBD layer.
+type DrbdResource struct {
+	NodeID      int32                     `json:"node_id"`
+	Connections map[string]DrbdConnection `json:"connections,omitempty"`
+}
+
+// DrbdConnection is DRBD's connection to one peer node.
+type DrbdConnection struct {
+	Connected bool   `json:"connected"`
+	Message   string `json:"message,omitempty"`
 }
 
 type ResourceWithVolumes struct {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -149,4 +150,26 @@ func TestControllerAddresses(t *testing.T) {
 	conf := filepath.Join(dir, "linstor-client.conf")
 	require.NoError(t, os.WriteFile(conf, []byte("[other]\ncontrollers = no\n[global]\ncontrollers = ctrl-1,ctrl-2\n"), 0o644))
 	require.Equal(t, "ctrl-1,ctrl-2", controllersFromConfig(conf))
+}
+
+// The Conns and State columns of resource list, from what agents report.
+func TestResourceListColumns(t *testing.T) {
+	for _, tt := range []struct{ name, json, conns, state string }{
+		{"DRBD connected", `{"layer_object": {"drbd": {"connections": {"bravo": {"connected": true, "message": "Connected"}}}},
+			"volumes": [{"state": {"disk_state": "UpToDate"}, "layer_data_list": [{"type": "DRBD"}, {"type": "STORAGE"}]}]}`, "Ok", "UpToDate"},
+		{"DRBD not connected", `{"layer_object": {"drbd": {"connections": {"charlie": {"message": "StandAlone"}, "bravo": {"message": "Connecting"}}}},
+			"volumes": [{"state": {"disk_state": "Outdated"}}]}`, "Connecting(bravo),StandAlone(charlie)", "Outdated"},
+		{"storage only", `{"volumes": [{"state": {"disk_state": "UpToDate"}, "layer_data_list": [{"type": "STORAGE"}]}]}`, "Ok", "UpToDate"},
+		{"DRBD not reported yet", `{"volumes": [{"layer_data_list": [{"type": "DRBD"}, {"type": "STORAGE"}]}]}`, "Unknown", "Unknown"},
+		{"nothing reported", `{"volumes": [{}]}`, "Unknown", "Unknown"},
+		{"tie-breaker", `{"flags": ["DRBD_DISKLESS", "TIE_BREAKER"], "volumes": [{}]}`, "Unknown", "TieBreaker"},
+		{"being deleted", `{"flags": ["DELETE"], "volumes": [{}]}`, "Unknown", "DELETING"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var r resource
+			require.NoError(t, json.Unmarshal([]byte(tt.json), &r))
+			require.Equal(t, tt.conns, r.conns())
+			require.Equal(t, tt.state, r.state())
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,9 +19,12 @@ type volume struct {
 	State            *struct {
 		DiskState string `json:"disk_state,omitempty"`
 	} `json:"state,omitempty"`
-	LayerDataList []struct {
-		Type string `json:"type"`
-	} `json:"layer_data_list,omitempty"`
+	LayerDataList []layerData `json:"layer_data_list,omitempty"`
+}
+
+// layerData is one layer of a volume, top down.
+type layerData struct {
+	Type string `json:"type"`
 }
 
 type resource struct {
@@ -33,6 +37,14 @@ type resource struct {
 	} `json:"state,omitempty"`
 	CreateTimestamp int64    `json:"create_timestamp,omitempty"`
 	Volumes         []volume `json:"volumes,omitempty"`
+	LayerObject     *struct {
+		Drbd *struct {
+			Connections map[string]struct {
+				Connected bool   `json:"connected"`
+				Message   string `json:"message"`
+			} `json:"connections"`
+		} `json:"drbd"`
+	} `json:"layer_object,omitempty"`
 }
 
 var resourceProps = propsObject{args: []string{"NODE", "RESOURCE"}, method: http.MethodPut,
@@ -52,21 +64,30 @@ func (r resource) usage() string {
 	return "Unused"
 }
 
-// conns is the Conns column: Ok for a resource its agent made with no
-// DRBD layer (it has no peers to connect to); Unknown otherwise, as the
-// agents do not report DRBD connection states yet.
+// conns is the Conns column: Ok when DRBD is connected to every peer, or
+// the connections that are not, as LINSTOR shows them (Connecting(bravo));
+// Ok for a resource its agent made without DRBD, which has no peers;
+// Unknown until the agent reports.
 func (r resource) conns() string {
+	if r.LayerObject != nil && r.LayerObject.Drbd != nil {
+		var bad []string
+		for peer, c := range r.LayerObject.Drbd.Connections {
+			if !c.Connected {
+				bad = append(bad, fmt.Sprintf("%s(%s)", c.Message, peer))
+			}
+		}
+		if len(bad) == 0 {
+			return "Ok"
+		}
+		slices.Sort(bad)
+		return strings.Join(bad, ",")
+	}
 	if len(r.Volumes) == 0 {
 		return "Unknown"
 	}
 	for _, v := range r.Volumes {
-		if len(v.LayerDataList) == 0 {
+		if len(v.LayerDataList) == 0 || slices.Contains(v.LayerDataList, layerData{Type: "DRBD"}) {
 			return "Unknown"
-		}
-		for _, l := range v.LayerDataList {
-			if l.Type == "DRBD" {
-				return "Unknown"
-			}
 		}
 	}
 	return "Ok"

@@ -185,6 +185,12 @@ var migrations = []migration{
 		`ALTER TABLE volumes ADD COLUMN backing_device TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE volumes ADD COLUMN top_layer VARCHAR(16) NOT NULL DEFAULT ''`,
 	}},
+	{4, "what the agents report of a resource's DRBD state", []string{
+		// The role ('' until DRBD reported one) and the connection state
+		// to each peer node, as JSON (NULL for none).
+		`ALTER TABLE resources ADD COLUMN drbd_role VARCHAR(16) NOT NULL DEFAULT ''`,
+		`ALTER TABLE resources ADD COLUMN drbd_connections TEXT`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/google/uuid"
@@ -411,4 +413,38 @@ func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[str
 		}
 		return nil
 	})
+}
+
+// SetResourceActual records the DRBD states a node's agent reported, by
+// definition key; resources it did not report keep no DRBD state.
+func (s *Store) SetResourceActual(ctx context.Context, node string, actual map[string]ResourceActual) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		var rows []ResourceRow
+		if err := tx.Where("node_name = ?", Key(node)).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			a := actual[r.ResourceName]
+			if a.DrbdRole == r.DrbdRole && maps.Equal(a.DrbdConnections, r.DrbdConnections) {
+				continue
+			}
+			if err := tx.Model(&ResourceRow{}).Where("resource_name = ? AND node_name = ?", r.ResourceName, r.NodeName).
+				Updates(map[string]any{"drbd_role": a.DrbdRole, "drbd_connections": jsonOf(a.DrbdConnections)}).Error; err != nil {
+				return err
+			}
+			if err := touchDefinition(tx, r.ResourceName); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// jsonOf is how the json serializer stores a map: NULL for none.
+func jsonOf(m map[string]string) any {
+	if len(m) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(m) // a map of strings always marshals
+	return string(b)
 }

@@ -123,6 +123,14 @@ type ResourceRow struct {
 	Flags           Flags
 	DrbdNodeID      int32 `gorm:"column:drbd_node_id"`
 	CreateTimestamp int64 // ms since the epoch
+	ResourceActual
+}
+
+// ResourceActual is a resource's DRBD state as its node's agent last
+// reported it.
+type ResourceActual struct {
+	DrbdRole        string
+	DrbdConnections map[string]string `gorm:"serializer:json"` // peer node → Connected, Connecting, ...
 }
 
 func (ResourceRow) TableName() string { return "resources" }

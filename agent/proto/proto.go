@@ -103,6 +103,17 @@ type Report struct {
 	// Stale says the state was older than one applied before, and was
 	// ignored.
 	Stale bool `json:"stale,omitempty"`
+	// Resources are the DRBD states of the resources brought up.
+	Resources []ResourceReport `json:"resources,omitempty"`
+}
+
+// ResourceReport is a DRBD resource as drbdsetup events2 shows it: its
+// role and, by peer node, its connection state (Connected, Connecting,
+// StandAlone, ...).
+type ResourceReport struct {
+	Name        string            `json:"name"`
+	Role        string            `json:"role"`
+	Connections map[string]string `json:"connections,omitempty"`
 }
 
 // PoolReport is a pool's capacity, or why it cannot be used.
