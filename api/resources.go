@@ -170,6 +170,7 @@ func (s *server) registerResources(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "resourceModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "modify a resource", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RscPath
+			OperationWaitParam
 			Body ResourceModify
 		}) (*rcOutput, error) {
 			const op, obj = MaskMod, MaskRsc
@@ -178,7 +179,8 @@ func (s *server) registerResources(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' modified.", in.Resource, in.Node), row.UUID, refs), nil
+			out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' modified.", in.Resource, in.Node), row.UUID, refs).Body
+			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "delete a resource", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {

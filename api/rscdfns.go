@@ -151,6 +151,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}", Summary: "modify a resource definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RdPath
+			OperationWaitParam
 			Body ResourceDefinitionModify
 		}) (*rcOutput, error) {
 			const op, obj = MaskMod, MaskRscDfn
@@ -174,7 +175,9 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs), nil
+			out := success(Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs).Body
+			// Its nodes get the new port, peer slots and DRBD options.
+			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}", Summary: "delete a resource definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
