@@ -72,6 +72,29 @@ func TestGolinstorClient(t *testing.T) {
 		require.EqualValues(t, 79<<20, info.SpaceInfo.MaxVlmSizeInKib, "20 times the capacity, less the 1 GiB volume already placed")
 		require.Equal(t, "csi-1", info.SpaceInfo.NextSpawnResult[0].NodeName)
 
+		// Provisioning as linstor-csi does it: spawn from the group, then
+		// add a replica by autoplace; toggle a diskless one to diskful.
+		require.NoError(t, cli.Nodes.Create(ctx, lapi.Node{Name: "csi-2", Type: "satellite", NetInterfaces: []lapi.NetInterface{{Name: "default", Address: net.ParseIP("10.0.0.2"), SatellitePort: port}}}))
+		require.NoError(t, cli.Nodes.CreateStoragePool(ctx, "csi-2", lapi.StoragePool{StoragePoolName: "thin", ProviderKind: lapi.FILE_THIN,
+			Props: map[string]string{"StorDriver/StorPoolName": "/srv/thin"}}))
+		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-2", "thin", 8<<20, 8<<20))
+		require.NoError(t, cli.ResourceGroups.CreateVolumeGroup(ctx, "csi-rg", lapi.VolumeGroup{}))
+		require.NoError(t, cli.ResourceGroups.Spawn(ctx, "csi-rg", lapi.ResourceGroupSpawn{ResourceDefinitionName: "pvc-2", VolumeSizes: []int64{1 << 20},
+			SelectFilter: lapi.AutoSelectFilter{PlaceCount: 1}}))
+		spawned, err := cli.Resources.GetAll(ctx, "pvc-2")
+		require.NoError(t, err)
+		require.Len(t, spawned, 1)
+		require.Equal(t, "csi-2", spawned[0].NodeName, "the pool with the most free space")
+		require.NoError(t, cli.Resources.Autoplace(ctx, "pvc-2", lapi.AutoPlaceRequest{SelectFilter: lapi.AutoSelectFilter{AdditionalPlaceCount: 1}}))
+		spawned, err = cli.Resources.GetAll(ctx, "pvc-2")
+		require.NoError(t, err)
+		require.Len(t, spawned, 2)
+		err = cli.Resources.Autoplace(ctx, "pvc-2", lapi.AutoPlaceRequest{SelectFilter: lapi.AutoSelectFilter{AdditionalPlaceCount: 1}})
+		require.True(t, lapi.IsApiCallError(err, linstor.FailNotEnoughNodes), "no third node: %v", err)
+		require.NoError(t, cli.Resources.Diskless(ctx, "pvc-2", "csi-1", ""))
+		require.NoError(t, cli.Resources.Diskful(ctx, "pvc-2", "csi-1", "thin", nil))
+		require.NoError(t, cli.ResourceDefinitions.Delete(ctx, "pvc-2"))
+
 		err = cli.ResourceGroups.Delete(ctx, "csi-rg")
 		require.True(t, lapi.IsApiCallError(err, linstor.FailInUse), "%v", err)
 		require.NoError(t, cli.ResourceDefinitions.Delete(ctx, "pvc-1"))

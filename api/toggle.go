@@ -15,6 +15,15 @@ type ToggleDiskDiskful struct {
 	LayerList []string `json:"layer_list,omitempty"`
 }
 
+// Schema lets the body be JSON null, which golinstor sends when it has no
+// layer list. The layer list is not used: the resource keeps its
+// definition's layers.
+func (ToggleDiskDiskful) Schema(r huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeObject, Nullable: true, Properties: map[string]*huma.Schema{
+		"layer_list": {Type: huma.TypeArray, Items: &huma.Schema{Type: huma.TypeString}},
+	}}
+}
+
 // TogglePath names the resource of a toggle-disk. (Exported: huma
 // ignores the fields of unexported embedded structs.)
 type TogglePath struct {
