@@ -84,6 +84,10 @@ func (s *server) registerNodes(h huma.API) {
 		return func(ctx context.Context, in *NodePath) (*rcOutput, error) {
 			const op, obj = MaskDel, MaskNode
 			refs := map[string]string{"Node": in.Node}
+			held, err := s.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{in.Node}})
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
 			row, err := s.Store.DeleteNode(ctx, in.Node)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
@@ -92,7 +96,8 @@ func (s *server) registerNodes(h huma.API) {
 			if lost {
 				msg = fmt.Sprintf("Node '%s' deleted as lost, with its resources and storage pools.", row.NodeDspName)
 			}
-			return success(Deleted, op, obj, msg, row.UUID, refs), nil
+			out := success(Deleted, op, obj, msg, row.UUID, refs).Body
+			return &rcOutput{append(out, s.afterNodeGone(ctx, op, obj, held)...)}, nil
 		}
 	}
 	huma.Register(h, huma.Operation{OperationID: "nodeDelete", Method: http.MethodDelete, Path: "/v1/nodes/{node}", Summary: "delete a node", Tags: []string{"developers"}}, deleteNode(false))
@@ -323,4 +328,29 @@ func (s *server) registerNetInterfaces(h huma.API) {
 			}
 			return success(Deleted, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' deleted.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
 		})
+}
+
+// afterNodeGone brings the peers of a deleted node's resources up to date:
+// auto-quorum for each resource, and a sync of every peer node, in the
+// background.
+func (s *server) afterNodeGone(ctx context.Context, op, obj uint64, held []store.Resource) RcList {
+	var out RcList
+	peers := map[string]bool{}
+	for _, r := range held {
+		out = append(out, s.quorum(ctx, op, obj, r.ResourceDspName)...)
+		for _, n := range s.holders(ctx, r.ResourceName) {
+			peers[n] = true
+		}
+	}
+	if s.Temporal == nil {
+		return out
+	}
+	for n := range peers {
+		if _, err := StartNodeSync(ctx, s.Temporal, n); err != nil {
+			w := NewRc(WarnNodeNotReached, op, obj, fmt.Sprintf("Node '%s' could not be sent its new state now.", n))
+			w.Cause, w.Correction = err.Error(), "It gets it at its next reconnect."
+			out = append(out, w)
+		}
+	}
+	return out
 }

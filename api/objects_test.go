@@ -535,3 +535,22 @@ func TestAutoQuorumAndTieBreaker(t *testing.T) {
 		require.Len(t, rscs, 3, "disabled: no tie-breaker either")
 	})
 }
+
+// A lost node takes its replicas with it, and its resources' peers get
+// auto-quorum applied again: two diskful replicas left get a tie-breaker.
+func TestNodeLostReappliesQuorum(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("delta", "10.0.0.4"))
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "db", "props": {"StorPoolName": "pool1"}}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}}, {"resource": {"node_name": "charlie"}}]`)
+		rcs := c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/charlie/lost", nil)
+		require.Contains(t, messages(rcs), "Tie breaker resource 'db' created on delta")
+		var rscs []ResourceWithVolumes
+		c.get("/v1/resource-definitions/db/resources", &rscs)
+		require.Len(t, rscs, 3)
+		require.Equal(t, "delta", rscs[2].NodeName)
+		require.Contains(t, rscs[2].Flags, "TIE_BREAKER")
+	})
+}
