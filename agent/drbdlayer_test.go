@@ -40,6 +40,7 @@ func drbdState(t *testing.T, dir string, vols ...proto.Volume) proto.NodeState {
 			Port: 7000, Secret: "s3cret", PeerSlots: 7, Options: map[string]string{"DrbdOptions/Net/protocol": "C"},
 			Nodes:   []proto.DrbdNode{{Name: "alpha", Host: host, NodeID: 0, Address: "10.0.0.1"}, {Name: "bravo", Host: "bravo", NodeID: 1, Address: "10.0.0.2"}},
 			Volumes: []proto.DrbdVolume{{VlmNr: 0, Minor: 1000}},
+			Paths:   map[string][]proto.DrbdPath{"bravo": {{Local: "10.0.0.1", Peer: "10.0.0.2"}, {Local: "192.168.1.1", Peer: "192.168.1.2"}}},
 		}}}
 	}
 	return st
@@ -82,6 +83,7 @@ func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(res), "disk "+backing+";")
 	assert.Contains(t, string(res), `shared-secret "s3cret";`)
+	assert.Contains(t, string(res), `host "bravo" address ipv4 192.168.1.2:7000;`, "the second path")
 	assert.Contains(t, fake.Calls(), createMD)
 
 	fake.Reset()

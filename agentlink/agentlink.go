@@ -371,8 +371,95 @@ func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDe
 			d.Volumes = append(d.Volumes, proto.DrbdVolume{VlmNr: vd.VlmNr, Minor: *vd.DrbdMinor})
 		}
 	}
+	if err := l.connections(ctx, r, d); err != nil {
+		return nil, err
+	}
 	res.Drbd = d
 	return res, nil
+}
+
+// connections fills a DRBD resource's per-peer options and paths from the
+// node connections of its node, overridden by its resource connections:
+// DrbdOptions/Net/* and DrbdOptions/PeerDevice/*, and
+// Paths/<path>/<node> = <net interface> for each end.
+func (l *Link) connections(ctx context.Context, r store.Resource, d *proto.Drbd) error {
+	nodeConns, err := l.Store.ListNodeConnections(ctx, r.NodeName, "")
+	if err != nil {
+		return err
+	}
+	rscConns, err := l.Store.ListResourceConnections(ctx, r.ResourceName, "", "")
+	if err != nil {
+		return err
+	}
+	peerProps := map[string]map[string]string{} // by peer node key
+	add := func(a, b string, props map[string]string) {
+		peer := b
+		switch r.NodeName {
+		case a:
+		case b:
+			peer = a
+		default:
+			return
+		}
+		if peerProps[peer] == nil {
+			peerProps[peer] = map[string]string{}
+		}
+		maps.Copy(peerProps[peer], props)
+	}
+	for _, c := range nodeConns {
+		add(c.NodeNameSrc, c.NodeNameDst, c.Props)
+	}
+	for _, c := range rscConns {
+		add(c.NodeNameSrc, c.NodeNameDst, c.Props)
+	}
+	d.PeerOptions, d.Paths = map[string]map[string]string{}, map[string][]proto.DrbdPath{}
+	local, err := l.Store.GetNode(ctx, r.NodeName)
+	if err != nil {
+		return err
+	}
+	for peerKey, props := range peerProps {
+		peer, err := l.Store.GetNode(ctx, peerKey)
+		if err != nil {
+			return err
+		}
+		paths := map[string]map[string]string{} // path → node key → interface
+		for k, v := range props {
+			switch {
+			case strings.HasPrefix(k, "DrbdOptions/"):
+				if d.PeerOptions[peer.NodeDspName] == nil {
+					d.PeerOptions[peer.NodeDspName] = map[string]string{}
+				}
+				d.PeerOptions[peer.NodeDspName][k] = v
+			case strings.HasPrefix(k, "Paths/"):
+				parts := strings.SplitN(k, "/", 3)
+				if len(parts) == 3 {
+					if paths[parts[1]] == nil {
+						paths[parts[1]] = map[string]string{}
+					}
+					paths[parts[1]][store.Key(parts[2])] = v
+				}
+			}
+		}
+		names := slices.Sorted(maps.Keys(paths))
+		for _, name := range names {
+			ends := paths[name]
+			la, pa := interfaceAddress(local, ends[local.NodeName]), interfaceAddress(peer, ends[peer.NodeName])
+			if la != "" && pa != "" {
+				d.Paths[peer.NodeDspName] = append(d.Paths[peer.NodeDspName], proto.DrbdPath{Local: la, Peer: pa})
+			}
+		}
+	}
+	return nil
+}
+
+// interfaceAddress is the address of a node's net interface by name.
+func interfaceAddress(n store.Node, iface string) string {
+	for _, nif := range n.NetInterfaces {
+		if nif.NodeNetName == store.Key(iface) {
+			return nif.InetAddress
+		}
+	}
+	return ""
 }
 
 // allServe tells whether the agent of every node holding a resource

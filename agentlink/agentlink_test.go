@@ -129,3 +129,39 @@ func TestDesiredStateCarriesInheritedStorDriverProperties(t *testing.T) {
 	}
 	assert.Equal(t, map[int32]string{0: "--rd", 1: "--vd"}, opts)
 }
+
+// Connection properties reach the DRBD resource: peer options from the
+// node connection, overridden by the resource connection, and one path
+// per Paths/<path>/<node> pair of net interfaces.
+func TestDesiredStateCarriesConnectionOptionsAndPaths(t *testing.T) {
+	ctx := context.Background()
+	l, st := cluster(t)
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		serving(l, n, "DRBD", "STORAGE")
+	}
+	for n, addr := range map[string]string{"alpha": "192.168.1.1", "bravo": "192.168.1.2"} {
+		_, err := st.CreateNetInterface(ctx, n, store.NetInterfaceRow{NodeNetDspName: "fast", InetAddress: addr}, false)
+		require.NoError(t, err)
+	}
+	_, err := st.ModifyNodeConnection(ctx, "alpha", "bravo", store.PropsModify{OverrideProps: map[string]string{"DrbdOptions/Net/protocol": "A", "DrbdOptions/Net/max-buffers": "4096"}})
+	require.NoError(t, err)
+	_, err = st.ModifyResourceConnection(ctx, "data", "bravo", "alpha", store.PropsModify{OverrideProps: map[string]string{
+		"DrbdOptions/Net/max-buffers": "8192",
+		"Paths/p1/alpha":              "default", "Paths/p1/bravo": "default",
+		"Paths/p2/alpha": "fast", "Paths/p2/bravo": "fast"}})
+	require.NoError(t, err)
+
+	want, err := l.DesiredState(ctx, "alpha")
+	require.NoError(t, err)
+	require.Len(t, want.Resources, 1)
+	d := want.Resources[0].Drbd
+	assert.Equal(t, map[string]string{"DrbdOptions/Net/protocol": "A", "DrbdOptions/Net/max-buffers": "8192"}, d.PeerOptions["bravo"],
+		"the resource connection wins over the node connection")
+	assert.Equal(t, []proto.DrbdPath{{Local: "10.0.0.1", Peer: "10.0.0.2"}, {Local: "192.168.1.1", Peer: "192.168.1.2"}}, d.Paths["bravo"])
+	assert.Empty(t, d.Paths["charlie"], "no paths set: one path between the nodes' addresses")
+
+	want, err = l.DesiredState(ctx, "bravo")
+	require.NoError(t, err)
+	assert.Equal(t, []proto.DrbdPath{{Local: "10.0.0.2", Peer: "10.0.0.1"}, {Local: "192.168.1.2", Peer: "192.168.1.1"}}, want.Resources[0].Drbd.Paths["alpha"],
+		"seen from the other end")
+}

@@ -30,6 +30,15 @@ type Resource struct {
 	// PeerOptions are DrbdOptions/Net/* and DrbdOptions/PeerDevice/* of a
 	// connection, by the peer's name.
 	PeerOptions map[string]map[string]string
+	// Paths are a connection's network paths, by the peer's name; none:
+	// one path between the nodes' addresses.
+	Paths map[string][]Path
+}
+
+// Path is one network path of a connection: this node's address and the
+// peer's (for example over a second NIC).
+type Path struct {
+	Local, Peer string
 }
 
 // Node is a node holding the resource.
@@ -114,12 +123,27 @@ func Render(r Resource) (string, error) {
 		peer := r.PeerOptions[n.Name]
 		writeBlock(w, 2, "net", options(peer, "Net"))
 		writeBlock(w, 2, "disk", options(peer, "PeerDevice"))
-		for _, end := range []Node{local, n} {
-			addr, err := address(end.Address, r.Port)
-			if err != nil {
-				return "", fmt.Errorf("resource %s, node %s: %w", r.Name, end.Name, err)
+		paths := r.Paths[n.Name]
+		if len(paths) == 0 {
+			paths = []Path{{Local: local.Address, Peer: n.Address}}
+		}
+		for _, p := range paths {
+			depth := 2
+			if len(r.Paths[n.Name]) > 0 {
+				w(2, "path")
+				w(2, "{")
+				depth = 3
 			}
-			w(2, "host %q address %s;", end.Name, addr)
+			for _, end := range []struct{ name, addr string }{{local.Name, p.Local}, {n.Name, p.Peer}} {
+				addr, err := address(end.addr, r.Port)
+				if err != nil {
+					return "", fmt.Errorf("resource %s, node %s: %w", r.Name, end.name, err)
+				}
+				w(depth, "host %q address %s;", end.name, addr)
+			}
+			if depth == 3 {
+				w(2, "}")
+			}
 		}
 		w(1, "}")
 	}

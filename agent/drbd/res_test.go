@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -90,4 +91,22 @@ func TestRenderRefusesWhatCannotBeWritten(t *testing.T) {
 	r.Nodes[1].Address = "nowhere"
 	_, err = Render(r)
 	require.ErrorContains(t, err, `invalid address "nowhere"`)
+}
+
+// Two network paths to a peer render as path sections that drbdadm
+// accepts and turns into one new-path each.
+func TestRenderedPathsAreValidDRBD(t *testing.T) {
+	r := resource(t)
+	r.Paths = map[string][]Path{"bravo": {{Local: "10.0.0.1", Peer: "10.0.0.2"}, {Local: "192.168.1.1", Peer: "192.168.1.2"}}}
+	res, err := Render(r)
+	require.NoError(t, err)
+	require.Contains(t, res, "        path\n        {\n            host")
+	require.NoError(t, Check(context.Background(), execrun.Exec{}, "backups", res), "drbdadm accepts:\n%s", res)
+	adm := Adm{Dir: t.TempDir(), Run: dryRun{}}
+	_, err = adm.Write(context.Background(), "backups", res)
+	require.NoError(t, err)
+	var out strings.Builder
+	require.NoError(t, Adm{Dir: adm.Dir, Run: recorder{dryRun{}, &out}}.Adjust(context.Background(), "backups"))
+	require.Contains(t, out.String(), "drbdsetup new-path backups 1 ipv4:10.0.0.1:7000 ipv4:10.0.0.2:7000")
+	require.Contains(t, out.String(), "drbdsetup new-path backups 1 ipv4:192.168.1.1:7000 ipv4:192.168.1.2:7000")
 }

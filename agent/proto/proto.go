@@ -55,8 +55,11 @@ type Drbd struct {
 	Options map[string]string `json:"options,omitempty"`
 	// PeerOptions are a connection's DrbdOptions, by the peer's node.
 	PeerOptions map[string]map[string]string `json:"peer_options,omitempty"`
-	Nodes       []DrbdNode                   `json:"nodes"`
-	Volumes     []DrbdVolume                 `json:"volumes"`
+	// Paths are a connection's network paths, by the peer's node; none:
+	// one path between the nodes' addresses.
+	Paths   map[string][]DrbdPath `json:"paths,omitempty"`
+	Nodes   []DrbdNode            `json:"nodes"`
+	Volumes []DrbdVolume          `json:"volumes"`
 }
 
 // DrbdNode is a node holding the resource. Host is its uname, which is
@@ -67,6 +70,13 @@ type DrbdNode struct {
 	NodeID   int32  `json:"node_id"`
 	Address  string `json:"address"`
 	Diskless bool   `json:"diskless,omitempty"`
+}
+
+// DrbdPath is one network path to a peer: this node's address and the
+// peer's.
+type DrbdPath struct {
+	Local string `json:"local"`
+	Peer  string `json:"peer"`
 }
 
 // DrbdVolume is a volume of the resource and its minor.
