@@ -39,6 +39,26 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 	return err
 }
 
+// ReconcileQuorum applies auto-quorum to every resource on a node. A node
+// sync runs it, so that a controller that died between a change and its
+// quorum update catches up when the agents reconnect.
+func (a *Activities) ReconcileQuorum(ctx context.Context, node string) error {
+	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{node}})
+	if err != nil {
+		return err
+	}
+	for _, r := range rscs {
+		drbd, err := a.Agents.ServesDrbd(ctx, r.ResourceName)
+		if err != nil {
+			return err
+		}
+		if _, err := a.Store.ReconcileQuorum(ctx, r.ResourceName, drbd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // HeartbeatInterval is how often a running activity tells Temporal it is
 // alive; with a heartbeat timeout of a few intervals, the activity of a
 // controller that died is retried by another worker within seconds

@@ -462,6 +462,13 @@ func interfaceAddress(n store.Node, iface string) string {
 	return ""
 }
 
+// ServesDrbd tells whether the agent of every node holding rd serves
+// DRBD, so that its default layer stack is DRBD over storage.
+func (l *Link) ServesDrbd(ctx context.Context, rd string) (bool, error) {
+	rscs, err := l.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}})
+	return err == nil && l.allServe(rscs, "DRBD"), err
+}
+
 // allServe tells whether the agent of every node holding a resource
 // serves a layer.
 func (l *Link) allServe(rscs []store.Resource, layer string) bool {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -137,21 +136,12 @@ func union(a, b []string) []string {
 	return out
 }
 
-// servesDrbd tells whether every node holding rd serves DRBD, so that its
-// default layer stack is DRBD over storage. Without agents to ask (the
-// API alone) it is LINSTOR's default: yes.
+// servesDrbd tells whether every node holding rd serves DRBD. Without
+// agents to ask (the API alone) it is LINSTOR's default: yes.
 func (s *server) servesDrbd(ctx context.Context, rd string) bool {
 	if s.Agents == nil {
 		return true
 	}
-	rscs, err := s.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}})
-	if err != nil {
-		return false
-	}
-	for _, r := range rscs {
-		if !slices.Contains(s.Agents.Status(r.NodeName).Info.Layers, "DRBD") {
-			return false
-		}
-	}
-	return len(rscs) > 0
+	ok, _ := s.Agents.ServesDrbd(ctx, rd)
+	return ok
 }

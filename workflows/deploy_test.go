@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"strata/activities"
@@ -45,4 +46,26 @@ func TestDeployPushesEveryNodeAndReportsTheUnreachable(t *testing.T) {
 	require.Equal(t, 1, calls["alpha"])
 	require.Equal(t, 3, calls["bravo"], "retried until it answered")
 	require.Equal(t, 6, calls["charlie"], "retried, then reported")
+}
+
+// A node sync applies auto-quorum to the node's resources first; when that
+// fails, the node still gets its state.
+func TestNodeSyncReconcilesQuorumThenPushes(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Activities
+	env.RegisterActivity(a)
+	var order []string
+	env.OnActivity(a.ReconcileQuorum, mockCtx, "alpha").Return(func(context.Context, string) error {
+		order = append(order, "quorum")
+		return temporal.NewNonRetryableApplicationError("database gone", "test", nil)
+	})
+	env.OnActivity(a.ApplyNodeState, mockCtx, "alpha").Return(func(context.Context, string) error {
+		order = append(order, "push")
+		return nil
+	})
+	env.ExecuteWorkflow(NodeSync, "alpha")
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"quorum", "push"}, order)
 }

@@ -27,6 +27,10 @@ func NodeSync(ctx workflow.Context, node string) error {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
 	})
 	var a *activities.Activities
+	if err := workflow.ExecuteActivity(ctx, a.ReconcileQuorum, node).Get(ctx, nil); err != nil {
+		// The push matters more; quorum catches up at the next change.
+		workflow.GetLogger(ctx).Warn("auto-quorum of the node's resources failed", "node", node, "error", err)
+	}
 	if err := workflow.ExecuteActivity(ctx, a.ApplyNodeState, node).Get(ctx, nil); err != nil {
 		status.State = "failed"
 		return err
