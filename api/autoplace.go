@@ -185,19 +185,10 @@ func (s *server) snapshot(ctx context.Context, def store.ResourceDefinition) (pl
 			}
 		}
 	}
-	poolProps := map[poolKey]map[string]string{}
-	sps, err := s.Store.ListStoragePools(ctx, store.StoragePoolFilter{})
-	if err != nil {
-		return placementSnapshot{}, err
-	}
-	for _, p := range sps {
-		poolProps[poolKey{p.NodeDspName, p.PoolDspName}] = p.Props
-	}
 	for i := range pools {
 		k := poolKey{pools[i].Node, pools[i].Name}
 		pools[i].ResourceCount = counts[k]
-		limit, _ := strconv.ParseFloat(poolProps[k]["Autoplacer/MaxThroughput"], 64)
-		pools[i].Throughput = limit - throttle[k]
+		pools[i].Throughput -= throttle[k] // what its volumes may use of Autoplacer/MaxThroughput
 	}
 	for _, n := range nodes {
 		target := n.Props[keyAutoplaceTarget]

@@ -78,6 +78,11 @@ func TestSpawnAndAutoplace(t *testing.T) {
 		require.Empty(t, placed(c, "two"), "definitions only")
 		c.fail(http.StatusInternalServerError, codeInvalidRequest, http.MethodPost, "/v1/resource-definitions/two/autoplace", `{"select_filter": {"not_place_with_rsc_regex": "("}}`)
 		c.fail(http.StatusNotFound, codeNotFoundStart+1, http.MethodPost, "/v1/resource-definitions/nope/autoplace", `{"select_filter": {}}`)
+		// The weights and a pool's Autoplacer/MaxThroughput decide.
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/delta/storage-pools/pool1", `{"override_props": {"Autoplacer/MaxThroughput": "1000"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"Autoplacer/Weights/MaxFreeSpace": "0", "Autoplacer/Weights/MaxThroughput": "1"}}`)
+		rcs = c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/two/autoplace?dry_run=true", `{"select_filter": {"place_count": 1}}`)
+		require.Contains(t, rcs[0].Message, "would be placed on delta", "the only pool with throughput to give")
 		for _, body := range []string{`{"select_filter": {"place_count": -1}}`, `{"select_filter": {"provider_list": ["TAPE"]}}`, `{"select_filter": {}, "layer_list": ["drbd", "drbd"]}`} {
 			_, out := c.do(http.MethodPost, "/v1/resource-definitions/two/autoplace", body)
 			require.Contains(t, string(out), "ret_code", "%s: %s", body, out)

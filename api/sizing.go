@@ -51,13 +51,16 @@ type QuerySizeInfoResponse struct {
 	Reports   []ApiCallRc                     `json:"reports,omitempty"`
 }
 
-// Oversubscription properties, looked up on the pool, its definition and
-// the controller; the specific ratios default to MaxOversubscriptionRatio.
+// Placement properties: the oversubscription ratios, looked up on the
+// pool, its definition and the controller (the specific ratios default to
+// MaxOversubscriptionRatio); the node's AutoplaceTarget; the pool's
+// Autoplacer/MaxThroughput.
 const (
 	keyMaxOversubscription      = "MaxOversubscriptionRatio"
 	keyMaxFreeOversubscription  = "MaxFreeCapacityOversubscriptionRatio"
 	keyMaxTotalOversubscription = "MaxTotalCapacityOversubscriptionRatio"
 	keyAutoplaceTarget          = "AutoplaceTarget"
+	keyMaxThroughput            = "Autoplacer/MaxThroughput"
 )
 
 // sizingPools is the placement snapshot of every storage pool: reported
@@ -109,10 +112,11 @@ func (s *server) sizingPools(ctx context.Context) ([]placement.Pool, float64, er
 		if target == "" {
 			target = ctrl[keyAutoplaceTarget]
 		}
+		throughput, _ := strconv.ParseFloat(p.Props[keyMaxThroughput], 64)
 		out[i] = placement.Pool{Node: p.NodeDspName, Name: p.PoolDspName, Provider: p.DriverName,
 			FreeKib: p.FreeCapacity, TotalKib: p.TotalCapacity, ReservedKib: reserved[[2]string{p.NodeName, p.PoolName}],
 			FreeRatio: ratio(levels, keyMaxFreeOversubscription), TotalRatio: ratio(levels, keyMaxTotalOversubscription),
-			AutoplaceTarget: !strings.EqualFold(target, "false")}
+			AutoplaceTarget: !strings.EqualFold(target, "false"), Throughput: throughput}
 	}
 	return out, ratio([]map[string]string{ctrl}, keyMaxOversubscription), nil
 }
