@@ -248,13 +248,14 @@ func (l *Link) desiredState(ctx context.Context, node string) (proto.NodeState, 
 	for _, rd := range rds {
 		rdByName[rd.ResourceName] = rd
 	}
+	view := &pushView{store: l.Store, node: node}
 	for _, r := range rscs {
 		rd := rdByName[r.ResourceName]
 		for _, v := range r.Volumes {
 			st.Volumes = append(st.Volumes, proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib,
 				CreateOptions: createOptions(rd, v)})
 		}
-		res, err := l.layers(ctx, r, rd)
+		res, err := l.layers(ctx, r, rd, view)
 		if err != nil {
 			return proto.NodeState{}, nil, err
 		}
@@ -263,6 +264,46 @@ func (l *Link) desiredState(ctx context.Context, node string) (proto.NodeState, 
 		}
 	}
 	return st, deleting, nil
+}
+
+// pushView keeps what one node state reads for every DRBD resource: the
+// cluster's nodes and the node's node connections, each read once and
+// only when a resource needs them.
+type pushView struct {
+	store     *store.Store
+	node      string
+	nodes     map[string]store.Node // by key
+	conns     []store.NodeConnection
+	connsRead bool
+}
+
+func (v *pushView) nodeByKey(ctx context.Context, key string) (store.Node, error) {
+	if v.nodes == nil {
+		all, err := v.store.ListNodes(ctx, nil)
+		if err != nil {
+			return store.Node{}, err
+		}
+		v.nodes = make(map[string]store.Node, len(all))
+		for _, n := range all {
+			v.nodes[n.NodeName] = n
+		}
+	}
+	n, ok := v.nodes[key]
+	if !ok {
+		return store.Node{}, fmt.Errorf("node %s is gone", key)
+	}
+	return n, nil
+}
+
+func (v *pushView) nodeConnections(ctx context.Context) ([]store.NodeConnection, error) {
+	if !v.connsRead {
+		conns, err := v.store.ListNodeConnections(ctx, v.node, "")
+		if err != nil {
+			return nil, err
+		}
+		v.conns, v.connsRead = conns, true
+	}
+	return v.conns, nil
 }
 
 // inheritedStorDriver are the StorDriver/* properties a node's pools
@@ -311,7 +352,7 @@ func createOptions(rd store.ResourceDefinition, v store.Volume) *string {
 // Without a stack set on the definition, a resource is DRBD over
 // storage where every node holding it serves DRBD, and storage only
 // otherwise: a cluster without DRBD still gets its volumes.
-func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDefinition) (*proto.Resource, error) {
+func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDefinition, view *pushView) (*proto.Resource, error) {
 	if r.Flags.Has(store.FlagInactive) {
 		return nil, nil // deactivated: its storage stays, DRBD goes down
 	}
@@ -356,7 +397,7 @@ func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDe
 		}
 	}
 	for _, p := range peers {
-		n, err := l.Store.GetNode(ctx, p.NodeName)
+		n, err := view.nodeByKey(ctx, p.NodeName)
 		if err != nil {
 			return nil, err
 		}
@@ -371,7 +412,7 @@ func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDe
 			d.Volumes = append(d.Volumes, proto.DrbdVolume{VlmNr: vd.VlmNr, Minor: *vd.DrbdMinor})
 		}
 	}
-	if err := l.connections(ctx, r, d); err != nil {
+	if err := l.connections(ctx, r, d, view); err != nil {
 		return nil, err
 	}
 	res.Drbd = d
@@ -382,8 +423,8 @@ func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDe
 // node connections of its node, overridden by its resource connections:
 // DrbdOptions/Net/* and DrbdOptions/PeerDevice/*, and
 // Paths/<path>/<node> = <net interface> for each end.
-func (l *Link) connections(ctx context.Context, r store.Resource, d *proto.Drbd) error {
-	nodeConns, err := l.Store.ListNodeConnections(ctx, r.NodeName, "")
+func (l *Link) connections(ctx context.Context, r store.Resource, d *proto.Drbd, view *pushView) error {
+	nodeConns, err := view.nodeConnections(ctx)
 	if err != nil {
 		return err
 	}
@@ -413,12 +454,12 @@ func (l *Link) connections(ctx context.Context, r store.Resource, d *proto.Drbd)
 		add(c.NodeNameSrc, c.NodeNameDst, c.Props)
 	}
 	d.PeerOptions, d.Paths = map[string]map[string]string{}, map[string][]proto.DrbdPath{}
-	local, err := l.Store.GetNode(ctx, r.NodeName)
+	local, err := view.nodeByKey(ctx, r.NodeName)
 	if err != nil {
 		return err
 	}
 	for peerKey, props := range peerProps {
-		peer, err := l.Store.GetNode(ctx, peerKey)
+		peer, err := view.nodeByKey(ctx, peerKey)
 		if err != nil {
 			return err
 		}
