@@ -75,7 +75,7 @@ func str(s *string) string {
 func (a *Agent) hasSignature(ctx context.Context, dev string) (bool, error) {
 	_, err := a.Run.Run(ctx, "blkid", "-p", dev)
 	var ee *execrun.Error
-	if errors.As(err, &ee) && ee.Stderr == "" && strings.HasSuffix(ee.Err.Error(), "exit status 2") {
+	if code, ok := execrun.ExitCode(err); ok && code == 2 && errors.As(err, &ee) && ee.Stderr == "" {
 		return false, nil
 	}
 	return err == nil, err

@@ -5,7 +5,6 @@ package luks
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"strata/agent/execrun"
@@ -79,6 +78,6 @@ func exitCodeMeansNo(code int) func([]byte, error) (bool, error) {
 }
 
 func isExit(err error, code int) bool {
-	var exit interface{ ExitCode() int }
-	return errors.As(err, &exit) && exit.ExitCode() == code
+	c, ok := execrun.ExitCode(err)
+	return ok && c == code
 }
