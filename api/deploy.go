@@ -108,14 +108,14 @@ const InfoQuorum = 19005 | MaskInfo
 // quorum applies auto-quorum and the tie-breaker to rd after its
 // resources changed, and tells what it did.
 func (s *server) quorum(ctx context.Context, op, obj uint64, rd string) RcList {
-	ch, err := s.Store.ReconcileQuorum(ctx, rd, s.servesDrbd(ctx, rd))
+	msgs, err := s.Store.ReconcileQuorum(ctx, rd, s.servesDrbd(ctx, rd))
 	if err != nil {
 		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Auto-quorum of '%s' could not be applied.", rd), err.Error(), "")
 		l[0].ObjRefs = map[string]string{"RscDfn": rd}
 		return l
 	}
 	var out RcList
-	for _, m := range ch.Messages {
+	for _, m := range msgs {
 		rc := NewRc(InfoQuorum, op, obj, m)
 		rc.ObjRefs = map[string]string{"RscDfn": rd}
 		out = append(out, rc)

@@ -19,14 +19,6 @@ const (
 	defaultQuorumPolicy = "io-error"
 )
 
-// QuorumChange is what ReconcileQuorum did, in the guide's words.
-type QuorumChange struct {
-	Messages []string
-	// TieBreakerAdded and TieBreakerRemoved name the node whose tie-breaker
-	// resource was added or marked for removal.
-	TieBreakerAdded, TieBreakerRemoved string
-}
-
 // ReconcileQuorum applies auto-quorum to a resource definition after its
 // resources changed: with three diskful replicas, or two and a diskless
 // one, quorum is majority and on-no-quorum the policy (io-error unless
@@ -36,10 +28,10 @@ type QuorumChange struct {
 // a tie-breaker no longer needed goes. DrbdOptions/auto-quorum=disabled
 // leaves everything to the user. Definitions whose layer stack has no
 // DRBD are left alone, as are those with the default stack where DRBD is
-// not served (drbd false: they are storage only).
-func (s *Store) ReconcileQuorum(ctx context.Context, rd string, drbd bool) (QuorumChange, error) {
-	var ch QuorumChange
-	err := s.Write(ctx, func(tx *gorm.DB) error {
+// not served (drbd false: they are storage only). It returns what it
+// changed, in the guide's words.
+func (s *Store) ReconcileQuorum(ctx context.Context, rd string, drbd bool) (messages []string, err error) {
+	err = s.Write(ctx, func(tx *gorm.DB) error {
 		def, err := takeResourceDefinition(tx, rd)
 		if err != nil {
 			return err
@@ -88,8 +80,7 @@ func (s *Store) ReconcileQuorum(ctx context.Context, rd string, drbd bool) (Quor
 				if _, err := createResource(tx, def, ResourceSpec{Node: node, Flags: NewFlags("DRBD_DISKLESS", FlagTieBreaker)}, vds); err != nil {
 					return err
 				}
-				ch.TieBreakerAdded = node
-				ch.Messages = append(ch.Messages, fmt.Sprintf("Tie breaker resource '%s' created on %s", def.ResourceDspName, node))
+				messages = append(messages, fmt.Sprintf("Tie breaker resource '%s' created on %s", def.ResourceDspName, node))
 				tiebreakers = append(tiebreakers, ResourceRow{})
 			}
 		case !wantTB:
@@ -101,8 +92,7 @@ func (s *Store) ReconcileQuorum(ctx context.Context, rd string, drbd bool) (Quor
 				if err != nil {
 					return err
 				}
-				ch.TieBreakerRemoved = n.NodeDspName
-				ch.Messages = append(ch.Messages, fmt.Sprintf("Tie breaker resource '%s' on %s removed as it is no longer needed", def.ResourceDspName, n.NodeDspName))
+				messages = append(messages, fmt.Sprintf("Tie breaker resource '%s' on %s removed as it is no longer needed", def.ResourceDspName, n.NodeDspName))
 			}
 			tiebreakers = nil
 		}
@@ -121,22 +111,25 @@ func (s *Store) ReconcileQuorum(ctx context.Context, rd string, drbd bool) (Quor
 					if err := setProps(tx, instance, map[string]string{kv[0]: kv[1]}); err != nil {
 						return err
 					}
-					ch.Messages = append(ch.Messages, fmt.Sprintf("Resource-definition property '%s' set to '%s' by auto-quorum", kv[0], kv[1]))
+					messages = append(messages, fmt.Sprintf("Resource-definition property '%s' set to '%s' by auto-quorum", kv[0], kv[1]))
 				}
 			}
-			return touchDefinition(tx, def.ResourceName)
+		} else {
+			for _, k := range []string{KeyQuorum, KeyOnNoQuorum} {
+				if _, ok := props[k]; ok {
+					if err := applyProps(tx, instance, PropsModify{DeleteProps: []string{k}}); err != nil {
+						return err
+					}
+					messages = append(messages, fmt.Sprintf("Resource-definition property '%s' was removed as there are not enough resources for quorum", k))
+				}
+			}
 		}
-		for _, k := range []string{KeyQuorum, KeyOnNoQuorum} {
-			if _, ok := props[k]; ok {
-				if err := applyProps(tx, instance, PropsModify{DeleteProps: []string{k}}); err != nil {
-					return err
-				}
-				ch.Messages = append(ch.Messages, fmt.Sprintf("Resource-definition property '%s' was removed as there are not enough resources for quorum", k))
-			}
+		if len(messages) == 0 {
+			return nil // nothing changed: the definition's kept view stays valid
 		}
 		return touchDefinition(tx, def.ResourceName)
 	})
-	return ch, err
+	return messages, err
 }
 
 // quorumSettings are the auto-quorum properties that apply to a
