@@ -125,7 +125,7 @@ func (s *server) autoplace(ctx context.Context, rd string, req store.SelectFilte
 		rc := NewRc(Created, op, obj, fmt.Sprintf("Resource '%s' successfully autoplaced on %d nodes", def.ResourceDspName, len(decision.Pools)))
 		rc.Details, rc.ObjRefs = "Placed on "+strings.Join(placedOn(decision), ", ")+".", refs
 		out := append(RcList{rc}, s.quorum(ctx, op, obj, rd)...)
-		return replyOrFail(append(out, s.deploy(ctx, op, obj, def.ResourceDspName, s.holders(ctx, rd), wait)...))
+		return s.answerDeployed(ctx, out, op, obj, def.ResourceDspName, wait)
 	}
 }
 

@@ -58,6 +58,12 @@ func (s *server) deploy(ctx context.Context, op, obj uint64, rd string, nodes []
 	return s.deployReplies(ctx, op, obj, rd, id, nodes, res)
 }
 
+// answerDeployed answers a change to rd: its replies out, then the
+// deployment of rd to every node holding it.
+func (s *server) answerDeployed(ctx context.Context, out RcList, op, obj uint64, rd string, wait time.Duration) (*rcOutput, error) {
+	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, s.holders(ctx, rd), wait)...))
+}
+
 // deployReplies are the answer to a finished deployment: the workflow
 // that made it, nodes that were not reached, and each volume a node
 // reported as failed.

@@ -180,7 +180,7 @@ func (s *server) registerResources(h huma.API) {
 				return nil, failure(err, op, obj, refs)
 			}
 			out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' modified.", in.Resource, in.Node), row.UUID, refs).Body
-			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "delete a resource", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -264,7 +264,7 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []Resource
 		out = append(out, r.Body...)
 	}
 	out = append(out, s.quorum(ctx, op, obj, rd)...)
-	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, s.holders(ctx, rd), wait)...))
+	return s.answerDeployed(ctx, out, op, obj, rd, wait)
 }
 
 // deleteResource removes a resource from its node: it is marked, its

@@ -177,7 +177,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			}
 			out := success(Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs).Body
 			// Its nodes get the new port, peer slots and DRBD options.
-			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}", Summary: "delete a resource definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -276,7 +276,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 			}
 			refs["VlmNr"] = fmt.Sprint(row.VlmNr)
 			out := success(Created, op, obj, fmt.Sprintf("New volume definition with number '%d' of resource definition '%s' created.", row.VlmNr, in.Resource), row.UUID, refs).Body
-			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "modify a volume definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -304,7 +304,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 				return &rcOutput{out}, nil
 			}
 			// A new size grows the volumes online; properties may be DRBD options.
-			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "delete a volume definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -318,6 +318,6 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 				return nil, failure(err, op, obj, refs)
 			}
 			out := success(Deleted, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' deleted.", row.VlmNr, in.Resource), row.UUID, refs).Body
-			return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 }

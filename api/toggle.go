@@ -82,7 +82,7 @@ func (s *server) registerToggleDisk(h huma.API) {
 				}
 				word := map[bool]string{true: "activated", false: "deactivated"}[a.active]
 				out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' %s.", in.Resource, in.Node, word), row.UUID, refs).Body
-				return replyOrFail(append(out, s.deploy(ctx, op, obj, in.Resource, s.holders(ctx, in.Resource), in.wait(s.OperationWait))...))
+				return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 			})
 	}
 }
@@ -104,5 +104,5 @@ func (s *server) toggleDisk(ctx context.Context, rd, node string, diskful bool, 
 	word := map[bool]string{true: "diskful", false: "diskless"}[diskful]
 	out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' is now %s.", rd, node, word), row.UUID, refs).Body
 	out = append(out, s.quorum(ctx, op, obj, rd)...)
-	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, s.holders(ctx, rd), wait)...))
+	return s.answerDeployed(ctx, out, op, obj, rd, wait)
 }
