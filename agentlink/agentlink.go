@@ -542,12 +542,9 @@ func drbdAddress(n store.Node) string {
 // Apply sends the node its desired state and records the agent's report:
 // pool capacities and each volume's device, sizes and state.
 func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
-	n, err := l.Store.GetNode(ctx, node)
+	base, err := l.agentOf(ctx, node)
 	if err != nil {
 		return proto.Report{}, err
-	}
-	if st := l.Status(n.NodeName); st.Connection != Online {
-		return proto.Report{}, &NotOnlineError{Node: n.NodeDspName, Connection: st.Connection}
 	}
 	// The generation is read before the state: a state read later is at
 	// least as new as its generation says.
@@ -560,10 +557,6 @@ func (l *Link) Apply(ctx context.Context, node string) (proto.Report, error) {
 		return proto.Report{}, err
 	}
 	want.Generation = gen
-	base, err := agentURL(n)
-	if err != nil {
-		return proto.Report{}, err
-	}
 	var rep proto.Report
 	if err := l.call(ctx, http.MethodPut, base+proto.PathNodeState, want, &rep); err != nil {
 		return proto.Report{}, fmt.Errorf("send node %s its state: %w", node, err)
@@ -613,7 +606,7 @@ func (l *Link) agentOf(ctx context.Context, node string) (string, error) {
 		return "", err
 	}
 	if st := l.Status(n.NodeName); st.Connection != Online {
-		return "", fmt.Errorf("node %s is %s", n.NodeDspName, st.Connection)
+		return "", &NotOnlineError{Node: n.NodeDspName, Connection: st.Connection}
 	}
 	return agentURL(n)
 }
