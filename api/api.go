@@ -1,12 +1,14 @@
 // Package api serves Strata's REST API: LINSTOR's /v1 paths and JSON shapes
 // on huma operations over a chi router, answering writes and errors with
-// LINSTOR's ApiCallRc lists.
+// LINSTOR's apicall.ApiCallRc lists.
 package api
 
 import (
 	"net/http"
 	"strings"
 	"time"
+
+	"strata/apicall"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
@@ -84,13 +86,13 @@ func New(d Deps) http.Handler {
 
 func init() {
 	// huma's own errors (unparsable or invalid bodies, oversized requests)
-	// reach LINSTOR clients as ApiCallRc lists like every other error.
+	// reach LINSTOR clients as apicall.ApiCallRc lists like every other error.
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
-		code, message := FailUnknownError, msg
+		code, message := apicall.FailUnknownError, msg
 		if status >= 400 && status < 500 {
-			code, message = APICallParseError, "Unable to parse input json."
+			code, message = apicall.APICallParseError, "Unable to parse input json."
 		}
-		rc := NewRc(code, 0, 0, message)
+		rc := apicall.NewRc(code, 0, 0, message)
 		details := []string{msg}
 		for _, err := range errs {
 			if err != nil {
@@ -98,7 +100,7 @@ func init() {
 			}
 		}
 		rc.Details = strings.Join(details, "\n")
-		return RcList{rc}
+		return apicall.RcList{rc}
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/placement"
@@ -31,14 +33,9 @@ type DryRunParam struct {
 
 func (d DryRunParam) on() bool { return strings.EqualFold(d.DryRun, "true") }
 
-// Codes of the autoplacer's answers.
-const (
-	// InfoPlacement is Strata's own: a dry run's choice.
-	InfoPlacement = 19004 | MaskInfo
-	// placeAttempts bounds the retries of a placement whose snapshot
-	// another request changed meanwhile.
-	placeAttempts = 3
-)
+// placeAttempts bounds the retries of a placement whose snapshot
+// another request changed meanwhile.
+const placeAttempts = 3
 
 func (s *server) registerAutoplace(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "resourceAutoplace", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/autoplace",
@@ -49,7 +46,7 @@ func (s *server) registerAutoplace(h huma.API) {
 			DryRunParam
 			Body AutoPlaceRequest
 		}) (*rcOutput, error) {
-			const op, obj = MaskCrt, MaskRsc
+			const op, obj = apicall.MaskCrt, apicall.MaskRsc
 			f, err := checkSelectFilter(in.Body.SelectFilter, op, obj)
 			if err != nil {
 				return nil, err
@@ -70,7 +67,7 @@ func (s *server) registerAutoplace(h huma.API) {
 // over its group's, creates them and deploys them. A placement that
 // another request overtook is made again on a fresh snapshot.
 func (s *server) autoplace(ctx context.Context, rd string, req store.SelectFilter, dryRun bool, wait time.Duration) (*rcOutput, error) {
-	const op, obj = MaskCrt, MaskRsc
+	const op, obj = apicall.MaskCrt, apicall.MaskRsc
 	refs := map[string]string{"RscDfn": rd}
 	def, err := s.Store.GetResourceDefinition(ctx, rd)
 	if err != nil {
@@ -98,12 +95,12 @@ func (s *server) autoplace(ctx context.Context, rd string, req store.SelectFilte
 			if errors.As(err, &perr) {
 				return nil, notEnoughNodes(perr, rd, op, obj)
 			}
-			return nil, invalid(codeInvalidRequest, op, obj, err.Error(), "", "")
+			return nil, invalid(apicall.FailInvldRequest, op, obj, err.Error(), "", "")
 		}
 		if len(decision.Pools) == 0 && len(decision.Diskless) == 0 {
-			rc := NewRc(Created, op, obj, fmt.Sprintf("Resource '%s' already has %d replicas; nothing to place.", def.ResourceDspName, len(snap.holders)))
+			rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Resource '%s' already has %d replicas; nothing to place.", def.ResourceDspName, len(snap.holders)))
 			rc.ObjRefs = refs
-			return &rcOutput{RcList{rc}}, nil
+			return &rcOutput{apicall.RcList{rc}}, nil
 		}
 		if dryRun {
 			return &rcOutput{placementReplies(def.ResourceDspName, decision)}, nil
@@ -122,9 +119,9 @@ func (s *server) autoplace(ctx context.Context, rd string, req store.SelectFilte
 		if err != nil {
 			return nil, failure(err, op, obj, refs)
 		}
-		rc := NewRc(Created, op, obj, fmt.Sprintf("Resource '%s' successfully autoplaced on %d nodes", def.ResourceDspName, len(decision.Pools)))
+		rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Resource '%s' successfully autoplaced on %d nodes", def.ResourceDspName, len(decision.Pools)))
 		rc.Details, rc.ObjRefs = "Placed on "+strings.Join(placedOn(decision), ", ")+".", refs
-		out := append(RcList{rc}, s.quorum(ctx, op, obj, rd)...)
+		out := append(apicall.RcList{rc}, s.quorum(ctx, op, obj, rd)...)
 		return s.answerDeployed(ctx, out, op, obj, def.ResourceDspName, wait)
 	}
 }
@@ -244,7 +241,7 @@ func notEnoughNodes(e *placement.Error, rd string, op, obj uint64) error {
 	if e.Constraint != "" {
 		cause += " " + e.Constraint + "."
 	}
-	l := Failure(codeNotEnoughNodes|MaskError, op, obj, fmt.Sprintf("Not enough available nodes to place resource '%s'.", rd), cause,
+	l := apicall.Failure(apicall.FailNotEnoughNodes|apicall.MaskError, op, obj, fmt.Sprintf("Not enough available nodes to place resource '%s'.", rd), cause,
 		"Add nodes or storage, or relax the placement rules.")
 	if len(why) > 0 {
 		l[0].Details = "Nodes left out: " + strings.Join(why, "; ")
@@ -254,11 +251,11 @@ func notEnoughNodes(e *placement.Error, rd string, op, obj uint64) error {
 }
 
 // placementReplies are a dry run's answer: where each replica would go.
-func placementReplies(rd string, d placement.Decision) RcList {
-	rc := NewRc(InfoPlacement, MaskCrt, MaskRsc, fmt.Sprintf("Resource '%s' would be placed on %s.", rd, strings.Join(placedOn(d), ", ")))
+func placementReplies(rd string, d placement.Decision) apicall.RcList {
+	rc := apicall.NewRc(apicall.InfoPlacement, apicall.MaskCrt, apicall.MaskRsc, fmt.Sprintf("Resource '%s' would be placed on %s.", rd, strings.Join(placedOn(d), ", ")))
 	rc.Details = "Dry run: nothing was changed."
 	rc.ObjRefs = map[string]string{"RscDfn": rd}
-	return RcList{rc}
+	return apicall.RcList{rc}
 }
 
 func placedOn(d placement.Decision) []string {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"strata/apicall"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -66,18 +68,18 @@ func TestSpawnAndAutoplace(t *testing.T) {
 		require.Equal(t, []string{"alpha(d)", "bravo", "charlie", "delta(d)"}, placed(c, "site2"))
 
 		// Refusals change nothing and say why each node was left out.
-		rc := c.fail(http.StatusInternalServerError, codeNotEnoughNodes, http.MethodPost, "/v1/resource-groups/web/spawn",
+		rc := c.fail(http.StatusInternalServerError, apicall.FailNotEnoughNodes, http.MethodPost, "/v1/resource-groups/web/spawn",
 			`{"resource_definition_name": "big", "volume_sizes": [1073741824], "select_filter": {"place_count": 3}}`)
 		require.Contains(t, rc.Cause, "3 replicas wanted, 0 nodes can take one", "1 TiB is more than 20 times the thin pools' free space")
 		require.Contains(t, rc.Details, "bravo: pool pool1 has")
-		c.fail(http.StatusNotFound, codeNotFoundStart+1, http.MethodGet, "/v1/resource-definitions/big", nil)
-		c.fail(http.StatusInternalServerError, codeInvalidRequest, http.MethodPost, "/v1/resource-groups/web/spawn",
+		c.fail(http.StatusNotFound, apicall.FailNotFound+1, http.MethodGet, "/v1/resource-definitions/big", nil)
+		c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPost, "/v1/resource-groups/web/spawn",
 			`{"resource_definition_name": "two", "volume_sizes": [1024, 2048]}`)
-		c.fail(http.StatusNotFound, codeNotFoundStart+1, http.MethodGet, "/v1/resource-definitions/two", nil)
+		c.fail(http.StatusNotFound, apicall.FailNotFound+1, http.MethodGet, "/v1/resource-definitions/two", nil)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/web/spawn", `{"resource_definition_name": "two", "volume_sizes": [1024, 2048], "partial": true, "definitions_only": true}`)
 		require.Empty(t, placed(c, "two"), "definitions only")
-		c.fail(http.StatusInternalServerError, codeInvalidRequest, http.MethodPost, "/v1/resource-definitions/two/autoplace", `{"select_filter": {"not_place_with_rsc_regex": "("}}`)
-		c.fail(http.StatusNotFound, codeNotFoundStart+1, http.MethodPost, "/v1/resource-definitions/nope/autoplace", `{"select_filter": {}}`)
+		c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPost, "/v1/resource-definitions/two/autoplace", `{"select_filter": {"not_place_with_rsc_regex": "("}}`)
+		c.fail(http.StatusNotFound, apicall.FailNotFound+1, http.MethodPost, "/v1/resource-definitions/nope/autoplace", `{"select_filter": {}}`)
 		// The weights and a pool's Autoplacer/MaxThroughput decide.
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/delta/storage-pools/pool1", `{"override_props": {"Autoplacer/MaxThroughput": "1000"}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"Autoplacer/Weights/MaxFreeSpace": "0", "Autoplacer/Weights/MaxThroughput": "1"}}`)
@@ -92,7 +94,7 @@ func TestSpawnAndAutoplace(t *testing.T) {
 }
 
 // messages joins the messages of a reply list.
-func messages(l RcList) string {
+func messages(l apicall.RcList) string {
 	var b strings.Builder
 	for _, rc := range l {
 		b.WriteString(rc.Message + "\n")
@@ -115,13 +117,13 @@ func TestToggleDiskAndActivate(t *testing.T) {
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resources/bravo/toggle-disk/diskful/pool1", nil)
 		require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "backups"), "diskful now; two replicas get a tie-breaker")
 		require.Equal(t, "pool1", pool("bravo"))
-		c.fail(http.StatusInternalServerError, codeInvalidRequest, http.MethodPut, "/v1/resource-definitions/backups/resources/bravo/toggle-disk/diskful", nil)
+		c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, "/v1/resource-definitions/backups/resources/bravo/toggle-disk/diskful", nil)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resources/bravo/toggle-disk/diskless", nil)
 		require.Equal(t, "DfltDisklessStorPool", pool("bravo"))
-		rc := c.fail(http.StatusInternalServerError, codeInUse, http.MethodPut, "/v1/resource-definitions/backups/resources/alpha/toggle-disk/diskless", nil)
+		rc := c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodPut, "/v1/resource-definitions/backups/resources/alpha/toggle-disk/diskless", nil)
 		require.Contains(t, rc.Message, "last diskful replica")
 		require.Equal(t, "pool1", pool("alpha"), "refused: nothing changed")
-		c.fail(http.StatusNotFound, codeNotFoundStart+2, http.MethodPut, "/v1/resource-definitions/backups/resources/delta/toggle-disk/diskful", nil)
+		c.fail(http.StatusNotFound, apicall.FailNotFound+2, http.MethodPut, "/v1/resource-definitions/backups/resources/delta/toggle-disk/diskful", nil)
 
 		c.ok(http.StatusOK, http.MethodPost, "/v1/resource-definitions/backups/resources/alpha/deactivate", nil)
 		var r ResourceWithVolumes

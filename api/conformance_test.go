@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+
+	"strata/apicall"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -25,10 +26,10 @@ import (
 	"strata/tests/harness"
 )
 
-// linstorSpec is LINSTOR's published OpenAPI description, kept beside the
-// repository in shared/reference; the responses of every test request are
-// validated against it, so that Strata's JSON cannot drift from LINSTOR's.
-const linstorSpec = "shared/reference/linstor-rest-v1-openapi.yaml"
+// linstorSpec is LINSTOR's published OpenAPI description (testdata/README.md
+// says which); the responses of every test request are validated against it,
+// so that Strata's JSON cannot drift from LINSTOR's.
+const linstorSpec = "testdata/linstor-rest-v1-openapi.yaml"
 
 var (
 	specOnce sync.Once
@@ -39,31 +40,21 @@ var (
 func loadSpec(t *testing.T) *openapi3.T {
 	t.Helper()
 	specOnce.Do(func() {
-		dir, _ := os.Getwd()
-		for ; dir != "/"; dir = filepath.Dir(dir) {
-			path := filepath.Join(dir, linstorSpec)
-			if _, err := os.Stat(path); err != nil {
-				continue
-			}
-			specDoc, specErr = openapi3.NewLoader().LoadFromFile(path)
-			if specErr == nil {
-				specErr = specDoc.Validate(context.Background(), openapi3.DisableExamplesValidation())
-				patchSpec(specDoc)
-			}
-			return
+		specDoc, specErr = openapi3.NewLoader().LoadFromFile(linstorSpec)
+		if specErr == nil {
+			specErr = specDoc.Validate(context.Background(), openapi3.DisableExamplesValidation())
+			patchSpec(specDoc)
 		}
-		specErr = os.ErrNotExist
 	})
-	require.NoError(t, specErr, "LINSTOR's OpenAPI description (%s beside the repository)", linstorSpec)
+	require.NoError(t, specErr, "LINSTOR's OpenAPI description %s", linstorSpec)
 	return specDoc
 }
 
 // patchSpec corrects the places where LINSTOR's description and its
-// server disagree; clients follow the server (shared/reference/README.md,
-// api-callrc.md):
+// server disagree; clients follow the server:
 //   - node types are answered upper-case (SATELLITE), the description
 //     lists them capitalised;
-//   - a failed operation answers a list of ApiCallRc like every other
+//   - a failed operation answers a list of apicall.ApiCallRc like every other
 //     error, the description's OperationFailed shows a single entry;
 //   - a volume layer's data is one of seven schemas with no required
 //     fields, so any object matches several and no answer can satisfy the
@@ -168,11 +159,11 @@ func (c *apiClient) get(path string, out any) {
 
 // ok sends a write and requires the given success status and no error
 // entry in the answer.
-func (c *apiClient) ok(status int, method, path string, body any) RcList {
+func (c *apiClient) ok(status int, method, path string, body any) apicall.RcList {
 	c.t.Helper()
 	got, out := c.do(method, path, body)
 	require.Equal(c.t, status, got, "%s %s: %s", method, path, out)
-	var rcs RcList
+	var rcs apicall.RcList
 	require.NoError(c.t, json.Unmarshal(out, &rcs))
 	for _, rc := range rcs {
 		require.False(c.t, rc.IsError(), "%s %s: %s", method, path, out)
@@ -181,14 +172,14 @@ func (c *apiClient) ok(status int, method, path string, body any) RcList {
 }
 
 // fail sends a write that must be refused with status and LINSTOR's code
-// (error bits and code bits, as golinstor's ApiCallRc.Is compares them).
-func (c *apiClient) fail(status int, code uint64, method, path string, body any) ApiCallRc {
+// (error bits and code bits, as golinstor's apicall.ApiCallRc.Is compares them).
+func (c *apiClient) fail(status int, code uint64, method, path string, body any) apicall.ApiCallRc {
 	c.t.Helper()
 	got, out := c.do(method, path, body)
 	require.Equal(c.t, status, got, "%s %s: %s", method, path, out)
-	var rcs RcList
+	var rcs apicall.RcList
 	require.NoError(c.t, json.Unmarshal(out, &rcs), "%s", out)
 	require.NotEmpty(c.t, rcs)
-	require.Equal(c.t, code|MaskError, uint64(rcs[0].RetCode)&(MaskError|MaskCode), "%s %s: %s", method, path, out)
+	require.Equal(c.t, code|apicall.MaskError, uint64(rcs[0].RetCode)&(apicall.MaskError|apicall.MaskCode), "%s %s: %s", method, path, out)
 	return rcs[0]
 }

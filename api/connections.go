@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/store"
@@ -27,7 +29,7 @@ func (s *server) registerConnections(h huma.API) {
 		}) (*struct{ Body []Connection }, error) {
 			conns, err := s.Store.ListNodeConnections(ctx, in.NodeA, in.NodeB)
 			if err != nil {
-				return nil, failure(err, 0, MaskNodeConn, nil)
+				return nil, failure(err, 0, apicall.MaskNodeConn, nil)
 			}
 			out := make([]Connection, len(conns))
 			for i, c := range conns {
@@ -40,13 +42,13 @@ func (s *server) registerConnections(h huma.API) {
 			ConnPath
 			Body PropsModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskNodeConn
+			const op, obj = apicall.MaskMod, apicall.MaskNodeConn
 			refs := map[string]string{"Node1": in.NodeA, "Node2": in.NodeB}
 			row, err := s.Store.ModifyNodeConnection(ctx, in.NodeA, in.NodeB, propsModify(in.Body))
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Node connection between nodes '%s' and '%s' modified.", in.NodeA, in.NodeB), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Node connection between nodes '%s' and '%s' modified.", in.NodeA, in.NodeB), row.UUID, refs), nil
 		})
 
 	list := func(ctx context.Context, rd, a, b string) ([]Connection, error) {
@@ -79,12 +81,12 @@ func (s *server) registerConnections(h huma.API) {
 			ConnPath
 			Body PropsModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskRscConn
+			const op, obj = apicall.MaskMod, apicall.MaskRscConn
 			refs := map[string]string{"RscDfn": in.Resource, "Node1": in.NodeA, "Node2": in.NodeB}
 			row, err := s.Store.ModifyResourceConnection(ctx, in.Resource, in.NodeA, in.NodeB, propsModify(in.Body))
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Resource connection of '%s' between nodes '%s' and '%s' modified.", in.Resource, in.NodeA, in.NodeB), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Resource connection of '%s' between nodes '%s' and '%s' modified.", in.Resource, in.NodeA, in.NodeB), row.UUID, refs), nil
 		})
 }

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -36,7 +38,7 @@ type DatabaseBackupRequest struct {
 }
 
 type rcOutput struct {
-	Body RcList
+	Body apicall.RcList
 }
 
 var backupNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
@@ -66,7 +68,7 @@ func (s *server) registerController(h huma.API) {
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body map[string]string }, error) {
 		props, err := s.Store.Props(ctx, store.CtrlPropsInstance)
 		if err != nil {
-			return nil, Failure(FailUnknownError, 0, MaskCtrlConf, "Failed to read the controller properties.", err.Error(), "")
+			return nil, apicall.Failure(apicall.FailUnknownError, 0, apicall.MaskCtrlConf, "Failed to read the controller properties.", err.Error(), "")
 		}
 		return &struct{ Body map[string]string }{props}, nil
 	})
@@ -99,21 +101,21 @@ func (s *server) registerController(h huma.API) {
 }
 
 func (s *server) backupDB(ctx context.Context, name string, wait time.Duration) (*rcOutput, error) {
-	const op, obj = MaskCrt, MaskCtrlConf
+	const op, obj = apicall.MaskCrt, apicall.MaskCtrlConf
 	if s.Store.Dialect != store.DialectSQLite {
-		return nil, Failure(FailInvldRequest, op, obj,
+		return nil, apicall.Failure(apicall.FailInvldRequest, op, obj,
 			"Database backup works only with the embedded SQLite database.",
 			"The controller uses an external "+s.Store.Dialect+" database.",
 			"Back up PostgreSQL with its own tools, for example pg_dump.")
 	}
 	if !backupNameRE.MatchString(name) {
-		return nil, Failure(FailInvldRequest, op, obj,
+		return nil, apicall.Failure(apicall.FailInvldRequest, op, obj,
 			fmt.Sprintf("Invalid backup name '%s'.", name),
 			"A backup name is a plain file name of 1 to 128 characters.",
 			"Use letters, digits, '_', '-' and '.', starting with a letter, digit or '_'.")
 	}
 	if _, err := os.Stat(filepath.Join(s.BackupDir, name)); err == nil {
-		return nil, Failure(FailInUse, op, obj,
+		return nil, apicall.Failure(apicall.FailInUse, op, obj,
 			fmt.Sprintf("Database backup '%s' already exists.", name), "", "Choose another backup name.")
 	}
 
@@ -126,45 +128,45 @@ func (s *server) backupDB(ctx context.Context, name string, wait time.Duration) 
 	}, workflows.DatabaseBackup, name)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return nil, Failure(FailInUse, op, obj,
+		return nil, apicall.Failure(apicall.FailInUse, op, obj,
 			fmt.Sprintf("Database backup '%s' is already being written.", name), "Workflow "+id+" is running.", "Wait for it to finish.")
 	}
 	if err != nil {
-		return nil, Failure(FailNotConnected, op, obj, "Failed to start the database backup.", err.Error(), "Check that Temporal is reachable (GET /health).")
+		return nil, apicall.Failure(apicall.FailNotConnected, op, obj, "Failed to start the database backup.", err.Error(), "Check that Temporal is reachable (GET /health).")
 	}
 
 	var res activities.DatabaseBackupResult
 	outcome, err := s.waitFor(ctx, run, &res, wait)
 	if outcome == running {
-		rc := NewRc(InfoOperationRunning, op, obj, fmt.Sprintf("Database backup '%s' is in progress.", name))
+		rc := apicall.NewRc(apicall.InfoOperationRunning, op, obj, fmt.Sprintf("Database backup '%s' is in progress.", name))
 		rc.Details = "Follow workflow " + id + " with GET /v1/operations/" + id + " or in the Temporal UI."
 		rc.ObjRefs = map[string]string{"WorkflowId": id}
-		return &rcOutput{RcList{rc}}, nil
+		return &rcOutput{apicall.RcList{rc}}, nil
 	}
 	return replyOrFail(databaseBackupReplies(id, name, res, err))
 }
 
 // databaseBackupReplies is the answer to a finished database backup: the
 // request's, or the operation's when the request did not wait.
-func databaseBackupReplies(id, name string, res activities.DatabaseBackupResult, err error) RcList {
-	const op, obj = MaskCrt, MaskCtrlConf
+func databaseBackupReplies(id, name string, res activities.DatabaseBackupResult, err error) apicall.RcList {
+	const op, obj = apicall.MaskCrt, apicall.MaskCtrlConf
 	if err != nil {
-		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Database backup '%s' failed.", name), err.Error(), "See workflow "+id+" in the Temporal UI.")
+		l := apicall.Failure(apicall.FailUnknownError, op, obj, fmt.Sprintf("Database backup '%s' failed.", name), err.Error(), "See workflow "+id+" in the Temporal UI.")
 		l[0].ObjRefs = map[string]string{"WorkflowId": id}
 		return l
 	}
-	rc := NewRc(Created, op, obj, fmt.Sprintf("Database backup '%s' created.", name))
+	rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Database backup '%s' created.", name))
 	rc.Details = fmt.Sprintf("Written to %s (%d bytes) by workflow %s.", res.Path, res.Bytes, id)
 	rc.ObjRefs = map[string]string{"WorkflowId": id}
-	return RcList{rc}
+	return apicall.RcList{rc}
 }
 
 func (s *server) modifyControllerProps(ctx context.Context, m store.PropsModify) (*rcOutput, error) {
-	const op, obj = MaskMod, MaskCtrlConf
+	const op, obj = apicall.MaskMod, apicall.MaskCtrlConf
 	if err := s.Store.ModifyControllerProps(ctx, m); err != nil {
 		return nil, failure(err, op, obj, nil)
 	}
-	return success(Modified, op, obj, "Successfully set property.", "", nil), nil
+	return success(apicall.Modified, op, obj, "Successfully set property.", "", nil), nil
 }
 
 // deleteControllerProperty serves DELETE /v1/controller/properties/{key},
@@ -174,7 +176,7 @@ func (s *server) deleteControllerProperty(w http.ResponseWriter, r *http.Request
 	out, err := s.modifyControllerProps(r.Context(), store.PropsModify{DeleteProps: []string{key}})
 	body, status := any(nil), http.StatusOK
 	if err != nil {
-		l := err.(RcList)
+		l := err.(apicall.RcList)
 		body, status = l, l.GetStatus()
 	} else {
 		body = out.Body

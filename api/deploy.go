@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -14,21 +16,11 @@ import (
 	"strata/workflows"
 )
 
-// Codes of the answers to a deployment.
-const (
-	// InfoDeployed is Strata's own: the change reached the nodes, by the
-	// workflow named in the entry.
-	InfoDeployed = 19002 | MaskInfo
-	// WarnNodeNotReached: a node's agent could not be reached; the node
-	// gets its state when it comes back.
-	WarnNodeNotReached = 19003 | MaskWarn
-)
-
 // deploy sends the nodes holding resource rd their new state by the
 // Deploy workflow and waits up to wait for it. Without Temporal (tests of
 // the API alone) the change stays recorded and reaches the nodes at
 // their next sync.
-func (s *server) deploy(ctx context.Context, op, obj uint64, rd string, nodes []string, wait time.Duration) RcList {
+func (s *server) deploy(ctx context.Context, op, obj uint64, rd string, nodes []string, wait time.Duration) apicall.RcList {
 	if s.Temporal == nil || len(nodes) == 0 {
 		return nil
 	}
@@ -39,19 +31,19 @@ func (s *server) deploy(ctx context.Context, op, obj uint64, rd string, nodes []
 		ID: id, TaskQueue: workflows.TaskQueue, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 	}, workflows.Deploy, workflows.DeployInput{Resource: rd, Nodes: nodes})
 	if err != nil {
-		rc := NewRc(WarnNodeNotReached, op, obj, fmt.Sprintf("The change to '%s' is recorded but could not be sent to the nodes now.", rd))
+		rc := apicall.NewRc(apicall.WarnNodeNotReached, op, obj, fmt.Sprintf("The change to '%s' is recorded but could not be sent to the nodes now.", rd))
 		rc.Cause, rc.Correction, rc.ObjRefs = err.Error(), "The nodes get it when they reconnect (node reconnect).", refs
-		return RcList{rc}
+		return apicall.RcList{rc}
 	}
 	var res workflows.DeployResult
 	outcome, err := s.waitFor(ctx, run, &res, wait)
 	switch outcome {
 	case running:
-		rc := NewRc(InfoOperationRunning, op, obj, fmt.Sprintf("Deploying '%s' on %d nodes goes on in the background.", rd, len(nodes)))
+		rc := apicall.NewRc(apicall.InfoOperationRunning, op, obj, fmt.Sprintf("Deploying '%s' on %d nodes goes on in the background.", rd, len(nodes)))
 		rc.Details, rc.ObjRefs = "Follow workflow "+id+" with GET /v1/operations/"+id+".", refs
-		return RcList{rc}
+		return apicall.RcList{rc}
 	case failed:
-		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Deploying '%s' failed.", rd), err.Error(), "See workflow "+id+".")
+		l := apicall.Failure(apicall.FailUnknownError, op, obj, fmt.Sprintf("Deploying '%s' failed.", rd), err.Error(), "See workflow "+id+".")
 		l[0].ObjRefs = refs
 		return l
 	}
@@ -60,21 +52,21 @@ func (s *server) deploy(ctx context.Context, op, obj uint64, rd string, nodes []
 
 // answerDeployed answers a change to rd: its replies out, then the
 // deployment of rd to every node holding it.
-func (s *server) answerDeployed(ctx context.Context, out RcList, op, obj uint64, rd string, wait time.Duration) (*rcOutput, error) {
+func (s *server) answerDeployed(ctx context.Context, out apicall.RcList, op, obj uint64, rd string, wait time.Duration) (*rcOutput, error) {
 	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, s.holders(ctx, rd), wait)...))
 }
 
 // deployReplies are the answer to a finished deployment: the workflow
 // that made it, nodes that were not reached, and each volume a node
 // reported as failed.
-func (s *server) deployReplies(ctx context.Context, op, obj uint64, rd, id string, nodes []string, res workflows.DeployResult) RcList {
+func (s *server) deployReplies(ctx context.Context, op, obj uint64, rd, id string, nodes []string, res workflows.DeployResult) apicall.RcList {
 	refs := map[string]string{"RscDfn": rd, "WorkflowId": id}
-	rc := NewRc(InfoDeployed, op, obj, fmt.Sprintf("Resource '%s' deployed on %d nodes.", rd, len(nodes)-len(res.Failed)))
+	rc := apicall.NewRc(apicall.InfoDeployed, op, obj, fmt.Sprintf("Resource '%s' deployed on %d nodes.", rd, len(nodes)-len(res.Failed)))
 	rc.Details, rc.ObjRefs = "By workflow "+id+".", refs
-	out := RcList{rc}
+	out := apicall.RcList{rc}
 	for _, n := range nodes {
 		if why, ok := res.Failed[n]; ok {
-			w := NewRc(WarnNodeNotReached, op, obj, fmt.Sprintf("Node '%s' was not reached.", n))
+			w := apicall.NewRc(apicall.WarnNodeNotReached, op, obj, fmt.Sprintf("Node '%s' was not reached.", n))
 			w.Cause, w.Correction, w.ObjRefs = why, "It gets its state when its agent is back (node list shows it Online).", map[string]string{"Node": n, "WorkflowId": id}
 			out = append(out, w)
 		}
@@ -86,7 +78,7 @@ func (s *server) deployReplies(ctx context.Context, op, obj uint64, rd, id strin
 	for _, r := range rscs {
 		for _, v := range r.Volumes {
 			if v.StateError != "" {
-				e := stateReport(MaskVlm, v.StateError, v.StateReport)
+				e := stateReport(apicall.MaskVlm, v.StateError, v.StateReport)
 				e.Message = fmt.Sprintf("Volume %d of resource '%s' on node '%s' failed: %s", v.VlmNr, r.ResourceDspName, r.NodeDspName, e.Message)
 				out = append(out, e)
 			}
@@ -108,21 +100,18 @@ func (s *server) holders(ctx context.Context, rd string) []string {
 	return out
 }
 
-// InfoQuorum is Strata's own code for what auto-quorum changed.
-const InfoQuorum = 19005 | MaskInfo
-
 // quorum applies auto-quorum and the tie-breaker to rd after its
 // resources changed, and tells what it did.
-func (s *server) quorum(ctx context.Context, op, obj uint64, rd string) RcList {
+func (s *server) quorum(ctx context.Context, op, obj uint64, rd string) apicall.RcList {
 	msgs, err := s.Store.ReconcileQuorum(ctx, rd, s.servesDrbd(ctx, rd))
 	if err != nil {
-		l := Failure(FailUnknownError, op, obj, fmt.Sprintf("Auto-quorum of '%s' could not be applied.", rd), err.Error(), "")
+		l := apicall.Failure(apicall.FailUnknownError, op, obj, fmt.Sprintf("Auto-quorum of '%s' could not be applied.", rd), err.Error(), "")
 		l[0].ObjRefs = map[string]string{"RscDfn": rd}
 		return l
 	}
-	var out RcList
+	var out apicall.RcList
 	for _, m := range msgs {
-		rc := NewRc(InfoQuorum, op, obj, m)
+		rc := apicall.NewRc(apicall.InfoQuorum, op, obj, m)
 		rc.ObjRefs = map[string]string{"RscDfn": rd}
 		out = append(out, rc)
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 	"go.temporal.io/sdk/client"
 )
@@ -23,12 +25,12 @@ func (s *server) registerHealth(h huma.API) {
 	}, func(ctx context.Context, _ *struct{}) (*struct{}, error) {
 		ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 		defer cancel()
-		var problems RcList
+		var problems apicall.RcList
 		if err := s.Store.Ping(ctx); err != nil {
-			problems = append(problems, Failure(FailNotConnected, 0, 0, "The database does not answer.", err.Error(), "Check the [db] section of the configuration and the database server.")...)
+			problems = append(problems, apicall.Failure(apicall.FailNotConnected, 0, 0, "The database does not answer.", err.Error(), "Check the [db] section of the configuration and the database server.")...)
 		}
 		if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			problems = append(problems, Failure(FailNotConnected, 0, 0, "Temporal does not answer.", err.Error(), "Check the [temporal] section of the configuration and the Temporal server.")...)
+			problems = append(problems, apicall.Failure(apicall.FailNotConnected, 0, 0, "Temporal does not answer.", err.Error(), "Check the [temporal] section of the configuration and the Temporal server.")...)
 		}
 		if len(problems) > 0 {
 			return nil, problems

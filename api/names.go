@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"strata/apicall"
 )
 
 // A nameRule is LINSTOR's check of one kind of name (Checks.nameCheck):
@@ -17,16 +19,16 @@ type nameRule struct {
 }
 
 var (
-	rscNameRule    = nameRule{"resource", 2, 48, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), codeInvalidRscName}
-	rgNameRule     = nameRule{"resource group", 2, 48, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), codeInvalidRGName}
-	spNameRule     = nameRule{"storage pool", 3, 48, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), codeInvalidSPName}
-	netIfNameRule  = nameRule{"net interface", 3, 32, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), codeInvalidNetName}
+	rscNameRule    = nameRule{"resource", 2, 48, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), apicall.FailInvldRscName}
+	rgNameRule     = nameRule{"resource group", 2, 48, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), apicall.FailInvldRscGrpName}
+	spNameRule     = nameRule{"storage pool", 3, 48, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), apicall.FailInvldStorPoolName}
+	netIfNameRule  = nameRule{"net interface", 3, 32, regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`), apicall.FailInvldNetName}
 	hostnameLabel  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`)
 	hasLetter      = regexp.MustCompile(`[A-Za-z]`)
 	reservedRscDfn = map[string]bool{"ALL": true, "PROXY": true}
 )
 
-// check returns the ApiCallRc error for an invalid name, or nil.
+// check returns the apicall.ApiCallRc error for an invalid name, or nil.
 func (r nameRule) check(name string, op, obj uint64) error {
 	var why string
 	switch {
@@ -36,7 +38,7 @@ func (r nameRule) check(name string, op, obj uint64) error {
 		why = fmt.Sprintf("A %s name starts with a letter or '_' and has only letters, digits, '_' and '-'.", r.what)
 	case !hasLetter.MatchString(name):
 		why = fmt.Sprintf("A %s name contains at least one letter.", r.what)
-	case r.code == codeInvalidRscName && reservedRscDfn[strings.ToUpper(name)]:
+	case r.code == apicall.FailInvldRscName && reservedRscDfn[strings.ToUpper(name)]:
 		why = fmt.Sprintf("'%s' is a reserved word.", name)
 	default:
 		return nil
@@ -55,7 +57,7 @@ func checkNodeName(name string, op, obj uint64) error {
 	if ok {
 		return nil
 	}
-	return invalid(codeInvalidNodeName, op, obj, fmt.Sprintf("Invalid node name '%s'.", name),
+	return invalid(apicall.FailInvldNodeName, op, obj, fmt.Sprintf("Invalid node name '%s'.", name),
 		"A node name is a host name: 2 to 255 characters, dot-separated labels of letters, digits and '-' (not at either end of a label), each up to 63 long.",
 		"Use the node's host name (uname -n).")
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/agentlink"
@@ -35,7 +37,7 @@ func (s *server) registerNodes(h huma.API) {
 		}) (*struct{ Body []Node }, error) {
 			nodes, err := s.Store.ListNodes(ctx, in.Nodes)
 			if err != nil {
-				return nil, failure(err, 0, MaskNode, nil)
+				return nil, failure(err, 0, apicall.MaskNode, nil)
 			}
 			nodes = page(filter(nodes, func(n store.Node) map[string]string { return n.Props }, in.Props), in.ListParams)
 			out := make([]Node, len(nodes))
@@ -64,25 +66,25 @@ func (s *server) registerNodes(h huma.API) {
 			NodePath
 			Body NodeModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskNode
+			const op, obj = apicall.MaskMod, apicall.MaskNode
 			refs := map[string]string{"Node": in.Node}
 			typ := ""
 			if in.Body.NodeType != "" {
 				var ok bool
 				if typ, ok = upperEnum(in.Body.NodeType, nodeTypes); !ok {
-					return nil, invalid(codeInvalidNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", in.Body.NodeType), "", "Use one of: "+strings.Join(nodeTypes, ", ")+".")
+					return nil, invalid(apicall.FailInvldNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", in.Body.NodeType), "", "Use one of: "+strings.Join(nodeTypes, ", ")+".")
 				}
 			}
 			row, err := s.Store.ModifyNode(ctx, in.Node, typ, propsModify(in.Body.PropsModify))
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Node '%s' modified.", row.NodeDspName), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Node '%s' modified.", row.NodeDspName), row.UUID, refs), nil
 		})
 
 	deleteNode := func(lost bool) func(context.Context, *NodePath) (*rcOutput, error) {
 		return func(ctx context.Context, in *NodePath) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskNode
+			const op, obj = apicall.MaskDel, apicall.MaskNode
 			refs := map[string]string{"Node": in.Node}
 			held, err := s.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{in.Node}})
 			if err != nil {
@@ -96,7 +98,7 @@ func (s *server) registerNodes(h huma.API) {
 			if lost {
 				msg = fmt.Sprintf("Node '%s' deleted as lost, with its resources and storage pools.", row.NodeDspName)
 			}
-			out := success(Deleted, op, obj, msg, row.UUID, refs).Body
+			out := success(apicall.Deleted, op, obj, msg, row.UUID, refs).Body
 			return &rcOutput{append(out, s.afterNodeGone(ctx, op, obj, held)...)}, nil
 		}
 	}
@@ -107,15 +109,15 @@ func (s *server) registerNodes(h huma.API) {
 		func(ctx context.Context, in *NodePath) (*rcOutput, error) {
 			n, err := s.Store.GetNode(ctx, in.Node)
 			if err != nil {
-				return nil, failure(err, MaskMod, MaskNode, map[string]string{"Node": in.Node})
+				return nil, failure(err, apicall.MaskMod, apicall.MaskNode, map[string]string{"Node": in.Node})
 			}
 			refs := map[string]string{"Node": n.NodeDspName}
 			id, err := StartNodeSync(ctx, s.Temporal, n.NodeDspName)
 			if err != nil {
-				return nil, Failure(FailNotConnected, MaskMod, MaskNode, "Failed to start sending the node its state.", err.Error(), "Check that Temporal is reachable (GET /health).")
+				return nil, apicall.Failure(apicall.FailNotConnected, apicall.MaskMod, apicall.MaskNode, "Failed to start sending the node its state.", err.Error(), "Check that Temporal is reachable (GET /health).")
 			}
 			refs["WorkflowId"] = id
-			out := success(Modified, MaskMod, MaskNode, fmt.Sprintf("Node '%s' is being reconnected.", n.NodeDspName), "", refs)
+			out := success(apicall.Modified, apicall.MaskMod, apicall.MaskNode, fmt.Sprintf("Node '%s' is being reconnected.", n.NodeDspName), "", refs)
 			out.Body[0].Details = "Workflow " + id + " sends the node its whole state."
 			return out, nil
 		})
@@ -125,31 +127,31 @@ func (s *server) registerNodes(h huma.API) {
 			NodePath
 			Body *NodeRestore
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskNode
+			const op, obj = apicall.MaskMod, apicall.MaskNode
 			refs := map[string]string{"Node": in.Node}
 			row, err := s.Store.SetNodeFlags(ctx, in.Node, func(f store.Flags) store.Flags { return f.Without("EVICTED").Without("EVACUATE") })
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Node '%s' restored.", row.NodeDspName), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Node '%s' restored.", row.NodeDspName), row.UUID, refs), nil
 		})
 
 	s.registerNetInterfaces(h)
 }
 
 func (s *server) createNode(ctx context.Context, n Node) (*rcOutput, error) {
-	const op, obj = MaskCrt, MaskNode
+	const op, obj = apicall.MaskCrt, apicall.MaskNode
 	refs := map[string]string{"Node": n.Name}
 	if err := checkNodeName(n.Name, op, obj); err != nil {
 		return nil, err
 	}
 	typ, ok := upperEnum(n.Type, nodeTypes)
 	if !ok {
-		return nil, invalid(codeInvalidNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", n.Type),
+		return nil, invalid(apicall.FailInvldNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", n.Type),
 			"", "Use one of: "+strings.Join(nodeTypes, ", ")+" (case does not matter).")
 	}
 	if len(n.NetInterfaces) == 0 {
-		return nil, invalid(codeInvalidNetAddr, op, obj, fmt.Sprintf("Node '%s' needs a net interface.", n.Name),
+		return nil, invalid(apicall.FailInvldNetAddr, op, obj, fmt.Sprintf("Node '%s' needs a net interface.", n.Name),
 			"A node is reached through at least one net interface.", "Give the node's IP address.")
 	}
 	spec := store.NodeSpec{Name: n.Name, Type: typ, Props: n.Props}
@@ -174,7 +176,7 @@ func (s *server) createNode(ctx context.Context, n Node) (*rcOutput, error) {
 	if err != nil {
 		return nil, failure(err, op, obj, refs)
 	}
-	return success(Created, op, obj, fmt.Sprintf("New node '%s' registered.", row.NodeDspName), row.UUID, refs), nil
+	return success(apicall.Created, op, obj, fmt.Sprintf("New node '%s' registered.", row.NodeDspName), row.UUID, refs), nil
 }
 
 func withProp(props map[string]string, k, v string) map[string]string {
@@ -194,19 +196,19 @@ func netIfRow(nif NetInterface, op, obj uint64) (store.NetInterfaceRow, error) {
 		return store.NetInterfaceRow{}, err
 	}
 	if net.ParseIP(nif.Address) == nil {
-		return store.NetInterfaceRow{}, invalid(codeInvalidNetAddr, op, obj, fmt.Sprintf("Invalid IP address '%s'.", nif.Address),
+		return store.NetInterfaceRow{}, invalid(apicall.FailInvldNetAddr, op, obj, fmt.Sprintf("Invalid IP address '%s'.", nif.Address),
 			"A net interface has an IPv4 or IPv6 address.", "Give the interface's address, such as 10.0.0.1.")
 	}
 	row := store.NetInterfaceRow{NodeNetDspName: nif.Name, InetAddress: nif.Address}
 	if nif.SatellitePort != nil {
 		if *nif.SatellitePort < 1 || *nif.SatellitePort > 65535 {
-			return row, invalid(codeInvalidNetPort, op, obj, fmt.Sprintf("Invalid satellite port %d.", *nif.SatellitePort), "A port is from 1 to 65535.", "Use 3366 (plain) or 3367 (SSL).")
+			return row, invalid(apicall.FailInvldNetPort, op, obj, fmt.Sprintf("Invalid satellite port %d.", *nif.SatellitePort), "A port is from 1 to 65535.", "Use 3366 (plain) or 3367 (SSL).")
 		}
 		enc := "PLAIN"
 		if nif.SatelliteEncryptionType != "" {
 			var ok bool
 			if enc, ok = upperEnum(nif.SatelliteEncryptionType, encryptionTypes); !ok {
-				return row, invalid(codeInvalidNetType, op, obj, fmt.Sprintf("Invalid communication type '%s'.", nif.SatelliteEncryptionType), "", "Use PLAIN or SSL.")
+				return row, invalid(apicall.FailInvldNetType, op, obj, fmt.Sprintf("Invalid communication type '%s'.", nif.SatelliteEncryptionType), "", "Use PLAIN or SSL.")
 			}
 		}
 		port := *nif.SatellitePort
@@ -282,7 +284,7 @@ func (s *server) registerNetInterfaces(h huma.API) {
 			NodePath
 			Body NetInterface
 		}) (*rcOutput, error) {
-			const op, obj = MaskCrt, MaskNetIf
+			const op, obj = apicall.MaskCrt, apicall.MaskNetIf
 			refs := map[string]string{"Node": in.Node, "NetIf": in.Body.Name}
 			row, err := netIfRow(in.Body, op, obj)
 			if err != nil {
@@ -292,14 +294,14 @@ func (s *server) registerNetInterfaces(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Created, op, obj, fmt.Sprintf("New net interface '%s' on node '%s' created.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
+			return success(apicall.Created, op, obj, fmt.Sprintf("New net interface '%s' on node '%s' created.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "netinterfaceModified", Method: http.MethodPut, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "modify a net interface", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			NetIfPath
 			Body NetInterface
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskNetIf
+			const op, obj = apicall.MaskMod, apicall.MaskNetIf
 			refs := map[string]string{"Node": in.Node, "NetIf": in.NetInterface}
 			body := in.Body
 			body.Name = in.NetInterface
@@ -316,25 +318,25 @@ func (s *server) registerNetInterfaces(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' modified.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' modified.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "netinterfaceDelete", Method: http.MethodDelete, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "delete a net interface", Tags: []string{"developers"}},
 		func(ctx context.Context, in *NetIfPath) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskNetIf
+			const op, obj = apicall.MaskDel, apicall.MaskNetIf
 			refs := map[string]string{"Node": in.Node, "NetIf": in.NetInterface}
 			row, err := s.Store.DeleteNetInterface(ctx, in.Node, in.NetInterface)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Deleted, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' deleted.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
+			return success(apicall.Deleted, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' deleted.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
 		})
 }
 
 // afterNodeGone brings the peers of a deleted node's resources up to date:
 // auto-quorum for each resource, and a sync of every peer node, in the
 // background.
-func (s *server) afterNodeGone(ctx context.Context, op, obj uint64, held []store.Resource) RcList {
-	var out RcList
+func (s *server) afterNodeGone(ctx context.Context, op, obj uint64, held []store.Resource) apicall.RcList {
+	var out apicall.RcList
 	peers := map[string]bool{}
 	for _, r := range held {
 		out = append(out, s.quorum(ctx, op, obj, r.ResourceDspName)...)
@@ -347,7 +349,7 @@ func (s *server) afterNodeGone(ctx context.Context, op, obj uint64, held []store
 	}
 	for n := range peers {
 		if _, err := StartNodeSync(ctx, s.Temporal, n); err != nil {
-			w := NewRc(WarnNodeNotReached, op, obj, fmt.Sprintf("Node '%s' could not be sent its new state now.", n))
+			w := apicall.NewRc(apicall.WarnNodeNotReached, op, obj, fmt.Sprintf("Node '%s' could not be sent its new state now.", n))
 			w.Cause, w.Correction = err.Error(), "It gets it at its next reconnect."
 			out = append(out, w)
 		}

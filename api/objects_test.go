@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"strata/apicall"
+
 	"github.com/stretchr/testify/require"
 
 	"strata/store"
 )
 
 // The request bodies below are those the linstor CLI sends
-// (shared/reference/linstor-cli-requests.jsonl), sent as it sends them.
+// (captured from the real client), sent as it sends them.
 
 func nodeBody(name, addr string) string {
 	return fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": %q, "satellite_port": 3366, "satellite_encryption_type": "plain", "is_active": true}]}`, name, addr)
@@ -73,7 +75,7 @@ func TestNodesAndNetInterfaces(t *testing.T) {
 		var nifs []NetInterface
 		c.get("/v1/nodes/n1/net-interfaces", &nifs)
 		require.Len(t, nifs, 2)
-		c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/nodes/n1/net-interfaces/default", nil)
+		c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/nodes/n1/net-interfaces/default", nil)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1/net-interfaces/data", `{"name": "data", "address": "10.1.0.9", "satellite_port": 3366, "is_active": true}`)
 		var nif NetInterface
 		c.get("/v1/nodes/n1/net-interfaces/data", &nif)
@@ -131,12 +133,12 @@ func TestStoragePools(t *testing.T) {
 		require.True(t, pools[0].ExternalLocking)
 
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1/storage-pools/pool1", `{"override_props": {"MaxOversubscriptionRatio": "2"}}`)
-		c.fail(http.StatusInternalServerError, codeInvalidProp, http.MethodPut, "/v1/nodes/n1/storage-pools/pool1", `{"override_props": {"MaxOversubscriptionRatio": "much"}}`)
+		c.fail(http.StatusInternalServerError, apicall.FailInvldProp, http.MethodPut, "/v1/nodes/n1/storage-pools/pool1", `{"override_props": {"MaxOversubscriptionRatio": "much"}}`)
 
 		var spds []StoragePoolDefinition
 		c.get("/v1/storage-pool-definitions", &spds)
 		require.Len(t, spds, 6, "a definition for each pool name")
-		c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/storage-pool-definitions/pool1", nil)
+		c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/storage-pool-definitions/pool1", nil)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/storage-pool-definitions", `{"storage_pool_name": "later"}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/storage-pool-definitions/later", `{"override_props": {"Aux/tier": "ssd"}}`)
 		var spd StoragePoolDefinition
@@ -193,7 +195,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		require.Len(t, rds[0].VolumeDefinitions, 2)
 
 		// No StorPoolName for volume 0 anywhere: the guide's DfltStorPool error.
-		rc := c.fail(http.StatusNotFound, codeNotFoundStart+10, http.MethodPost, "/v1/resource-definitions/backups/resources", `[{"resource": {"node_name": "alpha"}}]`)
+		rc := c.fail(http.StatusNotFound, apicall.FailNotFound+10, http.MethodPost, "/v1/resource-definitions/backups/resources", `[{"resource": {"node_name": "alpha"}}]`)
 		require.Contains(t, rc.Message, "DfltStorPool")
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups", `{"override_props": {"StorPoolName": "pool1"}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/resources",
@@ -251,7 +253,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 
 		// Growing always works; shrinking is refused while resources exist.
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/0", `{"size_kib": 629145600}`)
-		c.fail(http.StatusInternalServerError, codeInvalidVlmSize, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/0", `{"size_kib": 1024}`)
+		c.fail(http.StatusInternalServerError, apicall.FailInvldVlmSize, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/0", `{"size_kib": 1024}`)
 
 		// Connections: DRBD peer options as properties.
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/max-buffers": "8192"}}`)
@@ -264,13 +266,13 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		require.Len(t, conns, 1)
 
 		// The guide's refusal, and a move that makes the delete possible.
-		rc = c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/resource-groups/rg1", nil)
+		rc = c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/resource-groups/rg1", nil)
 		require.Equal(t, "Cannot delete resource group 'rg1' because it has existing resource definitions.", rc.Message)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups", `{"resource_group": "DfltRscGrp"}`)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-groups/rg1", nil)
 
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/backups/resources/charlie", nil)
-		c.fail(http.StatusInternalServerError, codeInUse, http.MethodDelete, "/v1/nodes/alpha/storage-pools/pool1", nil)
+		c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/nodes/alpha/storage-pools/pool1", nil)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/backups", nil)
 		c.get("/v1/view/resources", &view)
 		require.Empty(t, view)
@@ -316,36 +318,36 @@ func TestBadInputChangesNothing(t *testing.T) {
 			status int
 			code   uint64
 		}{
-			{"unparsable json", http.MethodPost, "/v1/nodes", `{"name": `, http.StatusBadRequest, APICallParseError & MaskCode},
-			{"node exists (case-insensitive)", http.MethodPost, "/v1/nodes", nodeBody("ALPHA", "10.0.0.9"), http.StatusInternalServerError, codeExistsStart},
-			{"node name with underscore", http.MethodPost, "/v1/nodes", nodeBody("bad_name", "10.0.0.9"), http.StatusInternalServerError, codeInvalidNodeName},
-			{"node without address", http.MethodPost, "/v1/nodes", `{"name": "n9", "type": "satellite", "net_interfaces": [{"name": "default", "address": "nowhere"}]}`, http.StatusInternalServerError, codeInvalidNetAddr},
-			{"node type unknown", http.MethodPost, "/v1/nodes", `{"name": "n9", "type": "boss", "net_interfaces": [{"name": "default", "address": "10.0.0.9"}]}`, http.StatusInternalServerError, codeInvalidNodeType},
-			{"property not whitelisted", http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"NoSuchKey": "1"}}`, http.StatusInternalServerError, codeInvalidProp},
-			{"property of another object", http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"PeerSlotsNewResource": "3"}}`, http.StatusInternalServerError, codeInvalidProp},
-			{"missing node", http.MethodPut, "/v1/nodes/zulu", `{"override_props": {"Aux/a": "1"}}`, http.StatusNotFound, codeNotFoundStart},
-			{"pool name too short", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "p", "provider_kind": "LVM", "props": {"StorDriver/StorPoolName": "vg"}}`, http.StatusInternalServerError, codeInvalidSPName},
-			{"pool provider unknown", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "pool2", "provider_kind": "TAPE"}`, http.StatusInternalServerError, codeInvalidProvider},
-			{"pool exists", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "POOL1", "provider_kind": "FILE", "props": {"StorDriver/StorPoolName": "/x"}}`, http.StatusInternalServerError, codeExistsStart + 10},
-			{"resource group exists", http.MethodPost, "/v1/resource-groups", `{"name": "RG1"}`, http.StatusInternalServerError, codeExistsStart + 22},
-			{"bad layer stack", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"layer_stack": ["storage", "drbd"]}}`, http.StatusInternalServerError, codeInvalidLayer},
-			{"layer given twice", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"layer_stack": ["drbd", "drbd", "storage"]}}`, http.StatusInternalServerError, codeInvalidLayer},
-			{"bad regex", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"not_place_with_rsc_regex": "("}}`, http.StatusInternalServerError, codeInvalidRequest},
-			{"reserved resource name", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "all"}}`, http.StatusInternalServerError, codeInvalidRscName},
-			{"resource name with a dot", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "a.b"}}`, http.StatusInternalServerError, codeInvalidRscName},
-			{"definition in a missing group", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "res2", "resource_group_name": "nope"}}`, http.StatusNotFound, codeNotFoundStart + 17},
+			{"unparsable json", http.MethodPost, "/v1/nodes", `{"name": `, http.StatusBadRequest, apicall.APICallParseError & apicall.MaskCode},
+			{"node exists (case-insensitive)", http.MethodPost, "/v1/nodes", nodeBody("ALPHA", "10.0.0.9"), http.StatusInternalServerError, apicall.FailExists},
+			{"node name with underscore", http.MethodPost, "/v1/nodes", nodeBody("bad_name", "10.0.0.9"), http.StatusInternalServerError, apicall.FailInvldNodeName},
+			{"node without address", http.MethodPost, "/v1/nodes", `{"name": "n9", "type": "satellite", "net_interfaces": [{"name": "default", "address": "nowhere"}]}`, http.StatusInternalServerError, apicall.FailInvldNetAddr},
+			{"node type unknown", http.MethodPost, "/v1/nodes", `{"name": "n9", "type": "boss", "net_interfaces": [{"name": "default", "address": "10.0.0.9"}]}`, http.StatusInternalServerError, apicall.FailInvldNodeType},
+			{"property not whitelisted", http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"NoSuchKey": "1"}}`, http.StatusInternalServerError, apicall.FailInvldProp},
+			{"property of another object", http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"PeerSlotsNewResource": "3"}}`, http.StatusInternalServerError, apicall.FailInvldProp},
+			{"missing node", http.MethodPut, "/v1/nodes/zulu", `{"override_props": {"Aux/a": "1"}}`, http.StatusNotFound, apicall.FailNotFound},
+			{"pool name too short", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "p", "provider_kind": "LVM", "props": {"StorDriver/StorPoolName": "vg"}}`, http.StatusInternalServerError, apicall.FailInvldStorPoolName},
+			{"pool provider unknown", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "pool2", "provider_kind": "TAPE"}`, http.StatusInternalServerError, apicall.FailInvldProvider},
+			{"pool exists", http.MethodPost, "/v1/nodes/alpha/storage-pools", `{"storage_pool_name": "POOL1", "provider_kind": "FILE", "props": {"StorDriver/StorPoolName": "/x"}}`, http.StatusInternalServerError, apicall.FailExists + 10},
+			{"resource group exists", http.MethodPost, "/v1/resource-groups", `{"name": "RG1"}`, http.StatusInternalServerError, apicall.FailExists + 22},
+			{"bad layer stack", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"layer_stack": ["storage", "drbd"]}}`, http.StatusInternalServerError, apicall.FailInvldLayerStack},
+			{"layer given twice", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"layer_stack": ["drbd", "drbd", "storage"]}}`, http.StatusInternalServerError, apicall.FailInvldLayerStack},
+			{"bad regex", http.MethodPost, "/v1/resource-groups", `{"name": "rg2", "select_filter": {"not_place_with_rsc_regex": "("}}`, http.StatusInternalServerError, apicall.FailInvldRequest},
+			{"reserved resource name", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "all"}}`, http.StatusInternalServerError, apicall.FailInvldRscName},
+			{"resource name with a dot", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "a.b"}}`, http.StatusInternalServerError, apicall.FailInvldRscName},
+			{"definition in a missing group", http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "res2", "resource_group_name": "nope"}}`, http.StatusNotFound, apicall.FailNotFound + 17},
 			{"port taken", http.MethodPost, "/v1/resource-definitions", `{"drbd_port": 7000, "resource_definition": {"name": "res2"}}`, http.StatusInternalServerError, 203},
-			{"zero size", http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"size_kib": 0}}`, http.StatusInternalServerError, codeInvalidVlmSize},
-			{"volume number taken", http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"volume_number": 0, "size_kib": 10}}`, http.StatusInternalServerError, codeExistsStart + 3},
-			{"resource on a missing node", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "zulu", "props": {"StorPoolName": "pool1"}}}]`, http.StatusNotFound, codeNotFoundStart},
-			{"one of two resources bad", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha", "props": {"StorPoolName": "pool1"}}}, {"resource": {"node_name": "bravo", "props": {"StorPoolName": "nopool"}}}]`, http.StatusNotFound, codeNotFoundStart + 10},
-			{"unknown resource flag", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha", "flags": ["FAST"]}}]`, http.StatusInternalServerError, codeInvalidRequest},
-			{"connection to itself", http.MethodPut, "/v1/node-connections/alpha/ALPHA", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusInternalServerError, codeInvalidRequest},
-			{"connection of missing resources", http.MethodPut, "/v1/resource-definitions/res1/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusNotFound, codeNotFoundStart + 2},
-			{"delete missing definition", http.MethodDelete, "/v1/resource-definitions/nope", "", http.StatusNotFound, codeNotFoundStart + 1},
-			{"delete group in use", http.MethodDelete, "/v1/resource-groups/rg1", "", http.StatusInternalServerError, codeInUse},
-			{"delete default group", http.MethodDelete, "/v1/resource-groups/DfltRscGrp", "", http.StatusInternalServerError, codeInUse},
-			{"controller property value", http.MethodPost, "/v1/controller/properties", `{"override_props": {"TcpPortAutoRange": "lots"}}`, http.StatusInternalServerError, codeInvalidProp},
+			{"zero size", http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"size_kib": 0}}`, http.StatusInternalServerError, apicall.FailInvldVlmSize},
+			{"volume number taken", http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"volume_number": 0, "size_kib": 10}}`, http.StatusInternalServerError, apicall.FailExists + 3},
+			{"resource on a missing node", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "zulu", "props": {"StorPoolName": "pool1"}}}]`, http.StatusNotFound, apicall.FailNotFound},
+			{"one of two resources bad", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha", "props": {"StorPoolName": "pool1"}}}, {"resource": {"node_name": "bravo", "props": {"StorPoolName": "nopool"}}}]`, http.StatusNotFound, apicall.FailNotFound + 10},
+			{"unknown resource flag", http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha", "flags": ["FAST"]}}]`, http.StatusInternalServerError, apicall.FailInvldRequest},
+			{"connection to itself", http.MethodPut, "/v1/node-connections/alpha/ALPHA", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusInternalServerError, apicall.FailInvldRequest},
+			{"connection of missing resources", http.MethodPut, "/v1/resource-definitions/res1/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusNotFound, apicall.FailNotFound + 2},
+			{"delete missing definition", http.MethodDelete, "/v1/resource-definitions/nope", "", http.StatusNotFound, apicall.FailNotFound + 1},
+			{"delete group in use", http.MethodDelete, "/v1/resource-groups/rg1", "", http.StatusInternalServerError, apicall.FailInUse},
+			{"delete default group", http.MethodDelete, "/v1/resource-groups/DfltRscGrp", "", http.StatusInternalServerError, apicall.FailInUse},
+			{"controller property value", http.MethodPost, "/v1/controller/properties", `{"override_props": {"TcpPortAutoRange": "lots"}}`, http.StatusInternalServerError, apicall.FailInvldProp},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -384,16 +386,16 @@ func TestGetMissingObject(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha"}}]`)
 		for path, code := range map[string]uint64{
-			"/v1/nodes/zulu":                                          codeNotFoundStart,
-			"/v1/nodes/alpha/net-interfaces/nope":                     codeNotFoundStart + 5,
-			"/v1/storage-pool-definitions/nopool":                     codeNotFoundStart + 9,
-			"/v1/nodes/alpha/storage-pools/nopool":                    codeNotFoundStart + 10,
-			"/v1/resource-groups/nogroup":                             codeNotFoundStart + 17,
-			"/v1/resource-groups/DfltRscGrp/volume-groups/3":          codeNotFoundStart + 18,
-			"/v1/resource-definitions/nores":                          codeNotFoundStart + 1,
-			"/v1/resource-definitions/res1/volume-definitions/7":      codeNotFoundStart + 3,
-			"/v1/resource-definitions/res1/resources/bravo":           codeNotFoundStart + 2,
-			"/v1/resource-definitions/res1/resources/alpha/volumes/7": codeNotFoundStart + 4,
+			"/v1/nodes/zulu":                                          apicall.FailNotFound,
+			"/v1/nodes/alpha/net-interfaces/nope":                     apicall.FailNotFound + 5,
+			"/v1/storage-pool-definitions/nopool":                     apicall.FailNotFound + 9,
+			"/v1/nodes/alpha/storage-pools/nopool":                    apicall.FailNotFound + 10,
+			"/v1/resource-groups/nogroup":                             apicall.FailNotFound + 17,
+			"/v1/resource-groups/DfltRscGrp/volume-groups/3":          apicall.FailNotFound + 18,
+			"/v1/resource-definitions/nores":                          apicall.FailNotFound + 1,
+			"/v1/resource-definitions/res1/volume-definitions/7":      apicall.FailNotFound + 3,
+			"/v1/resource-definitions/res1/resources/bravo":           apicall.FailNotFound + 2,
+			"/v1/resource-definitions/res1/resources/alpha/volumes/7": apicall.FailNotFound + 4,
 		} {
 			rc := c.fail(http.StatusNotFound, code, http.MethodGet, path, nil)
 			require.Contains(t, rc.Message, "not found", path)

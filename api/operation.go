@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -61,7 +63,7 @@ func (w OperationWaitParam) wait(dflt time.Duration) time.Duration {
 }
 
 // replyOrFail answers a reply list, as an error when it holds one.
-func replyOrFail(l RcList) (*rcOutput, error) {
+func replyOrFail(l apicall.RcList) (*rcOutput, error) {
 	for _, rc := range l {
 		if rc.IsError() {
 			return nil, l
@@ -74,26 +76,22 @@ func replyOrFail(l RcList) (*rcOutput, error) {
 // (Strata's own object; LINSTOR has none). Once it has finished, Replies
 // are what the request that started it answers when it waits.
 type Operation struct {
-	WorkflowID string      `json:"workflow_id"`
-	State      string      `json:"state" doc:"the workflow's own word for where it is, such as copying; done or failed at the end"`
-	Percent    int         `json:"percent"`
-	Finished   bool        `json:"finished"`
-	Replies    []ApiCallRc `json:"replies,omitempty"`
+	WorkflowID string              `json:"workflow_id"`
+	State      string              `json:"state" doc:"the workflow's own word for where it is, such as copying; done or failed at the end"`
+	Percent    int                 `json:"percent"`
+	Finished   bool                `json:"finished"`
+	Replies    []apicall.ApiCallRc `json:"replies,omitempty"`
 }
 
 // finishedReplies turn a finished workflow into its request's answer, by
 // workflow type.
-var finishedReplies = map[string]func(ctx context.Context, run client.WorkflowRun) RcList{
-	"DatabaseBackup": func(ctx context.Context, run client.WorkflowRun) RcList {
+var finishedReplies = map[string]func(ctx context.Context, run client.WorkflowRun) apicall.RcList{
+	"DatabaseBackup": func(ctx context.Context, run client.WorkflowRun) apicall.RcList {
 		var res activities.DatabaseBackupResult
 		err := run.Get(ctx, &res)
 		return databaseBackupReplies(run.GetID(), workflows.DatabaseBackupName(run.GetID()), res, err)
 	},
 }
-
-// codeOperationNotFound is Strata's own not-found code (in LINSTOR's
-// not-found range) for an operation id that names no workflow.
-const codeOperationNotFound = 399
 
 func (s *server) registerOperations(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "operationGet", Method: http.MethodGet, Path: "/v1/operations/{workflow_id}",
@@ -113,10 +111,10 @@ func (s *server) operation(ctx context.Context, id string) (Operation, error) {
 	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var missing *serviceerror.NotFound
 	if errors.As(err, &missing) {
-		return Operation{}, RcList{NewRc(codeOperationNotFound|MaskError, 0, 0, fmt.Sprintf("Operation '%s' not found.", id))}
+		return Operation{}, apicall.RcList{apicall.NewRc(apicall.FailOperationNotFound, 0, 0, fmt.Sprintf("Operation '%s' not found.", id))}
 	}
 	if err != nil {
-		return Operation{}, Failure(FailNotConnected, 0, 0, "Failed to look up the operation.", err.Error(), "Check that Temporal is reachable (GET /health).")
+		return Operation{}, apicall.Failure(apicall.FailNotConnected, 0, 0, "Failed to look up the operation.", err.Error(), "Check that Temporal is reachable (GET /health).")
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	op := Operation{WorkflowID: id}

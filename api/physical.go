@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sort"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/agent/proto"
@@ -101,7 +103,7 @@ func (s *server) registerPhysicalStorage(h huma.API) {
 			}
 			disks, err := s.disks(ctx, in.Node)
 			if err != nil {
-				return nil, Failure(FailUnknownError, 0, MaskNode, fmt.Sprintf("Physical storage of node '%s' could not be listed.", in.Node), err.Error(), "Check that the node's agent is online.")
+				return nil, apicall.Failure(apicall.FailUnknownError, 0, apicall.MaskNode, fmt.Sprintf("Physical storage of node '%s' could not be listed.", in.Node), err.Error(), "Check that the node's agent is online.")
 			}
 			out := []PhysicalStorageNode{}
 			for _, d := range disks {
@@ -126,23 +128,23 @@ func (s *server) disks(ctx context.Context, node string) ([]proto.Disk, error) {
 }
 
 func (s *server) createDevicePool(ctx context.Context, node string, b PhysicalStorageCreate) (*rcOutput, error) {
-	const op, obj = MaskCrt, MaskStorPool
+	const op, obj = apicall.MaskCrt, apicall.MaskStorPool
 	n, err := s.Store.GetNode(ctx, node)
 	if err != nil {
-		return nil, failure(err, op, MaskNode, map[string]string{"Node": node})
+		return nil, failure(err, op, apicall.MaskNode, map[string]string{"Node": node})
 	}
 	provider, ok := upperEnum(b.ProviderKind, devicePoolProviders)
 	if !ok {
-		return nil, invalid(codeInvalidProvider, op, obj, fmt.Sprintf("A device pool cannot be of kind '%s'.", b.ProviderKind), "", "Use LVM, LVM_THIN, ZFS or ZFS_THIN.")
+		return nil, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("A device pool cannot be of kind '%s'.", b.ProviderKind), "", "Use LVM, LVM_THIN, ZFS or ZFS_THIN.")
 	}
 	if len(b.DevicePaths) == 0 || b.PoolName == "" {
-		return nil, invalid(codeInvalidRequest, op, obj, "A device pool needs a pool name and at least one device.", "", "Give --pool-name and the devices.")
+		return nil, invalid(apicall.FailInvldRequest, op, obj, "A device pool needs a pool name and at least one device.", "", "Give --pool-name and the devices.")
 	}
 	if b.VdoEnable || b.Sed {
-		return nil, invalid(codeInvalidRequest, op, obj, "VDO and SED device pools are not supported by Strata.", "", "Create the pool without --vdo-enable and --sed.")
+		return nil, invalid(apicall.FailInvldRequest, op, obj, "VDO and SED device pools are not supported by Strata.", "", "Create the pool without --vdo-enable and --sed.")
 	}
 	if s.Agents == nil {
-		return nil, invalid(codeInvalidRequest, op, obj, "No agents are connected.", "", "")
+		return nil, invalid(apicall.FailInvldRequest, op, obj, "No agents are connected.", "", "")
 	}
 	rep, err := s.Agents.CreateDevicePool(ctx, n.NodeName, proto.DevicePool{Provider: provider, Devices: b.DevicePaths, PoolName: b.PoolName,
 		PvCreateArg: b.PvCreateArguments, VgCreateArg: b.VgCreateArguments, LvCreateArg: b.LvCreateArguments, ZpoolArg: b.ZpoolCreateArgs})
@@ -150,14 +152,14 @@ func (s *server) createDevicePool(ctx context.Context, node string, b PhysicalSt
 		err = fmt.Errorf("%s", rep.Error)
 	}
 	if err != nil {
-		return nil, Failure(FailUnknownError, op, obj, fmt.Sprintf("Device pool '%s' could not be created on node '%s'.", b.PoolName, n.NodeDspName), err.Error(), "")
+		return nil, apicall.Failure(apicall.FailUnknownError, op, obj, fmt.Sprintf("Device pool '%s' could not be created on node '%s'.", b.PoolName, n.NodeDspName), err.Error(), "")
 	}
-	out := success(Created, op, obj, fmt.Sprintf("Device pool '%s' of kind %s created on node '%s' (%s).", b.PoolName, provider, n.NodeDspName, rep.StorPoolName), "", map[string]string{"Node": n.NodeDspName})
+	out := success(apicall.Created, op, obj, fmt.Sprintf("Device pool '%s' of kind %s created on node '%s' (%s).", b.PoolName, provider, n.NodeDspName, rep.StorPoolName), "", map[string]string{"Node": n.NodeDspName})
 	if sp := b.WithStoragePool; sp != nil && sp.Name != "" {
 		created, err := s.createStoragePool(ctx, n.NodeDspName, StoragePool{StoragePoolName: sp.Name, ProviderKind: provider,
 			Props: withProp(sp.Props, "StorDriver/StorPoolName", rep.StorPoolName), SharedSpace: sp.SharedSpace, ExternalLocking: sp.ExternalLocking})
 		if err != nil {
-			if l, ok := err.(RcList); ok {
+			if l, ok := err.(apicall.RcList); ok {
 				return &rcOutput{append(out.Body, l...)}, nil
 			}
 			return nil, err

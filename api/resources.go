@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/store"
@@ -57,7 +59,7 @@ func volumeJSON(v store.Volume) Volume {
 		out.State = &VolumeState{DiskState: v.DiskState}
 	}
 	if v.StateError != "" {
-		out.Reports = []ApiCallRc{stateReport(MaskVlm, v.StateError, v.StateReport)}
+		out.Reports = []apicall.ApiCallRc{stateReport(apicall.MaskVlm, v.StateError, v.StateReport)}
 	}
 	out.LayerDataList = volumeLayers(v)
 	return out
@@ -107,7 +109,7 @@ func (s *server) registerResources(h huma.API) {
 	list := func(ctx context.Context, f store.ResourceFilter, p ListParams) ([]ResourceWithVolumes, error) {
 		rscs, err := s.Store.ListResources(ctx, f)
 		if err != nil {
-			return nil, failure(err, 0, MaskRsc, nil)
+			return nil, failure(err, 0, apicall.MaskRsc, nil)
 		}
 		rscs = page(filter(rscs, func(r store.Resource) map[string]string { return r.Props }, p.Props), p)
 		out := make([]ResourceWithVolumes, len(rscs))
@@ -121,7 +123,7 @@ func (s *server) registerResources(h huma.API) {
 		func(ctx context.Context, in *rscFilter) (*jsonBytes, error) {
 			body, err := s.view.list(ctx, s.Store, viewFilter{store.ResourceFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools}, in.ListParams})
 			if err != nil {
-				return nil, failure(err, 0, MaskRsc, nil)
+				return nil, failure(err, 0, apicall.MaskRsc, nil)
 			}
 			return &jsonBytes{"application/json", body}, nil
 		})
@@ -173,13 +175,13 @@ func (s *server) registerResources(h huma.API) {
 			OperationWaitParam
 			Body ResourceModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskRsc
+			const op, obj = apicall.MaskMod, apicall.MaskRsc
 			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
 			row, err := s.Store.ModifyResource(ctx, in.Resource, in.Node, propsModify(in.Body.PropsModify))
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' modified.", in.Resource, in.Node), row.UUID, refs).Body
+			out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' modified.", in.Resource, in.Node), row.UUID, refs).Body
 			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "delete a resource", Tags: []string{"developers"}},
@@ -223,21 +225,21 @@ func (s *server) registerResources(h huma.API) {
 			VlmPath
 			Body PropsModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskVlm
+			const op, obj = apicall.MaskMod, apicall.MaskVlm
 			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node, "VlmNr": fmt.Sprint(in.VolumeNumber)}
 			row, err := s.Store.ModifyVolume(ctx, in.Resource, in.Node, in.VolumeNumber, propsModify(in.Body))
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Volume %d of resource '%s' on node '%s' modified.", in.VolumeNumber, in.Resource, in.Node), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Volume %d of resource '%s' on node '%s' modified.", in.VolumeNumber, in.Resource, in.Node), row.UUID, refs), nil
 		})
 }
 
 func (s *server) createResources(ctx context.Context, rd string, reqs []ResourceCreate, wait time.Duration) (*rcOutput, error) {
-	const op, obj = MaskCrt, MaskRsc
+	const op, obj = apicall.MaskCrt, apicall.MaskRsc
 	refs := map[string]string{"RscDfn": rd}
 	if len(reqs) == 0 {
-		return nil, invalid(codeInvalidRequest, op, obj, "No resource to create.", "The request lists no resource.", "Name at least one node.")
+		return nil, invalid(apicall.FailInvldRequest, op, obj, "No resource to create.", "The request lists no resource.", "Name at least one node.")
 	}
 	specs := make([]store.ResourceSpec, len(reqs))
 	for i, r := range reqs {
@@ -245,7 +247,7 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []Resource
 			return nil, err
 		}
 		if r.DrbdNodeID != nil && (*r.DrbdNodeID < 0 || *r.DrbdNodeID > store.MaxNodeID) {
-			return nil, invalid(204, op, obj, fmt.Sprintf("Invalid DRBD node id %d.", *r.DrbdNodeID), "DRBD node ids are from 0 to 31.", "")
+			return nil, invalid(apicall.FailInvldNodeID, op, obj, fmt.Sprintf("Invalid DRBD node id %d.", *r.DrbdNodeID), "DRBD node ids are from 0 to 31.", "")
 		}
 		set, err := flagChange(r.Resource.Flags, rscCreateFlags, op, obj)
 		if err != nil {
@@ -257,9 +259,9 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []Resource
 	if err != nil {
 		return nil, failure(err, op, obj, refs)
 	}
-	var out RcList
+	var out apicall.RcList
 	for i, row := range rows {
-		r := success(Created, op, obj, fmt.Sprintf("New resource '%s' on node '%s' registered.", rd, reqs[i].Resource.NodeName), row.UUID,
+		r := success(apicall.Created, op, obj, fmt.Sprintf("New resource '%s' on node '%s' registered.", rd, reqs[i].Resource.NodeName), row.UUID,
 			map[string]string{"RscDfn": rd, "Node": reqs[i].Resource.NodeName})
 		out = append(out, r.Body...)
 	}
@@ -272,14 +274,14 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []Resource
 // longer has it. One that never reached its node goes at once, as does
 // everything without Temporal to deploy by.
 func (s *server) deleteResource(ctx context.Context, rd, node string, wait time.Duration) (*rcOutput, error) {
-	const op, obj = MaskDel, MaskRsc
+	const op, obj = apicall.MaskDel, apicall.MaskRsc
 	refs := map[string]string{"RscDfn": rd, "Node": node}
 	if s.Temporal == nil {
 		row, err := s.Store.DeleteResource(ctx, rd, node)
 		if err != nil {
 			return nil, failure(err, op, obj, refs)
 		}
-		out := success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
+		out := success(apicall.Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
 		return replyOrFail(append(out, s.quorum(ctx, op, obj, rd)...))
 	}
 	nodes := s.holders(ctx, rd)
@@ -287,7 +289,7 @@ func (s *server) deleteResource(ctx context.Context, rd, node string, wait time.
 	if err != nil {
 		return nil, failure(err, op, obj, refs)
 	}
-	out := success(Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
+	out := success(apicall.Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
 	out = append(out, s.quorum(ctx, op, obj, rd)...)
 	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, union(nodes, s.holders(ctx, rd)), wait)...))
 }

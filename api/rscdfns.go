@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/store"
@@ -89,7 +91,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 		}) (*struct{ Body []ResourceDefinition }, error) {
 			rds, err := s.Store.ListResourceDefinitions(ctx, store.ResourceDefinitionFilter{Names: in.ResourceDefinitions, WithVolumeDefinitions: in.WithVolumeDefinitions})
 			if err != nil {
-				return nil, failure(err, 0, MaskRscDfn, nil)
+				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
 			}
 			rds = page(filter(rds, func(d store.ResourceDefinition) map[string]string { return d.Props }, in.Props), in.ListParams)
 			out := make([]ResourceDefinition, len(rds))
@@ -108,7 +110,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionCreate", Method: http.MethodPost, Path: "/v1/resource-definitions", Summary: "add a resource definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct{ Body ResourceDefinitionCreate }) (*rcOutput, error) {
-			const op, obj = MaskCrt, MaskRscDfn
+			const op, obj = apicall.MaskCrt, apicall.MaskRscDfn
 			b := in.Body
 			rd := b.ResourceDefinition
 			if rd.Name == "" && rd.ExternalName != "" {
@@ -146,7 +148,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Created, op, obj, fmt.Sprintf("New resource definition '%s' created.", row.ResourceDspName), row.UUID, refs), nil
+			return success(apicall.Created, op, obj, fmt.Sprintf("New resource definition '%s' created.", row.ResourceDspName), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}", Summary: "modify a resource definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -154,7 +156,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			OperationWaitParam
 			Body ResourceDefinitionModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskRscDfn
+			const op, obj = apicall.MaskMod, apicall.MaskRscDfn
 			refs := map[string]string{"RscDfn": in.Resource}
 			b := in.Body
 			if b.DrbdPort != nil && (*b.DrbdPort < 1 || *b.DrbdPort > 65535) {
@@ -175,7 +177,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			out := success(Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs).Body
+			out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs).Body
 			// Its nodes get the new port, peer slots and DRBD options.
 			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
@@ -195,26 +197,26 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 // that never reached a node go at once, as does everything without
 // Temporal to deploy by.
 func (s *server) deleteResourceDefinition(ctx context.Context, rd string, wait time.Duration) (*rcOutput, error) {
-	const op, obj = MaskDel, MaskRscDfn
+	const op, obj = apicall.MaskDel, apicall.MaskRscDfn
 	refs := map[string]string{"RscDfn": rd}
 	if s.Temporal == nil {
 		row, err := s.Store.DeleteResourceDefinition(ctx, rd)
 		if err != nil {
 			return nil, failure(err, op, obj, refs)
 		}
-		return success(Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs), nil
+		return success(apicall.Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs), nil
 	}
 	row, nodes, err := s.Store.MarkResourceDefinitionDeleting(ctx, rd)
 	if err != nil {
 		return nil, failure(err, op, obj, refs)
 	}
-	out := success(Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs).Body
+	out := success(apicall.Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs).Body
 	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, nodes, wait)...))
 }
 
 func checkSize(kib int64, op, obj uint64) error {
 	if kib < 1 || kib > maxVolumeSizeKib {
-		return invalid(codeInvalidVlmSize, op, obj, fmt.Sprintf("Invalid volume size %d KiB.", kib), "A volume is from 1 KiB to 1 PiB.", "Give the size in KiB, such as 1048576 for 1 GiB.")
+		return invalid(apicall.FailInvldVlmSize, op, obj, fmt.Sprintf("Invalid volume size %d KiB.", kib), "A volume is from 1 KiB to 1 PiB.", "Give the size in KiB, such as 1048576 for 1 GiB.")
 	}
 	return nil
 }
@@ -254,14 +256,14 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 			OperationWaitParam
 			Body VolumeDefinitionCreate
 		}) (*rcOutput, error) {
-			const op, obj = MaskCrt, MaskVlmDfn
+			const op, obj = apicall.MaskCrt, apicall.MaskVlmDfn
 			refs := map[string]string{"RscDfn": in.Resource}
 			vd := in.Body.VolumeDefinition
 			if err := checkSize(vd.SizeKib, op, obj); err != nil {
 				return nil, err
 			}
 			if nr := vd.VolumeNumber; nr != nil && (*nr < 0 || *nr > store.MaxVolumeNumber) {
-				return nil, invalid(codeInvalidVlmNr, op, obj, fmt.Sprintf("Invalid volume number %d.", *nr), "Volume numbers are from 0 to 65534.", "")
+				return nil, invalid(apicall.FailInvldVlmNr, op, obj, fmt.Sprintf("Invalid volume number %d.", *nr), "Volume numbers are from 0 to 65534.", "")
 			}
 			if m := in.Body.DrbdMinorNumber; m != nil && (*m < 0 || *m > 1048575) {
 				return nil, invalid(207, op, obj, fmt.Sprintf("Invalid DRBD minor number %d.", *m), "DRBD minors are from 0 to 1048575.", "")
@@ -275,7 +277,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 				return nil, failure(err, op, obj, refs)
 			}
 			refs["VlmNr"] = fmt.Sprint(row.VlmNr)
-			out := success(Created, op, obj, fmt.Sprintf("New volume definition with number '%d' of resource definition '%s' created.", row.VlmNr, in.Resource), row.UUID, refs).Body
+			out := success(apicall.Created, op, obj, fmt.Sprintf("New volume definition with number '%d' of resource definition '%s' created.", row.VlmNr, in.Resource), row.UUID, refs).Body
 			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "modify a volume definition", Tags: []string{"developers"}},
@@ -284,7 +286,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 			OperationWaitParam
 			Body VolumeDefinitionModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskVlmDfn
+			const op, obj = apicall.MaskMod, apicall.MaskVlmDfn
 			refs := map[string]string{"RscDfn": in.Resource, "VlmNr": fmt.Sprint(in.VolumeNumber)}
 			if in.Body.SizeKib != 0 {
 				if err := checkSize(in.Body.SizeKib, op, obj); err != nil {
@@ -299,7 +301,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			out := success(Modified, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' modified.", row.VlmNr, in.Resource), row.UUID, refs).Body
+			out := success(apicall.Modified, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' modified.", row.VlmNr, in.Resource), row.UUID, refs).Body
 			if in.Body.SizeKib == 0 && propsModify(in.Body.PropsModify).Empty() {
 				return &rcOutput{out}, nil
 			}
@@ -311,13 +313,13 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 			VdPath
 			OperationWaitParam
 		}) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskVlmDfn
+			const op, obj = apicall.MaskDel, apicall.MaskVlmDfn
 			refs := map[string]string{"RscDfn": in.Resource, "VlmNr": fmt.Sprint(in.VolumeNumber)}
 			row, err := s.Store.DeleteVolumeDefinition(ctx, in.Resource, in.VolumeNumber)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			out := success(Deleted, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' deleted.", row.VlmNr, in.Resource), row.UUID, refs).Body
+			out := success(apicall.Deleted, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' deleted.", row.VlmNr, in.Resource), row.UUID, refs).Body
 			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 		})
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/store"
@@ -56,19 +58,19 @@ func checkSelectFilter(f *AutoSelectFilter, op, obj uint64) (store.SelectFilter,
 	for i, p := range f.ProviderList {
 		var ok bool
 		if providers[i], ok = upperEnum(p, store.Providers); !ok {
-			return store.SelectFilter{}, invalid(codeInvalidProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
+			return store.SelectFilter{}, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
 		}
 	}
 	dt := f.DisklessType
 	if dt != "" {
 		var ok bool
 		if dt, ok = upperEnum(dt, disklessTypes); !ok {
-			return store.SelectFilter{}, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid diskless type '%s'.", f.DisklessType), "", "Use DRBD_DISKLESS or NVME_INITIATOR.")
+			return store.SelectFilter{}, invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Invalid diskless type '%s'.", f.DisklessType), "", "Use DRBD_DISKLESS or NVME_INITIATOR.")
 		}
 	}
 	if f.NotPlaceWithRscRegex != "" {
 		if _, err := compileRegex(f.NotPlaceWithRscRegex); err != nil {
-			return store.SelectFilter{}, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid regular expression '%s'.", f.NotPlaceWithRscRegex), err.Error(), "")
+			return store.SelectFilter{}, invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Invalid regular expression '%s'.", f.NotPlaceWithRscRegex), err.Error(), "")
 		}
 	}
 	sf, err := sameShape[store.SelectFilter](f)
@@ -95,7 +97,7 @@ func checkLayers(stack []string, op, obj uint64) ([]string, error) {
 	for i, l := range stack {
 		u, ok := upperEnum(l, layerKinds)
 		if !ok || slices.Contains(out[:i], u) || (u == "STORAGE" && i != len(stack)-1) {
-			return nil, invalid(codeInvalidLayer, op, obj, fmt.Sprintf("Invalid layer stack '%s'.", strings.Join(stack, ",")),
+			return nil, invalid(apicall.FailInvldLayerStack, op, obj, fmt.Sprintf("Invalid layer stack '%s'.", strings.Join(stack, ",")),
 				"Each layer appears once, from "+strings.Join(layerKinds, ", ")+", and STORAGE comes last.", "For example: drbd,storage.")
 		}
 		out[i] = u
@@ -147,7 +149,7 @@ func mergeSelectFilter(dst *store.SelectFilter, src store.SelectFilter) {
 
 func checkPeerSlots(n *int32, op, obj uint64) error {
 	if n != nil && (*n < 1 || *n > 31) {
-		return invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid peer slots %d.", *n), "DRBD peer slots are from 1 to 31.", "")
+		return invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Invalid peer slots %d.", *n), "DRBD peer slots are from 1 to 31.", "")
 	}
 	return nil
 }
@@ -164,7 +166,7 @@ func (s *server) registerResourceGroups(h huma.API) {
 		}) (*struct{ Body []ResourceGroup }, error) {
 			rgs, err := s.Store.ListResourceGroups(ctx, in.ResourceGroups)
 			if err != nil {
-				return nil, failure(err, 0, MaskRscGrp, nil)
+				return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 			}
 			rgs = page(filter(rgs, func(g store.ResourceGroup) map[string]string { return g.Props }, in.Props), in.ListParams)
 			out := make([]ResourceGroup, len(rgs))
@@ -183,7 +185,7 @@ func (s *server) registerResourceGroups(h huma.API) {
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceGroupCreate", Method: http.MethodPost, Path: "/v1/resource-groups", Summary: "add a resource group", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct{ Body ResourceGroup }) (*rcOutput, error) {
-			const op, obj = MaskCrt, MaskRscGrp
+			const op, obj = apicall.MaskCrt, apicall.MaskRscGrp
 			b := in.Body
 			refs := map[string]string{"RscGrp": b.Name}
 			if err := rgNameRule.check(b.Name, op, obj); err != nil {
@@ -200,14 +202,14 @@ func (s *server) registerResourceGroups(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Created, op, obj, fmt.Sprintf("New resource group '%s' created.", row.ResourceGroupDspName), row.UUID, refs), nil
+			return success(apicall.Created, op, obj, fmt.Sprintf("New resource group '%s' created.", row.ResourceGroupDspName), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceGroupModify", Method: http.MethodPut, Path: "/v1/resource-groups/{resource_group}", Summary: "modify a resource group", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RgPath
 			Body ResourceGroupModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskRscGrp
+			const op, obj = apicall.MaskMod, apicall.MaskRscGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup}
 			c := store.ResourceGroupChange{Description: in.Body.Description, PeerSlots: in.Body.PeerSlots, Props: propsModify(in.Body.PropsModify)}
 			if in.Body.SelectFilter != nil {
@@ -224,17 +226,17 @@ func (s *server) registerResourceGroups(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Resource group '%s' modified.", row.ResourceGroupDspName), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Resource group '%s' modified.", row.ResourceGroupDspName), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceGroupDelete", Method: http.MethodDelete, Path: "/v1/resource-groups/{resource_group}", Summary: "delete a resource group", Tags: []string{"developers"}},
 		func(ctx context.Context, in *RgPath) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskRscGrp
+			const op, obj = apicall.MaskDel, apicall.MaskRscGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup}
 			row, err := s.Store.DeleteResourceGroup(ctx, in.ResourceGroup)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Deleted, op, obj, fmt.Sprintf("Resource group '%s' deleted.", row.ResourceGroupDspName), row.UUID, refs), nil
+			return success(apicall.Deleted, op, obj, fmt.Sprintf("Resource group '%s' deleted.", row.ResourceGroupDspName), row.UUID, refs), nil
 		})
 	s.registerVolumeGroups(h)
 }
@@ -259,7 +261,7 @@ func flagChange(flags []string, allowed []string, op, obj uint64) (func(store.Fl
 		name, clear := strings.CutPrefix(f, "-")
 		u, ok := upperEnum(name, allowed)
 		if !ok {
-			return nil, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Invalid flag '%s'.", f), "", "Use one of: "+strings.Join(allowed, ", ")+" (prefix '-' to clear).")
+			return nil, invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Invalid flag '%s'.", f), "", "Use one of: "+strings.Join(allowed, ", ")+" (prefix '-' to clear).")
 		}
 		changes = append(changes, change{u, !clear})
 	}
@@ -308,10 +310,10 @@ func (s *server) registerVolumeGroups(h huma.API) {
 			RgPath
 			Body VolumeGroup
 		}) (*rcOutput, error) {
-			const op, obj = MaskCrt, MaskVlmGrp
+			const op, obj = apicall.MaskCrt, apicall.MaskVlmGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup}
 			if nr := in.Body.VolumeNumber; nr != nil && (*nr < 0 || *nr > store.MaxVolumeNumber) {
-				return nil, invalid(codeInvalidVlmNr, op, obj, fmt.Sprintf("Invalid volume number %d.", *nr), "Volume numbers are from 0 to 65534.", "")
+				return nil, invalid(apicall.FailInvldVlmNr, op, obj, fmt.Sprintf("Invalid volume number %d.", *nr), "Volume numbers are from 0 to 65534.", "")
 			}
 			set, err := flagChange(in.Body.Flags, vgFlags, op, obj)
 			if err != nil {
@@ -322,14 +324,14 @@ func (s *server) registerVolumeGroups(h huma.API) {
 				return nil, failure(err, op, obj, refs)
 			}
 			refs["VlmNr"] = fmt.Sprint(row.VlmNr)
-			return success(Created, op, obj, fmt.Sprintf("New volume group %d of resource group '%s' created.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
+			return success(apicall.Created, op, obj, fmt.Sprintf("New volume group %d of resource group '%s' created.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeGroupModify", Method: http.MethodPut, Path: "/v1/resource-groups/{resource_group}/volume-groups/{volume_number}", Summary: "modify a volume group", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			VgPath
 			Body VolumeGroupModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskVlmGrp
+			const op, obj = apicall.MaskMod, apicall.MaskVlmGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup, "VlmNr": fmt.Sprint(in.VolumeNumber)}
 			set, err := flagChange(in.Body.Flags, vgFlags, op, obj)
 			if err != nil {
@@ -339,16 +341,16 @@ func (s *server) registerVolumeGroups(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Volume group %d of resource group '%s' modified.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Volume group %d of resource group '%s' modified.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeGroupDelete", Method: http.MethodDelete, Path: "/v1/resource-groups/{resource_group}/volume-groups/{volume_number}", Summary: "delete a volume group", Tags: []string{"developers"}},
 		func(ctx context.Context, in *VgPath) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskVlmGrp
+			const op, obj = apicall.MaskDel, apicall.MaskVlmGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup, "VlmNr": fmt.Sprint(in.VolumeNumber)}
 			row, err := s.Store.DeleteVolumeGroup(ctx, in.ResourceGroup, in.VolumeNumber)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Deleted, op, obj, fmt.Sprintf("Volume group %d of resource group '%s' deleted.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
+			return success(apicall.Deleted, op, obj, fmt.Sprintf("Volume group %d of resource group '%s' deleted.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
 		})
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/placement"
@@ -48,7 +50,7 @@ type QuerySizeInfoResponseSpaceInfo struct {
 
 type QuerySizeInfoResponse struct {
 	SpaceInfo *QuerySizeInfoResponseSpaceInfo `json:"space_info,omitempty"`
-	Reports   []ApiCallRc                     `json:"reports,omitempty"`
+	Reports   []apicall.ApiCallRc             `json:"reports,omitempty"`
 }
 
 // Placement properties: the oversubscription ratios, looked up on the
@@ -138,7 +140,7 @@ func placementFilter(f store.SelectFilter) (placement.Filter, int) {
 func (s *server) maxVolumeSizes(ctx context.Context, f store.SelectFilter) (*struct{ Body MaxVolumeSizes }, error) {
 	pools, dflt, err := s.sizingPools(ctx)
 	if err != nil {
-		return nil, failure(err, 0, MaskRscGrp, nil)
+		return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 	}
 	pf, count := placementFilter(f)
 	out := MaxVolumeSizes{DefaultMaxOversubscriptionRatio: dflt}
@@ -161,7 +163,7 @@ func (s *server) registerSizing(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "queryMaxVolumeSize", Method: http.MethodOptions, Path: "/v1/query-max-volume-size",
 		Summary: "query the maximum volume size", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct{ Body *AutoSelectFilter }) (*struct{ Body MaxVolumeSizes }, error) {
-			f, err := checkSelectFilter(in.Body, 0, MaskRscGrp)
+			f, err := checkSelectFilter(in.Body, 0, apicall.MaskRscGrp)
 			if err != nil {
 				return nil, err
 			}
@@ -179,7 +181,7 @@ func (s *server) registerSizing(h huma.API) {
 			}
 			f := g.SelectFilter
 			if in.Body != nil && in.Body.SelectFilter != nil {
-				given, err := checkSelectFilter(in.Body.SelectFilter, 0, MaskRscGrp)
+				given, err := checkSelectFilter(in.Body.SelectFilter, 0, apicall.MaskRscGrp)
 				if err != nil {
 					return nil, err
 				}
@@ -194,7 +196,7 @@ func (s *server) registerSizing(h huma.API) {
 func (s *server) querySizeInfo(ctx context.Context, f store.SelectFilter) (*struct{ Body QuerySizeInfoResponse }, error) {
 	pools, dflt, err := s.sizingPools(ctx)
 	if err != nil {
-		return nil, failure(err, 0, MaskRscGrp, nil)
+		return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 	}
 	pf, count := placementFilter(f)
 	info := &QuerySizeInfoResponseSpaceInfo{DefaultMaxOversubscriptionRatio: dflt}
@@ -202,10 +204,10 @@ func (s *server) querySizeInfo(ctx context.Context, f store.SelectFilter) (*stru
 	candidates := placement.Select(pools, pf)
 	chosen, maxKib, ok := placement.Choose(candidates, count)
 	if !ok {
-		rc := NewRc(MaskWarn|codeNotEnoughNodes, 0, MaskRscGrp, fmt.Sprintf("Not enough storage pools to place %d replicas.", count))
+		rc := apicall.NewRc(apicall.WarnNotEnoughNodes, 0, apicall.MaskRscGrp, fmt.Sprintf("Not enough storage pools to place %d replicas.", count))
 		rc.Cause = fmt.Sprintf("%d nodes have a diskful storage pool that passes the filter, may be used by the autoplacer and has reported its capacity.", distinctNodes(candidates))
 		rc.Correction = "Add storage pools, widen the resource group's filter, or lower its place count."
-		out.Reports = []ApiCallRc{rc}
+		out.Reports = []apicall.ApiCallRc{rc}
 		return &struct{ Body QuerySizeInfoResponse }{out}, nil
 	}
 	var avail, capacity int64

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 
+	"strata/apicall"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -48,7 +50,7 @@ func TestSizeQueries(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &sizes))
 		require.Equal(t, []Candidate{{StoragePool: "pool1", MaxVolumeSizeKib: 10 << 20, NodeNames: []string{"alpha"}, AllThin: true}}, sizes.Candidates)
 
-		c.fail(http.StatusNotFound, codeNotFoundStart+17, http.MethodGet, "/v1/resource-groups/nope/query-max-volume-size", nil)
+		c.fail(http.StatusNotFound, apicall.FailNotFound+17, http.MethodGet, "/v1/resource-groups/nope/query-max-volume-size", nil)
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/store"
@@ -40,7 +42,7 @@ func (s *server) registerSpawn(h huma.API) {
 // fails takes the new definition away again, so a failed spawn changes
 // nothing.
 func (s *server) spawn(ctx context.Context, rg string, b ResourceGroupSpawn, dryRun bool, wait time.Duration) (*rcOutput, error) {
-	const op, obj = MaskCrt, MaskRscDfn
+	const op, obj = apicall.MaskCrt, apicall.MaskRscDfn
 	name := b.ResourceDefinitionName
 	if name == "" && b.ResourceDefinitionExternalName != "" {
 		name = nameFromExternal(b.ResourceDefinitionExternalName)
@@ -49,21 +51,21 @@ func (s *server) spawn(ctx context.Context, rg string, b ResourceGroupSpawn, dry
 	if err := rscNameRule.check(name, op, obj); err != nil {
 		return nil, err
 	}
-	filter, err := checkSelectFilter(b.SelectFilter, op, MaskRsc)
+	filter, err := checkSelectFilter(b.SelectFilter, op, apicall.MaskRsc)
 	if err != nil {
 		return nil, err
 	}
 	for _, kib := range b.VolumeSizes {
-		if err := checkSize(kib, op, MaskVlmDfn); err != nil {
+		if err := checkSize(kib, op, apicall.MaskVlmDfn); err != nil {
 			return nil, err
 		}
 	}
 	vgs, err := s.Store.ListVolumeGroups(ctx, rg, nil)
 	if err != nil {
-		return nil, failure(err, op, MaskRscGrp, refs)
+		return nil, failure(err, op, apicall.MaskRscGrp, refs)
 	}
 	if !b.Partial && len(b.VolumeSizes) != len(vgs) {
-		return nil, invalid(codeInvalidRequest, op, obj, fmt.Sprintf("Resource group '%s' has %d volume groups, but %d volume sizes were given.", rg, len(vgs), len(b.VolumeSizes)),
+		return nil, invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Resource group '%s' has %d volume groups, but %d volume sizes were given.", rg, len(vgs), len(b.VolumeSizes)),
 			"Without --partial, spawn needs one size per volume group.", "Give one size per volume group, or use --partial.")
 	}
 	var vds []store.VolumeDefinitionSpec
@@ -79,7 +81,7 @@ func (s *server) spawn(ctx context.Context, rg string, b ResourceGroupSpawn, dry
 	if err != nil {
 		return nil, failure(err, op, obj, refs)
 	}
-	created := success(Created, op, obj, fmt.Sprintf("Resource definition '%s' created from resource group '%s'.", row.ResourceDspName, rg), row.UUID, refs).Body
+	created := success(apicall.Created, op, obj, fmt.Sprintf("Resource definition '%s' created from resource group '%s'.", row.ResourceDspName, rg), row.UUID, refs).Body
 	if b.DefinitionsOnly {
 		return &rcOutput{created}, nil
 	}
@@ -87,7 +89,7 @@ func (s *server) spawn(ctx context.Context, rg string, b ResourceGroupSpawn, dry
 	// Nothing placed (refused, or a dry run): the definition goes again.
 	if (err != nil || dryRun) && len(s.holders(ctx, name)) == 0 {
 		if _, derr := s.Store.DeleteResourceDefinition(ctx, name); derr != nil {
-			return nil, Failure(FailUnknownError, MaskDel, obj, fmt.Sprintf("Spawned resource definition '%s' could not be taken back.", name), derr.Error(),
+			return nil, apicall.Failure(apicall.FailUnknownError, apicall.MaskDel, obj, fmt.Sprintf("Spawned resource definition '%s' could not be taken back.", name), derr.Error(),
 				"Delete it with resource-definition delete.")
 		}
 	}

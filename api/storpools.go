@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/store"
@@ -25,7 +27,7 @@ func (s *server) registerStoragePools(h huma.API) {
 		func(ctx context.Context, in *ListParams) (*struct{ Body []StoragePoolDefinition }, error) {
 			spds, err := s.Store.ListStorPoolDefinitions(ctx, nil)
 			if err != nil {
-				return nil, failure(err, 0, MaskStorPoolDfn, nil)
+				return nil, failure(err, 0, apicall.MaskStorPoolDfn, nil)
 			}
 			spds = page(filter(spds, func(d store.StorPoolDefinition) map[string]string { return d.Props }, in.Props), *in)
 			out := make([]StoragePoolDefinition, len(spds))
@@ -47,7 +49,7 @@ func (s *server) registerStoragePools(h huma.API) {
 		})
 	huma.Register(h, huma.Operation{OperationID: "storagePoolDfnAdd", Method: http.MethodPost, Path: "/v1/storage-pool-definitions", Summary: "add a storage pool definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct{ Body StoragePoolDefinition }) (*rcOutput, error) {
-			const op, obj = MaskCrt, MaskStorPoolDfn
+			const op, obj = apicall.MaskCrt, apicall.MaskStorPoolDfn
 			refs := map[string]string{"StorPoolDfn": in.Body.StoragePoolName}
 			if err := spNameRule.check(in.Body.StoragePoolName, op, obj); err != nil {
 				return nil, err
@@ -56,36 +58,36 @@ func (s *server) registerStoragePools(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Created, op, obj, fmt.Sprintf("New storage pool definition '%s' created.", row.PoolDspName), row.UUID, refs), nil
+			return success(apicall.Created, op, obj, fmt.Sprintf("New storage pool definition '%s' created.", row.PoolDspName), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "storPoolDfnModify", Method: http.MethodPut, Path: "/v1/storage-pool-definitions/{storagepool}", Summary: "modify a storage pool definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			SpdPath
 			Body PropsModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskStorPoolDfn
+			const op, obj = apicall.MaskMod, apicall.MaskStorPoolDfn
 			refs := map[string]string{"StorPoolDfn": in.StoragePool}
 			row, err := s.Store.ModifyStorPoolDefinition(ctx, in.StoragePool, propsModify(in.Body))
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Storage pool definition '%s' modified.", row.PoolDspName), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Storage pool definition '%s' modified.", row.PoolDspName), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "storagePoolDefinitionDelete", Method: http.MethodDelete, Path: "/v1/storage-pool-definitions/{storagepool}", Summary: "delete a storage pool definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *SpdPath) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskStorPoolDfn
+			const op, obj = apicall.MaskDel, apicall.MaskStorPoolDfn
 			refs := map[string]string{"StorPoolDfn": in.StoragePool}
 			row, err := s.Store.DeleteStorPoolDefinition(ctx, in.StoragePool)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Deleted, op, obj, fmt.Sprintf("Storage pool definition '%s' deleted.", row.PoolDspName), row.UUID, refs), nil
+			return success(apicall.Deleted, op, obj, fmt.Sprintf("Storage pool definition '%s' deleted.", row.PoolDspName), row.UUID, refs), nil
 		})
 
 	listPools := func(ctx context.Context, f store.StoragePoolFilter, p ListParams) ([]StoragePool, error) {
 		pools, err := s.Store.ListStoragePools(ctx, f)
 		if err != nil {
-			return nil, failure(err, 0, MaskStorPool, nil)
+			return nil, failure(err, 0, apicall.MaskStorPool, nil)
 		}
 		pools = page(filter(pools, func(p store.StoragePool) map[string]string { return p.Props }, p.Props), p)
 		out := make([]StoragePool, len(pools))
@@ -142,23 +144,23 @@ func (s *server) registerStoragePools(h huma.API) {
 			SpPath
 			Body PropsModify
 		}) (*rcOutput, error) {
-			const op, obj = MaskMod, MaskStorPool
+			const op, obj = apicall.MaskMod, apicall.MaskStorPool
 			refs := map[string]string{"Node": in.Node, "StorPoolDfn": in.StoragePool}
 			row, err := s.Store.ModifyStoragePool(ctx, in.Node, in.StoragePool, propsModify(in.Body))
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Modified, op, obj, fmt.Sprintf("Storage pool '%s' on node '%s' modified.", in.StoragePool, in.Node), row.UUID, refs), nil
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Storage pool '%s' on node '%s' modified.", in.StoragePool, in.Node), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolDelete", Method: http.MethodDelete, Path: "/v1/nodes/{node}/storage-pools/{storagepool}", Summary: "delete a storage pool", Tags: []string{"developers"}},
 		func(ctx context.Context, in *SpPath) (*rcOutput, error) {
-			const op, obj = MaskDel, MaskStorPool
+			const op, obj = apicall.MaskDel, apicall.MaskStorPool
 			refs := map[string]string{"Node": in.Node, "StorPoolDfn": in.StoragePool}
 			row, err := s.Store.DeleteStoragePool(ctx, in.Node, in.StoragePool)
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(Deleted, op, obj, fmt.Sprintf("Storage pool '%s' on node '%s' deleted.", in.StoragePool, in.Node), row.UUID, refs), nil
+			return success(apicall.Deleted, op, obj, fmt.Sprintf("Storage pool '%s' on node '%s' deleted.", in.StoragePool, in.Node), row.UUID, refs), nil
 		})
 }
 
@@ -174,17 +176,17 @@ var poolKeyProp = map[string]string{
 }
 
 func (s *server) createStoragePool(ctx context.Context, node string, p StoragePool) (*rcOutput, error) {
-	const op, obj = MaskCrt, MaskStorPool
+	const op, obj = apicall.MaskCrt, apicall.MaskStorPool
 	refs := map[string]string{"Node": node, "StorPoolDfn": p.StoragePoolName}
 	if err := spNameRule.check(p.StoragePoolName, op, obj); err != nil {
 		return nil, err
 	}
 	provider, ok := upperEnum(p.ProviderKind, store.Providers)
 	if !ok {
-		return nil, invalid(codeInvalidProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p.ProviderKind), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
+		return nil, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p.ProviderKind), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
 	}
 	if provider != store.ProviderDiskless && provider != store.ProviderRemoteSPDK && p.Props["StorDriver/StorPoolName"] == "" {
-		return nil, invalid(codeInvalidSPName, op, obj, fmt.Sprintf("Storage pool '%s' of kind %s needs its backing storage.", p.StoragePoolName, provider),
+		return nil, invalid(apicall.FailInvldStorPoolName, op, obj, fmt.Sprintf("Storage pool '%s' of kind %s needs its backing storage.", p.StoragePoolName, provider),
 			"The property StorDriver/StorPoolName is not set.",
 			"Name the volume group, thin pool (vg/pool), zpool or directory that holds the pool's volumes.")
 	}
@@ -196,7 +198,7 @@ func (s *server) createStoragePool(ctx context.Context, node string, p StoragePo
 		if provider == store.ProviderLVMThin {
 			vg, thin, ok := strings.Cut(backing, "/")
 			if !ok || vg == "" || thin == "" {
-				return nil, invalid(codeInvalidSPName, op, obj, fmt.Sprintf("Invalid thin pool '%s'.", backing), "An LVM_THIN pool is named volume-group/thin-pool.", "Give it as vg/thinpool.")
+				return nil, invalid(apicall.FailInvldStorPoolName, op, obj, fmt.Sprintf("Invalid thin pool '%s'.", backing), "An LVM_THIN pool is named volume-group/thin-pool.", "Give it as vg/thinpool.")
 			}
 			props = withProp(withProp(props, "StorDriver/LvmVg", vg), "StorDriver/ThinPool", thin)
 		}
@@ -206,7 +208,7 @@ func (s *server) createStoragePool(ctx context.Context, node string, p StoragePo
 	if err != nil {
 		return nil, failure(err, op, obj, refs)
 	}
-	return success(Created, op, obj, fmt.Sprintf("New storage pool '%s' on node '%s' registered.", p.StoragePoolName, node), row.UUID, refs), nil
+	return success(apicall.Created, op, obj, fmt.Sprintf("New storage pool '%s' on node '%s' registered.", p.StoragePoolName, node), row.UUID, refs), nil
 }
 
 // snapshotProviders can take snapshots.
@@ -218,7 +220,7 @@ func storagePoolJSON(p store.StoragePool) StoragePool {
 		SupportsSnapshots: snapshotProviders[p.DriverName], ExternalLocking: p.ExternalLocking,
 		StaticTraits: map[string]string{"Provisioning": "Fat", "SupportsSnapshots": fmt.Sprint(snapshotProviders[p.DriverName])}}
 	if p.StateError != "" {
-		out.Reports = []ApiCallRc{stateReport(MaskStorPool, p.StateError, p.StateReport)}
+		out.Reports = []apicall.ApiCallRc{stateReport(apicall.MaskStorPool, p.StateError, p.StateReport)}
 	}
 	if p.FreeSpaceMgrName != p.NodeDspName+";"+p.PoolDspName {
 		out.SharedSpace = p.FreeSpaceMgrName

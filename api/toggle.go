@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 )
 
@@ -74,14 +76,14 @@ func (s *server) registerToggleDisk(h huma.API) {
 				RscPath
 				OperationWaitParam
 			}) (*rcOutput, error) {
-				const op, obj = MaskMod, MaskRsc
+				const op, obj = apicall.MaskMod, apicall.MaskRsc
 				refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
 				row, err := s.Store.SetResourceActive(ctx, in.Resource, in.Node, a.active)
 				if err != nil {
 					return nil, failure(err, op, obj, refs)
 				}
 				word := map[bool]string{true: "activated", false: "deactivated"}[a.active]
-				out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' %s.", in.Resource, in.Node, word), row.UUID, refs).Body
+				out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' %s.", in.Resource, in.Node, word), row.UUID, refs).Body
 				return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
 			})
 	}
@@ -90,10 +92,10 @@ func (s *server) registerToggleDisk(h huma.API) {
 // toggleDisk gives a resource a disk or takes it away, applies
 // auto-quorum and deploys the change.
 func (s *server) toggleDisk(ctx context.Context, rd, node string, diskful bool, pool string, wait time.Duration) (*rcOutput, error) {
-	const op, obj = MaskMod, MaskRsc
+	const op, obj = apicall.MaskMod, apicall.MaskRsc
 	refs := map[string]string{"RscDfn": rd, "Node": node}
 	if pool != "" {
-		if err := spNameRule.check(pool, op, MaskStorPool); err != nil {
+		if err := spNameRule.check(pool, op, apicall.MaskStorPool); err != nil {
 			return nil, err
 		}
 	}
@@ -102,7 +104,7 @@ func (s *server) toggleDisk(ctx context.Context, rd, node string, diskful bool, 
 		return nil, failure(err, op, obj, refs)
 	}
 	word := map[bool]string{true: "diskful", false: "diskless"}[diskful]
-	out := success(Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' is now %s.", rd, node, word), row.UUID, refs).Body
+	out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' is now %s.", rd, node, word), row.UUID, refs).Body
 	out = append(out, s.quorum(ctx, op, obj, rd)...)
 	return s.answerDeployed(ctx, out, op, obj, rd, wait)
 }

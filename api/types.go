@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"strata/apicall"
+
 	"github.com/danielgtaylor/huma/v2"
 )
 
@@ -59,19 +61,19 @@ type StoragePoolDefinition struct {
 }
 
 type StoragePool struct {
-	StoragePoolName   string            `json:"storage_pool_name"`
-	NodeName          string            `json:"node_name,omitempty"`
-	ProviderKind      string            `json:"provider_kind"`
-	Props             map[string]string `json:"props,omitempty"`
-	StaticTraits      map[string]string `json:"static_traits,omitempty"`
-	FreeCapacity      *int64            `json:"free_capacity,omitempty"`
-	TotalCapacity     *int64            `json:"total_capacity,omitempty"`
-	FreeSpaceMgrName  string            `json:"free_space_mgr_name,omitempty"`
-	UUID              string            `json:"uuid,omitempty"`
-	Reports           []ApiCallRc       `json:"reports,omitempty"`
-	SupportsSnapshots bool              `json:"supports_snapshots" required:"false"`
-	SharedSpace       string            `json:"shared_space,omitempty"`
-	ExternalLocking   bool              `json:"external_locking" required:"false"`
+	StoragePoolName   string              `json:"storage_pool_name"`
+	NodeName          string              `json:"node_name,omitempty"`
+	ProviderKind      string              `json:"provider_kind"`
+	Props             map[string]string   `json:"props,omitempty"`
+	StaticTraits      map[string]string   `json:"static_traits,omitempty"`
+	FreeCapacity      *int64              `json:"free_capacity,omitempty"`
+	TotalCapacity     *int64              `json:"total_capacity,omitempty"`
+	FreeSpaceMgrName  string              `json:"free_space_mgr_name,omitempty"`
+	UUID              string              `json:"uuid,omitempty"`
+	Reports           []apicall.ApiCallRc `json:"reports,omitempty"`
+	SupportsSnapshots bool                `json:"supports_snapshots" required:"false"`
+	SharedSpace       string              `json:"shared_space,omitempty"`
+	ExternalLocking   bool                `json:"external_locking" required:"false"`
 }
 
 // FlexInt is a number that LINSTOR's clients also send as a string
@@ -281,18 +283,18 @@ type VolumeState struct {
 }
 
 type Volume struct {
-	VolumeNumber     *int32            `json:"volume_number,omitempty"`
-	StoragePoolName  string            `json:"storage_pool_name,omitempty"`
-	ProviderKind     string            `json:"provider_kind,omitempty"`
-	DevicePath       string            `json:"device_path,omitempty"`
-	AllocatedSizeKib *int64            `json:"allocated_size_kib,omitempty"`
-	UsableSizeKib    *int64            `json:"usable_size_kib,omitempty"`
-	Props            map[string]string `json:"props,omitempty"`
-	Flags            []string          `json:"flags,omitempty"`
-	State            *VolumeState      `json:"state,omitempty"`
-	LayerDataList    []VolumeLayer     `json:"layer_data_list,omitempty"`
-	UUID             string            `json:"uuid,omitempty"`
-	Reports          []ApiCallRc       `json:"reports,omitempty"`
+	VolumeNumber     *int32              `json:"volume_number,omitempty"`
+	StoragePoolName  string              `json:"storage_pool_name,omitempty"`
+	ProviderKind     string              `json:"provider_kind,omitempty"`
+	DevicePath       string              `json:"device_path,omitempty"`
+	AllocatedSizeKib *int64              `json:"allocated_size_kib,omitempty"`
+	UsableSizeKib    *int64              `json:"usable_size_kib,omitempty"`
+	Props            map[string]string   `json:"props,omitempty"`
+	Flags            []string            `json:"flags,omitempty"`
+	State            *VolumeState        `json:"state,omitempty"`
+	LayerDataList    []VolumeLayer       `json:"layer_data_list,omitempty"`
+	UUID             string              `json:"uuid,omitempty"`
+	Reports          []apicall.ApiCallRc `json:"reports,omitempty"`
 }
 
 // VolumeLayer is one layer of a volume, top down, as its agent reported it.

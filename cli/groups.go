@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"strata/apicall"
+
 	"github.com/spf13/cobra"
 )
 
@@ -181,7 +183,7 @@ func (a *app) querySizeInfoCommand() *cobra.Command {
 						Pool string `json:"stor_pool_name"`
 					} `json:"next_spawn_result"`
 				} `json:"space_info"`
-				Reports []apiCallRc `json:"reports"`
+				Reports []apicall.ApiCallRc `json:"reports"`
 			}
 			raw, err := a.query(cmd.Context(), http.MethodPost, resourceGroupProps.path(args)+"/query-size-info", nil, map[string]any{"select_filter": map[string]any{}}, &info)
 			if err != nil {

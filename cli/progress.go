@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"strata/apicall"
+
 	"github.com/jedib0t/go-pretty/v6/progress"
 	"golang.org/x/term"
 )
@@ -23,10 +25,6 @@ type operation struct {
 	Replies    json.RawMessage `json:"replies"`
 }
 
-// infoOperationRunning is the controller's reply that an operation goes on
-// in the background (with obj_refs WorkflowId).
-const infoOperationRunning = 19001
-
 // pollEvery is how often a followed operation is asked for its progress.
 var pollEvery = 250 * time.Millisecond
 
@@ -40,8 +38,8 @@ func (a *app) startOperation(ctx context.Context, path string, body any, stderr 
 	if err != nil {
 		return err
 	}
-	var rcs []apiCallRc
-	if json.Unmarshal(raw, &rcs) != nil || len(rcs) != 1 || uint64(rcs[0].RetCode)&0x7FFF != infoOperationRunning || rcs[0].ObjRefs["WorkflowId"] == "" {
+	var rcs apicall.RcList
+	if json.Unmarshal(raw, &rcs) != nil || len(rcs) != 1 || uint64(rcs[0].RetCode)&apicall.MaskCode != apicall.InfoOperationRunning&apicall.MaskCode || rcs[0].ObjRefs["WorkflowId"] == "" {
 		return a.out.replies(raw) // refused, or already finished
 	}
 	id := rcs[0].ObjRefs["WorkflowId"]

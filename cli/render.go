@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"strata/apicall"
+
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
 )
@@ -123,41 +125,12 @@ func (o *output) json(raw []byte) error {
 	return err
 }
 
-// apiCallRc is one entry of LINSTOR's answers.
-type apiCallRc struct {
-	RetCode        int64             `json:"ret_code"`
-	Message        string            `json:"message"`
-	Cause          string            `json:"cause,omitempty"`
-	Details        string            `json:"details,omitempty"`
-	Correction     string            `json:"correction,omitempty"`
-	ErrorReportIDs []string          `json:"error_report_ids,omitempty"`
-	ObjRefs        map[string]string `json:"obj_refs,omitempty"`
-}
-
-const (
-	maskError = uint64(0xC000000000000000)
-	maskWarn  = uint64(0x8000000000000000)
-	maskInfo  = uint64(0x4000000000000000)
-)
-
-func (rc apiCallRc) level() string {
-	switch bits := uint64(rc.RetCode) & maskError; bits {
-	case maskError:
-		return "ERROR"
-	case maskWarn:
-		return "WARNING"
-	case maskInfo:
-		return "INFO"
-	}
-	return "SUCCESS"
-}
-
 var levelColors = map[string]text.Colors{"ERROR": {text.FgRed, text.Bold}, "WARNING": {text.FgYellow, text.Bold}, "INFO": {text.FgCyan}, "SUCCESS": {text.FgGreen, text.Bold}}
 
 // replies prints an ApiCallRc list as LINSTOR's client does and fails
 // with exit code 10 when it holds an error.
 func (o *output) replies(raw []byte) error {
-	var rcs []apiCallRc
+	var rcs apicall.RcList
 	if err := json.Unmarshal(raw, &rcs); err != nil {
 		return &exitError{exitUnknown, fmt.Sprintf("The controller answered something else than LINSTOR's replies: %s", strings.TrimSpace(string(raw)))}
 	}
@@ -166,7 +139,7 @@ func (o *output) replies(raw []byte) error {
 	}
 	failed := false
 	for _, rc := range rcs {
-		lvl := rc.level()
+		lvl := rc.Severity()
 		failed = failed || lvl == "ERROR"
 		head := lvl + ":"
 		if o.color {

@@ -3,6 +3,8 @@ package store
 import (
 	"testing"
 
+	"strata/apicall"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -81,7 +83,7 @@ func TestCheckProp(t *testing.T) {
 				require.Nil(t, err)
 			} else {
 				require.NotNil(t, err)
-				require.Equal(t, 213, err.Code)
+				require.Equal(t, apicall.FailInvldProp, err.Code)
 			}
 		})
 	}

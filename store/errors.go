@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+
+	"strata/apicall"
 )
 
 // Kind names the type of object a request was about.
@@ -43,12 +45,55 @@ type Error struct {
 	Message    string
 	Cause      string
 	Correction string
-	// Code is LINSTOR's own code for this refusal (apiconsts, without the
-	// error bits) where Problem and Kind do not name it; 0 otherwise.
-	Code int
+	// Code is LINSTOR's own code for this refusal (apicall.Fail…) where
+	// Problem and Kind do not name it; 0 otherwise.
+	Code uint64
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// RetCode is LINSTOR's code for the refusal, with the error bits.
+func (e *Error) RetCode() uint64 {
+	if e.Code != 0 {
+		return e.Code | apicall.MaskError
+	}
+	switch e.Problem {
+	case NotFound:
+		return apicall.FailNotFound + kindCodes[e.Kind].notFound
+	case Exists:
+		return apicall.FailExists + kindCodes[e.Kind].exists
+	case InUse:
+		return apicall.FailInUse
+	case Exhausted:
+		return apicall.FailPoolExhaustedVlmNr
+	}
+	return apicall.FailInvldRequest
+}
+
+// Explanation is the refusal's cause and correction.
+func (e *Error) Explanation() (cause, correction string) { return e.Cause, e.Correction }
+
+// kindCodes are, per kind of object, LINSTOR's not-found and
+// already-exists codes as offsets from 300 and 500.
+var kindCodes = map[Kind]struct{ notFound, exists uint64 }{
+	KindNode:               {0, 0},
+	KindResourceDefinition: {1, 1},
+	KindResource:           {2, 2},
+	KindVolumeDefinition:   {3, 3},
+	KindVolume:             {4, 4},
+	KindNetInterface:       {5, 5},
+	KindNodeConnection:     {6, 6},
+	KindResourceConnection: {7, 7},
+	KindStorPoolDefinition: {9, 9},
+	KindStoragePool:        {10, 10},
+	KindResourceGroup:      {17, 22},
+	KindVolumeGroup:        {18, 23},
+}
+
+// NotFoundError is the refusal of a request naming a missing object.
+func NotFoundError(kind Kind, format string, args ...any) *Error {
+	return notFound(kind, format, args...)
+}
 
 // AsError returns the refusal inside err, if there is one.
 func AsError(err error) (*Error, bool) {

@@ -54,7 +54,7 @@ func lowestFree(used []int32, lo, hi int32) (int32, bool) {
 
 // allocate picks a free number of column in table from the range held in
 // the controller property key.
-func allocate(tx *gorm.DB, model any, column, key, dflt string, kind Kind, what string, code int) (int32, error) {
+func allocate(tx *gorm.DB, model any, column, key, dflt string, kind Kind, what string, code uint64) (int32, error) {
 	lo, hi, err := numberRange(tx, key, dflt)
 	if err != nil {
 		return 0, err

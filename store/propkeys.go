@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"strata/apicall"
 )
 
 // A propRule is one key of LINSTOR's property whitelist: its value type,
@@ -52,7 +54,7 @@ func CheckProp(kind Kind, key, value string) *Error {
 	bad := func(cause string) *Error {
 		e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", key, value), cause,
 			"See the properties info of the object (…/properties/info) for the allowed keys and values.")
-		e.Code = 213 // FAIL_INVLD_PROP
+		e.Code = apicall.FailInvldProp
 		return e
 	}
 	switch {

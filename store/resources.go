@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 
+	"strata/apicall"
+
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
@@ -142,7 +144,7 @@ func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds 
 	if !ok {
 		e := refuse(Exhausted, KindResource, fmt.Sprintf("No free DRBD node id for resource '%s' on node '%s'.", rd.ResourceDspName, n.NodeDspName),
 			"DRBD node ids 0-31 are taken by the definition's other resources, or the requested one is.", "Leave out the node id, or delete a resource of this definition.")
-		e.Code = 803 // FAIL_POOL_EXHAUSTED_NODE_ID
+		e.Code = apicall.FailPoolExhaustedNodeID
 		return ResourceRow{}, e
 	}
 	row := ResourceRow{ResourceName: rd.ResourceName, NodeName: n.NodeName, UUID: uuid.NewString(), Flags: sp.Flags, DrbdNodeID: id, CreateTimestamp: nowMs()}

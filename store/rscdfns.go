@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"fmt"
 
+	"strata/apicall"
+
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
@@ -128,7 +130,7 @@ func createResourceDefinition(tx *gorm.DB, spec ResourceDefinitionSpec) (Resourc
 
 func drbdPort(tx *gorm.DB, want *int32) (*int32, error) {
 	if want == nil {
-		p, err := allocate(tx, &ResourceDefinitionRow{}, "drbd_port", KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceDefinition, "TCP port", 802) // FAIL_POOL_EXHAUSTED_TCP_PORT
+		p, err := allocate(tx, &ResourceDefinitionRow{}, "drbd_port", KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceDefinition, "TCP port", apicall.FailPoolExhaustedTCPPort)
 		return &p, err
 	}
 	ok, err := found(tx.Take(&ResourceDefinitionRow{}, "drbd_port = ?", *want).Error)
@@ -138,7 +140,7 @@ func drbdPort(tx *gorm.DB, want *int32) (*int32, error) {
 	if ok {
 		e := refuse(Invalid, KindResourceDefinition, fmt.Sprintf("TCP port %d is already in use.", *want),
 			"Another resource definition uses this DRBD port.", "Choose another port, or leave it out to have one allocated.")
-		e.Code = 203 // FAIL_INVLD_RSC_PORT
+		e.Code = apicall.FailInvldRscPort
 		return nil, e
 	}
 	return want, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"strata/apicall"
+
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
@@ -64,7 +66,7 @@ func createVolumeDefinition(tx *gorm.DB, rd string, spec VolumeDefinitionSpec) (
 	}
 	minor := spec.DrbdMinor
 	if minor == nil {
-		m, err := allocate(tx, &VolumeDefinitionRow{}, "drbd_minor", KeyMinorNrAutoRange, defaultMinorRange, KindVolumeDefinition, "DRBD minor number", 801) // FAIL_POOL_EXHAUSTED_MINOR_NR
+		m, err := allocate(tx, &VolumeDefinitionRow{}, "drbd_minor", KeyMinorNrAutoRange, defaultMinorRange, KindVolumeDefinition, "DRBD minor number", apicall.FailPoolExhaustedMinorNr)
 		if err != nil {
 			return VolumeDefinitionRow{}, err
 		}
@@ -73,7 +75,7 @@ func createVolumeDefinition(tx *gorm.DB, rd string, spec VolumeDefinitionSpec) (
 		if ok {
 			e := refuse(Invalid, KindVolumeDefinition, fmt.Sprintf("DRBD minor number %d is already in use.", *minor),
 				"Another volume definition uses this minor number.", "Choose another minor, or leave it out to have one allocated.")
-			e.Code = 207 // FAIL_INVLD_MINOR_NR
+			e.Code = apicall.FailInvldMinorNr
 			return VolumeDefinitionRow{}, e
 		}
 		return VolumeDefinitionRow{}, err
@@ -131,7 +133,7 @@ func (s *Store) ModifyVolumeDefinition(ctx context.Context, rd string, nr int32,
 					fmt.Sprintf("Volume definition %d of resource definition '%s' cannot shrink from %d KiB to %d KiB.", nr, r.ResourceDspName, row.VlmSize, c.SizeKib),
 					fmt.Sprintf("%d resources have this volume deployed; shrinking would cut off their data.", n),
 					"Grow the volume instead, or delete its resources before shrinking.")
-				e.Code = 206 // FAIL_INVLD_VLM_SIZE
+				e.Code = apicall.FailInvldVlmSize
 				return e
 			}
 		}

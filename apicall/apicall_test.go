@@ -1,4 +1,4 @@
-package api
+package apicall
 
 import (
 	"net/http"
