@@ -1,16 +1,21 @@
 // Package activities holds the Temporal activities: everything a workflow
-// does that touches the database, an agent, S3 or the file system.
+// does that touches the database, an agent, S3 or the file system. The
+// steps of an operation answer in LINSTOR's words (apicall), so that the
+// workflow's outcome is the request's answer.
 package activities
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"strata/agentlink"
+	"strata/apicall"
 	"strata/store"
 )
 
@@ -22,13 +27,15 @@ type Activities struct {
 	BackupDir string
 	// Agents reaches the nodes' agents.
 	Agents *agentlink.Link
+	// Temporal tells whether the holder of a lock still runs.
+	Temporal client.Client
 }
 
 // ApplyNodeState sends a node its whole desired state and records what
 // its agent reports. Sending the same state again changes nothing, so a
 // retry after a crash is safe.
 func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
-	stop := heartbeat(ctx)
+	stop := Heartbeat(ctx)
 	defer stop()
 	_, err := a.Agents.Apply(ctx, node)
 	var offline *agentlink.NotOnlineError
@@ -39,24 +46,83 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 	return err
 }
 
-// ReconcileQuorum applies auto-quorum to every resource on a node. A node
-// sync runs it, so that a controller that died between a change and its
-// quorum update catches up when the agents reconnect.
-func (a *Activities) ReconcileQuorum(ctx context.Context, node string) error {
+// ReconcileQuorum applies auto-quorum and the tie-breaker to a definition
+// after its resources changed, and says what it changed.
+func (a *Activities) ReconcileQuorum(ctx context.Context, rd string) (apicall.RcList, error) {
+	drbd, err := a.Store.ServesLayer(ctx, rd, "DRBD")
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := a.Store.ReconcileQuorum(ctx, rd, drbd)
+	if err != nil {
+		if _, ok := store.AsError(err); ok {
+			return nil, nil // the definition is gone
+		}
+		return nil, err
+	}
+	var out apicall.RcList
+	for _, m := range msgs {
+		rc := apicall.NewRc(apicall.InfoQuorum, 0, apicall.MaskRscDfn, m)
+		rc.ObjRefs = map[string]string{"RscDfn": rd}
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
+// ReconcileNodeQuorum applies auto-quorum to every resource on a node. A
+// node sync runs it, so that quorum catches up with changes the node
+// missed.
+func (a *Activities) ReconcileNodeQuorum(ctx context.Context, node string) error {
 	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{node}})
 	if err != nil {
 		return err
 	}
 	for _, r := range rscs {
-		drbd, err := a.Agents.ServesDrbd(ctx, r.ResourceName)
-		if err != nil {
-			return err
-		}
-		if _, err := a.Store.ReconcileQuorum(ctx, r.ResourceName, drbd); err != nil {
+		if _, err := a.ReconcileQuorum(ctx, r.ResourceName); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// DeployReportInput is a finished deployment of a definition: its
+// workflow, the nodes it pushed, and those it could not reach, with why.
+type DeployReportInput struct {
+	Resource, WorkflowID string
+	Nodes                []string
+	Failed               map[string]string
+}
+
+// DeployReport answers a finished deployment: the workflow that made it,
+// nodes that were not reached, and each volume a node reported as failed.
+func (a *Activities) DeployReport(ctx context.Context, in DeployReportInput) (apicall.RcList, error) {
+	refs := map[string]string{"RscDfn": in.Resource, "WorkflowId": in.WorkflowID}
+	rc := apicall.NewRc(apicall.InfoDeployed, 0, apicall.MaskRscDfn, fmt.Sprintf("Resource '%s' deployed on %d nodes.", in.Resource, len(in.Nodes)-len(in.Failed)))
+	rc.Details, rc.ObjRefs = "By workflow "+in.WorkflowID+".", refs
+	out := apicall.RcList{rc}
+	for _, n := range in.Nodes {
+		if why, ok := in.Failed[n]; ok {
+			w := apicall.NewRc(apicall.WarnNodeNotReached, 0, apicall.MaskRscDfn, fmt.Sprintf("Node '%s' was not reached.", n))
+			w.Cause, w.Correction, w.ObjRefs = why, "It gets its state when its agent is back (node list shows it Online).", map[string]string{"Node": n, "WorkflowId": in.WorkflowID}
+			out = append(out, w)
+		}
+	}
+	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{in.Resource}})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rscs {
+		for _, v := range r.Volumes {
+			if v.StateError != "" {
+				e := apicall.NewRc(apicall.FailUnknownError, 0, apicall.MaskVlm, fmt.Sprintf("Volume %d of resource '%s' on node '%s' failed: %s", v.VlmNr, r.ResourceDspName, r.NodeDspName, v.StateError))
+				if v.StateReport != "" {
+					e.ErrorReportIDs = []string{v.StateReport}
+				}
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
 }
 
 // HeartbeatInterval is how often a running activity tells Temporal it is
@@ -65,8 +131,12 @@ func (a *Activities) ReconcileQuorum(ctx context.Context, node string) error {
 // instead of after its whole start-to-close timeout.
 const HeartbeatInterval = 2 * time.Second
 
-// heartbeat records heartbeats until stop is called.
-func heartbeat(ctx context.Context) (stop func()) {
+// Heartbeat records heartbeats of a (non-local) activity until stop is
+// called; in a local activity it does nothing.
+func Heartbeat(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity {
+		return func() {}
+	}
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(HeartbeatInterval)

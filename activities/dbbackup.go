@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
+	"strata/apicall"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -16,6 +15,14 @@ import (
 type DatabaseBackupResult struct {
 	Path  string
 	Bytes int64
+}
+
+// Replies are the answer to a finished database backup.
+func (r DatabaseBackupResult) Replies(workflowID, name string) apicall.RcList {
+	rc := apicall.NewRc(apicall.Created, apicall.MaskCrt, apicall.MaskCtrlConf, fmt.Sprintf("Database backup '%s' created.", name))
+	rc.Details = fmt.Sprintf("Written to %s (%d bytes) by workflow %s.", r.Path, r.Bytes, workflowID)
+	rc.ObjRefs = map[string]string{"WorkflowId": workflowID}
+	return apicall.RcList{rc}
 }
 
 // BackupDatabase writes a consistent copy of the embedded SQLite database to
@@ -38,20 +45,8 @@ func (a *Activities) BackupDatabase(ctx context.Context, name string) (DatabaseB
 
 	// VACUUM INTO is one statement; heartbeat beside it so that Temporal
 	// notices a dead worker within the heartbeat timeout, not the start-to-close one.
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx)
-			}
-		}
-	}()
+	stop := Heartbeat(ctx)
+	defer stop()
 
 	if err := a.Store.DB.WithContext(ctx).Exec("VACUUM INTO ?", partial).Error; err != nil {
 		return DatabaseBackupResult{}, fmt.Errorf("copy database to %s: %w", partial, err)

@@ -144,8 +144,8 @@ func (l *Link) check(ctx context.Context, n store.Node) {
 	}
 	l.Log.Info("node connection", "node", n.NodeDspName, "state", s.Connection, "reason", s.Err)
 	if s.Connection == Online {
-		if err := l.Store.SetNodeUname(ctx, n.NodeDspName, info.Uname); err != nil {
-			l.Log.Warn("record node uname", "node", n.NodeDspName, "error", err)
+		if err := l.Store.SetNodeAgentInfo(ctx, n.NodeDspName, info.Uname, info.Layers); err != nil {
+			l.Log.Warn("record what the node's agent serves", "node", n.NodeDspName, "error", err)
 		}
 		if l.OnConnect != nil {
 			l.OnConnect(n.NodeDspName)
@@ -357,7 +357,11 @@ func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDe
 		return nil, nil // deactivated: its storage stays, DRBD goes down
 	}
 	stack := rd.LayerStack.List()
-	if len(stack) == 0 && !slices.Contains(l.Status(r.NodeName).Info.Layers, "DRBD") {
+	self, err := view.nodeByKey(ctx, r.NodeName)
+	if err != nil {
+		return nil, err
+	}
+	if len(stack) == 0 && !self.Serves("DRBD") {
 		return nil, nil // storage only, without asking about the peers
 	}
 	all, err := l.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{r.ResourceName}})
@@ -371,9 +375,15 @@ func (l *Link) layers(ctx context.Context, r store.Resource, rd store.ResourceDe
 		}
 	}
 	if len(stack) == 0 {
-		stack = []string{"STORAGE"}
-		if l.allServe(peers, "DRBD") {
-			stack = []string{"DRBD", "STORAGE"}
+		stack = []string{"DRBD", "STORAGE"}
+		for _, p := range peers {
+			n, err := view.nodeByKey(ctx, p.NodeName)
+			if err != nil {
+				return nil, err
+			}
+			if !n.Serves("DRBD") {
+				stack = []string{"STORAGE"}
+			}
 		}
 	}
 	if len(stack) == 1 && stack[0] == "STORAGE" {
@@ -501,24 +511,6 @@ func interfaceAddress(n store.Node, iface string) string {
 		}
 	}
 	return ""
-}
-
-// ServesDrbd tells whether the agent of every node holding rd serves
-// DRBD, so that its default layer stack is DRBD over storage.
-func (l *Link) ServesDrbd(ctx context.Context, rd string) (bool, error) {
-	rscs, err := l.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}})
-	return err == nil && l.allServe(rscs, "DRBD"), err
-}
-
-// allServe tells whether the agent of every node holding a resource
-// serves a layer.
-func (l *Link) allServe(rscs []store.Resource, layer string) bool {
-	for _, r := range rscs {
-		if !slices.Contains(l.Status(r.NodeName).Info.Layers, layer) {
-			return false
-		}
-	}
-	return len(rscs) > 0
 }
 
 // drbdAddress is where a node's DRBD listens: the interface its PrefNic

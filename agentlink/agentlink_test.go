@@ -39,7 +39,10 @@ func cluster(t *testing.T) (*Link, *store.Store) {
 	return New(st, log, time.Hour, nil), st
 }
 
-func serving(l *Link, node string, layers ...string) {
+// serving records what a node's agent said it serves, as the link does
+// when the agent comes online.
+func serving(t *testing.T, l *Link, node string, layers ...string) {
+	require.NoError(t, l.Store.SetNodeAgentInfo(context.Background(), node, node+".example", layers))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.status[store.Key(node)] = Status{Connection: Online, Info: proto.Info{Layers: layers}}
@@ -49,7 +52,7 @@ func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 	ctx := context.Background()
 	l, st := cluster(t)
 	for _, n := range []string{"alpha", "bravo", "charlie"} {
-		serving(l, n, "DRBD", "STORAGE")
+		serving(t, l, n, "DRBD", "STORAGE")
 	}
 	want, err := l.DesiredState(ctx, "alpha")
 	require.NoError(t, err)
@@ -69,8 +72,18 @@ func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 		{Name: "charlie", Host: "charlie.example", NodeID: 2, Address: "10.0.0.3", Diskless: true},
 	}, r.Drbd.Nodes)
 
+	// A peer whose agent went away keeps what it said it serves: the
+	// resource stays DRBD on the others.
+	l.mu.Lock()
+	l.status[store.Key("charlie")] = Status{Connection: Offline}
+	l.mu.Unlock()
+	want, err = l.DesiredState(ctx, "alpha")
+	require.NoError(t, err)
+	require.Len(t, want.Resources, 1)
+	assert.Equal(t, []string{"DRBD", "STORAGE"}, want.Resources[0].Layers, "an offline peer does not turn DRBD off")
+
 	// One node without DRBD: the resource is storage only everywhere.
-	serving(l, "charlie", "STORAGE")
+	serving(t, l, "charlie", "STORAGE")
 	want, err = l.DesiredState(ctx, "alpha")
 	require.NoError(t, err)
 	assert.Empty(t, want.Resources)
@@ -83,7 +96,7 @@ func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 	require.NoError(t, err)
 	_, err = st.CreateResources(ctx, "plain", []store.ResourceSpec{{Node: "alpha"}, {Node: "bravo"}})
 	require.NoError(t, err)
-	serving(l, "charlie", "DRBD", "STORAGE")
+	serving(t, l, "charlie", "DRBD", "STORAGE")
 	want, err = l.DesiredState(ctx, "bravo")
 	require.NoError(t, err)
 	require.Len(t, want.Resources, 1)
@@ -137,7 +150,7 @@ func TestDesiredStateCarriesConnectionOptionsAndPaths(t *testing.T) {
 	ctx := context.Background()
 	l, st := cluster(t)
 	for _, n := range []string{"alpha", "bravo", "charlie"} {
-		serving(l, n, "DRBD", "STORAGE")
+		serving(t, l, n, "DRBD", "STORAGE")
 	}
 	for n, addr := range map[string]string{"alpha": "192.168.1.1", "bravo": "192.168.1.2"} {
 		_, err := st.CreateNetInterface(ctx, n, store.NetInterfaceRow{NodeNetDspName: "fast", InetAddress: addr}, false)

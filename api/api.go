@@ -43,6 +43,9 @@ type Deps struct {
 	OperationWait time.Duration
 	// Agents knows the nodes' connection states; nil: every node OFFLINE.
 	Agents *agentlink.Link
+	// TaskQueue is where the operations' workflows go
+	// (workflows.TaskQueue when empty; tests use their own).
+	TaskQueue string
 }
 
 type server struct {

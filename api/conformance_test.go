@@ -97,7 +97,7 @@ func newClient(t *testing.T, cfg store.Config) *apiClient {
 	st, err := store.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewServer(New(Deps{Store: st}))
+	srv := httptest.NewServer(New(operationsDeps(t, st)))
 	t.Cleanup(srv.Close)
 	doc := *loadSpec(t)
 	doc.Servers = openapi3.Servers{{URL: srv.URL}}

@@ -19,7 +19,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"strata/activities"
 	"strata/store"
 	"strata/workflows"
 )
@@ -119,10 +118,10 @@ func (s *server) backupDB(ctx context.Context, name string, wait time.Duration) 
 			fmt.Sprintf("Database backup '%s' already exists.", name), "", "Choose another backup name.")
 	}
 
-	id := workflows.DatabaseBackupWorkflowID(name)
-	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	id := workflows.DatabaseBackupID(name)
+	r, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
-		TaskQueue:                workflows.TaskQueue,
+		TaskQueue:                s.taskQueue(),
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 	}, workflows.DatabaseBackup, name)
@@ -134,31 +133,7 @@ func (s *server) backupDB(ctx context.Context, name string, wait time.Duration) 
 	if err != nil {
 		return nil, apicall.Failure(apicall.FailNotConnected, op, obj, "Failed to start the database backup.", err.Error(), "Check that Temporal is reachable (GET /health).")
 	}
-
-	var res activities.DatabaseBackupResult
-	outcome, err := s.waitFor(ctx, run, &res, wait)
-	if outcome == running {
-		rc := apicall.NewRc(apicall.InfoOperationRunning, op, obj, fmt.Sprintf("Database backup '%s' is in progress.", name))
-		rc.Details = "Follow workflow " + id + " with GET /v1/operations/" + id + " or in the Temporal UI."
-		rc.ObjRefs = map[string]string{"WorkflowId": id}
-		return &rcOutput{apicall.RcList{rc}}, nil
-	}
-	return replyOrFail(databaseBackupReplies(id, name, res, err))
-}
-
-// databaseBackupReplies is the answer to a finished database backup: the
-// request's, or the operation's when the request did not wait.
-func databaseBackupReplies(id, name string, res activities.DatabaseBackupResult, err error) apicall.RcList {
-	const op, obj = apicall.MaskCrt, apicall.MaskCtrlConf
-	if err != nil {
-		l := apicall.Failure(apicall.FailUnknownError, op, obj, fmt.Sprintf("Database backup '%s' failed.", name), err.Error(), "See workflow "+id+" in the Temporal UI.")
-		l[0].ObjRefs = map[string]string{"WorkflowId": id}
-		return l
-	}
-	rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Database backup '%s' created.", name))
-	rc.Details = fmt.Sprintf("Written to %s (%d bytes) by workflow %s.", res.Path, res.Bytes, id)
-	rc.ObjRefs = map[string]string{"WorkflowId": id}
-	return apicall.RcList{rc}
+	return s.answer(ctx, operation{op: op, obj: obj, id: id, what: fmt.Sprintf("Database backup '%s'", name)}, r, wait)
 }
 
 func (s *server) modifyControllerProps(ctx context.Context, m store.PropsModify) (*rcOutput, error) {

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"strata/activities"
 	"strata/apicall"
+	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -82,24 +84,16 @@ func (s *server) registerNodes(h huma.API) {
 			return success(apicall.Modified, op, obj, fmt.Sprintf("Node '%s' modified.", row.NodeDspName), row.UUID, refs), nil
 		})
 
-	deleteNode := func(lost bool) func(context.Context, *NodePath) (*rcOutput, error) {
-		return func(ctx context.Context, in *NodePath) (*rcOutput, error) {
-			const op, obj = apicall.MaskDel, apicall.MaskNode
-			refs := map[string]string{"Node": in.Node}
-			held, err := s.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{in.Node}})
-			if err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			row, err := s.Store.DeleteNode(ctx, in.Node)
-			if err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			msg := fmt.Sprintf("Node '%s' deleted.", row.NodeDspName)
-			if lost {
-				msg = fmt.Sprintf("Node '%s' deleted as lost, with its resources and storage pools.", row.NodeDspName)
-			}
-			out := success(apicall.Deleted, op, obj, msg, row.UUID, refs).Body
-			return &rcOutput{append(out, s.afterNodeGone(ctx, op, obj, held)...)}, nil
+	deleteNode := func(lost bool) func(context.Context, *struct {
+		NodePath
+		OperationWaitParam
+	}) (*rcOutput, error) {
+		return func(ctx context.Context, in *struct {
+			NodePath
+			OperationWaitParam
+		}) (*rcOutput, error) {
+			return s.run(ctx, operation{op: apicall.MaskDel, obj: apicall.MaskNode, id: workflows.NodeDeleteID(in.Node), workflow: workflows.NodeDelete,
+				input: activities.NodeDeleteInput{Node: in.Node, Lost: lost}, what: fmt.Sprintf("Deleting node '%s'", in.Node), refs: map[string]string{"Node": in.Node}}, in.wait(s.OperationWait))
 		}
 	}
 	huma.Register(h, huma.Operation{OperationID: "nodeDelete", Method: http.MethodDelete, Path: "/v1/nodes/{node}", Summary: "delete a node", Tags: []string{"developers"}}, deleteNode(false))
@@ -112,7 +106,7 @@ func (s *server) registerNodes(h huma.API) {
 				return nil, failure(err, apicall.MaskMod, apicall.MaskNode, map[string]string{"Node": in.Node})
 			}
 			refs := map[string]string{"Node": n.NodeDspName}
-			id, err := StartNodeSync(ctx, s.Temporal, n.NodeDspName)
+			id, err := StartNodeSync(ctx, s.Temporal, s.taskQueue(), n.NodeDspName)
 			if err != nil {
 				return nil, apicall.Failure(apicall.FailNotConnected, apicall.MaskMod, apicall.MaskNode, "Failed to start sending the node its state.", err.Error(), "Check that Temporal is reachable (GET /health).")
 			}
@@ -330,29 +324,4 @@ func (s *server) registerNetInterfaces(h huma.API) {
 			}
 			return success(apicall.Deleted, op, obj, fmt.Sprintf("Net interface '%s' on node '%s' deleted.", row.NodeNetDspName, in.Node), row.UUID, refs), nil
 		})
-}
-
-// afterNodeGone brings the peers of a deleted node's resources up to date:
-// auto-quorum for each resource, and a sync of every peer node, in the
-// background.
-func (s *server) afterNodeGone(ctx context.Context, op, obj uint64, held []store.Resource) apicall.RcList {
-	var out apicall.RcList
-	peers := map[string]bool{}
-	for _, r := range held {
-		out = append(out, s.quorum(ctx, op, obj, r.ResourceDspName)...)
-		for _, n := range s.holders(ctx, r.ResourceName) {
-			peers[n] = true
-		}
-	}
-	if s.Temporal == nil {
-		return out
-	}
-	for n := range peers {
-		if _, err := StartNodeSync(ctx, s.Temporal, n); err != nil {
-			w := apicall.NewRc(apicall.WarnNodeNotReached, op, obj, fmt.Sprintf("Node '%s' could not be sent its new state now.", n))
-			w.Cause, w.Correction = err.Error(), "It gets it at its next reconnect."
-			out = append(out, w)
-		}
-	}
-	return out
 }

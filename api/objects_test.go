@@ -271,9 +271,20 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups", `{"resource_group": "DfltRscGrp"}`)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-groups/rg1", nil)
 
+		// Deployed resources are deleted by their nodes: they stay, flagged,
+		// until the node's agent was sent a state without them (its
+		// confirmation stands in for the agents these tests do not run).
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/backups/resources/charlie", nil)
 		c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/nodes/alpha/storage-pools/pool1", nil)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-definitions/backups", nil)
+		c.get("/v1/view/resources", &view)
+		require.Len(t, view, 2)
+		for _, r := range view {
+			require.Contains(t, r.Flags, "DELETE", "%s waits for its node", r.NodeName)
+		}
+		for _, n := range []string{"alpha", "charlie"} {
+			require.NoError(t, c.store.PurgeDeleted(t.Context(), n, []string{"BACKUPS"}))
+		}
 		c.get("/v1/view/resources", &view)
 		require.Empty(t, view)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/alpha/storage-pools/pool1", nil)

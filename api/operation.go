@@ -8,43 +8,94 @@ import (
 	"strings"
 	"time"
 
-	"strata/apicall"
-
 	"github.com/danielgtaylor/huma/v2"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"strata/activities"
+	"strata/apicall"
 	"strata/workflows"
 )
 
-type outcome int
+// An operation is a request carried out by a workflow: the request
+// validates what it can without the database and starts the workflow
+// under the operation's deterministic id; the workflow records the intent
+// and does everything that follows from it. A repeated request joins the
+// running workflow instead of doubling its work.
+type operation struct {
+	op, obj  uint64
+	id       string
+	workflow any
+	input    any
+	// what is a few words on the operation for the answer that it goes
+	// on in the background ("Toggling the disk of 'r' on 'n'").
+	what string
+	refs map[string]string
+}
 
-const (
-	done outcome = iota
-	running
-	failed
-)
+// run starts (or joins) the operation's workflow and waits up to wait for
+// its outcome.
+func (s *server) run(ctx context.Context, o operation, wait time.Duration) (*rcOutput, error) {
+	r, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: o.id, TaskQueue: s.taskQueue(),
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, o.workflow, o.input)
+	if err != nil {
+		return nil, notStarted(o, err)
+	}
+	return s.answer(ctx, o, r, wait)
+}
 
-// waitFor waits up to wait for a workflow's result. Only the workflow's
-// own failure counts as failed: when the wait ends for any other reason
-// (the deadline, a dropped connection) the started workflow goes on
-// durably and the caller answers with its id.
-func (s *server) waitFor(ctx context.Context, run client.WorkflowRun, result any, wait time.Duration) (outcome, error) {
-	ctx, cancel := context.WithTimeout(ctx, wait)
+// signal sends a definition's running Deploy more nodes, starting it when
+// none runs, and waits up to wait for its outcome.
+func (s *server) signal(ctx context.Context, o operation, nodes []string, wait time.Duration) (*rcOutput, error) {
+	r, err := s.Temporal.SignalWithStartWorkflow(ctx, o.id, workflows.DeploySignal, nodes, client.StartWorkflowOptions{
+		ID: o.id, TaskQueue: s.taskQueue(), WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, o.workflow, o.input)
+	if err != nil {
+		return nil, notStarted(o, err)
+	}
+	return s.answer(ctx, o, r, wait)
+}
+
+func notStarted(o operation, err error) error {
+	return apicall.Failure(apicall.FailNotConnected, o.op, o.obj, "Failed to start the operation.", err.Error(), "Check that Temporal is reachable (GET /health).")
+}
+
+// answer waits up to wait for a workflow's outcome and answers with it.
+// Only the workflow's own failure counts as failed: when the wait ends
+// for any other reason (the deadline, a dropped connection) the started
+// workflow goes on durably and the answer names it.
+func (s *server) answer(ctx context.Context, o operation, r client.WorkflowRun, wait time.Duration) (*rcOutput, error) {
+	refs := map[string]string{"WorkflowId": o.id}
+	for k, v := range o.refs {
+		refs[k] = v
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	err := run.Get(ctx, result)
+	var out workflows.Outcome
+	err := r.Get(wctx, &out)
 	var wfErr *temporal.WorkflowExecutionError
 	switch {
 	case err == nil:
-		return done, nil
+		return replyOrFail(out.Replies)
 	case errors.As(err, &wfErr):
-		return failed, err
-	default:
-		return running, nil
+		l := apicall.Failure(apicall.FailUnknownError, o.op, o.obj, o.what+" failed.", err.Error(), "See workflow "+o.id+" in the Temporal UI.")
+		l[0].ObjRefs = refs
+		return nil, l
 	}
+	rc := apicall.NewRc(apicall.InfoOperationRunning, o.op, o.obj, o.what+" goes on in the background.")
+	rc.Details, rc.ObjRefs = "Follow workflow "+o.id+" with GET /v1/operations/"+o.id+" or in the Temporal UI.", refs
+	return &rcOutput{apicall.RcList{rc}}, nil
+}
+
+func (s *server) taskQueue() string {
+	if s.TaskQueue != "" {
+		return s.TaskQueue
+	}
+	return workflows.TaskQueue
 }
 
 // OperationWaitParam is the query parameter of requests that start a long
@@ -64,10 +115,8 @@ func (w OperationWaitParam) wait(dflt time.Duration) time.Duration {
 
 // replyOrFail answers a reply list, as an error when it holds one.
 func replyOrFail(l apicall.RcList) (*rcOutput, error) {
-	for _, rc := range l {
-		if rc.IsError() {
-			return nil, l
-		}
+	if l.HasError() {
+		return nil, l
 	}
 	return &rcOutput{l}, nil
 }
@@ -81,16 +130,6 @@ type Operation struct {
 	Percent    int                 `json:"percent"`
 	Finished   bool                `json:"finished"`
 	Replies    []apicall.ApiCallRc `json:"replies,omitempty"`
-}
-
-// finishedReplies turn a finished workflow into its request's answer, by
-// workflow type.
-var finishedReplies = map[string]func(ctx context.Context, run client.WorkflowRun) apicall.RcList{
-	"DatabaseBackup": func(ctx context.Context, run client.WorkflowRun) apicall.RcList {
-		var res activities.DatabaseBackupResult
-		err := run.Get(ctx, &res)
-		return databaseBackupReplies(run.GetID(), workflows.DatabaseBackupName(run.GetID()), res, err)
-	},
 }
 
 func (s *server) registerOperations(h huma.API) {
@@ -107,6 +146,8 @@ func (s *server) registerOperations(h huma.API) {
 		})
 }
 
+// operation reports any workflow's progress, and its outcome once it has
+// finished.
 func (s *server) operation(ctx context.Context, id string) (Operation, error) {
 	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var missing *serviceerror.NotFound
@@ -128,22 +169,24 @@ func (s *server) operation(ctx context.Context, id string) (Operation, error) {
 		return op, nil
 	}
 	op.Finished, op.State, op.Percent = true, "done", 100
-	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+	var out workflows.Outcome
+	if err := s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &out); err != nil {
 		op.State, op.Percent = "failed", 0
+		l := apicall.Failure(apicall.FailUnknownError, 0, 0, fmt.Sprintf("Operation '%s' failed.", id), err.Error(), "See the workflow in the Temporal UI.")
+		l[0].ObjRefs = map[string]string{"WorkflowId": id}
+		out.Replies = l
 	}
-	if describe, ok := finishedReplies[info.GetType().GetName()]; ok {
-		op.Replies = describe(ctx, s.Temporal.GetWorkflow(ctx, id, ""))
-	}
+	op.Replies = out.Replies
 	return op, nil
 }
 
 // StartNodeSync starts (or joins) the workflow that sends a node its
 // state, and returns its id.
-func StartNodeSync(ctx context.Context, c client.Client, node string) (string, error) {
-	id := workflows.NodeSyncWorkflowID(node)
+func StartNodeSync(ctx context.Context, c client.Client, taskQueue, node string) (string, error) {
+	id := workflows.NodeSyncID(node)
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
-		TaskQueue:                workflows.TaskQueue,
+		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, workflows.NodeSync, node)

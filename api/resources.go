@@ -7,7 +7,9 @@ import (
 	"reflect"
 	"time"
 
+	"strata/activities"
 	"strata/apicall"
+	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -182,7 +184,7 @@ func (s *server) registerResources(h huma.API) {
 				return nil, failure(err, op, obj, refs)
 			}
 			out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' modified.", in.Resource, in.Node), row.UUID, refs).Body
-			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, nil, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "delete a resource", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -255,41 +257,19 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []Resource
 		}
 		specs[i] = store.ResourceSpec{Node: r.Resource.NodeName, Props: r.Resource.Props, Flags: set(""), DrbdNodeID: r.DrbdNodeID}
 	}
-	rows, err := s.Store.CreateResources(ctx, rd, specs)
-	if err != nil {
-		return nil, failure(err, op, obj, refs)
+	nodes := make([]string, len(specs))
+	for i, sp := range specs {
+		nodes[i] = sp.Node
 	}
-	var out apicall.RcList
-	for i, row := range rows {
-		r := success(apicall.Created, op, obj, fmt.Sprintf("New resource '%s' on node '%s' registered.", rd, reqs[i].Resource.NodeName), row.UUID,
-			map[string]string{"RscDfn": rd, "Node": reqs[i].Resource.NodeName})
-		out = append(out, r.Body...)
-	}
-	out = append(out, s.quorum(ctx, op, obj, rd)...)
-	return s.answerDeployed(ctx, out, op, obj, rd, wait)
+	return s.run(ctx, operation{op: op, obj: obj, id: workflows.ResourceCreateID(rd, nodes), workflow: workflows.ResourceCreate,
+		input: activities.CreateResourcesInput{Resource: rd, Specs: specs}, what: fmt.Sprintf("Creating resources of '%s'", rd), refs: refs}, wait)
 }
 
-// deleteResource removes a resource from its node: it is marked, its
-// node and peers get their new state, and its rows go once its node no
-// longer has it. One that never reached its node goes at once, as does
-// everything without Temporal to deploy by.
+// deleteResource removes a resource from its node by its ResourceDelete
+// workflow: it is marked, its node and peers get their new state, and its
+// rows go once its node no longer has it (at once if it never reached it).
 func (s *server) deleteResource(ctx context.Context, rd, node string, wait time.Duration) (*rcOutput, error) {
-	const op, obj = apicall.MaskDel, apicall.MaskRsc
-	refs := map[string]string{"RscDfn": rd, "Node": node}
-	if s.Temporal == nil {
-		row, err := s.Store.DeleteResource(ctx, rd, node)
-		if err != nil {
-			return nil, failure(err, op, obj, refs)
-		}
-		out := success(apicall.Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
-		return replyOrFail(append(out, s.quorum(ctx, op, obj, rd)...))
-	}
-	nodes := s.holders(ctx, rd)
-	row, _, err := s.Store.MarkResourceDeleting(ctx, rd, node)
-	if err != nil {
-		return nil, failure(err, op, obj, refs)
-	}
-	out := success(apicall.Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", rd, node), row.UUID, refs).Body
-	out = append(out, s.quorum(ctx, op, obj, rd)...)
-	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, union(nodes, s.holders(ctx, rd)), wait)...))
+	return s.run(ctx, operation{op: apicall.MaskDel, obj: apicall.MaskRsc, id: workflows.ResourceDeleteID(rd, node), workflow: workflows.ResourceDelete,
+		input: activities.ResourceInput{Resource: rd, Node: node}, what: fmt.Sprintf("Deleting resource '%s' on node '%s'", rd, node),
+		refs: map[string]string{"RscDfn": rd, "Node": node}}, wait)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"strata/apicall"
+	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -179,7 +180,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			}
 			out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs).Body
 			// Its nodes get the new port, peer slots and DRBD options.
-			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, nil, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}", Summary: "delete a resource definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -192,26 +193,12 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 }
 
 // deleteResourceDefinition removes a definition from every node and then
-// from the database: its resources are marked, their nodes get their new
-// state, and the rows go once the nodes no longer have them. Resources
-// that never reached a node go at once, as does everything without
-// Temporal to deploy by.
+// from the database, by its ResourceDefinitionDelete workflow: its
+// resources are marked, their nodes get their new state, and the rows go
+// once the nodes no longer have them.
 func (s *server) deleteResourceDefinition(ctx context.Context, rd string, wait time.Duration) (*rcOutput, error) {
-	const op, obj = apicall.MaskDel, apicall.MaskRscDfn
-	refs := map[string]string{"RscDfn": rd}
-	if s.Temporal == nil {
-		row, err := s.Store.DeleteResourceDefinition(ctx, rd)
-		if err != nil {
-			return nil, failure(err, op, obj, refs)
-		}
-		return success(apicall.Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs), nil
-	}
-	row, nodes, err := s.Store.MarkResourceDefinitionDeleting(ctx, rd)
-	if err != nil {
-		return nil, failure(err, op, obj, refs)
-	}
-	out := success(apicall.Deleted, op, obj, fmt.Sprintf("Resource definition '%s' deleted.", row.ResourceDspName), row.UUID, refs).Body
-	return replyOrFail(append(out, s.deploy(ctx, op, obj, rd, nodes, wait)...))
+	return s.run(ctx, operation{op: apicall.MaskDel, obj: apicall.MaskRscDfn, id: workflows.ResourceDefinitionDeleteID(rd), workflow: workflows.ResourceDefinitionDelete,
+		input: rd, what: fmt.Sprintf("Deleting resource definition '%s'", rd), refs: map[string]string{"RscDfn": rd}}, wait)
 }
 
 func checkSize(kib int64, op, obj uint64) error {
@@ -278,7 +265,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 			}
 			refs["VlmNr"] = fmt.Sprint(row.VlmNr)
 			out := success(apicall.Created, op, obj, fmt.Sprintf("New volume definition with number '%d' of resource definition '%s' created.", row.VlmNr, in.Resource), row.UUID, refs).Body
-			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, nil, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "modify a volume definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -306,7 +293,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 				return &rcOutput{out}, nil
 			}
 			// A new size grows the volumes online; properties may be DRBD options.
-			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, nil, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionDelete", Method: http.MethodDelete, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "delete a volume definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -320,6 +307,6 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 				return nil, failure(err, op, obj, refs)
 			}
 			out := success(apicall.Deleted, op, obj, fmt.Sprintf("Volume definition %d of resource definition '%s' deleted.", row.VlmNr, in.Resource), row.UUID, refs).Body
-			return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, nil, in.wait(s.OperationWait))
 		})
 }

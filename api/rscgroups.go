@@ -114,39 +114,6 @@ func selectFilterJSON(f store.SelectFilter) *AutoSelectFilter {
 	return &out
 }
 
-// mergeSelectFilter overwrites the fields a modify request sets.
-func mergeSelectFilter(dst *store.SelectFilter, src store.SelectFilter) {
-	if src.PlaceCount != 0 {
-		dst.PlaceCount = src.PlaceCount
-	}
-	if src.AdditionalPlaceCount != 0 {
-		dst.AdditionalPlaceCount = src.AdditionalPlaceCount
-	}
-	if src.StoragePool != "" {
-		dst.StoragePool = src.StoragePool
-	}
-	if src.NotPlaceWithRscRegex != "" {
-		dst.NotPlaceWithRscRegex = src.NotPlaceWithRscRegex
-	}
-	if src.DisklessType != "" {
-		dst.DisklessType = src.DisklessType
-	}
-	if src.DisklessOnRemaining != nil {
-		dst.DisklessOnRemaining = src.DisklessOnRemaining
-	}
-	if src.XReplicasOnDifferentMap != nil {
-		dst.XReplicasOnDifferentMap = src.XReplicasOnDifferentMap
-	}
-	for _, l := range []struct{ dst, src *[]string }{{&dst.NodeNameList, &src.NodeNameList}, {&dst.StoragePoolList, &src.StoragePoolList},
-		{&dst.StoragePoolDisklessList, &src.StoragePoolDisklessList}, {&dst.NotPlaceWithRsc, &src.NotPlaceWithRsc},
-		{&dst.ReplicasOnSame, &src.ReplicasOnSame}, {&dst.ReplicasOnDifferent, &src.ReplicasOnDifferent},
-		{&dst.LayerStack, &src.LayerStack}, {&dst.ProviderList, &src.ProviderList}} {
-		if len(*l.src) > 0 {
-			*l.dst = *l.src
-		}
-	}
-}
-
 func checkPeerSlots(n *int32, op, obj uint64) error {
 	if n != nil && (*n < 1 || *n > 31) {
 		return invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Invalid peer slots %d.", *n), "DRBD peer slots are from 1 to 31.", "")
@@ -217,7 +184,7 @@ func (s *server) registerResourceGroups(h huma.API) {
 				if err != nil {
 					return nil, err
 				}
-				c.SelectFilter = func(dst *store.SelectFilter) { mergeSelectFilter(dst, sf) }
+				c.SelectFilter = func(dst *store.SelectFilter) { dst.Merge(sf) }
 			}
 			if err := checkPeerSlots(in.Body.PeerSlots, op, obj); err != nil {
 				return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"strata/apicall"
@@ -14,9 +13,6 @@ import (
 	"strata/placement"
 	"strata/store"
 )
-
-// defaultPlaceCount is LINSTOR's place count when a filter sets none.
-const defaultPlaceCount = 2
 
 type Candidate struct {
 	StoragePool      string   `json:"storage_pool,omitempty"`
@@ -53,98 +49,14 @@ type QuerySizeInfoResponse struct {
 	Reports   []apicall.ApiCallRc             `json:"reports,omitempty"`
 }
 
-// Placement properties: the oversubscription ratios, looked up on the
-// pool, its definition and the controller (the specific ratios default to
-// MaxOversubscriptionRatio); the node's AutoplaceTarget; the pool's
-// Autoplacer/MaxThroughput.
-const (
-	keyMaxOversubscription      = "MaxOversubscriptionRatio"
-	keyMaxFreeOversubscription  = "MaxFreeCapacityOversubscriptionRatio"
-	keyMaxTotalOversubscription = "MaxTotalCapacityOversubscriptionRatio"
-	keyAutoplaceTarget          = "AutoplaceTarget"
-	keyMaxThroughput            = "Autoplacer/MaxThroughput"
-)
-
-// sizingPools is the placement snapshot of every storage pool: reported
-// capacities, what its volumes reserve, the oversubscription ratios and
-// whether the autoplacer may use its node.
-func (s *server) sizingPools(ctx context.Context) ([]placement.Pool, float64, error) {
-	pools, err := s.Store.ListStoragePools(ctx, store.StoragePoolFilter{})
-	if err != nil {
-		return nil, 0, err
-	}
-	spds, err := s.Store.ListStorPoolDefinitions(ctx, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	nodes, err := s.Store.ListNodes(ctx, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	ctrl, err := s.Store.Props(ctx, store.CtrlPropsInstance)
-	if err != nil {
-		return nil, 0, err
-	}
-	reserved, err := s.Store.ReservedPerPool(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	spdProps := map[string]map[string]string{}
-	for _, d := range spds {
-		spdProps[d.PoolName] = d.Props
-	}
-	nodeProps := map[string]map[string]string{}
-	for _, n := range nodes {
-		nodeProps[n.NodeName] = n.Props
-	}
-	ratio := func(levels []map[string]string, key string) float64 {
-		for _, k := range []string{key, keyMaxOversubscription} {
-			for _, props := range levels {
-				if v, err := strconv.ParseFloat(props[k], 64); err == nil {
-					return v
-				}
-			}
-		}
-		return placement.DefaultOversubscriptionRatio
-	}
-	out := make([]placement.Pool, len(pools))
-	for i, p := range pools {
-		levels := []map[string]string{p.Props, spdProps[p.PoolName], ctrl}
-		target := nodeProps[p.NodeName][keyAutoplaceTarget]
-		if target == "" {
-			target = ctrl[keyAutoplaceTarget]
-		}
-		throughput, _ := strconv.ParseFloat(p.Props[keyMaxThroughput], 64)
-		out[i] = placement.Pool{Node: p.NodeDspName, Name: p.PoolDspName, Provider: p.DriverName,
-			FreeKib: p.FreeCapacity, TotalKib: p.TotalCapacity, ReservedKib: reserved[[2]string{p.NodeName, p.PoolName}],
-			FreeRatio: ratio(levels, keyMaxFreeOversubscription), TotalRatio: ratio(levels, keyMaxTotalOversubscription),
-			AutoplaceTarget: !strings.EqualFold(target, "false"), Throughput: throughput}
-	}
-	return out, ratio([]map[string]string{ctrl}, keyMaxOversubscription), nil
-}
-
-// placementFilter is the pool part of an auto-select filter, with its
-// place count.
-func placementFilter(f store.SelectFilter) (placement.Filter, int) {
-	names := f.StoragePoolList
-	if f.StoragePool != "" {
-		names = append([]string{f.StoragePool}, names...)
-	}
-	count := int(f.PlaceCount)
-	if count == 0 {
-		count = defaultPlaceCount
-	}
-	return placement.Filter{StoragePools: names, Providers: f.ProviderList, Nodes: f.NodeNameList}, count
-}
-
 func (s *server) maxVolumeSizes(ctx context.Context, f store.SelectFilter) (*struct{ Body MaxVolumeSizes }, error) {
-	pools, dflt, err := s.sizingPools(ctx)
+	view, err := s.Store.PlacementView(ctx)
 	if err != nil {
 		return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 	}
-	pf, count := placementFilter(f)
-	out := MaxVolumeSizes{DefaultMaxOversubscriptionRatio: dflt}
-	for _, c := range placement.Candidates(placement.Select(pools, pf), count) {
+	pf, count := f.Placement()
+	out := MaxVolumeSizes{DefaultMaxOversubscriptionRatio: view.DefaultRatio}
+	for _, c := range placement.Candidates(placement.Select(view.Cluster.Pools, pf), count) {
 		out.Candidates = append(out.Candidates, Candidate{StoragePool: c.StoragePool, MaxVolumeSizeKib: c.MaxKib, NodeNames: c.Nodes, AllThin: c.AllThin})
 	}
 	return &struct{ Body MaxVolumeSizes }{out}, nil
@@ -185,7 +97,7 @@ func (s *server) registerSizing(h huma.API) {
 				if err != nil {
 					return nil, err
 				}
-				mergeSelectFilter(&f, given)
+				f.Merge(given)
 			}
 			return s.querySizeInfo(ctx, f)
 		})
@@ -194,14 +106,14 @@ func (s *server) registerSizing(h huma.API) {
 // querySizeInfo answers for the next spawn: the pools the default
 // strategy (most free space) would choose and the largest volume they hold.
 func (s *server) querySizeInfo(ctx context.Context, f store.SelectFilter) (*struct{ Body QuerySizeInfoResponse }, error) {
-	pools, dflt, err := s.sizingPools(ctx)
+	view, err := s.Store.PlacementView(ctx)
 	if err != nil {
 		return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 	}
-	pf, count := placementFilter(f)
-	info := &QuerySizeInfoResponseSpaceInfo{DefaultMaxOversubscriptionRatio: dflt}
+	pf, count := f.Placement()
+	info := &QuerySizeInfoResponseSpaceInfo{DefaultMaxOversubscriptionRatio: view.DefaultRatio}
 	out := QuerySizeInfoResponse{SpaceInfo: info}
-	candidates := placement.Select(pools, pf)
+	candidates := placement.Select(view.Cluster.Pools, pf)
 	chosen, maxKib, ok := placement.Choose(candidates, count)
 	if !ok {
 		rc := apicall.NewRc(apicall.WarnNotEnoughNodes, 0, apicall.MaskRscGrp, fmt.Sprintf("Not enough storage pools to place %d replicas.", count))

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"strata/activities"
 	"strata/apicall"
+	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -76,35 +78,25 @@ func (s *server) registerToggleDisk(h huma.API) {
 				RscPath
 				OperationWaitParam
 			}) (*rcOutput, error) {
-				const op, obj = apicall.MaskMod, apicall.MaskRsc
-				refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
-				row, err := s.Store.SetResourceActive(ctx, in.Resource, in.Node, a.active)
-				if err != nil {
-					return nil, failure(err, op, obj, refs)
-				}
-				word := map[bool]string{true: "activated", false: "deactivated"}[a.active]
-				out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' %s.", in.Resource, in.Node, word), row.UUID, refs).Body
-				return s.answerDeployed(ctx, out, op, obj, in.Resource, in.wait(s.OperationWait))
+				word := map[bool]string{true: "activate", false: "deactivate"}[a.active]
+				return s.run(ctx, operation{op: apicall.MaskMod, obj: apicall.MaskRsc, id: workflows.ActivateID(in.Resource, in.Node, a.active), workflow: workflows.Activate,
+					input: activities.ActivateInput{Resource: in.Resource, Node: in.Node, Active: a.active},
+					what:  fmt.Sprintf("Resource '%s' on node '%s': %s", in.Resource, in.Node, word), refs: map[string]string{"RscDfn": in.Resource, "Node": in.Node}}, in.wait(s.OperationWait))
 			})
 	}
 }
 
-// toggleDisk gives a resource a disk or takes it away, applies
-// auto-quorum and deploys the change.
+// toggleDisk gives a resource a disk or takes it away by its ToggleDisk
+// workflow, which applies auto-quorum and deploys the change.
 func (s *server) toggleDisk(ctx context.Context, rd, node string, diskful bool, pool string, wait time.Duration) (*rcOutput, error) {
 	const op, obj = apicall.MaskMod, apicall.MaskRsc
-	refs := map[string]string{"RscDfn": rd, "Node": node}
 	if pool != "" {
 		if err := spNameRule.check(pool, op, apicall.MaskStorPool); err != nil {
 			return nil, err
 		}
 	}
-	row, err := s.Store.ToggleDisk(ctx, rd, node, diskful, pool)
-	if err != nil {
-		return nil, failure(err, op, obj, refs)
-	}
 	word := map[bool]string{true: "diskful", false: "diskless"}[diskful]
-	out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource '%s' on node '%s' is now %s.", rd, node, word), row.UUID, refs).Body
-	out = append(out, s.quorum(ctx, op, obj, rd)...)
-	return s.answerDeployed(ctx, out, op, obj, rd, wait)
+	return s.run(ctx, operation{op: op, obj: obj, id: workflows.ToggleDiskID(rd, node, diskful), workflow: workflows.ToggleDisk,
+		input: activities.ToggleDiskInput{Resource: rd, Node: node, Diskful: diskful, Pool: pool},
+		what:  fmt.Sprintf("Toggling resource '%s' on node '%s' to %s", rd, node, word), refs: map[string]string{"RscDfn": rd, "Node": node}}, wait)
 }

@@ -122,6 +122,9 @@ type ApiCallRc struct {
 	CreatedAt      string            `json:"created_at,omitempty"`
 }
 
+// timeFormat is LINSTOR's format of created_at.
+const timeFormat = "2006-01-02T15:04:05.000-07:00"
+
 // NewRc builds an entry; op and obj masks are OR-ed in the way LINSTOR's
 // ResponseConverter adds an API call's context to its entries.
 func NewRc(code, op, obj uint64, message string) ApiCallRc {
@@ -134,8 +137,18 @@ func NewRc(code, op, obj uint64, message string) ApiCallRc {
 	return ApiCallRc{
 		RetCode:   int64(code),
 		Message:   message,
-		CreatedAt: time.Now().Format("2006-01-02T15:04:05.000-07:00"),
+		CreatedAt: time.Now().Format(timeFormat),
 	}
+}
+
+// At stamps the entries with t as their creation time (a workflow
+// building replies stamps them with its own clock, which replays the
+// same).
+func (l RcList) At(t time.Time) RcList {
+	for i := range l {
+		l[i].CreatedAt = t.Format(timeFormat)
+	}
+	return l
 }
 
 // IsError reports whether the entry carries both error bits.

@@ -71,3 +71,15 @@ func (s *Store) ResourcePropsChain(ctx context.Context, rd, node string) ([]Prop
 	}
 	return chain, nil
 }
+
+// Inherited is the value of key on the closest level of chain (ordered
+// from the closest object to the most general) that sets it, as
+// Effective resolves it; "" when none does.
+func Inherited(key string, chain ...map[string]string) string {
+	for _, props := range chain {
+		if v, ok := props[key]; ok {
+			return v
+		}
+	}
+	return ""
+}

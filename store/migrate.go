@@ -191,6 +191,45 @@ var migrations = []migration{
 		`ALTER TABLE resources ADD COLUMN drbd_role VARCHAR(16) NOT NULL DEFAULT ''`,
 		`ALTER TABLE resources ADD COLUMN drbd_connections TEXT`,
 	}},
+	{5, "locks of long operations, per-node slots for heavy I/O, and steps done", []string{
+		// An object ("rd/NAME", "node/NAME") is locked by the workflow
+		// that holds it, so that operations on it queue instead of
+		// interleaving, across controllers and restarts.
+		`CREATE TABLE operation_locks (
+			object   VARCHAR(512) NOT NULL PRIMARY KEY,
+			holder   VARCHAR(512) NOT NULL,
+			taken_at BIGINT       NOT NULL
+		)`,
+		`CREATE INDEX operation_locks_holder ON operation_locks (holder)`,
+		// A slot of a kind of heavy I/O on a node (a backup shipment, an
+		// evacuation's copy), held by a workflow; the kind's limit is a
+		// property.
+		`CREATE TABLE operation_slots (
+			node_name VARCHAR(255) NOT NULL,
+			kind      VARCHAR(64)  NOT NULL,
+			holder    VARCHAR(512) NOT NULL,
+			taken_at  BIGINT       NOT NULL,
+			PRIMARY KEY (node_name, kind, holder)
+		)`,
+		`CREATE INDEX operation_slots_holder ON operation_slots (holder)`,
+		// The steps of operations that changed the desired state, each in
+		// the transaction of its change, with the step's answer once it
+		// has one: a step that runs again after a crash does nothing twice
+		// and answers as it did.
+		`CREATE TABLE operation_steps (
+			step_key VARCHAR(512) NOT NULL PRIMARY KEY,
+			holder   VARCHAR(512) NOT NULL,
+			result   TEXT,
+			done_at  BIGINT       NOT NULL
+		)`,
+		`CREATE INDEX operation_steps_done ON operation_steps (done_at)`,
+	}},
+	{6, "the layers each node's agent last said it serves", []string{
+		// NULL until the agent first answered; kept while it is offline,
+		// so that what a resource's default layer stack is does not
+		// change when a peer goes away or the controller restarts.
+		`ALTER TABLE nodes ADD COLUMN served_layers TEXT`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

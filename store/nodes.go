@@ -219,13 +219,40 @@ func keys(names []string) []string {
 // KeyNodeUname holds the node's name as its own kernel reports it.
 const KeyNodeUname = "NodeUname"
 
-// SetNodeUname records the uname its agent reported, when it changed.
-func (s *Store) SetNodeUname(ctx context.Context, node, uname string) error {
+// SetNodeAgentInfo records what a node's agent reported when it came
+// online: its uname and the layers it serves, where they changed.
+func (s *Store) SetNodeAgentInfo(ctx context.Context, node, uname string, layers []string) error {
 	return s.Write(ctx, func(tx *gorm.DB) error {
+		row, err := takeNode(tx, node)
+		if err != nil {
+			return err
+		}
+		if served := NewFlags(layers...); row.ServedLayers == nil || *row.ServedLayers != served {
+			if err := tx.Model(&row).Update("served_layers", served).Error; err != nil {
+				return err
+			}
+		}
 		props, err := readProps(tx, NodeInstance(node))
 		if err != nil || props[KeyNodeUname] == uname {
 			return err
 		}
 		return setProps(tx, NodeInstance(node), map[string]string{KeyNodeUname: uname})
 	})
+}
+
+// ServesLayer tells whether the agent of every node holding definition
+// rd serves layer (so that, for DRBD, its default layer stack is DRBD
+// over storage); false when no node holds it.
+func (s *Store) ServesLayer(ctx context.Context, rd, layer string) (bool, error) {
+	var rows []NodeRow
+	err := s.DB.WithContext(ctx).Where("node_name IN (?)", s.DB.Model(&ResourceRow{}).Select("node_name").Where("resource_name = ?", Key(rd))).Find(&rows).Error
+	if err != nil {
+		return false, err
+	}
+	for _, n := range rows {
+		if !n.Serves(layer) {
+			return false, nil
+		}
+	}
+	return len(rows) > 0, nil
 }

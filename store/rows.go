@@ -14,9 +14,23 @@ type NodeRow struct {
 	UUID        string `gorm:"column:uuid"`
 	NodeType    string
 	Flags       Flags
+	// ServedLayers are the layers the node's agent last said it serves;
+	// nil until it first answered.
+	ServedLayers *Flags
 }
 
 func (NodeRow) TableName() string { return "nodes" }
+
+// Serves tells whether the node's agent serves layer. A node whose agent
+// has not answered yet is taken to serve LINSTOR's default stack, DRBD
+// over storage: it holds no data yet that a wrong guess could harm, and
+// its agent refuses what it cannot build.
+func (n NodeRow) Serves(layer string) bool {
+	if n.ServedLayers == nil {
+		return layer == "DRBD" || layer == "STORAGE"
+	}
+	return n.ServedLayers.Has(layer)
+}
 
 type NetInterfaceRow struct {
 	NodeName         string `gorm:"primaryKey"`

@@ -16,13 +16,17 @@ import (
 // PostgreSQL an advisory lock does the same across every controller on the
 // database. Like LINSTOR's reconfiguration lock, this keeps check-then-act
 // rules (free numbers, "still in use") true without retry loops, and
-// writes are short.
+// writes are short. A write made for a step of an operation (WithStep)
+// is made once.
 func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.Dialect == DialectPostgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(7371)").Error; err != nil {
 				return err
 			}
+		}
+		if err := beginStep(ctx, tx); err != nil {
+			return err
 		}
 		if err := fn(tx); err != nil {
 			return err

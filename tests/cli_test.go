@@ -192,7 +192,7 @@ func TestCLIFollowsLongOperation(t *testing.T) {
 	out, errOut, code := cliRun(t, env, "controller", "backup-db", "first")
 	require.Zero(t, code, "%s%s", out, errOut)
 	require.Contains(t, out, "SUCCESS:\nDescription:\n    Database backup 'first' created.")
-	require.Contains(t, errOut, "100% done (workflow controller-backup-db-first)", "the progress lines on a non-terminal")
+	require.Contains(t, errOut, "100% done (workflow controller-backup-db:first)", "the progress lines on a non-terminal")
 	_, err := os.Stat(filepath.Join(c.DataDir, "backups", "first"))
 	require.NoError(t, err, "the backup file is written")
 
@@ -201,7 +201,7 @@ func TestCLIFollowsLongOperation(t *testing.T) {
 	require.Contains(t, out, "Database backup 'first' already exists.")
 
 	var op map[string]any
-	status, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/controller-backup-db-first", nil, &op)
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/controller-backup-db:first", nil, &op)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, true, op["finished"])

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"strata/api"
+	"strata/apicall"
 	"strata/tests/harness"
 )
 
@@ -52,19 +53,19 @@ func TestDatabaseBackup(t *testing.T) {
 	c := harness.StartController(t, harness.ControllerOptions{})
 	ctx := context.Background()
 
-	var rcs api.RcList
+	var rcs apicall.RcList
 	status, err := c.Do(ctx, http.MethodPost, "/v1/controller/backup/db", api.DatabaseBackupRequest{BackupName: "before-upgrade"}, &rcs)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, status, rcs)
 	require.Len(t, rcs, 1)
-	require.EqualValues(t, api.Created|api.MaskCrt|api.MaskCtrlConf, rcs[0].RetCode)
-	require.Equal(t, "controller-backup-db-before-upgrade", rcs[0].ObjRefs["WorkflowId"])
+	require.EqualValues(t, apicall.Created|apicall.MaskCrt|apicall.MaskCtrlConf, rcs[0].RetCode)
+	require.Equal(t, "controller-backup-db:before-upgrade", rcs[0].ObjRefs["WorkflowId"])
 	backup := filepath.Join(c.DataDir, "backups", "before-upgrade")
 	require.FileExists(t, backup)
 
 	// The workflow is in Temporal's history, where the UI shows it.
 	tc := temporalClient(t, c)
-	desc, err := tc.DescribeWorkflowExecution(ctx, "controller-backup-db-before-upgrade", "")
+	desc, err := tc.DescribeWorkflowExecution(ctx, "controller-backup-db:before-upgrade", "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.WorkflowExecutionInfo.Status)
 
@@ -73,11 +74,11 @@ func TestDatabaseBackup(t *testing.T) {
 		status     int
 		code       uint64
 	}{
-		{"existing name", `{"backup_name":"before-upgrade"}`, http.StatusInternalServerError, api.FailInUse},
-		{"path in name", `{"backup_name":"../escape"}`, http.StatusInternalServerError, api.FailInvldRequest},
-		{"empty name", `{}`, http.StatusInternalServerError, api.FailInvldRequest},
-		{"broken json", `{"backup_name":`, http.StatusBadRequest, api.APICallParseError},
-		{"wrong type", `{"backup_name":7}`, http.StatusBadRequest, api.APICallParseError},
+		{"existing name", `{"backup_name":"before-upgrade"}`, http.StatusInternalServerError, apicall.FailInUse},
+		{"path in name", `{"backup_name":"../escape"}`, http.StatusInternalServerError, apicall.FailInvldRequest},
+		{"empty name", `{}`, http.StatusInternalServerError, apicall.FailInvldRequest},
+		{"broken json", `{"backup_name":`, http.StatusBadRequest, apicall.APICallParseError},
+		{"wrong type", `{"backup_name":7}`, http.StatusBadRequest, apicall.APICallParseError},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,10 +101,10 @@ func TestDatabaseBackup(t *testing.T) {
 
 // maskFor is the op/obj context a backup error carries; parse errors carry none.
 func maskFor(code uint64) uint64 {
-	if code == api.APICallParseError {
+	if code == apicall.APICallParseError {
 		return 0
 	}
-	return api.MaskCrt | api.MaskCtrlConf
+	return apicall.MaskCrt | apicall.MaskCtrlConf
 }
 
 // Operations accepted before a SIGKILL finish after the restart, and data
@@ -118,7 +119,7 @@ func TestControllerSurvivesSIGKILL(t *testing.T) {
 	const n = 20
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
-	answers := make([]api.RcList, n)
+	answers := make([]apicall.RcList, n)
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
@@ -137,7 +138,7 @@ func TestControllerSurvivesSIGKILL(t *testing.T) {
 	tc := temporalClient(t, c)
 	finishedAfterRestart := 0
 	for i := range n {
-		id := fmt.Sprintf("controller-backup-db-b%02d", i)
+		id := fmt.Sprintf("controller-backup-db:b%02d", i)
 		run := tc.GetWorkflow(ctx, id, "")
 		waitCtx, cancel := context.WithTimeout(ctx, 90*time.Second)
 		require.NoError(t, run.Get(waitCtx, nil), "workflow %s finishes", id)
@@ -175,7 +176,7 @@ func TestControllerOnPostgres(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.NotEmpty(t, props["Cluster/LocalID"])
 
-	var rcs api.RcList
+	var rcs apicall.RcList
 	status, err = c.Do(ctx, http.MethodPost, "/v1/controller/backup/db", api.DatabaseBackupRequest{BackupName: "x"}, &rcs)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusInternalServerError, status)
@@ -187,7 +188,7 @@ func TestControllerOnPostgres(t *testing.T) {
 func TestTemporalWebUIShowsWorkflows(t *testing.T) {
 	c := harness.StartController(t, harness.ControllerOptions{UI: true})
 	ctx := context.Background()
-	var rcs api.RcList
+	var rcs apicall.RcList
 	status, err := c.Do(ctx, http.MethodPost, "/v1/controller/backup/db", api.DatabaseBackupRequest{BackupName: "ui"}, &rcs)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, status)
@@ -195,7 +196,7 @@ func TestTemporalWebUIShowsWorkflows(t *testing.T) {
 	require.Contains(t, get(t, "http://"+c.UIAddr+"/"), "<html")
 	// The UI's own API is what its pages render.
 	list := get(t, "http://"+c.UIAddr+"/api/v1/namespaces/default/workflows")
-	require.Contains(t, list, "controller-backup-db-ui")
+	require.Contains(t, list, "controller-backup-db:ui")
 }
 
 func temporalClient(t *testing.T, c *harness.Controller) client.Client {

@@ -38,12 +38,20 @@ func Dial(ctx context.Context, hostPort, namespace string, timeout time.Duration
 	return c, nil
 }
 
-// Start registers Strata's workflows and activities and starts polling.
-func Start(c client.Client, acts *activities.Activities) (worker.Worker, error) {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflow(workflows.DatabaseBackup)
-	w.RegisterWorkflow(workflows.NodeSync)
-	w.RegisterWorkflow(workflows.Deploy)
+// Workflows are every workflow Strata runs.
+var Workflows = []any{
+	workflows.DatabaseBackup, workflows.NodeSync, workflows.Deploy,
+	workflows.ToggleDisk, workflows.Activate, workflows.ResourceCreate, workflows.ResourceDelete, workflows.ResourceDefinitionDelete,
+	workflows.Autoplace, workflows.Spawn, workflows.NodeDelete,
+}
+
+// Start registers Strata's workflows and activities on taskQueue
+// (workflows.TaskQueue; tests use their own) and starts polling.
+func Start(c client.Client, taskQueue string, acts *activities.Activities) (worker.Worker, error) {
+	w := worker.New(c, taskQueue, worker.Options{})
+	for _, wf := range Workflows {
+		w.RegisterWorkflow(wf)
+	}
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal worker: %w", err)

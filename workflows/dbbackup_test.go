@@ -30,9 +30,11 @@ func TestDatabaseBackupRetriesUntilTheCopySucceeds(t *testing.T) {
 
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	var res activities.DatabaseBackupResult
-	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, activities.DatabaseBackupResult{Path: "/data/backups/nightly", Bytes: 4096}, res)
+	var out Outcome
+	require.NoError(t, env.GetWorkflowResult(&out))
+	require.Len(t, out.Replies, 1)
+	require.Equal(t, "Database backup 'nightly' created.", out.Replies[0].Message)
+	require.Contains(t, out.Replies[0].Details, "/data/backups/nightly (4096 bytes)")
 	require.Equal(t, 3, attempts)
 
 	q, err := env.QueryWorkflow(StatusQuery)

@@ -1,75 +1,49 @@
 package workflows
 
 import (
-	"errors"
-	"fmt"
-	"sort"
-	"time"
-
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"strata/activities"
 )
 
-// DeployInput names the nodes whose agents must get their new state
-// after a change to a resource.
+// DeployInput names a definition whose change must reach its nodes, and
+// nodes beyond its holders that must get their state too.
 type DeployInput struct {
 	Resource string
 	Nodes    []string
 }
 
-// DeployResult says which nodes could not be brought to their state, and
-// why; they get it when their agent comes back (NodeSync).
-type DeployResult struct {
-	Failed map[string]string `json:"failed,omitempty"`
-}
+// deployRounds bounds the rounds of one run; a definition changed that
+// often goes on in a new run (continue-as-new), so its history stays
+// short.
+const deployRounds = 50
 
-// DeployWorkflowID names one deployment of a change to a resource.
-func DeployWorkflowID(resource, change string) string { return "deploy-" + resource + "-" + change }
-
-// Deploy sends every affected node its whole desired state, all at once,
-// and waits for them. Each agent reports what it made, and the activity
-// records it; resources marked for deletion are forgotten once their
-// node no longer has them. A node whose agent does not answer is retried
-// for a while and then reported.
-func Deploy(ctx workflow.Context, in DeployInput) (DeployResult, error) {
-	status := Status{State: fmt.Sprintf("deploying %s on %d nodes", in.Resource, len(in.Nodes))}
-	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) { return status, nil }); err != nil {
-		return DeployResult{}, err
+// Deploy sends a definition's change to every node holding it, all at
+// once, and answers how it went. A request that changes a definition
+// signals its Deploy (starting it if none runs), so that changes made
+// while it pushes are sent in one more round instead of a second
+// workflow per change; it ends when a round saw no new change.
+func Deploy(ctx workflow.Context, in DeployInput) (Outcome, error) {
+	o, err := begin(ctx, "deploying "+in.Resource)
+	if err != nil {
+		return Outcome{}, err
 	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    5 * activities.HeartbeatInterval,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 6},
-	})
-	var a *activities.Activities
-	futures := make(map[string]workflow.Future, len(in.Nodes))
-	for _, n := range in.Nodes {
-		futures[n] = workflow.ExecuteActivity(ctx, a.ApplyNodeState, n)
-	}
-	nodes := append([]string(nil), in.Nodes...)
-	sort.Strings(nodes) // map order must not reach workflow history
-	res := DeployResult{}
-	for i, n := range nodes {
-		if err := futures[n].Get(ctx, nil); err != nil {
-			if res.Failed == nil {
-				res.Failed = map[string]string{}
+	signals := workflow.GetSignalChannel(ctx, DeploySignal)
+	nodes := in.Nodes
+	for round := 0; ; round++ {
+		for more := true; more; {
+			var extra []string
+			if more = signals.ReceiveAsync(&extra); more {
+				nodes = union(nodes, extra)
 			}
-			res.Failed[n] = cause(err)
 		}
-		status.Percent = 100 * (i + 1) / len(nodes)
+		if round == deployRounds {
+			return Outcome{}, workflow.NewContinueAsNewError(ctx, Deploy, DeployInput{Resource: in.Resource, Nodes: nodes})
+		}
+		o.out = nil // the last round's answer is the one that counts
+		if err := o.deploy(in.Resource, nodes); err != nil {
+			return o.finish(err)
+		}
+		if signals.Len() == 0 {
+			return o.finish(nil)
+		}
 	}
-	status.State = "done"
-	return res, nil
-}
-
-// cause is an activity's own error message, without the activity
-// wrapping.
-func cause(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Error()
-	}
-	return err.Error()
 }

@@ -27,6 +27,7 @@ import (
 	"strata/store"
 	"strata/worker"
 	"strata/worker/embedded"
+	"strata/workflows"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.gitHash=... -X main.buildTime=...".
@@ -193,8 +194,8 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		}
 	}
 	agents := agentlink.New(c.store, c.log.With("component", "agents"), agentPollInterval, agentsTLS)
-	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents}
-	if c.worker, err = worker.Start(c.client, acts); err != nil {
+	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents, Temporal: c.client}
+	if c.worker, err = worker.Start(c.client, workflows.TaskQueue, acts); err != nil {
 		return err
 	}
 	if c.ln != nil {
@@ -209,7 +210,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	}
 	// A node whose agent comes online is sent its whole state.
 	agents.OnConnect = func(node string) {
-		if _, err := api.StartNodeSync(context.Background(), c.client, node); err != nil {
+		if _, err := api.StartNodeSync(context.Background(), c.client, workflows.TaskQueue, node); err != nil {
 			c.log.Error("start sending a node its state", "node", node, "error", err)
 		}
 	}

@@ -1,0 +1,91 @@
+// Package workflows holds Strata's Temporal workflows. Workflow code is
+// deterministic: no I/O, no clocks, no randomness; all effects are
+// activities. This file names everything a client of the workflows
+// uses: the task queue, the workflow ids, the query and the signal.
+package workflows
+
+import (
+	"sort"
+	"strings"
+)
+
+// TaskQueue is where the controllers' workers take Strata's workflows from.
+const TaskQueue = "strata-controller"
+
+// StatusQuery is the query every Strata workflow answers with its
+// progress.
+const StatusQuery = "status"
+
+// Status is a workflow's progress as reported by StatusQuery.
+type Status struct {
+	State   string `json:"state"`
+	Percent int    `json:"percent"`
+}
+
+// DeploySignal tells a running Deploy of a definition that more of its
+// nodes have a new state.
+const DeploySignal = "deploy-nodes"
+
+// Workflow ids are deterministic: one operation on an object at a time,
+// and a repeated request joins the running one instead of doubling it.
+// Names compare case-insensitively, so ids use them lower-cased; ':'
+// (in no name) separates the parts and keeps ids whole in a URL path
+// (/v1/operations/{id}).
+
+// ToggleDiskID names the toggle-disk of a resource to diskful or to
+// diskless (both may be asked for at once; they queue on the
+// definition's lock).
+func ToggleDiskID(rd, node string, diskful bool) string {
+	return id("toggle-disk", rd, node, map[bool]string{true: "diskful", false: "diskless"}[diskful])
+}
+
+// ActivateID names the activate or the deactivate of a resource.
+func ActivateID(rd, node string, active bool) string {
+	return id(map[bool]string{true: "activate", false: "deactivate"}[active], rd, node)
+}
+
+// AutoplaceID names the placement of a definition's replicas, or a dry
+// run of it.
+func AutoplaceID(rd string, dryRun bool) string { return id("autoplace", rd) + dryRunSuffix(dryRun) }
+
+// SpawnID names a resource-group spawn of a definition, or a dry run of
+// it.
+func SpawnID(rd string, dryRun bool) string { return id("spawn", rd) + dryRunSuffix(dryRun) }
+
+func dryRunSuffix(dryRun bool) string {
+	if dryRun {
+		return ":dry-run"
+	}
+	return ""
+}
+
+// ResourceCreateID names the creation of a definition's resources on
+// nodes.
+func ResourceCreateID(rd string, nodes []string) string {
+	nodes = append([]string(nil), nodes...)
+	sort.Strings(nodes)
+	return id("resource-create", rd, strings.Join(nodes, ","))
+}
+
+// ResourceDeleteID names the delete of a resource.
+func ResourceDeleteID(rd, node string) string { return id("resource-delete", rd, node) }
+
+// ResourceDefinitionDeleteID names the delete of a definition.
+func ResourceDefinitionDeleteID(rd string) string { return id("resource-definition-delete", rd) }
+
+// NodeDeleteID names the delete (or lost) of a node.
+func NodeDeleteID(node string) string { return id("node-delete", node) }
+
+// DeployID names the deployment of a definition's changes to its nodes.
+func DeployID(rd string) string { return id("deploy", rd) }
+
+// NodeSyncID names the one sync of a node at a time.
+func NodeSyncID(node string) string { return id("node-sync", node) }
+
+// DatabaseBackupID names the one workflow that writes a backup of that
+// name.
+func DatabaseBackupID(name string) string { return "controller-backup-db:" + name }
+
+func id(op string, names ...string) string {
+	return op + ":" + strings.ToLower(strings.Join(names, ":"))
+}
