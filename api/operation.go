@@ -80,7 +80,7 @@ func (s *server) answer(ctx context.Context, o operation, r client.WorkflowRun, 
 	var wfErr *temporal.WorkflowExecutionError
 	switch {
 	case err == nil:
-		return replyOrFail(out.Replies)
+		return replyOrFail(namingWorkflow(out.Replies, o.id))
 	case errors.As(err, &wfErr):
 		l := apicall.Failure(apicall.FailUnknownError, o.op, o.obj, o.what+" failed.", err.Error(), "See workflow "+o.id+" in the Temporal UI.")
 		l[0].ObjRefs = refs
@@ -89,6 +89,24 @@ func (s *server) answer(ctx context.Context, o operation, r client.WorkflowRun, 
 	rc := apicall.NewRc(apicall.InfoOperationRunning, o.op, o.obj, o.what+" goes on in the background.")
 	rc.Details, rc.ObjRefs = "Follow workflow "+o.id+" with GET /v1/operations/"+o.id+" or in the Temporal UI.", refs
 	return &rcOutput{apicall.RcList{rc}}, nil
+}
+
+// namingWorkflow makes sure an answer names the workflow that made it:
+// the first entry gets its id when no entry has it.
+func namingWorkflow(l apicall.RcList, id string) apicall.RcList {
+	for _, rc := range l {
+		if rc.ObjRefs["WorkflowId"] != "" {
+			return l
+		}
+	}
+	if len(l) > 0 {
+		refs := map[string]string{"WorkflowId": id}
+		for k, v := range l[0].ObjRefs {
+			refs[k] = v
+		}
+		l[0].ObjRefs = refs
+	}
+	return l
 }
 
 func (s *server) taskQueue() string {

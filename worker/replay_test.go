@@ -1,0 +1,157 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"strata/activities"
+	"strata/agentlink"
+	"strata/api"
+	"strata/apicall"
+	"strata/store"
+	"strata/worker"
+	"strata/worker/embedded"
+)
+
+// historiesDir holds a recorded history of every workflow. Replaying them
+// with today's code fails when a change breaks determinism: a running
+// workflow of the old code would then fail after an upgrade.
+const historiesDir = "testdata/histories"
+
+// recordEnv asks TestRecordHistories to record the histories anew
+// (STRATA_RECORD_HISTORIES=1 go test -run TestRecordHistories ./worker),
+// after a deliberate change of a workflow's steps.
+const recordEnv = "STRATA_RECORD_HISTORIES"
+
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(historiesDir, "*.json"))
+	require.NoError(t, err)
+	recorded := map[string]bool{}
+	for _, f := range files {
+		recorded[strings.SplitN(filepath.Base(f), ".", 2)[0]] = true
+	}
+	for _, wf := range worker.Workflows {
+		name := workflowName(wf)
+		require.True(t, recorded[name], "no recorded history of workflow %s: record them (%s=1)", name, recordEnv)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := sdkworker.NewWorkflowReplayer()
+			for _, wf := range worker.Workflows {
+				r.RegisterWorkflow(wf)
+			}
+			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), f))
+		})
+	}
+}
+
+// TestRecordHistories runs every workflow through the API, over a real
+// database and Temporal, and writes their histories.
+func TestRecordHistories(t *testing.T) {
+	if os.Getenv(recordEnv) == "" {
+		t.Skipf("set %s=1 to record the workflow histories anew", recordEnv)
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	srv, err := embedded.Start(embedded.Config{DBPath: filepath.Join(dir, "temporal.db"), FrontendAddress: "127.0.0.1:0", Namespace: "default", Logger: log})
+	require.NoError(t, err)
+	defer srv.Stop()
+	c, err := worker.Dial(ctx, srv.FrontendAddress(), "default", 10*time.Second, log)
+	require.NoError(t, err)
+	defer c.Close()
+	srv.Ready()
+	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(dir, "strata.db")}, log)
+	require.NoError(t, err)
+	defer st.Close()
+	agents := agentlink.New(st, log, time.Hour, nil)
+	acts := &activities.Activities{Store: st, Agents: agents, Temporal: c, BackupDir: filepath.Join(dir, "backups")}
+	w, err := worker.Start(c, "record", acts)
+	require.NoError(t, err)
+	defer w.Stop()
+	h := httptest.NewServer(api.New(api.Deps{Store: st, Temporal: c, TaskQueue: "record", Agents: agents, OperationWait: time.Minute, BackupDir: acts.BackupDir}))
+	defer h.Close()
+
+	var ids []string
+	call := func(method, path, body string) {
+		req, err := http.NewRequest(method, h.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var rcs apicall.RcList
+		out, _ := io.ReadAll(resp.Body)
+		require.Less(t, resp.StatusCode, 300, "%s %s: %s", method, path, out)
+		require.NoError(t, json.Unmarshal(out, &rcs))
+		for _, rc := range rcs {
+			if id := rc.ObjRefs["WorkflowId"]; id != "" && (len(ids) == 0 || ids[len(ids)-1] != id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	for i, n := range []string{"alpha", "bravo", "charlie"} {
+		call(http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.%d", "satellite_port": 1}]}`, n, i+2))
+		call(http.MethodPost, "/v1/nodes/"+n+"/storage-pools", `{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/srv/pool1"}}`)
+		kib := int64(1 << 30)
+		require.NoError(t, st.SetStoragePoolCapacity(ctx, n, "pool1", kib, kib))
+	}
+	call(http.MethodPost, "/v1/resource-groups", `{"name": "rg", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
+	call(http.MethodPost, "/v1/resource-groups/rg/volume-groups", `{}`)
+	call(http.MethodPost, "/v1/resource-groups/rg/spawn", `{"resource_definition_name": "data", "volume_sizes": [10240]}`)
+	call(http.MethodPost, "/v1/resource-definitions/data/autoplace", `{"select_filter": {"additional_place_count": 1}}`)
+	call(http.MethodPut, "/v1/resource-definitions/data/resources/charlie/toggle-disk/diskless", ``)
+	call(http.MethodPost, "/v1/resource-definitions/data/resources/charlie/deactivate", ``)
+	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`)
+	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "logs", "props": {"StorPoolName": "pool1"}}}`)
+	call(http.MethodPost, "/v1/resource-definitions/logs/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+	call(http.MethodPost, "/v1/resource-definitions/logs/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}}]`)
+	call(http.MethodDelete, "/v1/resource-definitions/logs/resources/bravo", ``)
+	call(http.MethodDelete, "/v1/resource-definitions/logs", ``)
+	call(http.MethodPut, "/v1/nodes/alpha/reconnect", ``)
+	call(http.MethodDelete, "/v1/nodes/charlie/lost", ``)
+	call(http.MethodPost, "/v1/controller/backup/db", `{"backup_name": "first"}`)
+
+	require.NoError(t, os.RemoveAll(historiesDir))
+	require.NoError(t, os.MkdirAll(historiesDir, 0o755))
+	for _, id := range ids {
+		run := c.GetWorkflow(ctx, id, "")
+		_ = run.Get(ctx, nil) // finished, successfully or not
+		var hist historypb.History
+		it := c.GetWorkflowHistory(ctx, id, "", false, 0)
+		for it.HasNext() {
+			e, err := it.Next()
+			require.NoError(t, err)
+			hist.Events = append(hist.Events, e)
+		}
+		name := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()
+		b, err := temporalproto.CustomJSONMarshalOptions{Indent: " "}.Marshal(&hist)
+		require.NoError(t, err)
+		file := filepath.Join(historiesDir, name+"."+strings.NewReplacer(":", "_", "/", "_").Replace(id)+".json")
+		require.NoError(t, os.WriteFile(file, b, 0o644))
+	}
+}
+
+// workflowName is a workflow's type name, as Temporal registers it: its
+// function's name.
+func workflowName(wf any) string {
+	full := runtime.FuncForPC(reflect.ValueOf(wf).Pointer()).Name()
+	return full[strings.LastIndex(full, ".")+1:]
+}
