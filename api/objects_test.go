@@ -511,7 +511,7 @@ func TestAutoQuorumAndTieBreaker(t *testing.T) {
 		require.Empty(t, q, "one replica has no quorum")
 		require.Empty(t, onNo)
 		rcs := c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources", `[{"resource": {"node_name": "bravo"}}]`)
-		require.Equal(t, []string{"DRBD_DISKLESS", "TIE_BREAKER"}, flags("charlie"), "the first node by name that has no replica")
+		require.Equal(t, []string{"DRBD_DISKLESS", "TIE_BREAKER"}, flags("charlie"), "the best rated node without a replica: no pool reported its capacity, so they rate alike and the first by name wins")
 		require.Contains(t, messages(rcs), "Tie breaker resource 'db' created on charlie")
 		q, onNo = quorum()
 		require.Equal(t, "majority", q)

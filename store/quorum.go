@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"sort"
+	"strata/placement"
 	"strings"
 
 	"gorm.io/gorm"
@@ -11,12 +11,9 @@ import (
 
 // Properties of the DRBD automatisms (guide 2.15.3).
 const (
-	KeyAutoQuorum       = "DrbdOptions/auto-quorum"
-	KeyAutoTiebreaker   = "DrbdOptions/auto-add-quorum-tiebreaker"
-	KeyQuorum           = "DrbdOptions/Resource/quorum"
-	KeyOnNoQuorum       = "DrbdOptions/Resource/on-no-quorum"
-	FlagTieBreaker      = "TIE_BREAKER"
-	defaultQuorumPolicy = "io-error"
+	KeyAutoQuorum     = "DrbdOptions/auto-quorum"
+	KeyAutoTiebreaker = "DrbdOptions/auto-add-quorum-tiebreaker"
+	FlagTieBreaker    = "TIE_BREAKER"
 )
 
 // ReconcileQuorum applies auto-quorum to a resource definition after its
@@ -43,86 +40,73 @@ func (s *Store) ReconcileQuorum(ctx context.Context, rd string, drbd bool) (mess
 		if err != nil {
 			return err
 		}
-		if settings[KeyAutoQuorum] == "disabled" {
-			return nil
-		}
 		var rscs []ResourceRow
 		if err := tx.Where("resource_name = ?", def.ResourceName).Order("node_name").Find(&rscs).Error; err != nil {
 			return err
 		}
-		diskful, diskless := 0, 0
-		var tiebreakers []ResourceRow
-		held := map[string]bool{}
+		replicas := placement.Replicas{Policy: settings[KeyAutoQuorum], NoTieBreaker: strings.EqualFold(settings[KeyAutoTiebreaker], "false")}
+		tiebreakers := map[string]ResourceRow{}
 		for _, r := range rscs {
-			held[r.NodeName] = true
 			switch {
 			case r.Flags.Has(FlagDelete):
 			case r.Flags.Has(FlagTieBreaker):
-				tiebreakers = append(tiebreakers, r)
+				tiebreakers[r.NodeName] = r
+				replicas.TieBreakers = append(replicas.TieBreakers, r.NodeName)
 			case Diskless(r.Flags):
-				diskless++
+				replicas.Diskless++
 			default:
-				diskful++
+				replicas.Diskful++
 			}
 		}
-		wantTB := diskful == 2 && diskless == 0 && !strings.EqualFold(settings[KeyAutoTiebreaker], "false")
-		switch {
-		case wantTB && len(tiebreakers) == 0:
-			node, err := tiebreakerNode(tx, held)
+		if replicas.Props, err = readProps(tx, ResourceDefinitionInstance(def.ResourceName)); err != nil {
+			return err
+		}
+		// Where a tie-breaker would go is asked only when one is wanted.
+		var tbNode, tbPool string
+		if change := placement.AutoQuorum(replicas, true); change.AddTieBreaker {
+			view, err := s.PlacementView(ctx)
 			if err != nil {
 				return err
 			}
-			if node != "" {
-				var vds []VolumeDefinitionRow
-				if err := tx.Where("resource_name = ?", def.ResourceName).Order("vlm_nr").Find(&vds).Error; err != nil {
-					return err
-				}
-				if _, err := createResource(tx, def, ResourceSpec{Node: node, Flags: NewFlags("DRBD_DISKLESS", FlagTieBreaker)}, vds); err != nil {
-					return err
-				}
-				messages = append(messages, fmt.Sprintf("Tie breaker resource '%s' created on %s", def.ResourceDspName, node))
-				tiebreakers = append(tiebreakers, ResourceRow{})
-			}
-		case !wantTB:
-			for _, tb := range tiebreakers {
-				if _, err := markDeleting(tx, tb); err != nil {
-					return err
-				}
-				n, err := takeNode(tx, tb.NodeName)
-				if err != nil {
-					return err
-				}
-				messages = append(messages, fmt.Sprintf("Tie breaker resource '%s' on %s removed as it is no longer needed", def.ResourceDspName, n.NodeDspName))
-			}
-			tiebreakers = nil
+			tbNode, tbPool = placement.TieBreaker(view.Cluster, view.Holders(def.ResourceName).All, view.Weights)
 		}
-		props, err := readProps(tx, ResourceDefinitionInstance(def.ResourceName))
-		if err != nil {
-			return err
+		change := placement.AutoQuorum(replicas, tbNode != "")
+		if change.AddTieBreaker {
+			var vds []VolumeDefinitionRow
+			if err := tx.Where("resource_name = ?", def.ResourceName).Order("vlm_nr").Find(&vds).Error; err != nil {
+				return err
+			}
+			spec := ResourceSpec{Node: tbNode, Props: map[string]string{KeyStorPoolName: tbPool}, Flags: NewFlags("DRBD_DISKLESS", FlagTieBreaker)}
+			if _, err := createResource(tx, def, spec, vds); err != nil {
+				return err
+			}
+			messages = append(messages, fmt.Sprintf("Tie breaker resource '%s' created on %s", def.ResourceDspName, tbNode))
 		}
-		policy := settings[KeyAutoQuorum]
-		if policy == "" {
-			policy = defaultQuorumPolicy
+		for _, key := range change.RemoveTieBreakers {
+			tb := tiebreakers[key]
+			if _, err := markDeleting(tx, tb); err != nil {
+				return err
+			}
+			n, err := takeNode(tx, tb.NodeName)
+			if err != nil {
+				return err
+			}
+			messages = append(messages, fmt.Sprintf("Tie breaker resource '%s' on %s removed as it is no longer needed", def.ResourceDspName, n.NodeDspName))
 		}
 		instance := ResourceDefinitionInstance(def.ResourceName)
-		if diskful >= 3 || diskful >= 2 && diskless+len(tiebreakers) >= 1 {
-			for _, kv := range [][2]string{{KeyQuorum, "majority"}, {KeyOnNoQuorum, policy}} {
-				if props[kv[0]] != kv[1] {
-					if err := setProps(tx, instance, map[string]string{kv[0]: kv[1]}); err != nil {
-						return err
-					}
-					messages = append(messages, fmt.Sprintf("Resource-definition property '%s' set to '%s' by auto-quorum", kv[0], kv[1]))
+		for _, k := range []string{placement.KeyQuorum, placement.KeyOnNoQuorum} {
+			if v, ok := change.Set[k]; ok {
+				if err := setProps(tx, instance, map[string]string{k: v}); err != nil {
+					return err
 				}
+				messages = append(messages, fmt.Sprintf("Resource-definition property '%s' set to '%s' by auto-quorum", k, v))
 			}
-		} else {
-			for _, k := range []string{KeyQuorum, KeyOnNoQuorum} {
-				if _, ok := props[k]; ok {
-					if err := applyProps(tx, instance, PropsModify{DeleteProps: []string{k}}); err != nil {
-						return err
-					}
-					messages = append(messages, fmt.Sprintf("Resource-definition property '%s' was removed as there are not enough resources for quorum", k))
-				}
+		}
+		for _, k := range change.Delete {
+			if err := applyProps(tx, instance, PropsModify{DeleteProps: []string{k}}); err != nil {
+				return err
 			}
+			messages = append(messages, fmt.Sprintf("Resource-definition property '%s' was removed as there are not enough resources for quorum", k))
 		}
 		if len(messages) == 0 {
 			return nil // nothing changed: the definition's kept view stays valid
@@ -148,32 +132,4 @@ func quorumSettings(tx *gorm.DB, def ResourceDefinitionRow) (map[string]string, 
 		}
 	}
 	return out, nil
-}
-
-// tiebreakerNode is the first node, by name, that does not hold the
-// resource, may be autoplaced on and has a diskless pool; "" if none.
-func tiebreakerNode(tx *gorm.DB, held map[string]bool) (string, error) {
-	var pools []StoragePoolRow
-	if err := tx.Where("driver_name = ?", ProviderDiskless).Find(&pools).Error; err != nil {
-		return "", err
-	}
-	var names []string
-	for _, p := range pools {
-		if held[p.NodeName] {
-			continue
-		}
-		props, err := readProps(tx, NodeInstance(p.NodeName))
-		if err != nil {
-			return "", err
-		}
-		if !strings.EqualFold(props["AutoplaceTarget"], "false") {
-			names = append(names, p.NodeName)
-		}
-	}
-	if len(names) == 0 {
-		return "", nil
-	}
-	sort.Strings(names)
-	n, err := takeNode(tx, names[0])
-	return n.NodeDspName, err
 }

@@ -104,8 +104,8 @@ func TestGuideCommands(t *testing.T) {
 	ok("resource create bravo backups", "SUCCESS")
 	fails("resource create charlie backups", 10, "Storage pool 'pool_ssd' not found on node 'charlie'")
 	ok("resource list", "backups", "alpha", "bravo", "7001") // res11 has 7000
-	out = ok("resource list-volumes", "pool_hdd", "pool_ssd")
-	require.Equal(t, 4, strings.Count(out, "backups"), "two volumes on two nodes")
+	out = ok("resource list-volumes", "pool_hdd", "pool_ssd", "DfltDisklessStorPool")
+	require.Equal(t, 6, strings.Count(out, "backups"), "two volumes on two nodes, and on the tie-breaker auto-quorum adds on a third (guide 2.15.3)")
 
 	// 1.14.2 The autoplacer's settings (placement itself comes later).
 	ok("controller set-property Autoplacer/Weights/MaxFreeSpace 1", "SUCCESS")
