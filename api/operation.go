@@ -41,6 +41,9 @@ func (s *server) run(ctx context.Context, o operation, wait time.Duration) (*rcO
 		ID: o.id, TaskQueue: s.taskQueue(),
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// The controller's own worker takes the first workflow task from
+		// the start's answer, without a trip through the task queue.
+		EnableEagerStart: true,
 	}, o.workflow, o.input)
 	if err != nil {
 		return nil, notStarted(o, err)

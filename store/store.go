@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -43,6 +44,11 @@ type Store struct {
 	DB         *gorm.DB
 	Dialect    string
 	sqlitePath string
+	// writers queues this process's write transactions on SQLite: a
+	// writer that finds the database locked otherwise waits in SQLite's
+	// busy handler, which sleeps and polls (up to 100 ms a turn), where a
+	// queue hands over at once.
+	writers sync.Mutex
 }
 
 // Open connects, checks the connection, migrates the schema to the version

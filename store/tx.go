@@ -19,6 +19,10 @@ import (
 // writes are short. A write made for a step of an operation (WithStep)
 // is made once.
 func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.Dialect == DialectSQLite {
+		s.writers.Lock()
+		defer s.writers.Unlock()
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.Dialect == DialectPostgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(7371)").Error; err != nil {

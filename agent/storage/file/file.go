@@ -140,7 +140,12 @@ func (p *Pool) attach(ctx context.Context, name string) (storage.VolumeState, er
 			return storage.VolumeState{}, err
 		}
 		if dev == "" {
+			unlock, err := lockLoopDevices()
+			if err != nil {
+				return storage.VolumeState{}, err
+			}
 			out, err := p.run.Run(ctx, "losetup", "--find", "--show", p.path(name))
+			unlock()
 			if err != nil {
 				return storage.VolumeState{}, fmt.Errorf("attach volume %s: %w", name, err)
 			}
@@ -382,4 +387,25 @@ func sparseCopy(f *os.File, r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// loopLock is the host-wide lock of attaching loop devices.
+var loopLock = filepath.Join(os.TempDir(), "strata-losetup.lock")
+
+// lockLoopDevices takes the host's lock of attaching loop devices.
+// losetup --find picks a free device and then claims it; when two
+// processes pick the same one, the loser backs off for 200 ms and tries
+// again. One agent attaches one volume at a time, but several agents on
+// one kernel (tests, or nodes in containers) would otherwise keep
+// colliding.
+func lockLoopDevices() (unlock func(), err error) {
+	f, err := os.OpenFile(loopLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", loopLock, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", loopLock, err)
+	}
+	return func() { f.Close() }, nil // closing releases the lock
 }
