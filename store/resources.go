@@ -388,33 +388,49 @@ func (s *Store) ModifyVolume(ctx context.Context, rd, node string, nr int32, m P
 // by definition key and volume number.
 func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[string]map[int32]VolumeActual) error {
 	return s.Write(ctx, func(tx *gorm.DB) error {
-		for rd, vols := range actual {
-			for nr, a := range vols {
-				var cur VolumeRow
-				ok, err := found(tx.Take(&cur, "resource_name = ? AND node_name = ? AND vlm_nr = ?", rd, Key(node), nr).Error)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue // deleted meanwhile
-				}
-				report, err := reportChange(tx, node, "SATELLITE", fmt.Sprintf("Volume %d of resource %s failed", nr, rd), cur.StateError, cur.StateReport, a.StateError)
-				if err != nil {
-					return err
-				}
-				res := tx.Model(&VolumeRow{}).Where("resource_name = ? AND node_name = ? AND vlm_nr = ?", rd, Key(node), nr).
-					Updates(map[string]any{"device_path": a.DevicePath, "backing_device": a.BackingDevice, "top_layer": a.TopLayer, "allocated_kib": a.AllocatedKib, "usable_kib": a.UsableKib,
-						"disk_state": a.DiskState, "state_error": a.StateError, "state_report": report})
-				if res.Error != nil {
-					return res.Error
-				}
+		var rows []VolumeRow
+		if err := tx.Where("node_name = ?", Key(node)).Order("resource_name, vlm_nr").Find(&rows).Error; err != nil {
+			return err
+		}
+		touched := map[string]bool{}
+		for _, cur := range rows {
+			a, ok := actual[cur.ResourceName][cur.VlmNr]
+			if !ok { // not reported
+				continue
 			}
-			if err := touchDefinition(tx, rd); err != nil {
+			report, err := reportChange(tx, node, "SATELLITE", fmt.Sprintf("Volume %d of resource %s failed", cur.VlmNr, cur.ResourceName), cur.StateError, cur.StateReport, a.StateError)
+			if err != nil {
 				return err
+			}
+			a.StateReport = report
+			if sameActual(cur.VolumeActual, a) {
+				continue // an unchanged volume keeps its definition's kept view
+			}
+			res := tx.Model(&VolumeRow{}).Where("resource_name = ? AND node_name = ? AND vlm_nr = ?", cur.ResourceName, cur.NodeName, cur.VlmNr).
+				Updates(map[string]any{"device_path": a.DevicePath, "backing_device": a.BackingDevice, "top_layer": a.TopLayer, "allocated_kib": a.AllocatedKib, "usable_kib": a.UsableKib,
+					"disk_state": a.DiskState, "state_error": a.StateError, "state_report": report})
+			if res.Error != nil {
+				return res.Error
+			}
+			touched[cur.ResourceName] = true
+		}
+		for _, cur := range rows {
+			if touched[cur.ResourceName] {
+				delete(touched, cur.ResourceName)
+				if err := touchDefinition(tx, cur.ResourceName); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// sameActual tells whether a volume's reported state is what is recorded.
+func sameActual(a, b VolumeActual) bool {
+	eq := func(x, y *int64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	return a.DevicePath == b.DevicePath && a.BackingDevice == b.BackingDevice && a.TopLayer == b.TopLayer && eq(a.AllocatedKib, b.AllocatedKib) &&
+		eq(a.UsableKib, b.UsableKib) && a.DiskState == b.DiskState && a.StateError == b.StateError && a.StateReport == b.StateReport
 }
 
 // SetResourceActual records the DRBD states a node's agent reported, by

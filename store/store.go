@@ -87,6 +87,10 @@ func connect(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) 
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 		s.Dialect, s.sqlitePath = DialectSQLite, cfg.SQLitePath
+		// SQLite parses every statement anew unless it is prepared; the
+		// same few hundred statements run all the time (pgx already keeps
+		// PostgreSQL's prepared).
+		gormCfg.PrepareStmt, gormCfg.PrepareStmtMaxSize, gormCfg.PrepareStmtTTL = true, 512, time.Hour
 		s.DB, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: sqliteDSN(cfg.SQLitePath)}), gormCfg)
 	} else {
 		dsn, derr := postgresDSN(cfg)
