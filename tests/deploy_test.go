@@ -19,10 +19,19 @@ import (
 // pools, waits until the pools report their capacity, and makes the
 // group "web" (2 replicas in pool1, one volume).
 func threeNodeCluster(t testing.TB, opts harness.ControllerOptions) (*harness.Controller, map[string]string) {
+	c, dirs, _ := threeNodeClusterAgents(t, opts)
+	return c, dirs
+}
+
+// threeNodeClusterAgents is threeNodeCluster that also hands out the
+// nodes' agents.
+func threeNodeClusterAgents(t testing.TB, opts harness.ControllerOptions) (*harness.Controller, map[string]string, map[string]*harness.Agent) {
 	c := harness.StartController(t, opts)
 	dirs := map[string]string{}
+	agents := map[string]*harness.Agent{}
 	for _, n := range []string{"alpha", "bravo", "charlie"} {
 		a := harness.StartAgent(t)
+		agents[n] = a
 		dirs[n] = t.TempDir()
 		must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": n, "type": "satellite",
 			"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": a.Port}}}, http.StatusCreated)
@@ -45,7 +54,7 @@ func threeNodeCluster(t testing.TB, opts harness.ControllerOptions) (*harness.Co
 	})
 	must(t, c, http.MethodPost, "/v1/resource-groups", map[string]any{"name": "web", "select_filter": map[string]any{"place_count": 2, "storage_pool": "pool1"}}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/resource-groups/web/volume-groups", map[string]any{}, http.StatusCreated)
-	return c, dirs
+	return c, dirs, agents
 }
 
 type deployedVolume struct {
