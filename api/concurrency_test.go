@@ -1,8 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strata/apicall"
 	"strings"
 	"sync"
 	"testing"
@@ -159,5 +161,64 @@ func TestConcurrentAutoplacements(t *testing.T) {
 			}
 		}
 		require.Equal(t, 2, diskful, "the place count, however many requests raced")
+	})
+}
+
+// The same request sent ten times at once has one effect: the requests
+// that come while its operation runs join it (and get its answer), those
+// that come after it are refused or find nothing left to do.
+func TestRepeatedRequestsHaveOneEffect(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *apiClient) {
+		cluster(c)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("delta", "10.0.0.4"))
+		for i, n := range []string{"alpha", "bravo", "charlie"} {
+			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(10+i)<<20, 100<<20))
+		}
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "hot", "props": {"StorPoolName": "pool1"}}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/hot/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/hot/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}}]`)
+		repeat := func(method, path, body string) (answers map[string]int) {
+			const n = 10
+			bodies := make([][]byte, n)
+			statuses := make([]int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { statuses[i], bodies[i] = c.do(method, path, body) })
+			}
+			wg.Wait()
+			answers = map[string]int{}
+			for i := range n {
+				var rcs apicall.RcList
+				require.NoError(t, json.Unmarshal(bodies[i], &rcs), "%s", bodies[i])
+				answers[fmt.Sprintf("%d %s", statuses[i], rcs[0].Message)]++
+			}
+			return answers
+		}
+		diskful := func() []string {
+			var rscs []ResourceWithVolumes
+			c.get("/v1/resource-definitions/hot/resources", &rscs)
+			var out []string
+			for _, r := range rscs {
+				if !strings.Contains(strings.Join(r.Flags, ","), "DISKLESS") {
+					out = append(out, r.NodeName)
+				}
+			}
+			return out
+		}
+
+		// (A place count, not +1: a +1 that comes after the first is
+		// finished asks for one more replica, and gets it.)
+		answers := repeat(http.MethodPost, "/v1/resource-definitions/hot/autoplace", `{"select_filter": {"place_count": 3}}`)
+		require.Len(t, diskful(), 3, "one more replica, not ten: %v", answers)
+		for a := range answers {
+			require.True(t, strings.HasPrefix(a, "201 Resource 'hot' successfully autoplaced on 1 nodes") || strings.HasPrefix(a, "201 Resource 'hot' already has"), "%v", answers)
+		}
+
+		answers = repeat(http.MethodPut, "/v1/resource-definitions/hot/resources/alpha/toggle-disk/diskless", "")
+		require.Len(t, diskful(), 2, "%v", answers)
+		require.NotContains(t, diskful(), "alpha")
+		for a := range answers {
+			require.True(t, a == "200 Resource 'hot' on node 'alpha' is now diskless." || a == "500 Resource 'hot' on node 'alpha' is already diskless.", "%v", answers)
+		}
 	})
 }
