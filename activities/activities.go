@@ -16,6 +16,7 @@ import (
 
 	"strata/agentlink"
 	"strata/apicall"
+	"strata/nodestate"
 	"strata/store"
 )
 
@@ -37,13 +38,27 @@ type Activities struct {
 func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 	stop := Heartbeat(ctx)
 	defer stop()
-	_, err := a.Agents.Apply(ctx, node)
+	// The generation is read before the state: a state read later is at
+	// least as new as its generation says, and agents ignore older ones.
+	gen, err := a.Store.Generation(ctx)
+	if err != nil {
+		return err
+	}
+	want, deleting, err := nodestate.Compile(ctx, a.Store, node)
+	if err != nil {
+		return err
+	}
+	want.Generation = gen
+	rep, err := a.Agents.Send(ctx, node, want)
 	var offline *agentlink.NotOnlineError
 	if errors.As(err, &offline) {
 		// Not worth retrying: the node gets its state when it connects.
 		return temporal.NewNonRetryableApplicationError(err.Error(), "NodeNotOnline", err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return nodestate.Record(ctx, a.Store, node, deleting, rep)
 }
 
 // ReconcileQuorum applies auto-quorum and the tie-breaker to a definition

@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"time"
 
+	"strata/activities"
 	"strata/apicall"
+	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"strata/agent/proto"
 	"strata/store"
@@ -73,13 +78,17 @@ func (s *server) registerPhysicalStorage(h huma.API) {
 				size int64
 				rota bool
 			}
+			names := make([]string, len(nodes))
+			for i, n := range nodes {
+				names[i] = n.NodeDspName
+			}
+			found, err := s.physicalStorage(ctx, names)
+			if err != nil {
+				return nil, err
+			}
 			groups := map[group]map[string][]PhysicalStorageDevice{}
 			for _, n := range nodes {
-				disks, err := s.disks(ctx, n.NodeName)
-				if err != nil {
-					continue // offline nodes have nothing to offer
-				}
-				for _, d := range disks {
+				for _, d := range found.Disks[n.NodeDspName] { // offline nodes have nothing to offer
 					g := group{d.SizeBytes, d.Rotational}
 					if groups[g] == nil {
 						groups[g] = map[string][]PhysicalStorageDevice{}
@@ -98,15 +107,19 @@ func (s *server) registerPhysicalStorage(h huma.API) {
 		})
 	huma.Register(h, huma.Operation{OperationID: "getPhysicalStorage", Method: http.MethodGet, Path: "/v1/physical-storage/{node}", Summary: "show physical storage on a single node", Tags: []string{"developers"}},
 		func(ctx context.Context, in *NodePath) (*struct{ Body []PhysicalStorageNode }, error) {
-			if _, err := s.Store.GetNode(ctx, in.Node); err != nil {
+			n, err := s.Store.GetNode(ctx, in.Node)
+			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			disks, err := s.disks(ctx, in.Node)
+			found, err := s.physicalStorage(ctx, []string{n.NodeDspName})
 			if err != nil {
-				return nil, apicall.Failure(apicall.FailUnknownError, 0, apicall.MaskNode, fmt.Sprintf("Physical storage of node '%s' could not be listed.", in.Node), err.Error(), "Check that the node's agent is online.")
+				return nil, err
+			}
+			if why, ok := found.Failed[n.NodeDspName]; ok {
+				return nil, apicall.Failure(apicall.FailUnknownError, 0, apicall.MaskNode, fmt.Sprintf("Physical storage of node '%s' could not be listed.", in.Node), why, "Check that the node's agent is online.")
 			}
 			out := []PhysicalStorageNode{}
-			for _, d := range disks {
+			for _, d := range found.Disks[n.NodeDspName] {
 				out = append(out, PhysicalStorageNode{d.SizeBytes, d.Rotational, PhysicalStorageDevice{d.Device, d.Model, d.Serial, d.WWN}})
 			}
 			return &struct{ Body []PhysicalStorageNode }{out}, nil
@@ -114,20 +127,31 @@ func (s *server) registerPhysicalStorage(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "createDevicePool", Method: http.MethodPost, Path: "/v1/physical-storage/{node}", Summary: "creates an LVM, LVM-thin or ZFS pool", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			NodePath
+			OperationWaitParam
 			Body PhysicalStorageCreate
 		}) (*rcOutput, error) {
-			return s.createDevicePool(ctx, in.Node, in.Body)
+			return s.createDevicePool(ctx, in.Node, in.Body, in.wait(s.OperationWait))
 		})
 }
 
-func (s *server) disks(ctx context.Context, node string) ([]proto.Disk, error) {
-	if s.Agents == nil {
-		return nil, fmt.Errorf("no agents are connected")
+// physicalStorage asks the nodes' agents for their unused disks, by the
+// PhysicalStorage workflow.
+func (s *server) physicalStorage(ctx context.Context, nodes []string) (workflows.PhysicalStorageResult, error) {
+	var res workflows.PhysicalStorageResult
+	id := workflows.PhysicalStorageID(nodes)
+	r, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.taskQueue(), EnableEagerStart: true,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.PhysicalStorage, nodes)
+	if err == nil {
+		err = r.Get(ctx, &res)
 	}
-	return s.Agents.Disks(ctx, node)
+	if err != nil {
+		return res, apicall.Failure(apicall.FailUnknownError, 0, apicall.MaskNode, "The nodes' physical storage could not be listed.", err.Error(), "See workflow "+id+" in the Temporal UI.")
+	}
+	return res, nil
 }
 
-func (s *server) createDevicePool(ctx context.Context, node string, b PhysicalStorageCreate) (*rcOutput, error) {
+func (s *server) createDevicePool(ctx context.Context, node string, b PhysicalStorageCreate, wait time.Duration) (*rcOutput, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskStorPool
 	n, err := s.Store.GetNode(ctx, node)
 	if err != nil {
@@ -143,28 +167,14 @@ func (s *server) createDevicePool(ctx context.Context, node string, b PhysicalSt
 	if b.VdoEnable || b.Sed {
 		return nil, invalid(apicall.FailInvldRequest, op, obj, "VDO and SED device pools are not supported by Strata.", "", "Create the pool without --vdo-enable and --sed.")
 	}
-	if s.Agents == nil {
-		return nil, invalid(apicall.FailInvldRequest, op, obj, "No agents are connected.", "", "")
-	}
-	rep, err := s.Agents.CreateDevicePool(ctx, n.NodeName, proto.DevicePool{Provider: provider, Devices: b.DevicePaths, PoolName: b.PoolName,
-		PvCreateArg: b.PvCreateArguments, VgCreateArg: b.VgCreateArguments, LvCreateArg: b.LvCreateArguments, ZpoolArg: b.ZpoolCreateArgs})
-	if err == nil && rep.Error != "" {
-		err = fmt.Errorf("%s", rep.Error)
-	}
-	if err != nil {
-		return nil, apicall.Failure(apicall.FailUnknownError, op, obj, fmt.Sprintf("Device pool '%s' could not be created on node '%s'.", b.PoolName, n.NodeDspName), err.Error(), "")
-	}
-	out := success(apicall.Created, op, obj, fmt.Sprintf("Device pool '%s' of kind %s created on node '%s' (%s).", b.PoolName, provider, n.NodeDspName, rep.StorPoolName), "", map[string]string{"Node": n.NodeDspName})
+	in := activities.DevicePoolInput{Node: n.NodeDspName, Pool: proto.DevicePool{Provider: provider, Devices: b.DevicePaths, PoolName: b.PoolName,
+		PvCreateArg: b.PvCreateArguments, VgCreateArg: b.VgCreateArguments, LvCreateArg: b.LvCreateArguments, ZpoolArg: b.ZpoolCreateArgs}}
 	if sp := b.WithStoragePool; sp != nil && sp.Name != "" {
-		created, err := s.createStoragePool(ctx, n.NodeDspName, StoragePool{StoragePoolName: sp.Name, ProviderKind: provider,
-			Props: withProp(sp.Props, "StorDriver/StorPoolName", rep.StorPoolName), SharedSpace: sp.SharedSpace, ExternalLocking: sp.ExternalLocking})
-		if err != nil {
-			if l, ok := err.(apicall.RcList); ok {
-				return &rcOutput{append(out.Body, l...)}, nil
-			}
+		if err := spNameRule.check(sp.Name, op, obj); err != nil {
 			return nil, err
 		}
-		out.Body = append(out.Body, created.Body...)
+		in.StoragePool = &store.StoragePoolSpec{Name: sp.Name, Provider: provider, Props: sp.Props, SharedSpace: sp.SharedSpace, ExternalLocking: sp.ExternalLocking}
 	}
-	return out, nil
+	return s.run(ctx, operation{op: op, obj: obj, id: workflows.DevicePoolID(n.NodeDspName, b.PoolName), workflow: workflows.DevicePool, input: in,
+		what: fmt.Sprintf("Creating device pool '%s' on node '%s'", b.PoolName, n.NodeDspName), refs: map[string]string{"Node": n.NodeDspName}}, wait)
 }

@@ -164,17 +164,6 @@ func (s *server) registerStoragePools(h huma.API) {
 		})
 }
 
-// poolKeyProp is the driver key that StorDriver/StorPoolName (the
-// positional argument of the guide's storage-pool create) names, by
-// provider; LVM_THIN's vg/thinpool fills two keys.
-var poolKeyProp = map[string]string{
-	store.ProviderLVM:      "StorDriver/LvmVg",
-	store.ProviderZFS:      "StorDriver/ZPool",
-	store.ProviderZFSThin:  "StorDriver/ZPoolThin",
-	store.ProviderFile:     "StorDriver/FileDir",
-	store.ProviderFileThin: "StorDriver/FileDir",
-}
-
 func (s *server) createStoragePool(ctx context.Context, node string, p StoragePool) (*rcOutput, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskStorPool
 	refs := map[string]string{"Node": node, "StorPoolDfn": p.StoragePoolName}
@@ -185,25 +174,7 @@ func (s *server) createStoragePool(ctx context.Context, node string, p StoragePo
 	if !ok {
 		return nil, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p.ProviderKind), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
 	}
-	if provider != store.ProviderDiskless && provider != store.ProviderRemoteSPDK && p.Props["StorDriver/StorPoolName"] == "" {
-		return nil, invalid(apicall.FailInvldStorPoolName, op, obj, fmt.Sprintf("Storage pool '%s' of kind %s needs its backing storage.", p.StoragePoolName, provider),
-			"The property StorDriver/StorPoolName is not set.",
-			"Name the volume group, thin pool (vg/pool), zpool or directory that holds the pool's volumes.")
-	}
-	props := p.Props
-	if backing := props["StorDriver/StorPoolName"]; backing != "" {
-		if k := poolKeyProp[provider]; k != "" && props[k] == "" {
-			props = withProp(props, k, backing)
-		}
-		if provider == store.ProviderLVMThin {
-			vg, thin, ok := strings.Cut(backing, "/")
-			if !ok || vg == "" || thin == "" {
-				return nil, invalid(apicall.FailInvldStorPoolName, op, obj, fmt.Sprintf("Invalid thin pool '%s'.", backing), "An LVM_THIN pool is named volume-group/thin-pool.", "Give it as vg/thinpool.")
-			}
-			props = withProp(withProp(props, "StorDriver/LvmVg", vg), "StorDriver/ThinPool", thin)
-		}
-	}
-	row, err := s.Store.CreateStoragePool(ctx, node, store.StoragePoolSpec{Name: p.StoragePoolName, Provider: provider, Props: props,
+	row, err := s.Store.CreateStoragePool(ctx, node, store.StoragePoolSpec{Name: p.StoragePoolName, Provider: provider, Props: p.Props,
 		SharedSpace: p.SharedSpace, ExternalLocking: p.ExternalLocking})
 	if err != nil {
 		return nil, failure(err, op, obj, refs)

@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strata/apicall"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -154,11 +157,16 @@ func takeStoragePool(tx *gorm.DB, node, pool string) (StoragePoolRow, error) {
 // CreateStoragePool creates a pool on a node, and its definition if this
 // is the first pool of that name.
 func (s *Store) CreateStoragePool(ctx context.Context, node string, spec StoragePoolSpec) (StoragePoolRow, error) {
+	props, err := backingProps(spec)
+	if err != nil {
+		return StoragePoolRow{}, err
+	}
+	spec.Props = props
 	if err := (PropsModify{OverrideProps: spec.Props}).Check(KindStoragePool); err != nil {
 		return StoragePoolRow{}, err
 	}
 	var row StoragePoolRow
-	err := s.Write(ctx, func(tx *gorm.DB) error {
+	err = s.Write(ctx, func(tx *gorm.DB) error {
 		n, err := takeNode(tx, node)
 		if err != nil {
 			return err
@@ -326,4 +334,45 @@ func (s *Store) ReservedPerPool(ctx context.Context) (map[[2]string]int64, error
 		out[[2]string{r.NodeName, r.StorPoolName}] = r.Reserved
 	}
 	return out, nil
+}
+
+// poolKeyProp is the driver key that StorDriver/StorPoolName (the
+// positional argument of the guide's storage-pool create) names, by
+// provider; LVM_THIN's vg/thinpool fills two keys.
+var poolKeyProp = map[string]string{
+	ProviderLVM:      "StorDriver/LvmVg",
+	ProviderZFS:      "StorDriver/ZPool",
+	ProviderZFSThin:  "StorDriver/ZPoolThin",
+	ProviderFile:     "StorDriver/FileDir",
+	ProviderFileThin: "StorDriver/FileDir",
+}
+
+// backingProps are a new pool's properties with its driver's keys filled
+// from StorDriver/StorPoolName; every pool but a diskless one needs one
+// or the other.
+func backingProps(spec StoragePoolSpec) (map[string]string, error) {
+	backing := spec.Props["StorDriver/StorPoolName"]
+	if backing == "" {
+		named := spec.Props[poolKeyProp[spec.Provider]] != "" || spec.Props["StorDriver/LvmVg"] != "" && spec.Props["StorDriver/ThinPool"] != ""
+		if named || spec.Provider == ProviderDiskless || spec.Provider == ProviderRemoteSPDK {
+			return spec.Props, nil
+		}
+		return nil, &Error{Problem: Invalid, Kind: KindStoragePool, Code: apicall.FailInvldStorPoolName,
+			Message:    fmt.Sprintf("Storage pool '%s' of kind %s needs its backing storage.", spec.Name, spec.Provider),
+			Cause:      "The property StorDriver/StorPoolName is not set.",
+			Correction: "Name the volume group, thin pool (vg/pool), zpool or directory that holds the pool's volumes."}
+	}
+	props := maps.Clone(spec.Props)
+	if k := poolKeyProp[spec.Provider]; k != "" && props[k] == "" {
+		props[k] = backing
+	}
+	if spec.Provider == ProviderLVMThin {
+		vg, thin, ok := strings.Cut(backing, "/")
+		if !ok || vg == "" || thin == "" {
+			return nil, &Error{Problem: Invalid, Kind: KindStoragePool, Code: apicall.FailInvldStorPoolName,
+				Message: fmt.Sprintf("Invalid thin pool '%s'.", backing), Cause: "An LVM_THIN pool is named volume-group/thin-pool.", Correction: "Give it as vg/thinpool."}
+		}
+		props["StorDriver/LvmVg"], props["StorDriver/ThinPool"] = vg, thin
+	}
+	return props, nil
 }

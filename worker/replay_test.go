@@ -29,6 +29,7 @@ import (
 	"strata/store"
 	"strata/worker"
 	"strata/worker/embedded"
+	"strata/workflows"
 )
 
 // historiesDir holds a recorded history of every workflow. Replaying them
@@ -91,22 +92,8 @@ func TestRecordHistories(t *testing.T) {
 	defer h.Close()
 
 	var ids []string
-	call := func(method, path, body string) {
-		req, err := http.NewRequest(method, h.URL+path, strings.NewReader(body))
-		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var rcs apicall.RcList
-		out, _ := io.ReadAll(resp.Body)
-		require.Less(t, resp.StatusCode, 300, "%s %s: %s", method, path, out)
-		require.NoError(t, json.Unmarshal(out, &rcs))
-		for _, rc := range rcs {
-			if id := rc.ObjRefs["WorkflowId"]; id != "" && (len(ids) == 0 || ids[len(ids)-1] != id) {
-				ids = append(ids, id)
-			}
-		}
-	}
+	call := func(method, path, body string) { tryCall(t, h.URL, &ids, method, path, body, true) }
+	refused := func(method, path, body string) { tryCall(t, h.URL, &ids, method, path, body, false) }
 	for i, n := range []string{"alpha", "bravo", "charlie"} {
 		call(http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.%d", "satellite_port": 1}]}`, n, i+2))
 		call(http.MethodPost, "/v1/nodes/"+n+"/storage-pools", `{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/srv/pool1"}}`)
@@ -128,6 +115,13 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodPut, "/v1/nodes/alpha/reconnect", ``)
 	call(http.MethodDelete, "/v1/nodes/charlie/lost", ``)
 	call(http.MethodPost, "/v1/controller/backup/db", `{"backup_name": "first"}`)
+	// The agents are not running: the disks are not found, and the device
+	// pool is refused.
+	status, err := http.Get(h.URL + "/v1/physical-storage")
+	require.NoError(t, err)
+	status.Body.Close()
+	ids = append(ids, workflows.PhysicalStorageID([]string{"alpha", "bravo"}))
+	refused(http.MethodPost, "/v1/physical-storage/alpha", `{"provider_kind": "LVM", "device_paths": ["/dev/vdb"], "pool_name": "vg1"}`)
 
 	require.NoError(t, os.RemoveAll(historiesDir))
 	require.NoError(t, os.MkdirAll(historiesDir, 0o755))
@@ -146,6 +140,26 @@ func TestRecordHistories(t *testing.T) {
 		require.NoError(t, err)
 		file := filepath.Join(historiesDir, name+"."+strings.NewReplacer(":", "_", "/", "_").Replace(id)+".json")
 		require.NoError(t, os.WriteFile(file, b, 0o644))
+	}
+}
+
+// tryCall sends a request and adds the workflows its answer names to
+// ids; ok says whether it must succeed or be refused.
+func tryCall(t *testing.T, base string, ids *[]string, method, path, body string, ok bool) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	require.Equal(t, ok, resp.StatusCode < 300, "%s %s: %d %s", method, path, resp.StatusCode, out)
+	var rcs apicall.RcList
+	require.NoError(t, json.Unmarshal(out, &rcs))
+	for _, rc := range rcs {
+		if id := rc.ObjRefs["WorkflowId"]; id != "" && (len(*ids) == 0 || (*ids)[len(*ids)-1] != id) {
+			*ids = append(*ids, id)
+		}
 	}
 }
 

@@ -43,6 +43,7 @@ var Workflows = []any{
 	workflows.DatabaseBackup, workflows.NodeSync, workflows.Deploy,
 	workflows.ToggleDisk, workflows.Activate, workflows.ResourceCreate, workflows.ResourceDelete, workflows.ResourceDefinitionDelete,
 	workflows.Autoplace, workflows.Spawn, workflows.NodeDelete,
+	workflows.PhysicalStorage, workflows.DevicePool,
 }
 
 // Start registers Strata's workflows and activities on taskQueue

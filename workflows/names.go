@@ -82,6 +82,16 @@ func DeployID(rd string) string { return id("deploy", rd) }
 // NodeSyncID names the one sync of a node at a time.
 func NodeSyncID(node string) string { return id("node-sync", node) }
 
+// PhysicalStorageID names a listing of the nodes' unused disks.
+func PhysicalStorageID(nodes []string) string {
+	nodes = append([]string(nil), nodes...)
+	sort.Strings(nodes)
+	return id("physical-storage", strings.Join(nodes, ","))
+}
+
+// DevicePoolID names the creation of a device pool on a node.
+func DevicePoolID(node, pool string) string { return id("device-pool", node, pool) }
+
 // DatabaseBackupID names the one workflow that writes a backup of that
 // name.
 func DatabaseBackupID(name string) string { return "controller-backup-db:" + name }

@@ -1,4 +1,4 @@
-package agentlink
+package nodestate
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,7 +16,7 @@ import (
 
 // cluster is two nodes, alpha and bravo, holding resource "data" with one
 // 1 GiB volume in FILE_THIN pools, and charlie holding it diskless.
-func cluster(t *testing.T) (*Link, *store.Store) {
+func cluster(t *testing.T) *store.Store {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")}, log)
@@ -36,25 +35,22 @@ func cluster(t *testing.T) (*Link, *store.Store) {
 	require.NoError(t, err)
 	_, err = st.CreateResources(ctx, "data", []store.ResourceSpec{{Node: "alpha"}, {Node: "bravo"}, {Node: "charlie", Flags: store.NewFlags("DRBD_DISKLESS")}})
 	require.NoError(t, err)
-	return New(st, log, time.Hour, nil), st
+	return st
 }
 
-// serving records what a node's agent said it serves, as the link does
-// when the agent comes online.
-func serving(t *testing.T, l *Link, node string, layers ...string) {
-	require.NoError(t, l.Store.SetNodeAgentInfo(context.Background(), node, node+".example", layers))
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.status[store.Key(node)] = Status{Connection: Online, Info: proto.Info{Layers: layers}}
+// serving records what a node's agent said it serves, as the agent link
+// does when the agent comes online.
+func serving(t *testing.T, st *store.Store, node string, layers ...string) {
+	require.NoError(t, st.SetNodeAgentInfo(context.Background(), node, node+".example", layers))
 }
 
 func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 	ctx := context.Background()
-	l, st := cluster(t)
+	st := cluster(t)
 	for _, n := range []string{"alpha", "bravo", "charlie"} {
-		serving(t, l, n, "DRBD", "STORAGE")
+		serving(t, st, n, "DRBD", "STORAGE")
 	}
-	want, err := l.DesiredState(ctx, "alpha")
+	want, _, err := Compile(ctx, st, "alpha")
 	require.NoError(t, err)
 	require.Len(t, want.Volumes, 1)
 	require.Len(t, want.Resources, 1)
@@ -72,19 +68,9 @@ func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 		{Name: "charlie", Host: "charlie.example", NodeID: 2, Address: "10.0.0.3", Diskless: true},
 	}, r.Drbd.Nodes)
 
-	// A peer whose agent went away keeps what it said it serves: the
-	// resource stays DRBD on the others.
-	l.mu.Lock()
-	l.status[store.Key("charlie")] = Status{Connection: Offline}
-	l.mu.Unlock()
-	want, err = l.DesiredState(ctx, "alpha")
-	require.NoError(t, err)
-	require.Len(t, want.Resources, 1)
-	assert.Equal(t, []string{"DRBD", "STORAGE"}, want.Resources[0].Layers, "an offline peer does not turn DRBD off")
-
 	// One node without DRBD: the resource is storage only everywhere.
-	serving(t, l, "charlie", "STORAGE")
-	want, err = l.DesiredState(ctx, "alpha")
+	serving(t, st, "charlie", "STORAGE")
+	want, _, err = Compile(ctx, st, "alpha")
 	require.NoError(t, err)
 	assert.Empty(t, want.Resources)
 	assert.Len(t, want.Volumes, 1, "the volume is still wanted")
@@ -96,8 +82,8 @@ func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 	require.NoError(t, err)
 	_, err = st.CreateResources(ctx, "plain", []store.ResourceSpec{{Node: "alpha"}, {Node: "bravo"}})
 	require.NoError(t, err)
-	serving(t, l, "charlie", "DRBD", "STORAGE")
-	want, err = l.DesiredState(ctx, "bravo")
+	serving(t, st, "charlie", "DRBD", "STORAGE")
+	want, _, err = Compile(ctx, st, "bravo")
 	require.NoError(t, err)
 	require.Len(t, want.Resources, 1)
 	assert.Equal(t, "data", want.Resources[0].Name, "plain is storage only")
@@ -106,7 +92,7 @@ func TestDesiredStateIsDrbdWhereEveryNodeServesIt(t *testing.T) {
 
 func TestDesiredStateCarriesInheritedStorDriverProperties(t *testing.T) {
 	ctx := context.Background()
-	l, st := cluster(t)
+	st := cluster(t)
 	_, err := st.CreateStoragePool(ctx, "alpha", store.StoragePoolSpec{Name: "lvm1", Provider: "LVM",
 		Props: map[string]string{"StorDriver/StorPoolName": "vg1", "StorDriver/WaitTimeoutAfterCreate": "900"}})
 	require.NoError(t, err)
@@ -123,7 +109,7 @@ func TestDesiredStateCarriesInheritedStorDriverProperties(t *testing.T) {
 	_, err = st.CreateResources(ctx, "lv", []store.ResourceSpec{{Node: "alpha"}})
 	require.NoError(t, err)
 
-	want, err := l.DesiredState(ctx, "alpha")
+	want, _, err := Compile(ctx, st, "alpha")
 	require.NoError(t, err)
 	for _, p := range want.Pools {
 		if p.Name == "lvm1" {
@@ -148,9 +134,9 @@ func TestDesiredStateCarriesInheritedStorDriverProperties(t *testing.T) {
 // per Paths/<path>/<node> pair of net interfaces.
 func TestDesiredStateCarriesConnectionOptionsAndPaths(t *testing.T) {
 	ctx := context.Background()
-	l, st := cluster(t)
+	st := cluster(t)
 	for _, n := range []string{"alpha", "bravo", "charlie"} {
-		serving(t, l, n, "DRBD", "STORAGE")
+		serving(t, st, n, "DRBD", "STORAGE")
 	}
 	for n, addr := range map[string]string{"alpha": "192.168.1.1", "bravo": "192.168.1.2"} {
 		_, err := st.CreateNetInterface(ctx, n, store.NetInterfaceRow{NodeNetDspName: "fast", InetAddress: addr}, false)
@@ -164,7 +150,7 @@ func TestDesiredStateCarriesConnectionOptionsAndPaths(t *testing.T) {
 		"Paths/p2/alpha": "fast", "Paths/p2/bravo": "fast"}})
 	require.NoError(t, err)
 
-	want, err := l.DesiredState(ctx, "alpha")
+	want, _, err := Compile(ctx, st, "alpha")
 	require.NoError(t, err)
 	require.Len(t, want.Resources, 1)
 	d := want.Resources[0].Drbd
@@ -173,7 +159,7 @@ func TestDesiredStateCarriesConnectionOptionsAndPaths(t *testing.T) {
 	assert.Equal(t, []proto.DrbdPath{{Local: "10.0.0.1", Peer: "10.0.0.2"}, {Local: "192.168.1.1", Peer: "192.168.1.2"}}, d.Paths["bravo"])
 	assert.Empty(t, d.Paths["charlie"], "no paths set: one path between the nodes' addresses")
 
-	want, err = l.DesiredState(ctx, "bravo")
+	want, _, err = Compile(ctx, st, "bravo")
 	require.NoError(t, err)
 	assert.Equal(t, []proto.DrbdPath{{Local: "10.0.0.2", Peer: "10.0.0.1"}, {Local: "192.168.1.2", Peer: "192.168.1.1"}}, want.Resources[0].Drbd.Paths["alpha"],
 		"seen from the other end")

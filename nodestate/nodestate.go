@@ -1,0 +1,350 @@
+// Package nodestate compiles a node's whole desired state from the store
+// (its storage pools, the volumes of its resources, their layers, DRBD
+// peers, options and paths) and records what the node's agent reports of
+// it. Sending it is agentlink's job.
+package nodestate
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"strata/agent/proto"
+	"strata/store"
+)
+
+// compiler reads what a node's state is made of.
+type compiler struct{ store *store.Store }
+
+// Compile is everything the node should have: its storage pools,
+// the volumes of its resources, and the layers above storage.
+func Compile(ctx context.Context, st *store.Store, node string) (proto.NodeState, []string, error) {
+	return compiler{st}.desiredState(ctx, node)
+}
+
+// desiredState is DesiredState, and the keys of the definitions whose
+// resource on the node is being deleted and so left out of the state.
+func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeState, []string, error) {
+	pools, err := l.store.ListStoragePools(ctx, store.StoragePoolFilter{Nodes: []string{node}})
+	if err != nil {
+		return proto.NodeState{}, nil, err
+	}
+	all, err := l.store.ListResources(ctx, store.ResourceFilter{Nodes: []string{node}})
+	if err != nil {
+		return proto.NodeState{}, nil, err
+	}
+	var rscs []store.Resource
+	var deleting []string
+	for _, r := range all {
+		if r.Flags.Has(store.FlagDelete) {
+			deleting = append(deleting, r.ResourceName)
+			continue
+		}
+		rscs = append(rscs, r)
+	}
+	inherited, err := l.inheritedStorDriver(ctx, node)
+	if err != nil {
+		return proto.NodeState{}, nil, err
+	}
+	st := proto.NodeState{Node: node, Pools: []proto.Pool{}, Volumes: []proto.Volume{}}
+	for _, p := range pools {
+		props := maps.Clone(inherited)
+		maps.Copy(props, p.Props)
+		st.Pools = append(st.Pools, proto.Pool{Name: p.PoolDspName, Provider: p.DriverName, Props: props})
+	}
+	names := make([]string, len(rscs))
+	for i, r := range rscs {
+		names[i] = r.ResourceName
+	}
+	rds, err := l.store.ListResourceDefinitions(ctx, store.ResourceDefinitionFilter{Names: names, WithVolumeDefinitions: true})
+	if err != nil {
+		return proto.NodeState{}, nil, err
+	}
+	rdByName := map[string]store.ResourceDefinition{}
+	for _, rd := range rds {
+		rdByName[rd.ResourceName] = rd
+	}
+	view := &pushView{store: l.store, node: node}
+	for _, r := range rscs {
+		rd := rdByName[r.ResourceName]
+		for _, v := range r.Volumes {
+			st.Volumes = append(st.Volumes, proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib,
+				CreateOptions: createOptions(rd, v)})
+		}
+		res, err := l.layers(ctx, r, rd, view)
+		if err != nil {
+			return proto.NodeState{}, nil, err
+		}
+		if res != nil {
+			st.Resources = append(st.Resources, *res)
+		}
+	}
+	return st, deleting, nil
+}
+
+// pushView keeps what one node state reads for every DRBD resource: the
+// cluster's nodes and the node's node connections, each read once and
+// only when a resource needs them.
+type pushView struct {
+	store     *store.Store
+	node      string
+	nodes     map[string]store.Node // by key
+	conns     []store.NodeConnection
+	connsRead bool
+}
+
+func (v *pushView) nodeByKey(ctx context.Context, key string) (store.Node, error) {
+	if v.nodes == nil {
+		all, err := v.store.ListNodes(ctx, nil)
+		if err != nil {
+			return store.Node{}, err
+		}
+		v.nodes = make(map[string]store.Node, len(all))
+		for _, n := range all {
+			v.nodes[n.NodeName] = n
+		}
+	}
+	n, ok := v.nodes[key]
+	if !ok {
+		return store.Node{}, fmt.Errorf("node %s is gone", key)
+	}
+	return n, nil
+}
+
+func (v *pushView) nodeConnections(ctx context.Context) ([]store.NodeConnection, error) {
+	if !v.connsRead {
+		conns, err := v.store.ListNodeConnections(ctx, v.node, "")
+		if err != nil {
+			return nil, err
+		}
+		v.conns, v.connsRead = conns, true
+	}
+	return v.conns, nil
+}
+
+// inheritedStorDriver are the StorDriver/* properties a node's pools
+// inherit: the controller's, overridden by the node's.
+func (l compiler) inheritedStorDriver(ctx context.Context, node string) (map[string]string, error) {
+	ctrl, err := l.store.Props(ctx, store.CtrlPropsInstance)
+	if err != nil {
+		return nil, err
+	}
+	n, err := l.store.GetNode(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, props := range []map[string]string{ctrl, n.Props} {
+		for k, v := range props {
+			if strings.HasPrefix(k, "StorDriver/") {
+				out[k] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+// createOptions is the provider's create options property set on a
+// volume's definition or its resource definition (the closer wins), nil
+// where neither sets it.
+func createOptions(rd store.ResourceDefinition, v store.Volume) *string {
+	key := map[string]string{store.ProviderLVM: "StorDriver/LvcreateOptions", store.ProviderLVMThin: "StorDriver/LvcreateOptions",
+		store.ProviderZFS: "StorDriver/ZfscreateOptions", store.ProviderZFSThin: "StorDriver/ZfscreateOptions"}[v.ProviderKind]
+	if key == "" {
+		return nil
+	}
+	for _, vd := range rd.VolumeDefinitions {
+		if o, ok := vd.Props[key]; ok && vd.VlmNr == v.VlmNr {
+			return &o
+		}
+	}
+	if o, ok := rd.Props[key]; ok {
+		return &o
+	}
+	return nil
+}
+
+// layers is a resource's stack above storage, nil for storage only.
+// Without a stack set on the definition, a resource is DRBD over
+// storage where every node holding it serves DRBD, and storage only
+// otherwise: a cluster without DRBD still gets its volumes.
+func (l compiler) layers(ctx context.Context, r store.Resource, rd store.ResourceDefinition, view *pushView) (*proto.Resource, error) {
+	if r.Flags.Has(store.FlagInactive) {
+		return nil, nil // deactivated: its storage stays, DRBD goes down
+	}
+	stack := rd.LayerStack.List()
+	self, err := view.nodeByKey(ctx, r.NodeName)
+	if err != nil {
+		return nil, err
+	}
+	if len(stack) == 0 && !self.Serves("DRBD") {
+		return nil, nil // storage only, without asking about the peers
+	}
+	all, err := l.store.ListResources(ctx, store.ResourceFilter{Resources: []string{r.ResourceName}})
+	if err != nil {
+		return nil, err
+	}
+	var peers []store.Resource
+	for _, p := range all {
+		if !p.Flags.Has(store.FlagDelete) {
+			peers = append(peers, p)
+		}
+	}
+	if len(stack) == 0 {
+		stack = []string{"DRBD", "STORAGE"}
+		for _, p := range peers {
+			n, err := view.nodeByKey(ctx, p.NodeName)
+			if err != nil {
+				return nil, err
+			}
+			if !n.Serves("DRBD") {
+				stack = []string{"STORAGE"}
+			}
+		}
+	}
+	if len(stack) == 1 && stack[0] == "STORAGE" {
+		return nil, nil
+	}
+	res := &proto.Resource{Name: r.ResourceDspName, Layers: stack}
+	if stack[0] != "DRBD" {
+		return res, nil
+	}
+	chain, err := l.store.ResourcePropsChain(ctx, r.ResourceName, r.NodeName)
+	if err != nil {
+		return nil, err
+	}
+	d := &proto.Drbd{Secret: rd.DrbdSecret, PeerSlots: rd.DrbdPeerSlots, Options: map[string]string{}}
+	if rd.DrbdPort != nil {
+		d.Port = *rd.DrbdPort
+	}
+	for k, e := range store.Effective(chain) {
+		if strings.HasPrefix(k, "DrbdOptions/") {
+			d.Options[k] = e.Value
+		}
+	}
+	for _, p := range peers {
+		n, err := view.nodeByKey(ctx, p.NodeName)
+		if err != nil {
+			return nil, err
+		}
+		host := n.Props[store.KeyNodeUname]
+		if host == "" {
+			host = n.NodeDspName
+		}
+		d.Nodes = append(d.Nodes, proto.DrbdNode{Name: n.NodeDspName, Host: host, NodeID: p.DrbdNodeID, Address: drbdAddress(n), Diskless: p.Flags.Has("DRBD_DISKLESS") || p.Flags.Has("DISKLESS")})
+	}
+	for _, vd := range rd.VolumeDefinitions {
+		if vd.DrbdMinor != nil {
+			d.Volumes = append(d.Volumes, proto.DrbdVolume{VlmNr: vd.VlmNr, Minor: *vd.DrbdMinor})
+		}
+	}
+	if err := l.connections(ctx, r, d, view); err != nil {
+		return nil, err
+	}
+	res.Drbd = d
+	return res, nil
+}
+
+// connections fills a DRBD resource's per-peer options and paths from the
+// node connections of its node, overridden by its resource connections:
+// DrbdOptions/Net/* and DrbdOptions/PeerDevice/*, and
+// Paths/<path>/<node> = <net interface> for each end.
+func (l compiler) connections(ctx context.Context, r store.Resource, d *proto.Drbd, view *pushView) error {
+	nodeConns, err := view.nodeConnections(ctx)
+	if err != nil {
+		return err
+	}
+	rscConns, err := l.store.ListResourceConnections(ctx, r.ResourceName, "", "")
+	if err != nil {
+		return err
+	}
+	peerProps := map[string]map[string]string{} // by peer node key
+	add := func(a, b string, props map[string]string) {
+		peer := b
+		switch r.NodeName {
+		case a:
+		case b:
+			peer = a
+		default:
+			return
+		}
+		if peerProps[peer] == nil {
+			peerProps[peer] = map[string]string{}
+		}
+		maps.Copy(peerProps[peer], props)
+	}
+	for _, c := range nodeConns {
+		add(c.NodeNameSrc, c.NodeNameDst, c.Props)
+	}
+	for _, c := range rscConns {
+		add(c.NodeNameSrc, c.NodeNameDst, c.Props)
+	}
+	d.PeerOptions, d.Paths = map[string]map[string]string{}, map[string][]proto.DrbdPath{}
+	local, err := view.nodeByKey(ctx, r.NodeName)
+	if err != nil {
+		return err
+	}
+	for peerKey, props := range peerProps {
+		peer, err := view.nodeByKey(ctx, peerKey)
+		if err != nil {
+			return err
+		}
+		paths := map[string]map[string]string{} // path → node key → interface
+		for k, v := range props {
+			switch {
+			case strings.HasPrefix(k, "DrbdOptions/"):
+				if d.PeerOptions[peer.NodeDspName] == nil {
+					d.PeerOptions[peer.NodeDspName] = map[string]string{}
+				}
+				d.PeerOptions[peer.NodeDspName][k] = v
+			case strings.HasPrefix(k, "Paths/"):
+				parts := strings.SplitN(k, "/", 3)
+				if len(parts) == 3 {
+					if paths[parts[1]] == nil {
+						paths[parts[1]] = map[string]string{}
+					}
+					paths[parts[1]][store.Key(parts[2])] = v
+				}
+			}
+		}
+		names := slices.Sorted(maps.Keys(paths))
+		for _, name := range names {
+			ends := paths[name]
+			la, pa := interfaceAddress(local, ends[local.NodeName]), interfaceAddress(peer, ends[peer.NodeName])
+			if la != "" && pa != "" {
+				d.Paths[peer.NodeDspName] = append(d.Paths[peer.NodeDspName], proto.DrbdPath{Local: la, Peer: pa})
+			}
+		}
+	}
+	return nil
+}
+
+// interfaceAddress is the address of a node's net interface by name.
+func interfaceAddress(n store.Node, iface string) string {
+	for _, nif := range n.NetInterfaces {
+		if nif.NodeNetName == store.Key(iface) {
+			return nif.InetAddress
+		}
+	}
+	return ""
+}
+
+// drbdAddress is where a node's DRBD listens: the interface its PrefNic
+// property names, else the controller's link to it.
+func drbdAddress(n store.Node) string {
+	want := store.Key(n.Props["PrefNic"])
+	if want == "" {
+		want = store.Key(n.Props[store.KeyCurStltConnName])
+	}
+	for _, nif := range n.NetInterfaces {
+		if want == "" || nif.NodeNetName == want {
+			return nif.InetAddress
+		}
+	}
+	if len(n.NetInterfaces) > 0 {
+		return n.NetInterfaces[0].InetAddress
+	}
+	return ""
+}
