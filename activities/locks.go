@@ -49,9 +49,6 @@ func (a *Activities) Release(ctx context.Context) error {
 
 // running tells whether workflow id is running.
 func (a *Activities) running(ctx context.Context, id string) (bool, error) {
-	if a.Temporal == nil {
-		return true, nil
-	}
 	desc, err := a.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var missing *serviceerror.NotFound
 	if errors.As(err, &missing) {

@@ -119,17 +119,13 @@ func (s *Store) ReconcileQuorum(ctx context.Context, rd string, drbd bool) (mess
 // quorumSettings are the auto-quorum properties that apply to a
 // definition: its own, else its group's, else the controller's.
 func quorumSettings(tx *gorm.DB, def ResourceDefinitionRow) (map[string]string, error) {
-	out := map[string]string{}
-	for _, inst := range []string{CtrlPropsInstance, ResourceGroupInstance(def.ResourceGroupName), ResourceDefinitionInstance(def.ResourceName)} {
+	var chain []map[string]string
+	for _, inst := range []string{ResourceDefinitionInstance(def.ResourceName), ResourceGroupInstance(def.ResourceGroupName), CtrlPropsInstance} {
 		props, err := readProps(tx, inst)
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range []string{KeyAutoQuorum, KeyAutoTiebreaker} {
-			if v, ok := props[k]; ok {
-				out[k] = v
-			}
-		}
+		chain = append(chain, props)
 	}
-	return out, nil
+	return map[string]string{KeyAutoQuorum: Inherited(KeyAutoQuorum, chain...), KeyAutoTiebreaker: Inherited(KeyAutoTiebreaker, chain...)}, nil
 }
