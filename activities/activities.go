@@ -50,15 +50,21 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 	}
 	want.Generation = gen
 	rep, err := a.Agents.Send(ctx, node, want)
-	var offline *agentlink.NotOnlineError
-	if errors.As(err, &offline) {
-		// Not worth retrying: the node gets its state when it connects.
-		return temporal.NewNonRetryableApplicationError(err.Error(), "NodeNotOnline", err)
-	}
 	if err != nil {
-		return err
+		// An offline node gets its state when it connects.
+		return notOnlineIsFinal(err)
 	}
 	return nodestate.Record(ctx, a.Store, node, deleting, rep)
+}
+
+// notOnlineIsFinal makes a call to a node whose agent is not online fail
+// without retries: it is not worth retrying.
+func notOnlineIsFinal(err error) error {
+	var offline *agentlink.NotOnlineError
+	if errors.As(err, &offline) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "NodeNotOnline", err)
+	}
+	return err
 }
 
 // ReconcileQuorum applies auto-quorum and the tie-breaker to a definition

@@ -9,9 +9,11 @@ import (
 	"strata/store"
 )
 
-// ListDisks are a node's unused disks, as its agent finds them.
+// ListDisks are a node's unused disks, as its agent finds them. A node
+// whose agent is offline has none to offer, at once.
 func (a *Activities) ListDisks(ctx context.Context, node string) ([]proto.Disk, error) {
-	return a.Agents.Disks(ctx, node)
+	disks, err := a.Agents.Disks(ctx, node)
+	return disks, notOnlineIsFinal(err)
 }
 
 // DevicePoolInput asks a node's agent for a device pool (an LVM volume

@@ -42,3 +42,25 @@ func TestLocksAreAllOrNothingAndSlotsHaveALimit(t *testing.T) {
 		require.True(t, got, "a released slot is free again")
 	})
 }
+
+// A kind's slot limit is the node's property, else the controller's,
+// else the kind's default; negative is no limit.
+func TestSlotLimitIsInherited(t *testing.T) {
+	eachDialect(t, func(t *testing.T, _ Config, st *Store) {
+		ctx := context.Background()
+		port := int32(3366)
+		_, err := st.CreateNode(ctx, NodeSpec{Name: "alpha", Type: "SATELLITE", NetInterfaces: []NetInterfaceRow{{NodeNetDspName: "default", InetAddress: "10.0.0.1", StltConnPort: &port}}})
+		require.NoError(t, err)
+		limit := func() int {
+			n, err := st.SlotLimit(ctx, "alpha", BackupShipping)
+			require.NoError(t, err)
+			return n
+		}
+		require.Equal(t, 2, limit(), "Strata's default")
+		require.NoError(t, st.ModifyControllerProps(ctx, PropsModify{OverrideProps: map[string]string{BackupShipping.Property: "5"}}))
+		require.Equal(t, 5, limit(), "the controller's")
+		_, err = st.ModifyNode(ctx, "alpha", "", PropsModify{OverrideProps: map[string]string{BackupShipping.Property: "-1"}})
+		require.NoError(t, err)
+		require.Equal(t, -1, limit(), "the node's: no limit")
+	})
+}

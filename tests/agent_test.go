@@ -82,10 +82,11 @@ func must(t testing.TB, c *harness.Controller, method, path string, body any, wa
 // their nodes come online, get their volumes, keep the bytes written to
 // them across an agent restart, and show OFFLINE while an agent is gone.
 func TestAgentsServeFileThinVolumes(t *testing.T) {
+	dirs := map[string]string{}
+	t.Cleanup(func() { detachLoops(dirs) }) // last, after the processes stopped
 	c := harness.StartController(t, harness.ControllerOptions{})
 	names := []string{"alpha", "bravo", "charlie"}
 	agents := map[string]*harness.Agent{}
-	dirs := map[string]string{}
 	for _, n := range names {
 		agents[n] = harness.StartAgent(t)
 		dirs[n] = t.TempDir()
@@ -94,7 +95,6 @@ func TestAgentsServeFileThinVolumes(t *testing.T) {
 		must(t, c, http.MethodPost, "/v1/nodes/"+n+"/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
 			"props": map[string]string{"StorDriver/StorPoolName": dirs[n]}}, http.StatusCreated)
 	}
-	t.Cleanup(func() { detachLoops(dirs) })
 	for _, n := range names {
 		eventually(t, 20*time.Second, n+" online", func() bool { return nodeStatus(t, c, n).ConnectionStatus == "ONLINE" })
 	}
@@ -193,11 +193,15 @@ func TestAgentVersionMismatch(t *testing.T) {
 
 // detachLoops frees the loop devices of the test's volume files.
 func detachLoops(dirs map[string]string) {
-	for _, dir := range dirs {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.img"))
-		for _, f := range files {
-			out, _ := exec.Command("losetup", "--list", "--noheadings", "--output", "NAME", "--associated", f).Output()
-			for _, dev := range strings.Fields(string(out)) {
+	out, _ := exec.Command("losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		dev, file, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		file = strings.TrimSpace(file) // "(deleted)" follows a file already removed
+		for _, dir := range dirs {
+			if strings.HasPrefix(file, dir+string(filepath.Separator)) {
 				_ = exec.Command("losetup", "--detach", dev).Run()
 			}
 		}
@@ -208,10 +212,10 @@ func detachLoops(dirs map[string]string) {
 // error report that the API and the client retrieve, and the node's other
 // pool goes on working.
 func TestAgentFaultsBecomeErrorReports(t *testing.T) {
+	good, missing := t.TempDir(), filepath.Join(t.TempDir(), "not-there")
+	t.Cleanup(func() { detachLoops(map[string]string{"good": good}) }) // last, after the processes stopped
 	c := harness.StartController(t, harness.ControllerOptions{})
 	a := harness.StartAgent(t)
-	good, missing := t.TempDir(), filepath.Join(t.TempDir(), "not-there")
-	t.Cleanup(func() { detachLoops(map[string]string{"good": good}) })
 	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
 		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": a.Port}}}, http.StatusCreated)
 	for pool, dir := range map[string]string{"good": good, "broken": missing} {

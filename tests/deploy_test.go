@@ -26,8 +26,13 @@ func threeNodeCluster(t testing.TB, opts harness.ControllerOptions) (*harness.Co
 // threeNodeClusterAgents is threeNodeCluster that also hands out the
 // nodes' agents.
 func threeNodeClusterAgents(t testing.TB, opts harness.ControllerOptions) (*harness.Controller, map[string]string, map[string]*harness.Agent) {
-	c := harness.StartController(t, opts)
 	dirs := map[string]string{}
+	// Registered first, so that it runs last: after the controller and the
+	// agents stopped (a push after it would attach the loop devices again),
+	// and it finds the devices by their files' directory even once the
+	// files are gone.
+	t.Cleanup(func() { detachLoops(dirs) })
+	c := harness.StartController(t, opts)
 	agents := map[string]*harness.Agent{}
 	for _, n := range []string{"alpha", "bravo", "charlie"} {
 		a := harness.StartAgent(t)
@@ -38,7 +43,6 @@ func threeNodeClusterAgents(t testing.TB, opts harness.ControllerOptions) (*harn
 		must(t, c, http.MethodPost, "/v1/nodes/"+n+"/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
 			"props": map[string]string{"StorDriver/StorPoolName": dirs[n]}}, http.StatusCreated)
 	}
-	t.Cleanup(func() { detachLoops(dirs) })
 	eventually(t, 30*time.Second, "pools report capacity", func() bool {
 		var pools []struct {
 			Total *int64 `json:"total_capacity"`
