@@ -27,16 +27,9 @@ type SpawnInput struct {
 // and deploys. When placement refuses, or on a dry run, the definition is
 // taken back, so that a failed spawn changes nothing.
 func Spawn(ctx workflow.Context, in SpawnInput) (Outcome, error) {
-	o, err := begin(ctx, "creating the definitions")
-	if err != nil {
-		return Outcome{}, err
-	}
 	rd := in.Definitions.Resource
 	var a *activities.Activities
-	return o.finish(func() error {
-		if err := o.lock(store.ResourceDefinitionLock(rd)); err != nil {
-			return err
-		}
+	return locked(ctx, "creating the definitions", []string{store.ResourceDefinitionLock(rd)}, func(o *operation) error {
 		if _, ok, err := o.step("creating the definitions", a.SpawnDefinitions, in.Definitions); err != nil || !ok || in.DefinitionsOnly {
 			return err
 		}
@@ -54,5 +47,5 @@ func Spawn(ctx workflow.Context, in SpawnInput) (Outcome, error) {
 			return err
 		}
 		return o.deploy(rd, s.Nodes)
-	}())
+	})
 }

@@ -11,15 +11,8 @@ import (
 // brings the peers of its resources up to date: auto-quorum for each
 // definition, and every peer node's new state.
 func NodeDelete(ctx workflow.Context, in activities.NodeDeleteInput) (Outcome, error) {
-	o, err := begin(ctx, "deleting the node")
-	if err != nil {
-		return Outcome{}, err
-	}
 	var a *activities.Activities
-	return o.finish(func() error {
-		if err := o.lock(store.NodeLock(in.Node)); err != nil {
-			return err
-		}
+	return locked(ctx, "deleting the node", []string{store.NodeLock(in.Node)}, func(o *operation) error {
 		s, ok, err := o.step("deleting the node", a.DeleteNode, in)
 		if err != nil || !ok {
 			return err
@@ -33,5 +26,5 @@ func NodeDelete(ctx workflow.Context, in activities.NodeDeleteInput) (Outcome, e
 			}
 		}
 		return nil
-	}())
+	})
 }

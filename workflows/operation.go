@@ -66,6 +66,20 @@ func begin(ctx workflow.Context, state string) (*operation, error) {
 	return o, nil
 }
 
+// locked runs an operation: its progress answers StatusQuery, its body
+// runs under the locks of objects (waiting while another operation holds
+// one of them), and the locks are given back on every path.
+func locked(ctx workflow.Context, state string, objects []string, body func(o *operation) error) (Outcome, error) {
+	o, err := begin(ctx, state)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := o.lock(objects...); err != nil {
+		return o.finish(err)
+	}
+	return o.finish(body(o))
+}
+
 // lock takes the operation's locks, waiting while another operation holds
 // one of them; finish gives them back.
 func (o *operation) lock(objects ...string) error {

@@ -49,15 +49,8 @@ func PhysicalStorage(ctx workflow.Context, nodes []string) (PhysicalStorageResul
 // DevicePool makes a device pool on a node, under the node's lock, and
 // its storage pool when asked for.
 func DevicePool(ctx workflow.Context, in activities.DevicePoolInput) (Outcome, error) {
-	o, err := begin(ctx, "creating the device pool")
-	if err != nil {
-		return Outcome{}, err
-	}
 	var a *activities.Activities
-	return o.finish(func() error {
-		if err := o.lock(store.NodeLock(in.Node)); err != nil {
-			return err
-		}
+	return locked(ctx, "creating the device pool", []string{store.NodeLock(in.Node)}, func(o *operation) error {
 		// Making a volume group or zpool takes its time: a regular
 		// activity, heartbeating, that a crash does not run twice at once.
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -65,12 +58,11 @@ func DevicePool(ctx workflow.Context, in activities.DevicePoolInput) (Outcome, e
 			HeartbeatTimeout:    5 * activities.HeartbeatInterval,
 			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 		})
-		o.status.State = "creating the device pool"
 		var s activities.Step
 		if err := workflow.ExecuteActivity(actx, a.CreateDevicePool, in).Get(ctx, &s); err != nil {
 			return err
 		}
 		o.out = append(o.out, s.Replies...)
 		return nil
-	}())
+	})
 }

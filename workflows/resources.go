@@ -46,14 +46,7 @@ func ResourceDefinitionDelete(ctx workflow.Context, rd string) (Outcome, error) 
 // resources: under the definition's lock, the step records the request,
 // auto-quorum follows, and every node concerned gets its new state.
 func changeResources(ctx workflow.Context, rd, state string, step, input any) (Outcome, error) {
-	o, err := begin(ctx, state)
-	if err != nil {
-		return Outcome{}, err
-	}
-	return o.finish(func() error {
-		if err := o.lock(store.ResourceDefinitionLock(rd)); err != nil {
-			return err
-		}
+	return locked(ctx, state, []string{store.ResourceDefinitionLock(rd)}, func(o *operation) error {
 		s, ok, err := o.step(state, step, input)
 		if err != nil || !ok {
 			return err
@@ -62,5 +55,5 @@ func changeResources(ctx workflow.Context, rd, state string, step, input any) (O
 			return err
 		}
 		return o.deploy(rd, s.Nodes)
-	}())
+	})
 }
