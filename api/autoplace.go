@@ -9,6 +9,7 @@ import (
 
 	"strata/activities"
 	"strata/apicall"
+	"strata/restapi"
 	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -19,9 +20,9 @@ import (
 // AutoPlaceRequest is LINSTOR's body of resource-definition auto-place
 // and resource create --auto-place.
 type AutoPlaceRequest struct {
-	DisklessOnRemaining *bool             `json:"diskless_on_remaining,omitempty"`
-	SelectFilter        *AutoSelectFilter `json:"select_filter"`
-	LayerList           []string          `json:"layer_list,omitempty"`
+	DisklessOnRemaining *bool                     `json:"diskless_on_remaining,omitempty"`
+	SelectFilter        *restapi.AutoSelectFilter `json:"select_filter"`
+	LayerList           []string                  `json:"layer_list,omitempty"`
 }
 
 // DryRunParam asks for the autoplacer's choice without making it

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/stretchr/testify/require"
 )
 
 // placed lists the nodes holding rd, with (d) for diskless ones.
 func placed(c *apiClient, rd string) []string {
-	var rscs []ResourceWithVolumes
+	var rscs []restapi.ResourceWithVolumes
 	c.get("/v1/resource-definitions/"+rd+"/resources", &rscs)
 	var out []string
 	for _, r := range rscs {
@@ -47,7 +48,7 @@ func TestSpawnAndAutoplace(t *testing.T) {
 			`{"resource_definition_name": "site1", "volume_sizes": [10485760], "partial": false, "definitions_only": false, "select_filter": {}}`)
 		require.Contains(t, messages(rcs), "successfully autoplaced on 2 nodes")
 		require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "site1"), "MaxFreeSpace: the two pools with most free space, and a tie-breaker")
-		var rd ResourceDefinition
+		var rd restapi.ResourceDefinition
 		c.get("/v1/resource-definitions/site1", &rd)
 		require.Equal(t, "web", rd.ResourceGroupName)
 		require.EqualValues(t, 10485760, rd.VolumeDefinitions[0].SizeKib)
@@ -109,7 +110,7 @@ func TestToggleDiskAndActivate(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo", "flags": ["DRBD_DISKLESS"]}}]`)
 		pool := func(node string) string {
-			var r ResourceWithVolumes
+			var r restapi.ResourceWithVolumes
 			c.get("/v1/resource-definitions/backups/resources/"+node, &r)
 			return r.Volumes[0].StoragePoolName
 		}
@@ -126,7 +127,7 @@ func TestToggleDiskAndActivate(t *testing.T) {
 		c.fail(http.StatusNotFound, apicall.FailNotFound+2, http.MethodPut, "/v1/resource-definitions/backups/resources/delta/toggle-disk/diskful", nil)
 
 		c.ok(http.StatusOK, http.MethodPost, "/v1/resource-definitions/backups/resources/alpha/deactivate", nil)
-		var r ResourceWithVolumes
+		var r restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/backups/resources/alpha", &r)
 		require.Contains(t, r.Flags, "INACTIVE")
 		c.ok(http.StatusOK, http.MethodPost, "/v1/resource-definitions/backups/resources/alpha/activate", nil)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strata/apicall"
+	"strata/restapi"
 	"strings"
 	"sync"
 	"testing"
@@ -54,7 +55,7 @@ func TestConcurrentConflictingRequests(t *testing.T) {
 			return c.do(http.MethodPost, fmt.Sprintf("/v1/resource-definitions/r%d/volume-definitions", i%25), `{"volume_definition": {"size_kib": 1024}}`)
 		})
 		require.Equal(t, n, count(st, http.StatusCreated))
-		var rds []ResourceDefinition
+		var rds []restapi.ResourceDefinition
 		c.get("/v1/resource-definitions?with_volume_definitions=true", &rds)
 		ports, minors := map[int32]bool{}, map[int32]bool{}
 		for _, rd := range rds {
@@ -102,7 +103,7 @@ func TestConcurrentConflictingRequests(t *testing.T) {
 		})
 		require.GreaterOrEqual(t, count(st, http.StatusCreated), 1)
 		require.Equal(t, n, count(st, http.StatusCreated)+count(st, http.StatusInternalServerError), "created (joined) or refused as existing")
-		var view []ResourceWithVolumes
+		var view []restapi.ResourceWithVolumes
 		c.get("/v1/view/resources?resources=r0", &view)
 		require.Len(t, view, 1)
 		require.Len(t, view[0].Volumes, 2)
@@ -111,7 +112,7 @@ func TestConcurrentConflictingRequests(t *testing.T) {
 		run(func(i int) (int, []byte) {
 			return c.do(http.MethodPut, "/v1/nodes/bravo", fmt.Sprintf(`{"override_props": {"Aux/k%d": "v"}}`, i))
 		})
-		var node Node
+		var node restapi.Node
 		c.get("/v1/nodes/bravo", &node)
 		aux := 0
 		for k := range node.Props {
@@ -152,7 +153,7 @@ func TestConcurrentAutoplacements(t *testing.T) {
 			}
 		}
 		require.GreaterOrEqual(t, placedNow, 1)
-		var rscs []ResourceWithVolumes
+		var rscs []restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/hot/resources", &rscs)
 		diskful := 0
 		for _, r := range rscs {
@@ -195,7 +196,7 @@ func TestRepeatedRequestsHaveOneEffect(t *testing.T) {
 			return answers
 		}
 		diskful := func() []string {
-			var rscs []ResourceWithVolumes
+			var rscs []restapi.ResourceWithVolumes
 			c.get("/v1/resource-definitions/hot/resources", &rscs)
 			var out []string
 			for _, r := range rscs {

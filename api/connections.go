@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -17,8 +18,8 @@ type ConnPath struct {
 	NodeB string `path:"node_b" doc:"Second node"`
 }
 
-func connectionJSON(a, b string, props map[string]string, flags store.Flags, port *int32) Connection {
-	return Connection{NodeA: a, NodeB: b, Props: props, Flags: flags.List(), Port: port}
+func connectionJSON(a, b string, props map[string]string, flags store.Flags, port *int32) restapi.Connection {
+	return restapi.Connection{NodeA: a, NodeB: b, Props: props, Flags: flags.List(), Port: port}
 }
 
 func (s *server) registerConnections(h huma.API) {
@@ -26,21 +27,21 @@ func (s *server) registerConnections(h huma.API) {
 		func(ctx context.Context, in *struct {
 			NodeA string `query:"node_a"`
 			NodeB string `query:"node_b"`
-		}) (*struct{ Body []Connection }, error) {
+		}) (*struct{ Body []restapi.Connection }, error) {
 			conns, err := s.Store.ListNodeConnections(ctx, in.NodeA, in.NodeB)
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskNodeConn, nil)
 			}
-			out := make([]Connection, len(conns))
+			out := make([]restapi.Connection, len(conns))
 			for i, c := range conns {
 				out[i] = connectionJSON(c.NodeADspName, c.NodeBDspName, c.Props, "", nil)
 			}
-			return &struct{ Body []Connection }{out}, nil
+			return &struct{ Body []restapi.Connection }{out}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "nodeConnectionModify", Method: http.MethodPut, Path: "/v1/node-connections/{node_a}/{node_b}", Summary: "modify a node connection", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			ConnPath
-			Body PropsModify
+			Body restapi.PropsModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskNodeConn
 			refs := map[string]string{"Node1": in.NodeA, "Node2": in.NodeB}
@@ -51,35 +52,35 @@ func (s *server) registerConnections(h huma.API) {
 			return success(apicall.Modified, op, obj, fmt.Sprintf("Node connection between nodes '%s' and '%s' modified.", in.NodeA, in.NodeB), row.UUID, refs), nil
 		})
 
-	list := func(ctx context.Context, rd, a, b string) ([]Connection, error) {
+	list := func(ctx context.Context, rd, a, b string) ([]restapi.Connection, error) {
 		conns, err := s.Store.ListResourceConnections(ctx, rd, a, b)
 		if err != nil {
 			return nil, notFoundOnly(err)
 		}
-		out := make([]Connection, len(conns))
+		out := make([]restapi.Connection, len(conns))
 		for i, c := range conns {
 			out[i] = connectionJSON(c.NodeADspName, c.NodeBDspName, c.Props, c.Flags, c.TCPPort)
 		}
 		return out, nil
 	}
 	huma.Register(h, huma.Operation{OperationID: "resourceConnectionsList", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resource-connections", Summary: "list a definition's resource connections", Tags: []string{"developers"}},
-		func(ctx context.Context, in *RdPath) (*struct{ Body []Connection }, error) {
+		func(ctx context.Context, in *RdPath) (*struct{ Body []restapi.Connection }, error) {
 			out, err := list(ctx, in.Resource, "", "")
-			return &struct{ Body []Connection }{out}, err
+			return &struct{ Body []restapi.Connection }{out}, err
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceConnectionList", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resource-connections/{node_a}/{node_b}", Summary: "show one resource connection", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RdPath
 			ConnPath
-		}) (*struct{ Body []Connection }, error) {
+		}) (*struct{ Body []restapi.Connection }, error) {
 			out, err := list(ctx, in.Resource, in.NodeA, in.NodeB)
-			return &struct{ Body []Connection }{out}, err
+			return &struct{ Body []restapi.Connection }{out}, err
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceConnectionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resource-connections/{node_a}/{node_b}", Summary: "modify a resource connection", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RdPath
 			ConnPath
-			Body PropsModify
+			Body restapi.PropsModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskRscConn
 			refs := map[string]string{"RscDfn": in.Resource, "Node1": in.NodeA, "Node2": in.NodeB}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
@@ -79,7 +80,7 @@ func (s *server) registerController(h huma.API) {
 		Summary:       "set or delete controller properties",
 		Tags:          []string{"developers"},
 		DefaultStatus: http.StatusCreated,
-	}, func(ctx context.Context, in *struct{ Body ControllerPropsModify }) (*rcOutput, error) {
+	}, func(ctx context.Context, in *struct{ Body restapi.ControllerPropsModify }) (*rcOutput, error) {
 		return s.modifyControllerProps(ctx, propsModify(in.Body.PropsModify))
 	})
 

@@ -9,6 +9,7 @@ import (
 
 	"strata/activities"
 	"strata/apicall"
+	"strata/restapi"
 	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -36,37 +37,37 @@ func (s *server) registerNodes(h huma.API) {
 		func(ctx context.Context, in *struct {
 			ListParams
 			Nodes []string `query:"nodes,explode"`
-		}) (*struct{ Body []Node }, error) {
+		}) (*struct{ Body []restapi.Node }, error) {
 			nodes, err := s.Store.ListNodes(ctx, in.Nodes)
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskNode, nil)
 			}
 			nodes = page(filter(nodes, func(n store.Node) map[string]string { return n.Props }, in.Props), in.ListParams)
-			out := make([]Node, len(nodes))
+			out := make([]restapi.Node, len(nodes))
 			for i, n := range nodes {
 				out[i] = s.nodeJSON(n)
 			}
-			return &struct{ Body []Node }{out}, nil
+			return &struct{ Body []restapi.Node }{out}, nil
 		})
 
 	huma.Register(h, huma.Operation{OperationID: "nodeGet", Method: http.MethodGet, Path: "/v1/nodes/{node}", Summary: "show one node", Tags: []string{"developers"}},
-		func(ctx context.Context, in *NodePath) (*struct{ Body Node }, error) {
+		func(ctx context.Context, in *NodePath) (*struct{ Body restapi.Node }, error) {
 			n, err := s.Store.GetNode(ctx, in.Node)
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			return &struct{ Body Node }{s.nodeJSON(n)}, nil
+			return &struct{ Body restapi.Node }{s.nodeJSON(n)}, nil
 		})
 
 	huma.Register(h, huma.Operation{OperationID: "nodeAdd", Method: http.MethodPost, Path: "/v1/nodes", Summary: "add a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
-		func(ctx context.Context, in *struct{ Body Node }) (*rcOutput, error) {
+		func(ctx context.Context, in *struct{ Body restapi.Node }) (*rcOutput, error) {
 			return s.createNode(ctx, in.Body)
 		})
 
 	huma.Register(h, huma.Operation{OperationID: "nodeModify", Method: http.MethodPut, Path: "/v1/nodes/{node}", Summary: "modify a node", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			NodePath
-			Body NodeModify
+			Body restapi.NodeModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskNode
 			refs := map[string]string{"Node": in.Node}
@@ -119,7 +120,7 @@ func (s *server) registerNodes(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "nodeRestore", Method: http.MethodPut, Path: "/v1/nodes/{node}/restore", Summary: "restore an evicted node", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			NodePath
-			Body *NodeRestore
+			Body *restapi.NodeRestore
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskNode
 			refs := map[string]string{"Node": in.Node}
@@ -133,7 +134,7 @@ func (s *server) registerNodes(h huma.API) {
 	s.registerNetInterfaces(h)
 }
 
-func (s *server) createNode(ctx context.Context, n Node) (*rcOutput, error) {
+func (s *server) createNode(ctx context.Context, n restapi.Node) (*rcOutput, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskNode
 	refs := map[string]string{"Node": n.Name}
 	if err := checkNodeName(n.Name, op, obj); err != nil {
@@ -182,7 +183,7 @@ func withProp(props map[string]string, k, v string) map[string]string {
 }
 
 // netIfRow validates a net interface of a request.
-func netIfRow(nif NetInterface, op, obj uint64) (store.NetInterfaceRow, error) {
+func netIfRow(nif restapi.NetInterface, op, obj uint64) (store.NetInterfaceRow, error) {
 	if nif.Name == "" {
 		nif.Name = "default"
 	}
@@ -211,9 +212,9 @@ func netIfRow(nif NetInterface, op, obj uint64) (store.NetInterfaceRow, error) {
 	return row, nil
 }
 
-func (s *server) nodeJSON(n store.Node) Node {
+func (s *server) nodeJSON(n store.Node) restapi.Node {
 	active := store.Key(n.Props[store.KeyCurStltConnName])
-	out := Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID, ConnectionStatus: agentlink.Offline}
+	out := restapi.Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID, ConnectionStatus: agentlink.Offline}
 	if s.Agents != nil {
 		st := s.Agents.Status(n.NodeName)
 		out.ConnectionStatus = st.Connection
@@ -228,8 +229,8 @@ func (s *server) nodeJSON(n store.Node) Node {
 	return out
 }
 
-func netIfJSON(nif store.NetInterfaceRow, active bool) NetInterface {
-	out := NetInterface{Name: nif.NodeNetDspName, Address: nif.InetAddress, SatellitePort: nif.StltConnPort, IsActive: active, UUID: nif.UUID}
+func netIfJSON(nif store.NetInterfaceRow, active bool) restapi.NetInterface {
+	out := restapi.NetInterface{Name: nif.NodeNetDspName, Address: nif.InetAddress, SatellitePort: nif.StltConnPort, IsActive: active, UUID: nif.UUID}
 	if nif.StltConnEncrType != nil {
 		out.SatelliteEncryptionType = *nif.StltConnEncrType
 	}
@@ -237,13 +238,13 @@ func netIfJSON(nif store.NetInterfaceRow, active bool) NetInterface {
 }
 
 func (s *server) registerNetInterfaces(h huma.API) {
-	listNetIfs := func(ctx context.Context, node, name string) ([]NetInterface, error) {
+	listNetIfs := func(ctx context.Context, node, name string) ([]restapi.NetInterface, error) {
 		n, err := s.Store.GetNode(ctx, node)
 		if err != nil {
 			return nil, err
 		}
 		active := store.Key(n.Props[store.KeyCurStltConnName])
-		var out []NetInterface
+		var out []restapi.NetInterface
 		for _, nif := range n.NetInterfaces {
 			if name == "" || nif.NodeNetName == store.Key(name) {
 				out = append(out, netIfJSON(nif, nif.NodeNetName == active))
@@ -255,15 +256,15 @@ func (s *server) registerNetInterfaces(h huma.API) {
 		func(ctx context.Context, in *struct {
 			NodePath
 			ListParams
-		}) (*struct{ Body []NetInterface }, error) {
+		}) (*struct{ Body []restapi.NetInterface }, error) {
 			out, err := listNetIfs(ctx, in.Node, "")
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			return &struct{ Body []NetInterface }{page(out, in.ListParams)}, nil
+			return &struct{ Body []restapi.NetInterface }{page(out, in.ListParams)}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "netinterfaceGet", Method: http.MethodGet, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "show one net interface", Tags: []string{"developers"}},
-		func(ctx context.Context, in *NetIfPath) (*struct{ Body NetInterface }, error) {
+		func(ctx context.Context, in *NetIfPath) (*struct{ Body restapi.NetInterface }, error) {
 			out, err := listNetIfs(ctx, in.Node, in.NetInterface)
 			if err != nil {
 				return nil, notFoundOnly(err)
@@ -271,12 +272,12 @@ func (s *server) registerNetInterfaces(h huma.API) {
 			if len(out) == 0 {
 				return nil, missing(store.KindNetInterface, "Net interface '%s' on node '%s' not found.", in.NetInterface, in.Node)
 			}
-			return &struct{ Body NetInterface }{out[0]}, nil
+			return &struct{ Body restapi.NetInterface }{out[0]}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "netinterfaceCreate", Method: http.MethodPost, Path: "/v1/nodes/{node}/net-interfaces", Summary: "create a net interface on a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			NodePath
-			Body NetInterface
+			Body restapi.NetInterface
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskCrt, apicall.MaskNetIf
 			refs := map[string]string{"Node": in.Node, "NetIf": in.Body.Name}
@@ -293,7 +294,7 @@ func (s *server) registerNetInterfaces(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "netinterfaceModified", Method: http.MethodPut, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "modify a net interface", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			NetIfPath
-			Body NetInterface
+			Body restapi.NetInterface
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskNetIf
 			refs := map[string]string{"Node": in.Node, "NetIf": in.NetInterface}

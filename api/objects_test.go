@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/stretchr/testify/require"
 
@@ -39,7 +40,7 @@ func TestNodesAndNetInterfaces(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes",
 			`{"name": "n2", "type": "combined", "net_interfaces": [{"name": "default", "address": "10.0.0.2", "satellite_port": 3367, "satellite_encryption_type": "ssl", "is_active": true}]}`)
 
-		var nodes []Node
+		var nodes []restapi.Node
 		c.get("/v1/nodes", &nodes)
 		require.Len(t, nodes, 2)
 		require.Equal(t, "SATELLITE", nodes[0].Type)
@@ -49,7 +50,7 @@ func TestNodesAndNetInterfaces(t *testing.T) {
 		require.Equal(t, "OFFLINE", nodes[0].ConnectionStatus)
 
 		// Case-insensitive names; single GET; 404 with LINSTOR's code.
-		var n Node
+		var n restapi.Node
 		c.get("/v1/nodes/N1", &n)
 		require.Equal(t, "n1", n.Name)
 		status, body := c.do(http.MethodGet, "/v1/nodes/nope", nil)
@@ -72,19 +73,19 @@ func TestNodesAndNetInterfaces(t *testing.T) {
 
 		// Net interfaces: create, make active, the active one cannot go.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/n1/net-interfaces", `{"name": "data", "address": "10.1.0.1"}`)
-		var nifs []NetInterface
+		var nifs []restapi.NetInterface
 		c.get("/v1/nodes/n1/net-interfaces", &nifs)
 		require.Len(t, nifs, 2)
 		c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/nodes/n1/net-interfaces/default", nil)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1/net-interfaces/data", `{"name": "data", "address": "10.1.0.9", "satellite_port": 3366, "is_active": true}`)
-		var nif NetInterface
+		var nif restapi.NetInterface
 		c.get("/v1/nodes/n1/net-interfaces/data", &nif)
 		require.Equal(t, "10.1.0.9", nif.Address)
 		require.True(t, nif.IsActive)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n1/net-interfaces/default", nil)
 
 		// Every node gets its diskless pool.
-		var pools []StoragePool
+		var pools []restapi.StoragePool
 		c.get("/v1/view/storage-pools", &pools)
 		require.Len(t, pools, 2)
 		require.Equal(t, "DfltDisklessStorPool", pools[0].StoragePoolName)
@@ -112,17 +113,17 @@ func TestStoragePools(t *testing.T) {
 		} {
 			c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/n1/storage-pools", body)
 		}
-		var pools []StoragePool
+		var pools []restapi.StoragePool
 		c.get("/v1/nodes/n1/storage-pools", &pools)
 		require.Len(t, pools, 6)
-		var tp StoragePool
+		var tp restapi.StoragePool
 		c.get("/v1/nodes/n1/storage-pools/tpool", &tp)
 		require.Equal(t, "LVM_THIN", tp.ProviderKind)
 		require.Equal(t, "vg1", tp.Props["StorDriver/LvmVg"])
 		require.Equal(t, "thin", tp.Props["StorDriver/ThinPool"])
 		require.Equal(t, "Thin", tp.StaticTraits["Provisioning"])
 		require.True(t, tp.SupportsSnapshots)
-		var lvm, zfs StoragePool
+		var lvm, zfs restapi.StoragePool
 		c.get("/v1/nodes/n1/storage-pools/pool1", &lvm)
 		require.Equal(t, "vg1", lvm.Props["StorDriver/LvmVg"])
 		c.get("/v1/nodes/n1/storage-pools/zpool1", &zfs)
@@ -135,13 +136,13 @@ func TestStoragePools(t *testing.T) {
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1/storage-pools/pool1", `{"override_props": {"MaxOversubscriptionRatio": "2"}}`)
 		c.fail(http.StatusInternalServerError, apicall.FailInvldProp, http.MethodPut, "/v1/nodes/n1/storage-pools/pool1", `{"override_props": {"MaxOversubscriptionRatio": "much"}}`)
 
-		var spds []StoragePoolDefinition
+		var spds []restapi.StoragePoolDefinition
 		c.get("/v1/storage-pool-definitions", &spds)
 		require.Len(t, spds, 6, "a definition for each pool name")
 		c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/storage-pool-definitions/pool1", nil)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/storage-pool-definitions", `{"storage_pool_name": "later"}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/storage-pool-definitions/later", `{"override_props": {"Aux/tier": "ssd"}}`)
-		var spd StoragePoolDefinition
+		var spd restapi.StoragePoolDefinition
 		c.get("/v1/storage-pool-definitions/later", &spd)
 		require.Equal(t, "ssd", spd.Props["Aux/tier"])
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/storage-pool-definitions/later", nil)
@@ -158,12 +159,12 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups",
 			`{"name": "rg1", "select_filter": {"place_count": "2", "storage_pool_list": ["pool1"], "replicas_on_different": ["Aux/zone"], "layer_stack": ["drbd", "storage"], "provider_list": ["FILE_THIN"]}}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/rg1", `{"select_filter": {"place_count": 3}, "override_props": {"DrbdOptions/Net/protocol": "C"}}`)
-		var rg ResourceGroup
+		var rg restapi.ResourceGroup
 		c.get("/v1/resource-groups/rg1", &rg)
 		require.EqualValues(t, 3, rg.SelectFilter.PlaceCount)
 		require.Equal(t, []string{"pool1"}, rg.SelectFilter.StoragePoolList, "modify keeps what it does not set")
 		require.Equal(t, []string{"DRBD", "STORAGE"}, rg.SelectFilter.LayerStack)
-		var rgs []ResourceGroup
+		var rgs []restapi.ResourceGroup
 		c.get("/v1/resource-groups", &rgs)
 		require.Len(t, rgs, 2, "DfltRscGrp and rg1")
 
@@ -171,7 +172,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/rg1/volume-groups/0", `{"override_props": {"Aux/x": "1"}}`)
 		// CACHE after WRITECACHE is a different layer, not a repeat.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "cached", "select_filter": {"layer_stack": ["drbd", "writecache", "cache", "storage"]}}`)
-		var vgs []VolumeGroup
+		var vgs []restapi.VolumeGroup
 		c.get("/v1/resource-groups/rg1/volume-groups", &vgs)
 		require.Len(t, vgs, 1)
 		require.EqualValues(t, 0, *vgs[0].VolumeNumber)
@@ -181,7 +182,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/volume-definitions", `{"volume_definition": {"size_kib": 524288000}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/volume-definitions", `{"volume_definition": {"size_kib": 104857600}}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/1", `{"override_props": {"StorPoolName": "pool1"}}`)
-		var rd ResourceDefinition
+		var rd restapi.ResourceDefinition
 		c.get("/v1/resource-definitions/backups", &rd)
 		require.Equal(t, "rg1", rd.ResourceGroupName)
 		require.EqualValues(t, 7000, rd.LayerData[0].Data.Port)
@@ -189,7 +190,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		require.Len(t, rd.VolumeDefinitions, 2)
 		require.EqualValues(t, 1, *rd.VolumeDefinitions[1].VolumeNumber)
 		require.EqualValues(t, 1001, *rd.VolumeDefinitions[1].LayerData[0].Data.MinorNumber)
-		var rds []ResourceDefinition
+		var rds []restapi.ResourceDefinition
 		c.get("/v1/resource-definitions?with_volume_definitions=true", &rds)
 		require.Len(t, rds, 1)
 		require.Len(t, rds[0].VolumeDefinitions, 2)
@@ -202,7 +203,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 			`[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo", "props": {"StorPoolName": "pool1"}}}]`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/backups/resources/charlie", `{"resource": {"flags": ["DRBD_DISKLESS"]}}`)
 
-		var view []ResourceWithVolumes
+		var view []restapi.ResourceWithVolumes
 		c.get("/v1/view/resources", &view)
 		require.Len(t, view, 3)
 		require.Len(t, view[0].Volumes, 2)
@@ -222,7 +223,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 			DevicePath: "/dev/drbd1000", BackingDevice: "/dev/vg/backups_00000", TopLayer: "DRBD", AllocatedKib: &kib, UsableKib: &kib, DiskState: "UpToDate"}}}))
 		require.NoError(t, c.store.SetVolumeActual(t.Context(), "charlie", map[string]map[int32]store.VolumeActual{"BACKUPS": {0: {
 			DevicePath: "/dev/drbd1000", TopLayer: "DRBD", DiskState: "Diskless"}}}))
-		var layered ResourceWithVolumes
+		var layered restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/backups/resources/alpha", &layered)
 		layers := layered.Volumes[0].LayerDataList
 		require.Len(t, layers, 2)
@@ -237,19 +238,19 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 			DrbdRole: "Primary", DrbdConnections: map[string]string{"bravo": "Connected", "charlie": "Connecting"}}}))
 		c.get("/v1/resource-definitions/backups/resources/alpha", &layered)
 		require.True(t, *layered.State.InUse, "Primary is in use")
-		require.Equal(t, DrbdConnection{Connected: false, Message: "Connecting"}, layered.LayerObject.Drbd.Connections["charlie"])
+		require.Equal(t, restapi.DrbdConnection{Connected: false, Message: "Connecting"}, layered.LayerObject.Drbd.Connections["charlie"])
 		require.True(t, layered.LayerObject.Drbd.Connections["bravo"].Connected)
 		require.Equal(t, "STORAGE", layered.LayerObject.Children[0].Type)
 
 		// Effective properties say where a value comes from.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resources/alpha", `{"override_props": {"DrbdOptions/Net/protocol": "B"}}`)
-		var r ResourceWithVolumes
+		var r restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/backups/resources/alpha", &r)
 		eff := r.EffectiveProps["DrbdOptions/Net/protocol"]
 		require.Equal(t, "B", eff.Value)
 		require.Equal(t, "Resource", eff.Type)
-		require.Equal(t, []PropertyWithDescription{{Type: "ResourceGroup", Value: "C"}, {Type: "Controller", Value: "A"}}, eff.Other)
+		require.Equal(t, []restapi.PropertyWithDescription{{Type: "ResourceGroup", Value: "C"}, {Type: "Controller", Value: "A"}}, eff.Other)
 
 		// Growing always works; shrinking is refused while resources exist.
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/0", `{"size_kib": 629145600}`)
@@ -257,7 +258,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 
 		// Connections: DRBD peer options as properties.
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/max-buffers": "8192"}}`)
-		var conns []Connection
+		var conns []restapi.Connection
 		c.get("/v1/resource-definitions/backups/resource-connections/bravo/alpha", &conns)
 		require.Len(t, conns, 1)
 		require.Equal(t, "8192", conns[0].Props["DrbdOptions/Net/max-buffers"])
@@ -305,7 +306,7 @@ func TestControllerProperties(t *testing.T) {
 		require.NotContains(t, props, "Aux/owner")
 
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "r1"}}`)
-		var rd ResourceDefinition
+		var rd restapi.ResourceDefinition
 		c.get("/v1/resource-definitions/r1", &rd)
 		require.EqualValues(t, 7100, rd.LayerData[0].Data.Port, "the port comes from TcpPortAutoRange")
 		require.Equal(t, "DfltRscGrp", rd.ResourceGroupName)
@@ -441,42 +442,42 @@ func TestObjectReads(t *testing.T) {
 		cluster(c)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "rg1"}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/rg1/volume-groups", `{"volume_number": 3, "flags": ["GROSS_SIZE"]}`)
-		var vg VolumeGroup
+		var vg restapi.VolumeGroup
 		c.get("/v1/resource-groups/rg1/volume-groups/3", &vg)
 		require.Equal(t, []string{"GROSS_SIZE"}, vg.Flags)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-groups/rg1/volume-groups/3", `{"flags": ["-GROSS_SIZE"]}`)
 		c.get("/v1/resource-groups/rg1/volume-groups/3", &vg)
 		require.Empty(t, vg.Flags)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-groups/rg1/volume-groups/3", nil)
-		var vgs []VolumeGroup
+		var vgs []restapi.VolumeGroup
 		c.get("/v1/resource-groups/rg1/volume-groups", &vgs)
 		require.Empty(t, vgs)
 
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "res1", "resource_group_name": "rg1", "props": {"StorPoolName": "pool1"}}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/volume-definitions", `{"volume_definition": {"volume_number": 5, "size_kib": 2048}, "drbd_minor_number": 2000}`)
-		var vds []VolumeDefinition
+		var vds []restapi.VolumeDefinition
 		c.get("/v1/resource-definitions/res1/volume-definitions", &vds)
 		require.Len(t, vds, 1)
-		var vd VolumeDefinition
+		var vd restapi.VolumeDefinition
 		c.get("/v1/resource-definitions/res1/volume-definitions/5", &vd)
 		require.EqualValues(t, 2048, vd.SizeKib)
 		require.EqualValues(t, 2000, *vd.LayerData[0].Data.MinorNumber)
 
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/res1/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}, "drbd_node_id": 7}]`)
-		var rscs []ResourceWithVolumes
+		var rscs []restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/res1/resources", &rscs)
 		require.Len(t, rscs, 3, "two diskful replicas get a tie-breaker")
 		require.Equal(t, "alpha", rscs[0].NodeName)
 		require.Equal(t, []string{"DRBD_DISKLESS", "TIE_BREAKER"}, rscs[2].Flags)
-		var vlms []Volume
+		var vlms []restapi.Volume
 		c.get("/v1/resource-definitions/res1/resources/bravo/volumes", &vlms)
 		require.Len(t, vlms, 1)
-		var vlm Volume
+		var vlm restapi.Volume
 		c.get("/v1/resource-definitions/res1/resources/bravo/volumes/5", &vlm)
 		require.Equal(t, "pool1", vlm.StoragePoolName)
 
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/res1/resource-connections/alpha/bravo", `{"override_props": {"Paths/path1/alpha": "default", "Paths/path1/bravo": "default"}}`)
-		var conns []Connection
+		var conns []restapi.Connection
 		c.get("/v1/resource-definitions/res1/resource-connections", &conns)
 		require.Len(t, conns, 1)
 		require.Equal(t, "default", conns[0].Props["Paths/path1/bravo"])
@@ -496,12 +497,12 @@ func TestAutoQuorumAndTieBreaker(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "db", "props": {"StorPoolName": "pool1"}}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
 		quorum := func() (string, string) {
-			var rd ResourceDefinition
+			var rd restapi.ResourceDefinition
 			c.get("/v1/resource-definitions/db", &rd)
 			return rd.Props["DrbdOptions/Resource/quorum"], rd.Props["DrbdOptions/Resource/on-no-quorum"]
 		}
 		flags := func(node string) []string {
-			var r ResourceWithVolumes
+			var r restapi.ResourceWithVolumes
 			c.get("/v1/resource-definitions/db/resources/"+node, &r)
 			return r.Flags
 		}
@@ -520,7 +521,7 @@ func TestAutoQuorumAndTieBreaker(t *testing.T) {
 		// A diskless resource asked for on the tie-breaker's node replaces it.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources/charlie", `{"resource": {"flags": ["DRBD_DISKLESS"]}}`)
 		require.Equal(t, []string{"DRBD_DISKLESS"}, flags("charlie"))
-		var rscs []ResourceWithVolumes
+		var rscs []restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/db/resources", &rscs)
 		require.Len(t, rscs, 3, "no second tie-breaker: a diskless replica gives quorum")
 
@@ -560,7 +561,7 @@ func TestNodeLostReappliesQuorum(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}}, {"resource": {"node_name": "charlie"}}]`)
 		rcs := c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/charlie/lost", nil)
 		require.Contains(t, messages(rcs), "Tie breaker resource 'db' created on delta")
-		var rscs []ResourceWithVolumes
+		var rscs []restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/db/resources", &rscs)
 		require.Len(t, rscs, 3)
 		require.Equal(t, "delta", rscs[2].NodeName)

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
 )
 
@@ -37,7 +38,7 @@ func invalid(code, op, obj uint64, message, cause, correction string) error {
 	return apicall.Failure(code, op, obj, message, cause, correction)
 }
 
-func propsModify(m PropsModify) store.PropsModify {
+func propsModify(m restapi.PropsModify) store.PropsModify {
 	return store.PropsModify{OverrideProps: m.OverrideProps, DeleteProps: m.DeleteProps, DeleteNamespaces: m.DeleteNamespaces}
 }
 

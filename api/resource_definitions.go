@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"strata/apicall"
+	"strata/restapi"
 	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -46,27 +47,27 @@ func nameFromExternal(ext string) string {
 	return n
 }
 
-func resourceDefinitionJSON(d store.ResourceDefinition) ResourceDefinition {
-	out := ResourceDefinition{Name: d.ResourceDspName, Props: d.Props, Flags: d.Flags.List(), UUID: d.UUID, ResourceGroupName: d.ResourceGroupDspName}
+func resourceDefinitionJSON(d store.ResourceDefinition) restapi.ResourceDefinition {
+	out := restapi.ResourceDefinition{Name: d.ResourceDspName, Props: d.Props, Flags: d.Flags.List(), UUID: d.UUID, ResourceGroupName: d.ResourceGroupDspName}
 	if d.ResourceExternalName != nil {
 		out.ExternalName = *d.ResourceExternalName
 	}
-	drbd := &DrbdResourceDefinitionLayer{PeerSlots: d.DrbdPeerSlots, AlStripes: 1, AlStripeSizeKib: 32, TransportType: d.DrbdTransportType, Secret: d.DrbdSecret}
+	drbd := &restapi.DrbdResourceDefinitionLayer{PeerSlots: d.DrbdPeerSlots, AlStripes: 1, AlStripeSizeKib: 32, TransportType: d.DrbdTransportType, Secret: d.DrbdSecret}
 	if d.DrbdPort != nil {
 		drbd.Port = *d.DrbdPort
 	}
 	stack := d.LayerStack.List()
 	if len(stack) == 0 || stack[0] == "DRBD" {
-		out.LayerData = append(out.LayerData, ResourceDefinitionLayer{Type: "DRBD", Data: drbd})
+		out.LayerData = append(out.LayerData, restapi.ResourceDefinitionLayer{Type: "DRBD", Data: drbd})
 	}
 	if len(stack) == 0 {
 		stack = []string{"DRBD", "STORAGE"}
 	}
 	for _, l := range stack[1:] {
-		out.LayerData = append(out.LayerData, ResourceDefinitionLayer{Type: l})
+		out.LayerData = append(out.LayerData, restapi.ResourceDefinitionLayer{Type: l})
 	}
 	if len(stack) == 1 && stack[0] != "DRBD" {
-		out.LayerData = []ResourceDefinitionLayer{{Type: stack[0]}}
+		out.LayerData = []restapi.ResourceDefinitionLayer{{Type: stack[0]}}
 	}
 	for _, v := range d.VolumeDefinitions {
 		out.VolumeDefinitions = append(out.VolumeDefinitions, volumeDefinitionJSON(v))
@@ -74,11 +75,11 @@ func resourceDefinitionJSON(d store.ResourceDefinition) ResourceDefinition {
 	return out
 }
 
-func volumeDefinitionJSON(v store.VolumeDefinition) VolumeDefinition {
+func volumeDefinitionJSON(v store.VolumeDefinition) restapi.VolumeDefinition {
 	nr := v.VlmNr
-	out := VolumeDefinition{VolumeNumber: &nr, SizeKib: v.VlmSize, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID}
+	out := restapi.VolumeDefinition{VolumeNumber: &nr, SizeKib: v.VlmSize, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID}
 	if v.DrbdMinor != nil {
-		out.LayerData = []VolumeDefinitionLayer{{Type: "DRBD", Data: &DrbdVolumeDefinition{VolumeNumber: &nr, MinorNumber: v.DrbdMinor}}, {Type: "STORAGE"}}
+		out.LayerData = []restapi.VolumeDefinitionLayer{{Type: "DRBD", Data: &restapi.DrbdVolumeDefinition{VolumeNumber: &nr, MinorNumber: v.DrbdMinor}}, {Type: "STORAGE"}}
 	}
 	return out
 }
@@ -89,28 +90,30 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			ListParams
 			ResourceDefinitions   []string `query:"resource_definitions,explode"`
 			WithVolumeDefinitions bool     `query:"with_volume_definitions"`
-		}) (*struct{ Body []ResourceDefinition }, error) {
+		}) (*struct{ Body []restapi.ResourceDefinition }, error) {
 			rds, err := s.Store.ListResourceDefinitions(ctx, store.ResourceDefinitionFilter{Names: in.ResourceDefinitions, WithVolumeDefinitions: in.WithVolumeDefinitions})
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
 			}
 			rds = page(filter(rds, func(d store.ResourceDefinition) map[string]string { return d.Props }, in.Props), in.ListParams)
-			out := make([]ResourceDefinition, len(rds))
+			out := make([]restapi.ResourceDefinition, len(rds))
 			for i, d := range rds {
 				out[i] = resourceDefinitionJSON(d)
 			}
-			return &struct{ Body []ResourceDefinition }{out}, nil
+			return &struct{ Body []restapi.ResourceDefinition }{out}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionGet", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}", Summary: "show one resource definition", Tags: []string{"developers"}},
-		func(ctx context.Context, in *RdPath) (*struct{ Body ResourceDefinition }, error) {
+		func(ctx context.Context, in *RdPath) (*struct{ Body restapi.ResourceDefinition }, error) {
 			d, err := s.Store.GetResourceDefinition(ctx, in.Resource)
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			return &struct{ Body ResourceDefinition }{resourceDefinitionJSON(d)}, nil
+			return &struct{ Body restapi.ResourceDefinition }{resourceDefinitionJSON(d)}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionCreate", Method: http.MethodPost, Path: "/v1/resource-definitions", Summary: "add a resource definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
-		func(ctx context.Context, in *struct{ Body ResourceDefinitionCreate }) (*rcOutput, error) {
+		func(ctx context.Context, in *struct {
+			Body restapi.ResourceDefinitionCreate
+		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskCrt, apicall.MaskRscDfn
 			b := in.Body
 			rd := b.ResourceDefinition
@@ -155,7 +158,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RdPath
 			OperationWaitParam
-			Body ResourceDefinitionModify
+			Body restapi.ResourceDefinitionModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskRscDfn
 			refs := map[string]string{"RscDfn": in.Resource}
@@ -213,26 +216,26 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RdPath
 			ListParams
-		}) (*struct{ Body []VolumeDefinition }, error) {
+		}) (*struct{ Body []restapi.VolumeDefinition }, error) {
 			d, err := s.Store.GetResourceDefinition(ctx, in.Resource)
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			out := []VolumeDefinition{}
+			out := []restapi.VolumeDefinition{}
 			for _, v := range d.VolumeDefinitions {
 				out = append(out, volumeDefinitionJSON(v))
 			}
-			return &struct{ Body []VolumeDefinition }{page(out, in.ListParams)}, nil
+			return &struct{ Body []restapi.VolumeDefinition }{page(out, in.ListParams)}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeDefinitionGet", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/volume-definitions/{volume_number}", Summary: "show one volume definition", Tags: []string{"developers"}},
-		func(ctx context.Context, in *VdPath) (*struct{ Body VolumeDefinition }, error) {
+		func(ctx context.Context, in *VdPath) (*struct{ Body restapi.VolumeDefinition }, error) {
 			d, err := s.Store.GetResourceDefinition(ctx, in.Resource)
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
 			for _, v := range d.VolumeDefinitions {
 				if v.VlmNr == in.VolumeNumber {
-					return &struct{ Body VolumeDefinition }{volumeDefinitionJSON(v)}, nil
+					return &struct{ Body restapi.VolumeDefinition }{volumeDefinitionJSON(v)}, nil
 				}
 			}
 			return nil, missing(store.KindVolumeDefinition, "Volume definition %d of resource definition '%s' not found.", in.VolumeNumber, in.Resource)
@@ -241,7 +244,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RdPath
 			OperationWaitParam
-			Body VolumeDefinitionCreate
+			Body restapi.VolumeDefinitionCreate
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskCrt, apicall.MaskVlmDfn
 			refs := map[string]string{"RscDfn": in.Resource}
@@ -271,7 +274,7 @@ func (s *server) registerVolumeDefinitions(h huma.API) {
 		func(ctx context.Context, in *struct {
 			VdPath
 			OperationWaitParam
-			Body VolumeDefinitionModify
+			Body restapi.VolumeDefinitionModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskVlmDfn
 			refs := map[string]string{"RscDfn": in.Resource, "VlmNr": fmt.Sprint(in.VolumeNumber)}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -30,7 +32,7 @@ var (
 )
 
 // checkSelectFilter validates an auto-select filter's names and kinds.
-func checkSelectFilter(f *AutoSelectFilter, op, obj uint64) (store.SelectFilter, error) {
+func checkSelectFilter(f *restapi.AutoSelectFilter, op, obj uint64) (store.SelectFilter, error) {
 	if f == nil {
 		return store.SelectFilter{}, nil
 	}
@@ -106,8 +108,8 @@ func checkLayers(stack []string, op, obj uint64) ([]string, error) {
 }
 
 // selectFilterJSON is a stored filter in LINSTOR's JSON shape.
-func selectFilterJSON(f store.SelectFilter) *AutoSelectFilter {
-	out, err := sameShape[AutoSelectFilter](f)
+func selectFilterJSON(f store.SelectFilter) *restapi.AutoSelectFilter {
+	out, err := sameShape[restapi.AutoSelectFilter](f)
 	if err != nil { // both types hold plain fields with the same tags
 		panic(fmt.Sprintf("auto-select filter: %v", err))
 	}
@@ -121,8 +123,8 @@ func checkPeerSlots(n *int32, op, obj uint64) error {
 	return nil
 }
 
-func resourceGroupJSON(g store.ResourceGroup) ResourceGroup {
-	return ResourceGroup{Name: g.ResourceGroupDspName, Description: g.Description, Props: g.Props, SelectFilter: selectFilterJSON(g.SelectFilter), UUID: g.UUID, PeerSlots: g.PeerSlots}
+func resourceGroupJSON(g store.ResourceGroup) restapi.ResourceGroup {
+	return restapi.ResourceGroup{Name: g.ResourceGroupDspName, Description: g.Description, Props: g.Props, SelectFilter: selectFilterJSON(g.SelectFilter), UUID: g.UUID, PeerSlots: g.PeerSlots}
 }
 
 func (s *server) registerResourceGroups(h huma.API) {
@@ -130,28 +132,28 @@ func (s *server) registerResourceGroups(h huma.API) {
 		func(ctx context.Context, in *struct {
 			ListParams
 			ResourceGroups []string `query:"resource_groups,explode"`
-		}) (*struct{ Body []ResourceGroup }, error) {
+		}) (*struct{ Body []restapi.ResourceGroup }, error) {
 			rgs, err := s.Store.ListResourceGroups(ctx, in.ResourceGroups)
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 			}
 			rgs = page(filter(rgs, func(g store.ResourceGroup) map[string]string { return g.Props }, in.Props), in.ListParams)
-			out := make([]ResourceGroup, len(rgs))
+			out := make([]restapi.ResourceGroup, len(rgs))
 			for i, g := range rgs {
 				out[i] = resourceGroupJSON(g)
 			}
-			return &struct{ Body []ResourceGroup }{out}, nil
+			return &struct{ Body []restapi.ResourceGroup }{out}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceGroupGet", Method: http.MethodGet, Path: "/v1/resource-groups/{resource_group}", Summary: "show one resource group", Tags: []string{"developers"}},
-		func(ctx context.Context, in *RgPath) (*struct{ Body ResourceGroup }, error) {
+		func(ctx context.Context, in *RgPath) (*struct{ Body restapi.ResourceGroup }, error) {
 			g, err := s.Store.GetResourceGroup(ctx, in.ResourceGroup)
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			return &struct{ Body ResourceGroup }{resourceGroupJSON(g)}, nil
+			return &struct{ Body restapi.ResourceGroup }{resourceGroupJSON(g)}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceGroupCreate", Method: http.MethodPost, Path: "/v1/resource-groups", Summary: "add a resource group", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
-		func(ctx context.Context, in *struct{ Body ResourceGroup }) (*rcOutput, error) {
+		func(ctx context.Context, in *struct{ Body restapi.ResourceGroup }) (*rcOutput, error) {
 			const op, obj = apicall.MaskCrt, apicall.MaskRscGrp
 			b := in.Body
 			refs := map[string]string{"RscGrp": b.Name}
@@ -174,7 +176,7 @@ func (s *server) registerResourceGroups(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "resourceGroupModify", Method: http.MethodPut, Path: "/v1/resource-groups/{resource_group}", Summary: "modify a resource group", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RgPath
-			Body ResourceGroupModify
+			Body restapi.ResourceGroupModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskRscGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup}
@@ -208,9 +210,9 @@ func (s *server) registerResourceGroups(h huma.API) {
 	s.registerVolumeGroups(h)
 }
 
-func volumeGroupJSON(v store.VolumeGroup) VolumeGroup {
+func volumeGroupJSON(v store.VolumeGroup) restapi.VolumeGroup {
 	nr := v.VlmNr
-	return VolumeGroup{VolumeNumber: &nr, Props: v.Props, UUID: v.UUID, Flags: v.Flags.List()}
+	return restapi.VolumeGroup{VolumeNumber: &nr, Props: v.Props, UUID: v.UUID, Flags: v.Flags.List()}
 }
 
 // vgFlags are the flags a volume group may carry.
@@ -245,12 +247,12 @@ func flagChange(flags []string, allowed []string, op, obj uint64) (func(store.Fl
 }
 
 func (s *server) registerVolumeGroups(h huma.API) {
-	list := func(ctx context.Context, rg string, nr *int32) ([]VolumeGroup, error) {
+	list := func(ctx context.Context, rg string, nr *int32) ([]restapi.VolumeGroup, error) {
 		vgs, err := s.Store.ListVolumeGroups(ctx, rg, nr)
 		if err != nil {
 			return nil, notFoundOnly(err)
 		}
-		out := make([]VolumeGroup, len(vgs))
+		out := make([]restapi.VolumeGroup, len(vgs))
 		for i, v := range vgs {
 			out[i] = volumeGroupJSON(v)
 		}
@@ -260,22 +262,22 @@ func (s *server) registerVolumeGroups(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RgPath
 			ListParams
-		}) (*struct{ Body []VolumeGroup }, error) {
+		}) (*struct{ Body []restapi.VolumeGroup }, error) {
 			out, err := list(ctx, in.ResourceGroup, nil)
-			return &struct{ Body []VolumeGroup }{page(out, in.ListParams)}, err
+			return &struct{ Body []restapi.VolumeGroup }{page(out, in.ListParams)}, err
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeGroupGet", Method: http.MethodGet, Path: "/v1/resource-groups/{resource_group}/volume-groups/{volume_number}", Summary: "show one volume group", Tags: []string{"developers"}},
-		func(ctx context.Context, in *VgPath) (*struct{ Body VolumeGroup }, error) {
+		func(ctx context.Context, in *VgPath) (*struct{ Body restapi.VolumeGroup }, error) {
 			out, err := list(ctx, in.ResourceGroup, &in.VolumeNumber)
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body VolumeGroup }{out[0]}, nil
+			return &struct{ Body restapi.VolumeGroup }{out[0]}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "volumeGroupCreate", Method: http.MethodPost, Path: "/v1/resource-groups/{resource_group}/volume-groups", Summary: "add a volume group to a resource group", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			RgPath
-			Body VolumeGroup
+			Body restapi.VolumeGroup
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskCrt, apicall.MaskVlmGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup}
@@ -296,7 +298,7 @@ func (s *server) registerVolumeGroups(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "volumeGroupModify", Method: http.MethodPut, Path: "/v1/resource-groups/{resource_group}/volume-groups/{volume_number}", Summary: "modify a volume group", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			VgPath
-			Body VolumeGroupModify
+			Body restapi.VolumeGroupModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskVlmGrp
 			refs := map[string]string{"RscGrp": in.ResourceGroup, "VlmNr": fmt.Sprint(in.VolumeNumber)}
@@ -320,4 +322,14 @@ func (s *server) registerVolumeGroups(h huma.API) {
 			}
 			return success(apicall.Deleted, op, obj, fmt.Sprintf("Volume group %d of resource group '%s' deleted.", row.VlmNr, in.ResourceGroup), row.UUID, refs), nil
 		})
+}
+
+// sameShape converts between two types with the same JSON fields.
+func sameShape[T any](src any) (T, error) {
+	var dst T
+	b, err := json.Marshal(src)
+	if err == nil {
+		err = json.Unmarshal(b, &dst)
+	}
+	return dst, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"strata/activities"
 	"strata/apicall"
+	"strata/restapi"
 	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -35,30 +36,30 @@ type jsonBytes struct {
 	Body        []byte
 }
 
-func resourceJSON(r store.Resource) ResourceWithVolumes {
-	out := ResourceWithVolumes{Resource: Resource{Name: r.ResourceDspName, NodeName: r.NodeDspName, Props: r.Props, Flags: r.Flags.List(),
+func resourceJSON(r store.Resource) restapi.ResourceWithVolumes {
+	out := restapi.ResourceWithVolumes{Resource: restapi.Resource{Name: r.ResourceDspName, NodeName: r.NodeDspName, Props: r.Props, Flags: r.Flags.List(),
 		UUID: r.UUID, CreateTimestamp: r.CreateTimestamp}}
 	for _, v := range r.Volumes {
 		out.Volumes = append(out.Volumes, volumeJSON(v))
 	}
 	if r.DrbdRole != "" { // the agent brought DRBD up and reported it
 		inUse := r.DrbdRole == "Primary"
-		out.State = &ResourceState{InUse: &inUse}
-		drbd := &DrbdResource{NodeID: r.DrbdNodeID, Connections: map[string]DrbdConnection{}}
+		out.State = &restapi.ResourceState{InUse: &inUse}
+		drbd := &restapi.DrbdResource{NodeID: r.DrbdNodeID, Connections: map[string]restapi.DrbdConnection{}}
 		for peer, state := range r.DrbdConnections {
-			drbd.Connections[peer] = DrbdConnection{Connected: state == "Connected", Message: state}
+			drbd.Connections[peer] = restapi.DrbdConnection{Connected: state == "Connected", Message: state}
 		}
-		out.LayerObject = &ResourceLayer{Type: "DRBD", Drbd: drbd, Children: []ResourceLayer{{Type: "STORAGE"}}}
+		out.LayerObject = &restapi.ResourceLayer{Type: "DRBD", Drbd: drbd, Children: []restapi.ResourceLayer{{Type: "STORAGE"}}}
 	}
 	return out
 }
 
-func volumeJSON(v store.Volume) Volume {
+func volumeJSON(v store.Volume) restapi.Volume {
 	nr := v.VlmNr
-	out := Volume{VolumeNumber: &nr, StoragePoolName: v.StorPoolDspName, ProviderKind: v.ProviderKind, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID,
+	out := restapi.Volume{VolumeNumber: &nr, StoragePoolName: v.StorPoolDspName, ProviderKind: v.ProviderKind, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID,
 		DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib}
 	if v.DiskState != "" {
-		out.State = &VolumeState{DiskState: v.DiskState}
+		out.State = &restapi.VolumeState{DiskState: v.DiskState}
 	}
 	if v.StateError != "" {
 		out.Reports = []apicall.ApiCallRc{stateReport(apicall.MaskVlm, v.StateError, v.StateReport)}
@@ -69,32 +70,32 @@ func volumeJSON(v store.Volume) Volume {
 
 // volumeLayers are the layers of a volume its agent reported: DRBD over
 // the storage device, or the storage device alone.
-func volumeLayers(v store.Volume) []VolumeLayer {
+func volumeLayers(v store.Volume) []restapi.VolumeLayer {
 	if v.DevicePath == "" {
 		return nil
 	}
-	storage := StorageVolume{VolumeNumber: v.VlmNr, DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}
+	storage := restapi.StorageVolume{VolumeNumber: v.VlmNr, DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}
 	if v.TopLayer != "DRBD" {
-		return []VolumeLayer{{Type: "STORAGE", Data: storage}}
+		return []restapi.VolumeLayer{{Type: "STORAGE", Data: storage}}
 	}
 	storage.DevicePath = v.BackingDevice
 	if v.BackingDevice == "" { // diskless: DRBD over nothing
-		return []VolumeLayer{{Type: "DRBD", Data: DrbdVolume{DevicePath: v.DevicePath, DiskState: v.DiskState}}}
+		return []restapi.VolumeLayer{{Type: "DRBD", Data: restapi.DrbdVolume{DevicePath: v.DevicePath, DiskState: v.DiskState}}}
 	}
-	return []VolumeLayer{
-		{Type: "DRBD", Data: DrbdVolume{DevicePath: v.DevicePath, BackingDevice: v.BackingDevice, MetaDisk: "internal",
+	return []restapi.VolumeLayer{
+		{Type: "DRBD", Data: restapi.DrbdVolume{DevicePath: v.DevicePath, BackingDevice: v.BackingDevice, MetaDisk: "internal",
 			AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}},
 		{Type: "STORAGE", Data: storage},
 	}
 }
 
-func effectiveJSON(chain []store.PropsLevel) map[string]EffectiveProperty {
+func effectiveJSON(chain []store.PropsLevel) map[string]restapi.EffectiveProperty {
 	eff := store.Effective(chain)
-	out := make(map[string]EffectiveProperty, len(eff))
+	out := make(map[string]restapi.EffectiveProperty, len(eff))
 	for k, e := range eff {
-		p := EffectiveProperty{PropertyWithDescription: PropertyWithDescription{Type: e.Type, Value: e.Value}}
+		p := restapi.EffectiveProperty{PropertyWithDescription: restapi.PropertyWithDescription{Type: e.Type, Value: e.Value}}
 		for _, o := range e.Overridden {
-			p.Other = append(p.Other, PropertyWithDescription{Type: o.Type, Value: o.Value})
+			p.Other = append(p.Other, restapi.PropertyWithDescription{Type: o.Type, Value: o.Value})
 		}
 		out[k] = p
 	}
@@ -108,20 +109,20 @@ func (s *server) registerResources(h huma.API) {
 		Resources    []string `query:"resources,explode"`
 		StoragePools []string `query:"storage_pools,explode"`
 	}
-	list := func(ctx context.Context, f store.ResourceFilter, p ListParams) ([]ResourceWithVolumes, error) {
+	list := func(ctx context.Context, f store.ResourceFilter, p ListParams) ([]restapi.ResourceWithVolumes, error) {
 		rscs, err := s.Store.ListResources(ctx, f)
 		if err != nil {
 			return nil, failure(err, 0, apicall.MaskRsc, nil)
 		}
 		rscs = page(filter(rscs, func(r store.Resource) map[string]string { return r.Props }, p.Props), p)
-		out := make([]ResourceWithVolumes, len(rscs))
+		out := make([]restapi.ResourceWithVolumes, len(rscs))
 		for i, r := range rscs {
 			out[i] = resourceJSON(r)
 		}
 		return out, nil
 	}
 	huma.Register(h, huma.Operation{OperationID: "viewResources", Method: http.MethodGet, Path: "/v1/view/resources", Summary: "query all resources with their volumes", Tags: []string{"developers"},
-		Responses: map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{"application/json": {Schema: h.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[[]ResourceWithVolumes](), true, "")}}}}},
+		Responses: map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{"application/json": {Schema: h.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[[]restapi.ResourceWithVolumes](), true, "")}}}}},
 		func(ctx context.Context, in *rscFilter) (*jsonBytes, error) {
 			body, err := s.view.list(ctx, s.Store, viewFilter{store.ResourceFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools}, in.ListParams})
 			if err != nil {
@@ -133,15 +134,15 @@ func (s *server) registerResources(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RdPath
 			ListParams
-		}) (*struct{ Body []ResourceWithVolumes }, error) {
+		}) (*struct{ Body []restapi.ResourceWithVolumes }, error) {
 			if _, err := s.Store.GetResourceDefinition(ctx, in.Resource); err != nil {
 				return nil, notFoundOnly(err)
 			}
 			out, err := list(ctx, store.ResourceFilter{Resources: []string{in.Resource}}, in.ListParams)
-			return &struct{ Body []ResourceWithVolumes }{out}, err
+			return &struct{ Body []restapi.ResourceWithVolumes }{out}, err
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceGet", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "show one resource with its effective properties", Tags: []string{"developers"}},
-		func(ctx context.Context, in *RscPath) (*struct{ Body ResourceWithVolumes }, error) {
+		func(ctx context.Context, in *RscPath) (*struct{ Body restapi.ResourceWithVolumes }, error) {
 			r, err := s.Store.GetResource(ctx, in.Resource, in.Node)
 			if err != nil {
 				return nil, notFoundOnly(err)
@@ -152,13 +153,13 @@ func (s *server) registerResources(h huma.API) {
 			}
 			out := resourceJSON(r)
 			out.EffectiveProps = effectiveJSON(chain)
-			return &struct{ Body ResourceWithVolumes }{out}, nil
+			return &struct{ Body restapi.ResourceWithVolumes }{out}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceCreate", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources", Summary: "create one or more resources", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			RdPath
 			OperationWaitParam
-			Body []ResourceCreate
+			Body []restapi.ResourceCreate
 		}) (*rcOutput, error) {
 			return s.createResources(ctx, in.Resource, in.Body, in.wait(s.OperationWait))
 		})
@@ -166,16 +167,16 @@ func (s *server) registerResources(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RscPath
 			OperationWaitParam
-			Body ResourceCreate
+			Body restapi.ResourceCreate
 		}) (*rcOutput, error) {
 			in.Body.Resource.NodeName = in.Node
-			return s.createResources(ctx, in.Resource, []ResourceCreate{in.Body}, in.wait(s.OperationWait))
+			return s.createResources(ctx, in.Resource, []restapi.ResourceCreate{in.Body}, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resources/{node}", Summary: "modify a resource", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			RscPath
 			OperationWaitParam
-			Body ResourceModify
+			Body restapi.ResourceModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskRsc
 			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
@@ -198,26 +199,26 @@ func (s *server) registerResources(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RscPath
 			ListParams
-		}) (*struct{ Body []Volume }, error) {
+		}) (*struct{ Body []restapi.Volume }, error) {
 			r, err := s.Store.GetResource(ctx, in.Resource, in.Node)
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			out := []Volume{}
+			out := []restapi.Volume{}
 			for _, v := range r.Volumes {
 				out = append(out, volumeJSON(v))
 			}
-			return &struct{ Body []Volume }{page(out, in.ListParams)}, nil
+			return &struct{ Body []restapi.Volume }{page(out, in.ListParams)}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceVolumeGet", Method: http.MethodGet, Path: "/v1/resource-definitions/{resource}/resources/{node}/volumes/{volume_number}", Summary: "show one volume", Tags: []string{"developers"}},
-		func(ctx context.Context, in *VlmPath) (*struct{ Body Volume }, error) {
+		func(ctx context.Context, in *VlmPath) (*struct{ Body restapi.Volume }, error) {
 			r, err := s.Store.GetResource(ctx, in.Resource, in.Node)
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
 			for _, v := range r.Volumes {
 				if v.VlmNr == in.VolumeNumber {
-					return &struct{ Body Volume }{volumeJSON(v)}, nil
+					return &struct{ Body restapi.Volume }{volumeJSON(v)}, nil
 				}
 			}
 			return nil, missing(store.KindVolume, "Volume %d of resource '%s' on node '%s' not found.", in.VolumeNumber, in.Resource, in.Node)
@@ -225,7 +226,7 @@ func (s *server) registerResources(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "volumeModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resources/{node}/volumes/{volume_number}", Summary: "modify a volume", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			VlmPath
-			Body PropsModify
+			Body restapi.PropsModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskVlm
 			refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node, "VlmNr": fmt.Sprint(in.VolumeNumber)}
@@ -237,7 +238,7 @@ func (s *server) registerResources(h huma.API) {
 		})
 }
 
-func (s *server) createResources(ctx context.Context, rd string, reqs []ResourceCreate, wait time.Duration) (*rcOutput, error) {
+func (s *server) createResources(ctx context.Context, rd string, reqs []restapi.ResourceCreate, wait time.Duration) (*rcOutput, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskRsc
 	refs := map[string]string{"RscDfn": rd}
 	if len(reqs) == 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -27,8 +28,8 @@ type MaxVolumeSizes struct {
 }
 
 type QuerySizeInfoRequest struct {
-	SelectFilter            *AutoSelectFilter `json:"select_filter,omitempty"`
-	IgnoreCacheOlderThanSec *int32            `json:"ignore_cache_older_than_sec,omitempty"`
+	SelectFilter            *restapi.AutoSelectFilter `json:"select_filter,omitempty"`
+	IgnoreCacheOlderThanSec *int32                    `json:"ignore_cache_older_than_sec,omitempty"`
 }
 
 type QuerySizeInfoSpawnResult struct {
@@ -74,7 +75,7 @@ func (s *server) registerSizing(h huma.API) {
 		})
 	huma.Register(h, huma.Operation{OperationID: "queryMaxVolumeSize", Method: http.MethodOptions, Path: "/v1/query-max-volume-size",
 		Summary: "query the maximum volume size", Tags: []string{"developers"}},
-		func(ctx context.Context, in *struct{ Body *AutoSelectFilter }) (*struct{ Body MaxVolumeSizes }, error) {
+		func(ctx context.Context, in *struct{ Body *restapi.AutoSelectFilter }) (*struct{ Body MaxVolumeSizes }, error) {
 			f, err := checkSelectFilter(in.Body, 0, apicall.MaskRscGrp)
 			if err != nil {
 				return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"strata/activities"
 	"strata/apicall"
+	"strata/restapi"
 	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -15,12 +16,12 @@ import (
 
 // ResourceGroupSpawn is LINSTOR's body of resource-group spawn.
 type ResourceGroupSpawn struct {
-	ResourceDefinitionName         string            `json:"resource_definition_name"`
-	ResourceDefinitionExternalName string            `json:"resource_definition_external_name,omitempty"`
-	VolumeSizes                    []int64           `json:"volume_sizes,omitempty"`
-	SelectFilter                   *AutoSelectFilter `json:"select_filter,omitempty"`
-	Partial                        bool              `json:"partial,omitempty"`
-	DefinitionsOnly                bool              `json:"definitions_only,omitempty"`
+	ResourceDefinitionName         string                    `json:"resource_definition_name"`
+	ResourceDefinitionExternalName string                    `json:"resource_definition_external_name,omitempty"`
+	VolumeSizes                    []int64                   `json:"volume_sizes,omitempty"`
+	SelectFilter                   *restapi.AutoSelectFilter `json:"select_filter,omitempty"`
+	Partial                        bool                      `json:"partial,omitempty"`
+	DefinitionsOnly                bool                      `json:"definitions_only,omitempty"`
 }
 
 func (s *server) registerSpawn(h huma.API) {

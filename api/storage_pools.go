@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -24,20 +25,24 @@ type SpPath struct {
 
 func (s *server) registerStoragePools(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "storagePoolDfnList", Method: http.MethodGet, Path: "/v1/storage-pool-definitions", Summary: "list storage pool definitions", Tags: []string{"developers"}},
-		func(ctx context.Context, in *ListParams) (*struct{ Body []StoragePoolDefinition }, error) {
+		func(ctx context.Context, in *ListParams) (*struct {
+			Body []restapi.StoragePoolDefinition
+		}, error) {
 			spds, err := s.Store.ListStorPoolDefinitions(ctx, nil)
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskStorPoolDfn, nil)
 			}
 			spds = page(filter(spds, func(d store.StorPoolDefinition) map[string]string { return d.Props }, in.Props), *in)
-			out := make([]StoragePoolDefinition, len(spds))
+			out := make([]restapi.StoragePoolDefinition, len(spds))
 			for i, d := range spds {
-				out[i] = StoragePoolDefinition{d.PoolDspName, d.Props}
+				out[i] = restapi.StoragePoolDefinition{StoragePoolName: d.PoolDspName, Props: d.Props}
 			}
-			return &struct{ Body []StoragePoolDefinition }{out}, nil
+			return &struct {
+				Body []restapi.StoragePoolDefinition
+			}{out}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "storagePoolDfnGet", Method: http.MethodGet, Path: "/v1/storage-pool-definitions/{storagepool}", Summary: "show one storage pool definition", Tags: []string{"developers"}},
-		func(ctx context.Context, in *SpdPath) (*struct{ Body StoragePoolDefinition }, error) {
+		func(ctx context.Context, in *SpdPath) (*struct{ Body restapi.StoragePoolDefinition }, error) {
 			spds, err := s.Store.ListStorPoolDefinitions(ctx, []string{in.StoragePool})
 			if err != nil {
 				return nil, failure(err, 0, 0, nil)
@@ -45,10 +50,10 @@ func (s *server) registerStoragePools(h huma.API) {
 			if len(spds) == 0 {
 				return nil, missing(store.KindStorPoolDefinition, "Storage pool definition '%s' not found.", in.StoragePool)
 			}
-			return &struct{ Body StoragePoolDefinition }{StoragePoolDefinition{spds[0].PoolDspName, spds[0].Props}}, nil
+			return &struct{ Body restapi.StoragePoolDefinition }{restapi.StoragePoolDefinition{StoragePoolName: spds[0].PoolDspName, Props: spds[0].Props}}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "storagePoolDfnAdd", Method: http.MethodPost, Path: "/v1/storage-pool-definitions", Summary: "add a storage pool definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
-		func(ctx context.Context, in *struct{ Body StoragePoolDefinition }) (*rcOutput, error) {
+		func(ctx context.Context, in *struct{ Body restapi.StoragePoolDefinition }) (*rcOutput, error) {
 			const op, obj = apicall.MaskCrt, apicall.MaskStorPoolDfn
 			refs := map[string]string{"StorPoolDfn": in.Body.StoragePoolName}
 			if err := spNameRule.check(in.Body.StoragePoolName, op, obj); err != nil {
@@ -63,7 +68,7 @@ func (s *server) registerStoragePools(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "storPoolDfnModify", Method: http.MethodPut, Path: "/v1/storage-pool-definitions/{storagepool}", Summary: "modify a storage pool definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			SpdPath
-			Body PropsModify
+			Body restapi.PropsModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskStorPoolDfn
 			refs := map[string]string{"StorPoolDfn": in.StoragePool}
@@ -84,13 +89,13 @@ func (s *server) registerStoragePools(h huma.API) {
 			return success(apicall.Deleted, op, obj, fmt.Sprintf("Storage pool definition '%s' deleted.", row.PoolDspName), row.UUID, refs), nil
 		})
 
-	listPools := func(ctx context.Context, f store.StoragePoolFilter, p ListParams) ([]StoragePool, error) {
+	listPools := func(ctx context.Context, f store.StoragePoolFilter, p ListParams) ([]restapi.StoragePool, error) {
 		pools, err := s.Store.ListStoragePools(ctx, f)
 		if err != nil {
 			return nil, failure(err, 0, apicall.MaskStorPool, nil)
 		}
 		pools = page(filter(pools, func(p store.StoragePool) map[string]string { return p.Props }, p.Props), p)
-		out := make([]StoragePool, len(pools))
+		out := make([]restapi.StoragePool, len(pools))
 		for i, p := range pools {
 			out[i] = storagePoolJSON(p)
 		}
@@ -103,23 +108,23 @@ func (s *server) registerStoragePools(h huma.API) {
 		Cached       bool     `query:"cached"`
 	}
 	huma.Register(h, huma.Operation{OperationID: "viewStoragePools", Method: http.MethodGet, Path: "/v1/view/storage-pools", Summary: "query all storage pools", Tags: []string{"developers"}},
-		func(ctx context.Context, in *poolFilter) (*struct{ Body []StoragePool }, error) {
+		func(ctx context.Context, in *poolFilter) (*struct{ Body []restapi.StoragePool }, error) {
 			out, err := listPools(ctx, store.StoragePoolFilter{Nodes: in.Nodes, Pools: in.StoragePools}, in.ListParams)
-			return &struct{ Body []StoragePool }{out}, err
+			return &struct{ Body []restapi.StoragePool }{out}, err
 		})
 	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolList", Method: http.MethodGet, Path: "/v1/nodes/{node}/storage-pools", Summary: "list a node's storage pools", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			NodePath
 			poolFilter
-		}) (*struct{ Body []StoragePool }, error) {
+		}) (*struct{ Body []restapi.StoragePool }, error) {
 			if _, err := s.Store.GetNode(ctx, in.Node); err != nil {
 				return nil, notFoundOnly(err)
 			}
 			out, err := listPools(ctx, store.StoragePoolFilter{Nodes: []string{in.Node}, Pools: in.StoragePools}, in.ListParams)
-			return &struct{ Body []StoragePool }{out}, err
+			return &struct{ Body []restapi.StoragePool }{out}, err
 		})
 	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolGet", Method: http.MethodGet, Path: "/v1/nodes/{node}/storage-pools/{storagepool}", Summary: "show one storage pool", Tags: []string{"developers"}},
-		func(ctx context.Context, in *SpPath) (*struct{ Body StoragePool }, error) {
+		func(ctx context.Context, in *SpPath) (*struct{ Body restapi.StoragePool }, error) {
 			if _, err := s.Store.GetNode(ctx, in.Node); err != nil {
 				return nil, notFoundOnly(err)
 			}
@@ -130,19 +135,19 @@ func (s *server) registerStoragePools(h huma.API) {
 			if len(out) == 0 {
 				return nil, missing(store.KindStoragePool, "Storage pool '%s' on node '%s' not found.", in.StoragePool, in.Node)
 			}
-			return &struct{ Body StoragePool }{out[0]}, nil
+			return &struct{ Body restapi.StoragePool }{out[0]}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolCreate", Method: http.MethodPost, Path: "/v1/nodes/{node}/storage-pools", Summary: "create a storage pool on a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			NodePath
-			Body StoragePool
+			Body restapi.StoragePool
 		}) (*rcOutput, error) {
 			return s.createStoragePool(ctx, in.Node, in.Body)
 		})
 	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolModify", Method: http.MethodPut, Path: "/v1/nodes/{node}/storage-pools/{storagepool}", Summary: "modify a storage pool", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			SpPath
-			Body PropsModify
+			Body restapi.PropsModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskStorPool
 			refs := map[string]string{"Node": in.Node, "StorPoolDfn": in.StoragePool}
@@ -164,7 +169,7 @@ func (s *server) registerStoragePools(h huma.API) {
 		})
 }
 
-func (s *server) createStoragePool(ctx context.Context, node string, p StoragePool) (*rcOutput, error) {
+func (s *server) createStoragePool(ctx context.Context, node string, p restapi.StoragePool) (*rcOutput, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskStorPool
 	refs := map[string]string{"Node": node, "StorPoolDfn": p.StoragePoolName}
 	if err := spNameRule.check(p.StoragePoolName, op, obj); err != nil {
@@ -185,8 +190,8 @@ func (s *server) createStoragePool(ctx context.Context, node string, p StoragePo
 // snapshotProviders can take snapshots.
 var snapshotProviders = map[string]bool{store.ProviderLVMThin: true, store.ProviderZFS: true, store.ProviderZFSThin: true, store.ProviderFile: true, store.ProviderFileThin: true}
 
-func storagePoolJSON(p store.StoragePool) StoragePool {
-	out := StoragePool{StoragePoolName: p.PoolDspName, NodeName: p.NodeDspName, ProviderKind: p.DriverName, Props: p.Props,
+func storagePoolJSON(p store.StoragePool) restapi.StoragePool {
+	out := restapi.StoragePool{StoragePoolName: p.PoolDspName, NodeName: p.NodeDspName, ProviderKind: p.DriverName, Props: p.Props,
 		FreeCapacity: p.FreeCapacity, TotalCapacity: p.TotalCapacity, FreeSpaceMgrName: p.FreeSpaceMgrName, UUID: p.UUID,
 		SupportsSnapshots: snapshotProviders[p.DriverName], ExternalLocking: p.ExternalLocking,
 		StaticTraits: map[string]string{"Provisioning": "Fat", "SupportsSnapshots": fmt.Sprint(snapshotProviders[p.DriverName])}}

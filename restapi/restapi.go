@@ -1,4 +1,8 @@
-package api
+// Package restapi holds the objects of LINSTOR's REST API v1 as they go
+// over the wire, field for field: what the controller's API answers and
+// takes, and what the strata client reads. It links neither the
+// controller nor Temporal.
+package restapi
 
 import (
 	"encoding/json"
@@ -102,8 +106,8 @@ func (FlexInt) Schema(huma.Registry) *huma.Schema {
 func (n FlexInt) MarshalJSON() ([]byte, error) { return json.Marshal(int32(n)) }
 
 // AutoSelectFilter is LINSTOR's filter of the autoplacer. It has the JSON
-// fields of store.SelectFilter (sameShape converts between them) and
-// also takes place counts as strings.
+// fields of the store's filter (the API converts between them) and also
+// takes place counts as strings.
 type AutoSelectFilter struct {
 	PlaceCount              FlexInt          `json:"place_count,omitempty"`
 	AdditionalPlaceCount    FlexInt          `json:"additional_place_count,omitempty"`
@@ -342,14 +346,4 @@ type Connection struct {
 
 type ControllerPropsModify struct {
 	PropsModify
-}
-
-// sameShape converts between two types with the same JSON fields.
-func sameShape[T any](src any) (T, error) {
-	var dst T
-	b, err := json.Marshal(src)
-	if err == nil {
-		err = json.Unmarshal(b, &dst)
-	}
-	return dst, err
 }
