@@ -3,41 +3,14 @@ package cli
 import (
 	"net/http"
 	"slices"
+	"strata/restapi"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-type volumeDefinition struct {
-	VolumeNumber *int32            `json:"volume_number,omitempty"`
-	SizeKib      int64             `json:"size_kib"`
-	Props        map[string]string `json:"props,omitempty"`
-	Flags        []string          `json:"flags,omitempty"`
-	LayerData    []struct {
-		Type string `json:"type"`
-		Data *struct {
-			MinorNumber *int32 `json:"minor_number"`
-		} `json:"data"`
-	} `json:"layer_data,omitempty"`
-}
-
-type resourceDefinition struct {
-	Name              string            `json:"name"`
-	ExternalName      string            `json:"external_name,omitempty"`
-	Props             map[string]string `json:"props,omitempty"`
-	Flags             []string          `json:"flags,omitempty"`
-	ResourceGroupName string            `json:"resource_group_name,omitempty"`
-	LayerData         []struct {
-		Type string `json:"type"`
-		Data *struct {
-			Port int32 `json:"port"`
-		} `json:"data"`
-	} `json:"layer_data,omitempty"`
-	VolumeDefinitions []volumeDefinition `json:"volume_definitions,omitempty"`
-}
-
-func (d resourceDefinition) port() string {
+func definitionPort(d restapi.ResourceDefinition) string {
 	for _, l := range d.LayerData {
 		if l.Type == "DRBD" && l.Data != nil && l.Data.Port != 0 {
 			return strconv.Itoa(int(l.Data.Port))
@@ -46,7 +19,7 @@ func (d resourceDefinition) port() string {
 	return ""
 }
 
-func (d resourceDefinition) layers() string {
+func definitionLayers(d restapi.ResourceDefinition) string {
 	var out []string
 	for _, l := range d.LayerData {
 		out = append(out, l.Type)
@@ -54,7 +27,7 @@ func (d resourceDefinition) layers() string {
 	return strings.Join(out, ",")
 }
 
-func (v volumeDefinition) minor() string {
+func volumeMinor(v restapi.VolumeDefinition) string {
 	for _, l := range v.LayerData {
 		if l.Data != nil && l.Data.MinorNumber != nil {
 			return strconv.Itoa(int(*l.Data.MinorNumber))
@@ -147,7 +120,7 @@ func (a *app) resourceDefinitionCommand() *cobra.Command {
 		}
 		rows := make([][]string, len(rds))
 		for i, d := range rds {
-			rows[i] = []string{d.Name, d.port(), d.ResourceGroupName, d.layers(), definitionState(d.Flags)}
+			rows[i] = []string{d.Name, definitionPort(d), d.ResourceGroupName, definitionLayers(d), definitionState(d.Flags)}
 		}
 		return a.list(raw, []string{"ResourceName", "Port", "ResourceGroup", "Layers", "State"}, rows)
 	})
@@ -163,14 +136,14 @@ func (a *app) resourceDefinitionCommand() *cobra.Command {
 }
 
 // resourceDefinitions lists the definitions with their volume definitions.
-func (a *app) resourceDefinitions(cmd *cobra.Command, f listFilter) ([]resourceDefinition, []byte, error) {
+func (a *app) resourceDefinitions(cmd *cobra.Command, f listFilter) ([]restapi.ResourceDefinition, []byte, error) {
 	q := f.query()
 	for _, r := range f.resources {
 		q.Add("resource_definitions", r)
 	}
 	q.Del("resources")
 	q.Set("with_volume_definitions", "true")
-	var rds []resourceDefinition
+	var rds []restapi.ResourceDefinition
 	raw, err := a.get(cmd.Context(), "/v1/resource-definitions", q, &rds)
 	return rds, raw, err
 }
@@ -184,7 +157,7 @@ func (a *app) volumeDefinitionCommand() *cobra.Command {
 		if err != nil {
 			return &exitError{exitUsage, err.Error()}
 		}
-		vd := volumeDefinition{SizeKib: kib}
+		vd := restapi.VolumeDefinition{SizeKib: kib}
 		if cmd.Flags().Changed("vlmnr") {
 			vd.VolumeNumber = &nr
 		}
@@ -220,7 +193,7 @@ func (a *app) volumeDefinitionCommand() *cobra.Command {
 				if v.VolumeNumber != nil {
 					nr = strconv.Itoa(int(*v.VolumeNumber))
 				}
-				rows = append(rows, []string{d.Name, nr, v.minor(), formatKiB(v.SizeKib), strconv.FormatBool(slices.Contains(v.Flags, "GROSS_SIZE")), definitionState(v.Flags)})
+				rows = append(rows, []string{d.Name, nr, volumeMinor(v), formatKiB(v.SizeKib), strconv.FormatBool(slices.Contains(v.Flags, "GROSS_SIZE")), definitionState(v.Flags)})
 			}
 		}
 		return a.list(raw, []string{"ResourceName", "VolumeNr", "VolumeMinor", "Size", "Gross", "State"}, rows)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strata/restapi"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,16 +21,16 @@ type netInterface struct {
 }
 
 type node struct {
-	Name                 string              `json:"name"`
-	Type                 string              `json:"type"`
-	Flags                []string            `json:"flags"`
-	Props                map[string]string   `json:"props"`
-	NetInterfaces        []netInterface      `json:"net_interfaces"`
-	ConnectionStatus     string              `json:"connection_status"`
-	StorageProviders     []string            `json:"storage_providers"`
-	ResourceLayers       []string            `json:"resource_layers"`
-	UnsupportedProviders map[string][]string `json:"unsupported_providers"`
-	UnsupportedLayers    map[string][]string `json:"unsupported_layers"`
+	Name                 string                 `json:"name"`
+	Type                 string                 `json:"type"`
+	Flags                []string               `json:"flags"`
+	Props                map[string]string      `json:"props"`
+	NetInterfaces        []restapi.NetInterface `json:"net_interfaces"`
+	ConnectionStatus     string                 `json:"connection_status"`
+	StorageProviders     []string               `json:"storage_providers"`
+	ResourceLayers       []string               `json:"resource_layers"`
+	UnsupportedProviders map[string][]string    `json:"unsupported_providers"`
+	UnsupportedLayers    map[string][]string    `json:"unsupported_layers"`
 }
 
 // The providers and layers node info shows, in LINSTOR's order.
@@ -92,8 +93,8 @@ func (a *app) nodeCommand() *cobra.Command {
 					port = 3367
 				}
 			}
-			return a.write(cmd.Context(), http.MethodPost, "/v1/nodes", node{Name: args[0], Type: nodeType,
-				NetInterfaces: []netInterface{{Name: "default", Address: ip, SatellitePort: port, SatelliteEncryptionType: commType, IsActive: true}}})
+			return a.write(cmd.Context(), http.MethodPost, "/v1/nodes", restapi.Node{Name: args[0], Type: nodeType,
+				NetInterfaces: []restapi.NetInterface{{Name: "default", Address: ip, SatellitePort: &port, SatelliteEncryptionType: commType, IsActive: true}}})
 		})
 	create.Flags().StringVar(&nodeType, "node-type", "satellite", "controller, satellite, combined or auxiliary")
 	create.Flags().StringVar(&commType, "communication-type", "plain", "plain or ssl")
@@ -101,7 +102,7 @@ func (a *app) nodeCommand() *cobra.Command {
 
 	var f listFilter
 	list := verb("list", "list nodes", aliasList, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
-		var nodes []node
+		var nodes []restapi.Node
 		raw, err := a.get(cmd.Context(), "/v1/nodes", f.query(), &nodes)
 		if err != nil {
 			return err
@@ -127,7 +128,7 @@ func (a *app) nodeCommand() *cobra.Command {
 		})
 	}
 	info := verb("info", "show which storage providers and layers each node serves, and why not the others", []string{"i"}, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
-		var nodes []node
+		var nodes []restapi.Node
 		raw, err := a.get(cmd.Context(), "/v1/nodes", f.query(), &nodes)
 		if err != nil {
 			return err
@@ -172,12 +173,12 @@ func (a *app) nodeCommand() *cobra.Command {
 }
 
 // nodeAddresses shows the interface the controller uses, as LINSTOR does.
-func nodeAddresses(n node) string {
+func nodeAddresses(n restapi.Node) string {
 	for _, nif := range n.NetInterfaces {
 		if nif.IsActive || len(n.NetInterfaces) == 1 {
 			s := nif.Address
-			if nif.SatellitePort != 0 {
-				s += fmt.Sprintf(":%d", nif.SatellitePort)
+			if nif.SatellitePort != nil {
+				s += fmt.Sprintf(":%d", *nif.SatellitePort)
 			}
 			if nif.SatelliteEncryptionType != "" {
 				s += " (" + strings.ToUpper(nif.SatelliteEncryptionType) + ")"
@@ -188,7 +189,7 @@ func nodeAddresses(n node) string {
 	return ""
 }
 
-func nodeState(n node) string {
+func nodeState(n restapi.Node) string {
 	switch strings.ToUpper(n.ConnectionStatus) {
 	case "ONLINE":
 		return "Online"
@@ -205,8 +206,12 @@ func (a *app) netInterfaceCommand() *cobra.Command {
 	var port int32
 	var commType string
 	var active bool
-	nif := func(name, ip string) netInterface {
-		return netInterface{Name: name, Address: ip, SatellitePort: port, SatelliteEncryptionType: commType, IsActive: active}
+	nif := func(name, ip string) restapi.NetInterface {
+		nif := restapi.NetInterface{Name: name, Address: ip, SatelliteEncryptionType: commType, IsActive: active}
+		if port != 0 {
+			nif.SatellitePort = &port
+		}
+		return nif
 	}
 	create := verb("create NODE NAME IP", "add a net interface to a node", aliasCreate, cobra.ExactArgs(3), func(cmd *cobra.Command, args []string) error {
 		return a.write(cmd.Context(), http.MethodPost, nodeProps.path(args)+"/net-interfaces", nif(args[1], args[2]))
@@ -214,7 +219,7 @@ func (a *app) netInterfaceCommand() *cobra.Command {
 	var ip string
 	modify := verb("modify NODE NAME", "change a net interface; --active makes it the controller's link", aliasModify, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
 		if ip == "" {
-			var cur netInterface
+			var cur restapi.NetInterface
 			if _, err := a.get(cmd.Context(), nodeProps.path(args)+"/net-interfaces/"+pathEscape(args[1]), nil, &cur); err != nil {
 				return err
 			}
@@ -229,7 +234,7 @@ func (a *app) netInterfaceCommand() *cobra.Command {
 		cmd.Flags().BoolVar(&active, "active", false, "make it the interface the controller reaches the node through")
 	}
 	list := verb("list NODE", "list a node's net interfaces", aliasList, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
-		var nifs []netInterface
+		var nifs []restapi.NetInterface
 		raw, err := a.get(cmd.Context(), nodeProps.path(args)+"/net-interfaces", nil, &nifs)
 		if err != nil {
 			return err
@@ -237,8 +242,8 @@ func (a *app) netInterfaceCommand() *cobra.Command {
 		rows := make([][]string, len(nifs))
 		for i, n := range nifs {
 			port := ""
-			if n.SatellitePort != 0 {
-				port = fmt.Sprintf("%d (%s)", n.SatellitePort, strings.ToUpper(n.SatelliteEncryptionType))
+			if n.SatellitePort != nil {
+				port = fmt.Sprintf("%d (%s)", *n.SatellitePort, strings.ToUpper(n.SatelliteEncryptionType))
 			}
 			rows[i] = []string{n.Name, n.Address, port, yesNo(n.IsActive)}
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strata/restapi"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -166,10 +167,10 @@ func TestResourceListColumns(t *testing.T) {
 		{"being deleted", `{"flags": ["DELETE"], "volumes": [{}]}`, "Unknown", "DELETING"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var r resource
+			var r restapi.ResourceWithVolumes
 			require.NoError(t, json.Unmarshal([]byte(tt.json), &r))
-			require.Equal(t, tt.conns, r.conns())
-			require.Equal(t, tt.state, r.state())
+			require.Equal(t, tt.conns, resourceConns(r))
+			require.Equal(t, tt.state, resourceState(r))
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strata/restapi"
 	"strconv"
 	"strings"
 	"time"
@@ -11,50 +12,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-type volume struct {
-	VolumeNumber     *int32 `json:"volume_number,omitempty"`
-	StoragePoolName  string `json:"storage_pool_name,omitempty"`
-	DevicePath       string `json:"device_path,omitempty"`
-	AllocatedSizeKib *int64 `json:"allocated_size_kib,omitempty"`
-	State            *struct {
-		DiskState string `json:"disk_state,omitempty"`
-	} `json:"state,omitempty"`
-	LayerDataList []layerData `json:"layer_data_list,omitempty"`
-}
-
-// layerData is one layer of a volume, top down.
-type layerData struct {
-	Type string `json:"type"`
-}
-
-type resource struct {
-	Name     string            `json:"name"`
-	NodeName string            `json:"node_name"`
-	Props    map[string]string `json:"props,omitempty"`
-	Flags    []string          `json:"flags,omitempty"`
-	State    *struct {
-		InUse *bool `json:"in_use"`
-	} `json:"state,omitempty"`
-	CreateTimestamp int64    `json:"create_timestamp,omitempty"`
-	Volumes         []volume `json:"volumes,omitempty"`
-	LayerObject     *struct {
-		Drbd *struct {
-			Connections map[string]struct {
-				Connected bool   `json:"connected"`
-				Message   string `json:"message"`
-			} `json:"connections"`
-		} `json:"drbd"`
-	} `json:"layer_object,omitempty"`
-}
-
 var resourceProps = propsObject{args: []string{"NODE", "RESOURCE"}, method: http.MethodPut,
 	path: func(a []string) string { return "/v1/resource-definitions/" + pathEscape(a[1], "resources", a[0]) }}
 
-func (r resource) diskless() bool {
+func isDiskless(r restapi.ResourceWithVolumes) bool {
 	return slices.ContainsFunc(r.Flags, func(f string) bool { return f == "DISKLESS" || f == "DRBD_DISKLESS" || f == "NVME_INITIATOR" })
 }
 
-func (r resource) usage() string {
+func resourceUsage(r restapi.ResourceWithVolumes) string {
 	switch {
 	case r.State == nil || r.State.InUse == nil:
 		return ""
@@ -64,11 +29,11 @@ func (r resource) usage() string {
 	return "Unused"
 }
 
-// conns is the Conns column: Ok when DRBD is connected to every peer, or
+// resourceConns is the Conns column: Ok when DRBD is connected to every peer, or
 // the connections that are not, as LINSTOR shows them (Connecting(bravo));
 // Ok for a resource its agent made without DRBD, which has no peers;
 // Unknown until the agent reports.
-func (r resource) conns() string {
+func resourceConns(r restapi.ResourceWithVolumes) string {
 	if r.LayerObject != nil && r.LayerObject.Drbd != nil {
 		var bad []string
 		for peer, c := range r.LayerObject.Drbd.Connections {
@@ -86,16 +51,16 @@ func (r resource) conns() string {
 		return "Unknown"
 	}
 	for _, v := range r.Volumes {
-		if len(v.LayerDataList) == 0 || slices.Contains(v.LayerDataList, layerData{Type: "DRBD"}) {
+		if len(v.LayerDataList) == 0 || slices.ContainsFunc(v.LayerDataList, func(l restapi.VolumeLayer) bool { return l.Type == "DRBD" }) {
 			return "Unknown"
 		}
 	}
 	return "Ok"
 }
 
-// state is the disk state of the resource's volumes as its agent reports
+// resourceState is the disk state of the resource's volumes as its agent reports
 // it; Unknown until it does.
-func (r resource) state() string {
+func resourceState(r restapi.ResourceWithVolumes) string {
 	switch {
 	case slices.Contains(r.Flags, "DELETE"):
 		return "DELETING"
@@ -104,7 +69,7 @@ func (r resource) state() string {
 	case slices.Contains(r.Flags, "INACTIVE"):
 		return "INACTIVE"
 	}
-	if r.diskless() {
+	if isDiskless(r) {
 		return "Diskless"
 	}
 	states := map[string]bool{}
@@ -183,8 +148,8 @@ func (a *app) resourceCommand() *cobra.Command {
 	pf.addDryRun(create)
 
 	var f listFilter
-	resources := func(cmd *cobra.Command) ([]resource, []byte, error) {
-		var rscs []resource
+	resources := func(cmd *cobra.Command) ([]restapi.ResourceWithVolumes, []byte, error) {
+		var rscs []restapi.ResourceWithVolumes
 		raw, err := a.get(cmd.Context(), "/v1/view/resources", f.query(), &rscs)
 		return rscs, raw, err
 	}
@@ -200,7 +165,7 @@ func (a *app) resourceCommand() *cobra.Command {
 				return err
 			}
 			for _, d := range rds {
-				ports[strings.ToUpper(d.Name)] = d.port()
+				ports[strings.ToUpper(d.Name)] = definitionPort(d)
 			}
 		}
 		rows := make([][]string, len(rscs))
@@ -209,7 +174,7 @@ func (a *app) resourceCommand() *cobra.Command {
 			if r.CreateTimestamp > 0 {
 				created = time.UnixMilli(r.CreateTimestamp).Format("2006-01-02 15:04:05")
 			}
-			rows[i] = []string{r.Name, r.NodeName, ports[strings.ToUpper(r.Name)], r.usage(), r.conns(), r.state(), created}
+			rows[i] = []string{r.Name, r.NodeName, ports[strings.ToUpper(r.Name)], resourceUsage(r), resourceConns(r), resourceState(r), created}
 		}
 		return a.list(raw, []string{"ResourceName", "Node", "Port", "Usage", "Conns", "State", "CreatedOn"}, rows)
 	})
@@ -232,7 +197,7 @@ func (a *app) resourceCommand() *cobra.Command {
 				if v.State != nil && v.State.DiskState != "" {
 					state = v.State.DiskState
 				}
-				rows = append(rows, []string{r.NodeName, r.Name, v.StoragePoolName, nr, v.DevicePath, allocated, r.usage(), state})
+				rows = append(rows, []string{r.NodeName, r.Name, v.StoragePoolName, nr, v.DevicePath, allocated, resourceUsage(r), state})
 			}
 		}
 		return a.list(raw, []string{"Node", "Resource", "StoragePool", "VolNr", "DeviceName", "Allocated", "InUse", "State"}, rows)

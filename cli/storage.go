@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/spf13/cobra"
 )
@@ -47,7 +48,7 @@ func (a *app) storagePoolCommand() *cobra.Command {
 			use, nargs, short = kind+" NODE POOL", 2, "create a diskless storage pool"
 		}
 		cmd := verb(use, short, nil, cobra.ExactArgs(nargs), func(cmd *cobra.Command, args []string) error {
-			sp := storagePool{StoragePoolName: args[1], ProviderKind: provider, SharedSpace: shared, ExternalLocking: locking}
+			sp := restapi.StoragePool{StoragePoolName: args[1], ProviderKind: provider, SharedSpace: shared, ExternalLocking: locking}
 			if len(args) == 3 {
 				sp.Props = map[string]string{"StorDriver/StorPoolName": args[2]}
 			}
@@ -60,7 +61,7 @@ func (a *app) storagePoolCommand() *cobra.Command {
 
 	var f listFilter
 	list := verb("list", "list storage pools", aliasList, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
-		var pools []storagePool
+		var pools []restapi.StoragePool
 		raw, err := a.get(cmd.Context(), "/v1/view/storage-pools", f.query(), &pools)
 		if err != nil {
 			return err
@@ -98,7 +99,7 @@ func titleBool(b bool) string {
 
 // poolState is Ok, Warning or Error from the pool's reports; a pool whose
 // node has not reported its capacity yet is Unknown.
-func poolState(p storagePool) string {
+func poolState(p restapi.StoragePool) string {
 	state := "Ok"
 	for _, rc := range p.Reports {
 		switch rc.Severity() {
