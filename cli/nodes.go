@@ -12,27 +12,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-type netInterface struct {
-	Name                    string `json:"name"`
-	Address                 string `json:"address"`
-	SatellitePort           int32  `json:"satellite_port,omitempty"`
-	SatelliteEncryptionType string `json:"satellite_encryption_type,omitempty"`
-	IsActive                bool   `json:"is_active,omitempty"`
-}
-
-type node struct {
-	Name                 string                 `json:"name"`
-	Type                 string                 `json:"type"`
-	Flags                []string               `json:"flags"`
-	Props                map[string]string      `json:"props"`
-	NetInterfaces        []restapi.NetInterface `json:"net_interfaces"`
-	ConnectionStatus     string                 `json:"connection_status"`
-	StorageProviders     []string               `json:"storage_providers"`
-	ResourceLayers       []string               `json:"resource_layers"`
-	UnsupportedProviders map[string][]string    `json:"unsupported_providers"`
-	UnsupportedLayers    map[string][]string    `json:"unsupported_layers"`
-}
-
 // The providers and layers node info shows, in LINSTOR's order.
 var (
 	infoProviders = []string{"DISKLESS", "LVM", "LVM_THIN", "ZFS", "ZFS_THIN", "FILE", "FILE_THIN", "SPDK", "REMOTE_SPDK", "EXOS"}

@@ -3,24 +3,10 @@ package cli
 import (
 	"net/http"
 
-	"strata/apicall"
 	"strata/restapi"
 
 	"github.com/spf13/cobra"
 )
-
-type storagePool struct {
-	StoragePoolName   string              `json:"storage_pool_name"`
-	NodeName          string              `json:"node_name,omitempty"`
-	ProviderKind      string              `json:"provider_kind"`
-	Props             map[string]string   `json:"props,omitempty"`
-	FreeCapacity      *int64              `json:"free_capacity,omitempty"`
-	TotalCapacity     *int64              `json:"total_capacity,omitempty"`
-	SupportsSnapshots bool                `json:"supports_snapshots,omitempty"`
-	SharedSpace       string              `json:"shared_space,omitempty"`
-	ExternalLocking   bool                `json:"external_locking,omitempty"`
-	Reports           []apicall.ApiCallRc `json:"reports,omitempty"`
-}
 
 // providerKinds maps the kinds storage-pool create takes to LINSTOR's
 // provider kinds.
