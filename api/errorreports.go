@@ -6,20 +6,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/restapi"
 	"strata/store"
 )
-
-// ErrorReport is LINSTOR's ErrorReport object.
-type ErrorReport struct {
-	NodeName         string `json:"node_name,omitempty"`
-	ErrorTime        int64  `json:"error_time"`
-	Filename         string `json:"filename,omitempty"`
-	Text             string `json:"text,omitempty"`
-	Module           string `json:"module,omitempty"`
-	Version          string `json:"version,omitempty"`
-	Exception        string `json:"exception,omitempty"`
-	ExceptionMessage string `json:"exception_message,omitempty"`
-}
 
 // ErrorReportQuery are the filters of the error report lists.
 type ErrorReportQuery struct {
@@ -33,8 +22,8 @@ type ErrorReportQuery struct {
 
 // errorReportJSON is a report in LINSTOR's shape; the text only when asked
 // for (it can be long).
-func (s *server) errorReportJSON(r store.ErrorReport, withContent bool) ErrorReport {
-	out := ErrorReport{NodeName: r.NodeName, ErrorTime: r.ErrorTime, Filename: "ErrorReport-" + r.ID + ".log", Module: r.Module,
+func (s *server) errorReportJSON(r store.ErrorReport, withContent bool) restapi.ErrorReport {
+	out := restapi.ErrorReport{NodeName: r.NodeName, ErrorTime: r.ErrorTime, Filename: "ErrorReport-" + r.ID + ".log", Module: r.Module,
 		Version: s.Build.Version, Exception: r.Exception, ExceptionMessage: r.Message}
 	if withContent {
 		out.Text = r.Text
@@ -43,29 +32,29 @@ func (s *server) errorReportJSON(r store.ErrorReport, withContent bool) ErrorRep
 }
 
 func (s *server) registerErrorReports(h huma.API) {
-	list := func(ctx context.Context, f ErrorReportQuery, ids []string, withContent bool) ([]ErrorReport, error) {
+	list := func(ctx context.Context, f ErrorReportQuery, ids []string, withContent bool) ([]restapi.ErrorReport, error) {
 		reps, err := s.Store.ErrorReports(ctx, store.ErrorReportFilter{Node: f.Node, Since: f.Since, To: f.To, IDs: ids})
 		if err != nil {
 			return nil, failure(err, 0, 0, nil)
 		}
 		reps = page(reps, ListParams{Offset: f.Offset, Limit: f.Limit})
-		out := make([]ErrorReport, len(reps))
+		out := make([]restapi.ErrorReport, len(reps))
 		for i, r := range reps {
 			out[i] = s.errorReportJSON(r, withContent)
 		}
 		return out, nil
 	}
 	huma.Register(h, huma.Operation{OperationID: "errorReportList", Method: http.MethodGet, Path: "/v1/error-reports", Summary: "list all error reports", Tags: []string{"developers"}},
-		func(ctx context.Context, in *ErrorReportQuery) (*struct{ Body []ErrorReport }, error) {
+		func(ctx context.Context, in *ErrorReportQuery) (*struct{ Body []restapi.ErrorReport }, error) {
 			out, err := list(ctx, *in, nil, in.WithContent)
-			return &struct{ Body []ErrorReport }{out}, err
+			return &struct{ Body []restapi.ErrorReport }{out}, err
 		})
 	huma.Register(h, huma.Operation{OperationID: "errorReportShow", Method: http.MethodGet, Path: "/v1/error-reports/{reportid}", Summary: "show an error report", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			ReportID string `path:"reportid"`
 			ErrorReportQuery
-		}) (*struct{ Body []ErrorReport }, error) {
+		}) (*struct{ Body []restapi.ErrorReport }, error) {
 			out, err := list(ctx, in.ErrorReportQuery, []string{in.ReportID}, true)
-			return &struct{ Body []ErrorReport }{out}, err
+			return &struct{ Body []restapi.ErrorReport }{out}, err
 		})
 }

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"strata/apicall"
+	"strata/restapi"
 	"strata/workflows"
 )
 
@@ -142,44 +143,33 @@ func replyOrFail(l apicall.RcList) (*rcOutput, error) {
 	return &rcOutput{l}, nil
 }
 
-// Operation is the progress of a long operation, a Temporal workflow
-// (Strata's own object; LINSTOR has none). Once it has finished, Replies
-// are what the request that started it answers when it waits.
-type Operation struct {
-	WorkflowID string              `json:"workflow_id"`
-	State      string              `json:"state" doc:"the workflow's own word for where it is, such as copying; done or failed at the end"`
-	Percent    int                 `json:"percent"`
-	Finished   bool                `json:"finished"`
-	Replies    []apicall.ApiCallRc `json:"replies,omitempty"`
-}
-
 func (s *server) registerOperations(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "operationGet", Method: http.MethodGet, Path: "/v1/operations/{workflow_id}",
 		Summary: "show the progress of a long operation", Description: "Strata's own: the state and percentage of the workflow a request started, and its answer once finished.", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			WorkflowID string `path:"workflow_id"`
-		}) (*struct{ Body Operation }, error) {
+		}) (*struct{ Body restapi.Operation }, error) {
 			op, err := s.operation(ctx, in.WorkflowID)
 			if err != nil {
 				return nil, err
 			}
-			return &struct{ Body Operation }{op}, nil
+			return &struct{ Body restapi.Operation }{op}, nil
 		})
 }
 
 // operation reports any workflow's progress, and its outcome once it has
 // finished.
-func (s *server) operation(ctx context.Context, id string) (Operation, error) {
+func (s *server) operation(ctx context.Context, id string) (restapi.Operation, error) {
 	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var missing *serviceerror.NotFound
 	if errors.As(err, &missing) {
-		return Operation{}, apicall.RcList{apicall.NewRc(apicall.FailOperationNotFound, 0, 0, fmt.Sprintf("Operation '%s' not found.", id))}
+		return restapi.Operation{}, apicall.RcList{apicall.NewRc(apicall.FailOperationNotFound, 0, 0, fmt.Sprintf("Operation '%s' not found.", id))}
 	}
 	if err != nil {
-		return Operation{}, apicall.Failure(apicall.FailNotConnected, 0, 0, "Failed to look up the operation.", err.Error(), "Check that Temporal is reachable (GET /health).")
+		return restapi.Operation{}, apicall.Failure(apicall.FailNotConnected, 0, 0, "Failed to look up the operation.", err.Error(), "Check that Temporal is reachable (GET /health).")
 	}
 	info := desc.GetWorkflowExecutionInfo()
-	op := Operation{WorkflowID: id}
+	op := restapi.Operation{WorkflowID: id}
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		var st workflows.Status
 		if v, err := s.Temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery); err == nil && v.Get(&st) == nil {

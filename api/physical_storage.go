@@ -9,6 +9,7 @@ import (
 
 	"strata/activities"
 	"strata/apicall"
+	"strata/restapi"
 	"strata/workflows"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -19,57 +20,12 @@ import (
 	"strata/store"
 )
 
-// PhysicalStorageDevice is a disk in the physical-storage list.
-type PhysicalStorageDevice struct {
-	Device string `json:"device,omitempty"`
-	Model  string `json:"model,omitempty"`
-	Serial string `json:"serial,omitempty"`
-	WWN    string `json:"wwn,omitempty"`
-}
-
-// PhysicalStorage is a group of disks of one size and kind, by node.
-type PhysicalStorage struct {
-	Size       int64                              `json:"size"`
-	Rotational bool                               `json:"rotational"`
-	Nodes      map[string][]PhysicalStorageDevice `json:"nodes"`
-}
-
-// PhysicalStorageNode is a disk of one node.
-type PhysicalStorageNode struct {
-	Size       int64 `json:"size"`
-	Rotational bool  `json:"rotational"`
-	PhysicalStorageDevice
-}
-
-// PhysicalStorageCreate asks for a device pool (LINSTOR's body).
-type PhysicalStorageCreate struct {
-	ProviderKind      string   `json:"provider_kind"`
-	DevicePaths       []string `json:"device_paths"`
-	RaidLevel         string   `json:"raid_level,omitempty" enum:"JBOD"`
-	PoolName          string   `json:"pool_name,omitempty"`
-	VdoEnable         bool     `json:"vdo_enable,omitempty"`
-	VdoSlabSizeKib    int64    `json:"vdo_slab_size_kib,omitempty"`
-	VdoLogicalSizeKib int64    `json:"vdo_logical_size_kib,omitempty"`
-	LogicalSizeKib    int64    `json:"logcal_size_kib,omitempty"`
-	WithStoragePool   *struct {
-		Name            string            `json:"name"`
-		Props           map[string]string `json:"props,omitempty"`
-		SharedSpace     string            `json:"shared_space,omitempty"`
-		ExternalLocking bool              `json:"external_locking,omitempty"`
-	} `json:"with_storage_pool,omitempty"`
-	Sed               bool     `json:"sed,omitempty"`
-	PvCreateArguments []string `json:"pv_create_arguments,omitempty"`
-	VgCreateArguments []string `json:"vg_create_arguments,omitempty"`
-	LvCreateArguments []string `json:"lv_create_arguments,omitempty"`
-	ZpoolCreateArgs   []string `json:"zpool_create_arguments,omitempty"`
-}
-
 // devicePoolProviders are the kinds create-device-pool makes.
 var devicePoolProviders = []string{store.ProviderLVM, store.ProviderLVMThin, store.ProviderZFS, store.ProviderZFSThin}
 
 func (s *server) registerPhysicalStorage(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "viewPhysicaStorage", Method: http.MethodGet, Path: "/v1/physical-storage", Summary: "show physical storage on nodes, to be used with LINSTOR", Tags: []string{"developers"}},
-		func(ctx context.Context, in *ListParams) (*struct{ Body []PhysicalStorage }, error) {
+		func(ctx context.Context, in *ListParams) (*struct{ Body []restapi.PhysicalStorage }, error) {
 			nodes, err := s.Store.ListNodes(ctx, nil)
 			if err != nil {
 				return nil, failure(err, 0, 0, nil)
@@ -86,27 +42,27 @@ func (s *server) registerPhysicalStorage(h huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			groups := map[group]map[string][]PhysicalStorageDevice{}
+			groups := map[group]map[string][]restapi.PhysicalStorageDevice{}
 			for _, n := range nodes {
 				for _, d := range found.Disks[n.NodeDspName] { // offline nodes have nothing to offer
 					g := group{d.SizeBytes, d.Rotational}
 					if groups[g] == nil {
-						groups[g] = map[string][]PhysicalStorageDevice{}
+						groups[g] = map[string][]restapi.PhysicalStorageDevice{}
 					}
-					groups[g][n.NodeDspName] = append(groups[g][n.NodeDspName], PhysicalStorageDevice{d.Device, d.Model, d.Serial, d.WWN})
+					groups[g][n.NodeDspName] = append(groups[g][n.NodeDspName], device(d))
 				}
 			}
-			out := []PhysicalStorage{}
+			out := []restapi.PhysicalStorage{}
 			for g, byNode := range groups {
-				out = append(out, PhysicalStorage{Size: g.size, Rotational: g.rota, Nodes: byNode})
+				out = append(out, restapi.PhysicalStorage{Size: g.size, Rotational: g.rota, Nodes: byNode})
 			}
 			sort.Slice(out, func(i, j int) bool {
 				return out[i].Size < out[j].Size || out[i].Size == out[j].Size && !out[i].Rotational && out[j].Rotational
 			})
-			return &struct{ Body []PhysicalStorage }{page(out, *in)}, nil
+			return &struct{ Body []restapi.PhysicalStorage }{page(out, *in)}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "getPhysicalStorage", Method: http.MethodGet, Path: "/v1/physical-storage/{node}", Summary: "show physical storage on a single node", Tags: []string{"developers"}},
-		func(ctx context.Context, in *NodePath) (*struct{ Body []PhysicalStorageNode }, error) {
+		func(ctx context.Context, in *NodePath) (*struct{ Body []restapi.PhysicalStorageNode }, error) {
 			n, err := s.Store.GetNode(ctx, in.Node)
 			if err != nil {
 				return nil, notFoundOnly(err)
@@ -118,17 +74,17 @@ func (s *server) registerPhysicalStorage(h huma.API) {
 			if why, ok := found.Failed[n.NodeDspName]; ok {
 				return nil, apicall.Failure(apicall.FailUnknownError, 0, apicall.MaskNode, fmt.Sprintf("Physical storage of node '%s' could not be listed.", in.Node), why, "Check that the node's agent is online.")
 			}
-			out := []PhysicalStorageNode{}
+			out := []restapi.PhysicalStorageNode{}
 			for _, d := range found.Disks[n.NodeDspName] {
-				out = append(out, PhysicalStorageNode{d.SizeBytes, d.Rotational, PhysicalStorageDevice{d.Device, d.Model, d.Serial, d.WWN}})
+				out = append(out, restapi.PhysicalStorageNode{Size: d.SizeBytes, Rotational: d.Rotational, PhysicalStorageDevice: device(d)})
 			}
-			return &struct{ Body []PhysicalStorageNode }{out}, nil
+			return &struct{ Body []restapi.PhysicalStorageNode }{out}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "createDevicePool", Method: http.MethodPost, Path: "/v1/physical-storage/{node}", Summary: "creates an LVM, LVM-thin or ZFS pool", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			NodePath
 			OperationWaitParam
-			Body PhysicalStorageCreate
+			Body restapi.PhysicalStorageCreate
 		}) (*rcOutput, error) {
 			return s.createDevicePool(ctx, in.Node, in.Body, in.wait(s.OperationWait))
 		})
@@ -151,7 +107,7 @@ func (s *server) physicalStorage(ctx context.Context, nodes []string) (workflows
 	return res, nil
 }
 
-func (s *server) createDevicePool(ctx context.Context, node string, b PhysicalStorageCreate, wait time.Duration) (*rcOutput, error) {
+func (s *server) createDevicePool(ctx context.Context, node string, b restapi.PhysicalStorageCreate, wait time.Duration) (*rcOutput, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskStorPool
 	n, err := s.Store.GetNode(ctx, node)
 	if err != nil {
@@ -177,4 +133,8 @@ func (s *server) createDevicePool(ctx context.Context, node string, b PhysicalSt
 	}
 	return s.run(ctx, operation{op: op, obj: obj, id: workflows.DevicePoolID(n.NodeDspName, b.PoolName), workflow: workflows.DevicePool, input: in,
 		what: fmt.Sprintf("Creating device pool '%s' on node '%s'", b.PoolName, n.NodeDspName), refs: map[string]string{"Node": n.NodeDspName}}, wait)
+}
+
+func device(d proto.Disk) restapi.PhysicalStorageDevice {
+	return restapi.PhysicalStorageDevice{Device: d.Device, Model: d.Model, Serial: d.Serial, WWN: d.WWN}
 }

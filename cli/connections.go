@@ -4,16 +4,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strata/restapi"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
-
-type connectionJSON struct {
-	NodeA string            `json:"node_a"`
-	NodeB string            `json:"node_b"`
-	Props map[string]string `json:"props"`
-}
 
 var (
 	nodeConnectionProps = propsObject{args: []string{"NODE_A", "NODE_B"}, method: http.MethodPut,
@@ -28,7 +23,7 @@ var (
 
 // connectionRows are the rows of a connection list: the nodes and the
 // properties set on the connection.
-func connectionRows(conns []connectionJSON) [][]string {
+func connectionRows(conns []restapi.Connection) [][]string {
 	rows := make([][]string, len(conns))
 	for i, c := range conns {
 		var props []string
@@ -50,7 +45,7 @@ func (a *app) nodeConnectionCommand() *cobra.Command {
 				q.Set(key, args[i])
 			}
 		}
-		var conns []connectionJSON
+		var conns []restapi.Connection
 		raw, err := a.get(cmd.Context(), "/v1/node-connections", q, &conns)
 		if err != nil {
 			return err
@@ -65,7 +60,7 @@ func (a *app) nodeConnectionCommand() *cobra.Command {
 func (a *app) resourceConnectionCommand() *cobra.Command {
 	c := &cobra.Command{Use: "resource-connection", Aliases: []string{"rc"}, Short: "resource connection commands"}
 	list := verb("list RESOURCE", "list a resource's connections", aliasList, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
-		var conns []connectionJSON
+		var conns []restapi.Connection
 		raw, err := a.get(cmd.Context(), resourceDefinitionProps.path(args)+"/resource-connections", nil, &conns)
 		if err != nil {
 			return err

@@ -3,22 +3,15 @@ package cli
 import (
 	"fmt"
 	"net/url"
+	"strata/restapi"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 )
 
-type errorReport struct {
-	NodeName  string `json:"node_name"`
-	ErrorTime int64  `json:"error_time"`
-	Filename  string `json:"filename"`
-	Text      string `json:"text"`
-	Exception string `json:"exception"`
-}
-
-// id is the report's id, from its file name ErrorReport-<id>.log.
-func (r errorReport) id() string {
+// reportID is the report's id, from its file name ErrorReport-<id>.log.
+func reportID(r restapi.ErrorReport) string {
 	var id string
 	if _, err := fmt.Sscanf(r.Filename, "ErrorReport-%s", &id); err != nil {
 		return r.Filename
@@ -41,21 +34,21 @@ func (a *app) errorReportsCommand() *cobra.Command {
 		if since > 0 {
 			q.Set("since", strconv.FormatInt(time.Now().Add(-since).UnixMilli(), 10))
 		}
-		var reps []errorReport
+		var reps []restapi.ErrorReport
 		raw, err := a.get(cmd.Context(), "/v1/error-reports", q, &reps)
 		if err != nil {
 			return err
 		}
 		rows := make([][]string, len(reps))
 		for i, r := range reps {
-			rows[i] = []string{r.id(), time.UnixMilli(r.ErrorTime).Format("2006-01-02 15:04:05"), r.NodeName, r.Exception}
+			rows[i] = []string{reportID(r), time.UnixMilli(r.ErrorTime).Format("2006-01-02 15:04:05"), r.NodeName, r.Exception}
 		}
 		return a.list(raw, []string{"Id", "Datetime", "Node", "Exception"}, rows)
 	})
 	list.Flags().StringSliceVarP(&nodes, "nodes", "n", nil, "only reports of this node")
 	list.Flags().DurationVarP(&since, "since", "s", 0, "only reports of the last duration, such as 2h")
 	show := verb("show ID", "show an error report", []string{"s"}, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
-		var reps []errorReport
+		var reps []restapi.ErrorReport
 		raw, err := a.get(cmd.Context(), "/v1/error-reports/"+pathEscape(args[0]), nil, &reps)
 		if err != nil {
 			return err

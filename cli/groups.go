@@ -8,31 +8,23 @@ import (
 	"strings"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/spf13/cobra"
 )
 
+// selectFilter holds the auto-select flags as they are given; filter
+// makes LINSTOR's filter of them.
 type selectFilter struct {
-	PlaceCount           int32          `json:"place_count,omitempty"`
-	AdditionalPlaceCount int32          `json:"additional_place_count,omitempty"`
-	NodeNameList         []string       `json:"node_name_list,omitempty"`
-	StoragePool          string         `json:"storage_pool,omitempty"`
-	StoragePoolList      []string       `json:"storage_pool_list,omitempty"`
-	NotPlaceWithRsc      []string       `json:"not_place_with_rsc,omitempty"`
-	NotPlaceWithRscRegex string         `json:"not_place_with_rsc_regex,omitempty"`
-	ReplicasOnSame       []string       `json:"replicas_on_same,omitempty"`
-	ReplicasOnDifferent  []string       `json:"replicas_on_different,omitempty"`
-	XReplicasOnDifferent map[string]int `json:"x_replicas_on_different_map,omitempty"`
-	LayerStack           []string       `json:"layer_stack,omitempty"`
-	ProviderList         []string       `json:"provider_list,omitempty"`
-	DisklessOnRemaining  *bool          `json:"diskless_on_remaining,omitempty"`
-}
-
-type resourceGroup struct {
-	Name         string            `json:"name,omitempty"`
-	Description  string            `json:"description,omitempty"`
-	Props        map[string]string `json:"props,omitempty"`
-	SelectFilter *selectFilter     `json:"select_filter,omitempty"`
+	PlaceCount           int32
+	NodeNameList         []string
+	StoragePoolList      []string
+	NotPlaceWithRsc      []string
+	NotPlaceWithRscRegex string
+	ReplicasOnSame       []string
+	ReplicasOnDifferent  []string
+	XReplicasOnDifferent map[string]int
+	ProviderList         []string
 }
 
 var (
@@ -74,8 +66,17 @@ func (ff *filterFlags) addConstraints(cmd *cobra.Command) {
 	fl.BoolVar(&ff.disklessRemain, "diskless-on-remaining", false, "place diskless resources on the remaining nodes")
 }
 
-func (ff *filterFlags) filter(cmd *cobra.Command) *selectFilter {
-	f := ff.f
+func (ff *filterFlags) filter(cmd *cobra.Command) *restapi.AutoSelectFilter {
+	g := ff.f
+	f := restapi.AutoSelectFilter{PlaceCount: restapi.FlexInt(g.PlaceCount), NodeNameList: g.NodeNameList, StoragePoolList: g.StoragePoolList,
+		NotPlaceWithRsc: g.NotPlaceWithRsc, NotPlaceWithRscRegex: g.NotPlaceWithRscRegex, ReplicasOnSame: g.ReplicasOnSame,
+		ReplicasOnDifferent: g.ReplicasOnDifferent, ProviderList: g.ProviderList}
+	for k, n := range g.XReplicasOnDifferent {
+		if f.XReplicasOnDifferentMap == nil {
+			f.XReplicasOnDifferentMap = map[string]int32{}
+		}
+		f.XReplicasOnDifferentMap[k] = int32(n)
+	}
 	if ff.layers != "" {
 		f.LayerStack = strings.Split(ff.layers, ",")
 	}
@@ -89,7 +90,7 @@ func (a *app) resourceGroupCommand() *cobra.Command {
 	c := &cobra.Command{Use: "resource-group", Aliases: []string{"rg"}, Short: "resource group commands"}
 	var cf filterFlags
 	create := verb("create RESOURCE_GROUP", "create a resource group", aliasCreate, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
-		return a.write(cmd.Context(), http.MethodPost, "/v1/resource-groups", resourceGroup{Name: args[0], Description: cf.description, SelectFilter: cf.filter(cmd)})
+		return a.write(cmd.Context(), http.MethodPost, "/v1/resource-groups", restapi.ResourceGroup{Name: args[0], Description: cf.description, SelectFilter: cf.filter(cmd)})
 	})
 	cf.add(create)
 	var mf filterFlags
@@ -104,7 +105,7 @@ func (a *app) resourceGroupCommand() *cobra.Command {
 
 	var f listFilter
 	list := verb("list", "list resource groups", aliasList, cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
-		var rgs []resourceGroup
+		var rgs []restapi.ResourceGroup
 		q := f.query()
 		for _, r := range f.resources {
 			q.Add("resource_groups", r)
@@ -143,7 +144,7 @@ func (a *app) resourceGroupCommand() *cobra.Command {
 }
 
 // describeFilter is the SelectFilter cell of resource-group list.
-func describeFilter(f *selectFilter) string {
+func describeFilter(f *restapi.AutoSelectFilter) string {
 	if f == nil {
 		return ""
 	}

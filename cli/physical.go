@@ -4,18 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strata/restapi"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
-
-type physicalStorage struct {
-	Size       int64 `json:"size"`
-	Rotational bool  `json:"rotational"`
-	Nodes      map[string][]struct {
-		Device string `json:"device"`
-	} `json:"nodes"`
-}
 
 // devicePoolKinds are the kinds create-device-pool takes, as LINSTOR's
 // client spells them.
@@ -25,7 +18,7 @@ func (a *app) physicalStorageCommand() *cobra.Command {
 	c := &cobra.Command{Use: "physical-storage", Aliases: []string{"ps"}, Short: "unused disks of the nodes, and device pools on them"}
 	list := verb("list", "list unused disks (over 1 GiB, no partitions, no file system or signature, not DRBD), grouped by size and kind", aliasList, cobra.NoArgs,
 		func(cmd *cobra.Command, _ []string) error {
-			var groups []physicalStorage
+			var groups []restapi.PhysicalStorage
 			raw, err := a.get(cmd.Context(), "/v1/physical-storage", nil, &groups)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strata/restapi"
 	"strconv"
 	"strings"
 
@@ -31,21 +32,21 @@ func (pf *placeFlags) path(p string) string {
 
 // parseAutoPlace reads --auto-place's value into f: a count of replicas,
 // or +N more than the resource has.
-func parseAutoPlace(v string, f *selectFilter) error {
+func parseAutoPlace(v string, f *restapi.AutoSelectFilter) error {
 	n, err := strconv.ParseInt(strings.TrimPrefix(v, "+"), 10, 32)
 	if err != nil || n < 1 {
 		return &exitError{exitUsage, fmt.Sprintf("argument --auto-place: invalid value '%s': give a number of replicas, or +1 for one more", v)}
 	}
 	if strings.HasPrefix(v, "+") {
-		f.AdditionalPlaceCount = int32(n)
+		f.AdditionalPlaceCount = restapi.FlexInt(n)
 	} else {
-		f.PlaceCount = int32(n)
+		f.PlaceCount = restapi.FlexInt(n)
 	}
 	return nil
 }
 
 // autoplaceBody is the AutoPlaceRequest of a filter.
-func autoplaceBody(f *selectFilter) map[string]any {
+func autoplaceBody(f *restapi.AutoSelectFilter) map[string]any {
 	body := map[string]any{"select_filter": f}
 	if f.DisklessOnRemaining != nil {
 		body["diskless_on_remaining"] = *f.DisklessOnRemaining

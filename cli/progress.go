@@ -10,20 +10,11 @@ import (
 	"time"
 
 	"strata/apicall"
+	"strata/restapi"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
 	"golang.org/x/term"
 )
-
-// operation is the controller's report on a long operation
-// (GET /v1/operations/{id}).
-type operation struct {
-	WorkflowID string          `json:"workflow_id"`
-	State      string          `json:"state"`
-	Percent    int             `json:"percent"`
-	Finished   bool            `json:"finished"`
-	Replies    json.RawMessage `json:"replies"`
-}
 
 // pollEvery is how often a followed operation is asked for its progress.
 var pollEvery = 250 * time.Millisecond
@@ -45,7 +36,7 @@ func (a *app) startOperation(ctx context.Context, path string, body any, stderr 
 	id := rcs[0].ObjRefs["WorkflowId"]
 	show := newProgressDisplay(stderr, id)
 	for {
-		var op operation
+		var op restapi.Operation
 		if _, err := a.get(ctx, "/v1/operations/"+pathEscape(id), nil, &op); err != nil {
 			show.stop(false)
 			return err
@@ -53,7 +44,11 @@ func (a *app) startOperation(ctx context.Context, path string, body any, stderr 
 		show.update(op)
 		if op.Finished {
 			show.stop(op.State != "failed")
-			return a.out.replies(op.Replies)
+			replies, err := json.Marshal(op.Replies)
+			if err != nil {
+				return err
+			}
+			return a.out.replies(replies)
 		}
 		select {
 		case <-ctx.Done():
@@ -87,7 +82,7 @@ func newProgressDisplay(w io.Writer, id string) *progressDisplay {
 	return d
 }
 
-func (d *progressDisplay) update(op operation) {
+func (d *progressDisplay) update(op restapi.Operation) {
 	if d.bar != nil {
 		d.tracker.UpdateMessage(fmt.Sprintf("%s (workflow %s)", op.State, d.id))
 		d.tracker.SetValue(int64(op.Percent))
