@@ -38,18 +38,27 @@ type operation struct {
 // run starts (or joins) the operation's workflow and waits up to wait for
 // its outcome.
 func (s *server) run(ctx context.Context, o operation, wait time.Duration) (*rcOutput, error) {
-	r, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: o.id, TaskQueue: s.taskQueue(),
+	r, err := s.start(ctx, o.id, o.workflow, o.input)
+	if err != nil {
+		return nil, notStarted(o, err)
+	}
+	return s.answer(ctx, o, r, wait)
+}
+
+// start starts the workflow under id, or joins the one running under it.
+func (s *server) start(ctx context.Context, id string, workflow, input any) (client.WorkflowRun, error) {
+	return startOrJoin(ctx, s.Temporal, s.taskQueue(), id, workflow, input)
+}
+
+func startOrJoin(ctx context.Context, c client.Client, taskQueue, id string, workflow, input any) (client.WorkflowRun, error) {
+	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		// The controller's own worker takes the first workflow task from
 		// the start's answer, without a trip through the task queue.
 		EnableEagerStart: true,
-	}, o.workflow, o.input)
-	if err != nil {
-		return nil, notStarted(o, err)
-	}
-	return s.answer(ctx, o, r, wait)
+	}, workflow, input)
 }
 
 // signal sends a definition's running Deploy more nodes, starting it when
@@ -195,11 +204,6 @@ func (s *server) operation(ctx context.Context, id string) (restapi.Operation, e
 // state, and returns its id.
 func StartNodeSync(ctx context.Context, c client.Client, taskQueue, node string) (string, error) {
 	id := workflows.NodeSyncID(node)
-	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                taskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.NodeSync, node)
+	_, err := startOrJoin(ctx, c, taskQueue, id, workflows.NodeSync, node)
 	return id, err
 }

@@ -7,17 +7,14 @@ import (
 	"sort"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"strata/activities"
+	"strata/agent/proto"
 	"strata/apicall"
 	"strata/restapi"
-	"strata/workflows"
-
-	"github.com/danielgtaylor/huma/v2"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-
-	"strata/agent/proto"
 	"strata/store"
+	"strata/workflows"
 )
 
 // devicePoolProviders are the kinds create-device-pool makes.
@@ -95,9 +92,7 @@ func (s *server) registerPhysicalStorage(h huma.API) {
 func (s *server) physicalStorage(ctx context.Context, nodes []string) (workflows.PhysicalStorageResult, error) {
 	var res workflows.PhysicalStorageResult
 	id := workflows.PhysicalStorageID(nodes)
-	r, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.taskQueue(), EnableEagerStart: true,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.PhysicalStorage, nodes)
+	r, err := s.start(ctx, id, workflows.PhysicalStorage, nodes)
 	if err == nil {
 		err = r.Get(ctx, &res)
 	}
