@@ -6,12 +6,11 @@ import (
 	"net/http"
 	"strings"
 
-	"strata/apicall"
-	"strata/restapi"
-
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/apicall"
 	"strata/placement"
+	"strata/restapi"
 	"strata/store"
 )
 
@@ -51,7 +50,7 @@ type QuerySizeInfoResponse struct {
 }
 
 func (s *server) maxVolumeSizes(ctx context.Context, f store.SelectFilter) (*struct{ Body MaxVolumeSizes }, error) {
-	view, err := s.Store.PlacementView(ctx)
+	view, err := s.Store.CapacityView(ctx)
 	if err != nil {
 		return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 	}
@@ -107,7 +106,7 @@ func (s *server) registerSizing(h huma.API) {
 // querySizeInfo answers for the next spawn: the pools the default
 // strategy (most free space) would choose and the largest volume they hold.
 func (s *server) querySizeInfo(ctx context.Context, f store.SelectFilter) (*struct{ Body QuerySizeInfoResponse }, error) {
-	view, err := s.Store.PlacementView(ctx)
+	view, err := s.Store.CapacityView(ctx)
 	if err != nil {
 		return nil, failure(err, 0, apicall.MaskRscGrp, nil)
 	}

@@ -35,11 +35,53 @@ type PlacementView struct {
 	resources    []Resource
 }
 
-// PlacementView reads the cluster: every storage pool with its reported
-// capacity, what its volumes reserve and use of its throughput and its
-// oversubscription ratios, and every node with its resources, the layers
-// its agent said it serves, and whether the autoplacer may use it.
+// PlacementView reads the cluster as the autoplacer needs it: the
+// capacity view, with what each pool's volumes use (their count and
+// throughput) and each node's resources.
 func (s *Store) PlacementView(ctx context.Context) (PlacementView, error) {
+	v, err := s.CapacityView(ctx)
+	if err != nil {
+		return PlacementView{}, err
+	}
+	if v.resources, err = s.ListResources(ctx, ResourceFilter{}); err != nil {
+		return PlacementView{}, err
+	}
+	type poolKey struct{ node, pool string }
+	counts := map[poolKey]int{}
+	throttle := map[poolKey]float64{}
+	held := map[string][]string{}
+	for _, r := range v.resources {
+		if r.Flags.Has(FlagTieBreaker) && !r.Flags.Has(FlagDelete) {
+			continue // a replica placed there replaces the tie-breaker
+		}
+		held[r.NodeDspName] = append(held[r.NodeDspName], r.ResourceDspName)
+		for _, vl := range r.Volumes {
+			k := poolKey{r.NodeDspName, vl.StorPoolDspName}
+			counts[k]++
+			for _, t := range []string{"sys/fs/blkio_throttle_read", "sys/fs/blkio_throttle_write"} {
+				if x, err := strconv.ParseFloat(vl.Props[t], 64); err == nil {
+					throttle[k] += x
+				}
+			}
+		}
+	}
+	for i := range v.Cluster.Pools {
+		p := &v.Cluster.Pools[i]
+		k := poolKey{p.Node, p.Name}
+		p.ResourceCount = counts[k]
+		p.Throughput -= throttle[k] // what its volumes may still use of Autoplacer/MaxThroughput
+	}
+	for i := range v.Cluster.Nodes {
+		v.Cluster.Nodes[i].Resources = held[v.Cluster.Nodes[i].Name]
+	}
+	return v, nil
+}
+
+// CapacityView reads what the size queries need: every storage pool with
+// its reported capacity, what its volumes reserve and its
+// oversubscription ratios, and every node with the layers its agent said
+// it serves and whether the autoplacer may use it. It reads no resource.
+func (s *Store) CapacityView(ctx context.Context) (PlacementView, error) {
 	pools, err := s.ListStoragePools(ctx, StoragePoolFilter{})
 	if err != nil {
 		return PlacementView{}, err
@@ -60,11 +102,7 @@ func (s *Store) PlacementView(ctx context.Context) (PlacementView, error) {
 	if err != nil {
 		return PlacementView{}, err
 	}
-	rscs, err := s.ListResources(ctx, ResourceFilter{})
-	if err != nil {
-		return PlacementView{}, err
-	}
-	v := PlacementView{resources: rscs, Weights: placement.DefaultWeights()}
+	v := PlacementView{Weights: placement.DefaultWeights()}
 	spdProps := map[string]map[string]string{}
 	for _, d := range spds {
 		spdProps[d.PoolName] = d.Props
@@ -81,43 +119,16 @@ func (s *Store) PlacementView(ctx context.Context) (PlacementView, error) {
 		}
 		return placement.DefaultOversubscriptionRatio
 	}
-	type poolKey struct{ node, pool string }
-	counts := map[poolKey]int{}
-	throttle := map[poolKey]float64{}
-	for _, r := range rscs {
-		if r.Flags.Has(FlagTieBreaker) && !r.Flags.Has(FlagDelete) {
-			continue // a replica placed there replaces the tie-breaker
-		}
-		for _, vl := range r.Volumes {
-			k := poolKey{r.NodeDspName, vl.StorPoolDspName}
-			counts[k]++
-			for _, t := range []string{"sys/fs/blkio_throttle_read", "sys/fs/blkio_throttle_write"} {
-				if x, err := strconv.ParseFloat(vl.Props[t], 64); err == nil {
-					throttle[k] += x
-				}
-			}
-		}
-	}
 	for _, p := range pools {
 		chain := []map[string]string{p.Props, spdProps[p.PoolName], ctrl}
 		throughput, _ := strconv.ParseFloat(p.Props[KeyMaxThroughput], 64)
-		k := poolKey{p.NodeDspName, p.PoolDspName}
 		v.Cluster.Pools = append(v.Cluster.Pools, placement.Pool{Node: p.NodeDspName, Name: p.PoolDspName, Provider: p.DriverName,
 			FreeKib: p.FreeCapacity, TotalKib: p.TotalCapacity, ReservedKib: reserved[[2]string{p.NodeName, p.PoolName}],
 			FreeRatio: ratio(chain, KeyMaxFreeOversubscription), TotalRatio: ratio(chain, KeyMaxTotalOversubscription),
-			AutoplaceTarget: autoplaceTarget(nodeProps[p.NodeName], ctrl), ResourceCount: counts[k],
-			// what its volumes may still use of Autoplacer/MaxThroughput
-			Throughput: throughput - throttle[k]})
-	}
-	held := map[string][]string{}
-	for _, r := range rscs {
-		if r.Flags.Has(FlagTieBreaker) && !r.Flags.Has(FlagDelete) {
-			continue
-		}
-		held[r.NodeName] = append(held[r.NodeName], r.ResourceDspName)
+			AutoplaceTarget: autoplaceTarget(nodeProps[p.NodeName], ctrl), Throughput: throughput})
 	}
 	for _, n := range nodes {
-		pn := placement.Node{Name: n.NodeDspName, Props: n.Props, AutoplaceTarget: autoplaceTarget(n.Props, ctrl), Resources: held[n.NodeName]}
+		pn := placement.Node{Name: n.NodeDspName, Props: n.Props, AutoplaceTarget: autoplaceTarget(n.Props, ctrl)}
 		if n.ServedLayers != nil {
 			pn.Layers = n.ServedLayers.List()
 		}
