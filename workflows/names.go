@@ -62,9 +62,7 @@ func dryRunSuffix(dryRun bool) string {
 // ResourceCreateID names the creation of a definition's resources on
 // nodes.
 func ResourceCreateID(rd string, nodes []string) string {
-	nodes = append([]string(nil), nodes...)
-	sort.Strings(nodes)
-	return id("resource-create", rd, strings.Join(nodes, ","))
+	return id("resource-create", rd, sortedList(nodes))
 }
 
 // ResourceDeleteID names the delete of a resource.
@@ -83,11 +81,7 @@ func DeployID(rd string) string { return id("deploy", rd) }
 func NodeSyncID(node string) string { return id("node-sync", node) }
 
 // PhysicalStorageID names a listing of the nodes' unused disks.
-func PhysicalStorageID(nodes []string) string {
-	nodes = append([]string(nil), nodes...)
-	sort.Strings(nodes)
-	return id("physical-storage", strings.Join(nodes, ","))
-}
+func PhysicalStorageID(nodes []string) string { return id("physical-storage", sortedList(nodes)) }
 
 // DevicePoolID names the creation of a device pool on a node.
 func DevicePoolID(node, pool string) string { return id("device-pool", node, pool) }
@@ -95,6 +89,14 @@ func DevicePoolID(node, pool string) string { return id("device-pool", node, poo
 // DatabaseBackupID names the one workflow that writes a backup of that
 // name.
 func DatabaseBackupID(name string) string { return "controller-backup-db:" + name }
+
+// sortedList is names in order, comma-separated: one id however the
+// request ordered them.
+func sortedList(names []string) string {
+	names = append([]string(nil), names...)
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
 
 func id(op string, names ...string) string {
 	return op + ":" + strings.ToLower(strings.Join(names, ":"))

@@ -26,7 +26,7 @@ type Outcome struct {
 // run in the worker that runs the workflow, without a round trip through
 // Temporal's task queues per step; a step that a crash interrupted runs
 // again when the workflow resumes, which is why steps that record intent
-// run once (activities.Step) and the others are idempotent.
+// run once (the activities' once) and the others are idempotent.
 var (
 	stepOptions = workflow.LocalActivityOptions{
 		StartToCloseTimeout: time.Minute,
