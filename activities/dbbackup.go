@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strata/apicall"
 
 	"go.temporal.io/sdk/temporal"
+
+	"strata/apicall"
 )
 
 // DatabaseBackupResult describes a finished database backup.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"strata/apicall"
-
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
@@ -17,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"strata/agentlink"
+	"strata/apicall"
 	"strata/store"
 )
 

@@ -7,14 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"strata/activities"
 	"strata/apicall"
 	"strata/restapi"
-	"strata/workflows"
-
-	"github.com/danielgtaylor/huma/v2"
-
 	"strata/store"
+	"strata/workflows"
 )
 
 // AutoPlaceRequest is LINSTOR's body of resource-definition auto-place

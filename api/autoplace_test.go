@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"strata/apicall"
 	"strata/restapi"
-
-	"github.com/stretchr/testify/require"
 )
 
 // placed lists the nodes holding rd, with (d) for diskless ones.

@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strata/apicall"
-	"strata/restapi"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"strata/apicall"
+	"strata/restapi"
 )
 
 // 50 concurrent conflicting requests leave consistent state: a duplicate

@@ -14,14 +14,13 @@ import (
 	"sync"
 	"testing"
 
-	"strata/apicall"
-
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/stretchr/testify/require"
 
+	"strata/apicall"
 	"strata/store"
 	"strata/tests/harness"
 )

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"net/http"
 
-	"strata/apicall"
-	"strata/restapi"
-
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
 )
 

@@ -11,15 +11,14 @@ import (
 	"regexp"
 	"time"
 
-	"strata/apicall"
-	"strata/restapi"
-
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
 	"strata/workflows"
 )

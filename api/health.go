@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"time"
 
-	"strata/apicall"
-
 	"github.com/danielgtaylor/huma/v2"
 	"go.temporal.io/sdk/client"
+
+	"strata/apicall"
 )
 
 const healthTimeout = 3 * time.Second

@@ -7,15 +7,14 @@ import (
 	"net/http"
 	"strings"
 
-	"strata/activities"
-	"strata/apicall"
-	"strata/restapi"
-	"strata/workflows"
-
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/activities"
 	"strata/agentlink"
+	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
+	"strata/workflows"
 )
 
 var (

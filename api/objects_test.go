@@ -7,11 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"strata/apicall"
-	"strata/restapi"
-
 	"github.com/stretchr/testify/require"
 
+	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
 )
 

@@ -8,13 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"strata/apicall"
-	"strata/restapi"
-	"strata/workflows"
-
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
+	"strata/workflows"
 )
 
 type RdPath struct {

@@ -9,11 +9,10 @@ import (
 	"slices"
 	"strings"
 
-	"strata/apicall"
-	"strata/restapi"
-
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
 )
 

@@ -7,14 +7,13 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"strata/activities"
 	"strata/apicall"
 	"strata/restapi"
-	"strata/workflows"
-
-	"github.com/danielgtaylor/huma/v2"
-
 	"strata/store"
+	"strata/workflows"
 )
 
 type RscPath struct {

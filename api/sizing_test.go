@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"testing"
 
-	"strata/apicall"
-
 	"github.com/stretchr/testify/require"
+
+	"strata/apicall"
 )
 
 // Size queries answer from the capacities the agents reported, with the

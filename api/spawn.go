@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"strata/activities"
 	"strata/apicall"
 	"strata/restapi"
 	"strata/workflows"
-
-	"github.com/danielgtaylor/huma/v2"
 )
 
 // ResourceGroupSpawn is LINSTOR's body of resource-group spawn.

@@ -6,11 +6,10 @@ import (
 	"net/http"
 	"strings"
 
-	"strata/apicall"
-	"strata/restapi"
-
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/apicall"
+	"strata/restapi"
 	"strata/store"
 )
 

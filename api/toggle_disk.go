@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"strata/activities"
 	"strata/apicall"
 	"strata/workflows"
-
-	"github.com/danielgtaylor/huma/v2"
 )
 
 // ToggleDiskDiskful is LINSTOR's (deprecated) optional body of a toggle to

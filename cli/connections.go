@@ -4,10 +4,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strata/restapi"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 var (

@@ -3,11 +3,12 @@ package cli
 import (
 	"net/http"
 	"slices"
-	"strata/restapi"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 func definitionPort(d restapi.ResourceDefinition) string {

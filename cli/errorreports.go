@@ -3,11 +3,12 @@ package cli
 import (
 	"fmt"
 	"net/url"
-	"strata/restapi"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 // reportID is the report's id, from its file name ErrorReport-<id>.log.

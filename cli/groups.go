@@ -7,10 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"strata/apicall"
 	"strata/restapi"
-
-	"github.com/spf13/cobra"
 )
 
 // selectFilter holds the auto-select flags as they are given; filter

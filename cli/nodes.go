@@ -6,10 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strata/restapi"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 // The providers and layers node info shows, in LINSTOR's order.

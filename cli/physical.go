@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strata/restapi"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 // devicePoolKinds are the kinds create-device-pool takes, as LINSTOR's

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strata/restapi"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 // placeFlags are the flags of the commands that have the autoplacer

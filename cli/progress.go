@@ -9,11 +9,11 @@ import (
 	"os"
 	"time"
 
-	"strata/apicall"
-	"strata/restapi"
-
 	"github.com/jedib0t/go-pretty/v6/progress"
 	"golang.org/x/term"
+
+	"strata/apicall"
+	"strata/restapi"
 )
 
 // pollEvery is how often a followed operation is asked for its progress.

@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"strata/apicall"
-
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
+
+	"strata/apicall"
 )
 
 // output is how a command prints: tables (UTF-8 or ASCII, coloured or

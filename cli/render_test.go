@@ -6,11 +6,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strata/restapi"
 	"testing"
 
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
+
+	"strata/restapi"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

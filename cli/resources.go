@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strata/restapi"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 var resourceProps = propsObject{args: []string{"NODE", "RESOURCE"}, method: http.MethodPut,

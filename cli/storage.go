@@ -3,9 +3,9 @@ package cli
 import (
 	"net/http"
 
-	"strata/restapi"
-
 	"github.com/spf13/cobra"
+
+	"strata/restapi"
 )
 
 // providerKinds maps the kinds storage-pool create takes to LINSTOR's

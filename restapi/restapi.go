@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"strata/apicall"
-
 	"github.com/danielgtaylor/huma/v2"
+
+	"strata/apicall"
 )
 
 // LINSTOR's JSON objects, field for field (linstor-rest-v1-openapi.yaml).

@@ -3,9 +3,9 @@ package store
 import (
 	"testing"
 
-	"strata/apicall"
-
 	"github.com/stretchr/testify/require"
+
+	"strata/apicall"
 )
 
 // The guide's rule: the value closer to the resource or volume wins.

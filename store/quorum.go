@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
-	"strata/placement"
 	"strings"
 
 	"gorm.io/gorm"
+
+	"strata/placement"
 )
 
 // Properties of the DRBD automatisms (guide 2.15.3).

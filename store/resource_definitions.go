@@ -6,10 +6,10 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"strata/apicall"
-
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"strata/apicall"
 )
 
 // ResourceDefinition is a definition with its group's name, properties and

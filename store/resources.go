@@ -7,10 +7,10 @@ import (
 	"maps"
 	"slices"
 
-	"strata/apicall"
-
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"strata/apicall"
 )
 
 // Resource flags that make a resource hold no data of its own.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strata/apicall"
 	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"strata/apicall"
 )
 
 // Storage provider kinds of the user guide.

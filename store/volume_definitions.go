@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"strata/apicall"
-
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"strata/apicall"
 )
 
 // VolumeDefinitionSpec is what volume-definition create takes.
