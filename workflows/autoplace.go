@@ -46,6 +46,6 @@ func Spawn(ctx workflow.Context, in SpawnInput) (Outcome, error) {
 		if err := o.quorum(rd); err != nil {
 			return err
 		}
-		return o.deploy(rd, s.Nodes)
+		return o.deploy(s.Nodes, rd)
 	})
 }

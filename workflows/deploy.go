@@ -39,7 +39,7 @@ func Deploy(ctx workflow.Context, in DeployInput) (Outcome, error) {
 			return Outcome{}, workflow.NewContinueAsNewError(ctx, Deploy, DeployInput{Resource: in.Resource, Nodes: nodes})
 		}
 		o.out = nil // the last round's answer is the one that counts
-		if err := o.deploy(in.Resource, nodes); err != nil {
+		if err := o.deploy(nodes, in.Resource); err != nil {
 			return o.finish(err)
 		}
 		if signals.Len() == 0 {

@@ -9,7 +9,7 @@ import (
 
 // NodeDelete deletes a node (or a lost one) with everything on it, then
 // brings the peers of its resources up to date: auto-quorum for each
-// definition, and every peer node's new state.
+// definition, then every peer node's new state, once per node.
 func NodeDelete(ctx workflow.Context, in activities.NodeDeleteInput) (Outcome, error) {
 	var a *activities.Activities
 	return locked(ctx, "deleting the node", []string{store.NodeLock(in.Node)}, func(o *operation) error {
@@ -21,10 +21,7 @@ func NodeDelete(ctx workflow.Context, in activities.NodeDeleteInput) (Outcome, e
 			if err := o.quorum(rd); err != nil {
 				return err
 			}
-			if err := o.deploy(rd, nil); err != nil {
-				return err
-			}
 		}
-		return nil
+		return o.deploy(nil, s.Definitions...)
 	})
 }

@@ -116,26 +116,31 @@ func (o *operation) quorum(rd string) error {
 	return nil
 }
 
-// deploy sends every node holding rd, and the nodes given (those that
-// held it before), its whole desired state, all at once, records what
-// the agents report, and answers how it went.
-func (o *operation) deploy(rd string, nodes []string) error {
+// deploy sends every node holding one of the definitions, and the nodes
+// given (those that held one before), its whole desired state, each node
+// once and all at once, records what the agents report, and answers how
+// it went for each definition.
+func (o *operation) deploy(nodes []string, rds ...string) error {
 	var a *activities.Activities
-	var holders []string
-	if err := workflow.ExecuteLocalActivity(o.ctx, a.Holders, rd).Get(o.ctx, &holders); err != nil {
-		return err
+	for _, rd := range rds {
+		var holders []string
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.Holders, rd).Get(o.ctx, &holders); err != nil {
+			return err
+		}
+		nodes = union(holders, nodes)
 	}
-	nodes = union(holders, nodes)
 	if len(nodes) == 0 {
 		return nil
 	}
 	failed := push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), nodes, &o.status)
-	var replies apicall.RcList
-	in := activities.DeployReportInput{Resource: rd, WorkflowID: workflow.GetInfo(o.ctx).WorkflowExecution.ID, Nodes: nodes, Failed: failed}
-	if err := workflow.ExecuteLocalActivity(o.ctx, a.DeployReport, in).Get(o.ctx, &replies); err != nil {
-		return err
+	for _, rd := range rds {
+		var replies apicall.RcList
+		in := activities.DeployReportInput{Resource: rd, WorkflowID: workflow.GetInfo(o.ctx).WorkflowExecution.ID, Nodes: nodes, Failed: failed}
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.DeployReport, in).Get(o.ctx, &replies); err != nil {
+			return err
+		}
+		o.out = append(o.out, replies...)
 	}
-	o.out = append(o.out, replies...)
 	return nil
 }
 

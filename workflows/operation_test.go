@@ -167,7 +167,7 @@ func TestSpawnTakesBackWhatPlacementRefused(t *testing.T) {
 }
 
 // A node's delete brings the peers of each of its definitions up to
-// date.
+// date, pushing each peer once.
 func TestNodeDeleteUpdatesThePeersOfItsResources(t *testing.T) {
 	r := newRecorder(t)
 	var a *activities.Activities
@@ -175,5 +175,6 @@ func TestNodeDeleteUpdatesThePeersOfItsResources(t *testing.T) {
 	r.env.OnActivity(a.DeleteNode, mockCtx, in).Return(activities.Step{Replies: apicall.RcList{{Message: "Node 'charlie' deleted as lost, with its resources and storage pools."}}, Definitions: []string{"data", "logs"}}, nil)
 	r.env.ExecuteWorkflow(NodeDelete, in)
 	r.outcome(t)
-	require.Equal(t, []string{"lock " + store.NodeLock("charlie"), "quorum data", "push alpha bravo", "report", "quorum logs", "push alpha bravo", "report", "release"}, r.order)
+	require.Equal(t, []string{"lock " + store.NodeLock("charlie"), "quorum data", "quorum logs", "push alpha bravo", "report", "report", "release"}, r.order,
+		"each peer is pushed once, and each definition reported")
 }

@@ -54,6 +54,6 @@ func changeResources(ctx workflow.Context, rd, state string, step, input any) (O
 		if err := o.quorum(rd); err != nil {
 			return err
 		}
-		return o.deploy(rd, s.Nodes)
+		return o.deploy(s.Nodes, rd)
 	})
 }
