@@ -71,10 +71,7 @@ func (s *Store) StepResult(ctx context.Context, key string) (result string, ok b
 // RecordStepResult keeps the answer of step key (a step that wrote
 // nothing is recorded with it), and forgets the steps of long ago.
 func (s *Store) RecordStepResult(ctx context.Context, key, holder, result string) error {
-	if s.Dialect == DialectSQLite {
-		s.writers.Lock()
-		defer s.writers.Unlock()
-	}
+	defer s.queueWriter()()
 	db := s.DB.WithContext(ctx)
 	now := time.Now()
 	if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "step_key"}}, DoUpdates: clause.AssignmentColumns([]string{"result"})}).

@@ -19,10 +19,7 @@ import (
 // writes are short. A write made for a step of an operation (WithStep)
 // is made once.
 func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if s.Dialect == DialectSQLite {
-		s.writers.Lock()
-		defer s.writers.Unlock()
-	}
+	defer s.queueWriter()()
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.Dialect == DialectPostgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(7371)").Error; err != nil {
@@ -37,6 +34,16 @@ func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		}
 		return tx.Exec("UPDATE change_generation SET generation = generation + 1 WHERE id = 1").Error
 	})
+}
+
+// queueWriter waits for this process's other writers on SQLite (see
+// Store.writers) and returns what lets the next one go.
+func (s *Store) queueWriter() (done func()) {
+	if s.Dialect != DialectSQLite {
+		return func() {}
+	}
+	s.writers.Lock()
+	return s.writers.Unlock
 }
 
 // touchDefinition records that this write changes what the resource view
