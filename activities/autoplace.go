@@ -174,7 +174,7 @@ func (a *Activities) SpawnDefinitions(ctx context.Context, in SpawnInput) (Step,
 // TakeBackSpawn deletes a spawned definition that got no resource (its
 // placement was refused, or a dry run), so that the spawn changes nothing.
 func (a *Activities) TakeBackSpawn(ctx context.Context, rd string) (Step, error) {
-	holders, err := a.holders(ctx, rd)
+	holders, err := a.Holders(ctx, rd)
 	if err != nil || len(holders) > 0 {
 		return Step{}, err
 	}

@@ -87,7 +87,7 @@ func (a *Activities) MarkResourceDeleting(ctx context.Context, in ResourceInput)
 	return a.once(ctx, func(ctx context.Context) (Step, error) {
 		const op, obj = apicall.MaskDel, apicall.MaskRsc
 		refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
-		nodes, err := a.holders(ctx, in.Resource)
+		nodes, err := a.Holders(ctx, in.Resource)
 		if err != nil {
 			return Step{}, err
 		}
@@ -116,10 +116,6 @@ func (a *Activities) MarkResourceDefinitionDeleting(ctx context.Context, rd stri
 
 // Holders are the display names of the nodes holding rd.
 func (a *Activities) Holders(ctx context.Context, rd string) ([]string, error) {
-	return a.holders(ctx, rd)
-}
-
-func (a *Activities) holders(ctx context.Context, rd string) ([]string, error) {
 	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}})
 	if err != nil {
 		return nil, err
