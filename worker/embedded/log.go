@@ -26,6 +26,10 @@ func (g logger) log(level slog.Level, msg string, tags []tag.Tag) {
 	if g.quiet.Load() && level > slog.LevelDebug {
 		level = slog.LevelDebug
 	}
+	g.emit(level, msg, tags)
+}
+
+func (g logger) emit(level slog.Level, msg string, tags []tag.Tag) {
 	if !g.l.Enabled(context.Background(), level) {
 		return
 	}
@@ -47,8 +51,9 @@ func (g logger) Panic(msg string, tags ...tag.Tag) {
 }
 
 // Fatal ends the process like the server's own logger does, without a stack
-// trace: the message says what failed.
+// trace: the message says what failed. It is never quiet, not even before
+// Ready: the process ends on it.
 func (g logger) Fatal(msg string, tags ...tag.Tag) {
-	g.log(slog.LevelError, msg, tags)
+	g.emit(slog.LevelError, msg, tags)
 	os.Exit(1)
 }
