@@ -24,6 +24,8 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"strata/worker/embedded/ports"
 )
 
 // Config of the embedded server.
@@ -54,7 +56,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("temporal frontend address %q: %w", cfg.FrontendAddress, err)
 	}
 	if frontendPort == 0 {
-		if frontendPort, err = freePort(host); err != nil {
+		if frontendPort, err = ports.Free(host); err != nil {
 			return nil, err
 		}
 	} else if err := checkFree(net.JoinHostPort(host, strconv.Itoa(frontendPort))); err != nil {
@@ -137,20 +139,20 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 	for _, name := range []string{"frontend", "history", "matching", "worker"} {
 		grpcPort := frontendPort
 		if name != "frontend" {
-			p, err := freePort("127.0.0.1")
+			p, err := ports.Free("127.0.0.1")
 			if err != nil {
 				return nil, err
 			}
 			grpcPort = p
 		}
-		membershipPort, err := freePort("127.0.0.1")
+		membershipPort, err := ports.Free("127.0.0.1")
 		if err != nil {
 			return nil, err
 		}
 		rpc := config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, BindOnLocalHost: true}
 		if name == "frontend" {
 			// The frontend's HTTP API serves Temporal's REST and Nexus calls.
-			if rpc.HTTPPort, err = freePort("127.0.0.1"); err != nil {
+			if rpc.HTTPPort, err = ports.Free("127.0.0.1"); err != nil {
 				return nil, err
 			}
 			if host != "127.0.0.1" && host != "localhost" {
@@ -250,15 +252,6 @@ func splitHostPort(addr string) (string, int, error) {
 		host = "127.0.0.1"
 	}
 	return host, port, nil
-}
-
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // checkFree fails early with a clear message: the UI server would otherwise
