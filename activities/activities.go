@@ -8,12 +8,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"strata/agent/proto"
 	"strata/agentlink"
 	"strata/apicall"
 	"strata/nodestate"
@@ -54,7 +58,36 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 		// An offline node gets its state when it connects.
 		return notOnlineIsFinal(err)
 	}
-	return nodestate.Record(ctx, a.Store, node, deleting, rep)
+	if err := nodestate.Record(ctx, a.Store, node, deleting, rep); err != nil {
+		return err
+	}
+	return snapshotFailure(node, want, rep)
+}
+
+// snapshotFailure is the end of a push that could not suspend I/O or
+// take a snapshot: final, since trying again while I/O is held would
+// only hold it longer.
+func snapshotFailure(node string, want proto.NodeState, rep proto.Report) error {
+	var why []string
+	for _, r := range slices.Sorted(maps.Keys(rep.SuspendFailed)) {
+		why = append(why, fmt.Sprintf("suspend-io of %s failed: %s", r, rep.SuspendFailed[r]))
+	}
+	taking := map[[3]string]bool{}
+	for _, sn := range want.Snapshots {
+		if sn.Take {
+			taking[[3]string{sn.Resource, sn.Name, fmt.Sprint(sn.VlmNr)}] = true
+		}
+	}
+	for _, sn := range rep.Snapshots {
+		if sn.Error != "" && taking[[3]string{sn.Resource, sn.Name, fmt.Sprint(sn.VlmNr)}] {
+			why = append(why, fmt.Sprintf("snapshot %s of volume %d of %s failed: %s", sn.Name, sn.VlmNr, sn.Resource, sn.Error))
+		}
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("node %s: %s", node, strings.Join(why, "; "))
+	return temporal.NewNonRetryableApplicationError(msg, "SnapshotFailed", nil)
 }
 
 // notOnlineIsFinal makes a call to a node whose agent is not online fail

@@ -39,7 +39,25 @@ type Agent struct {
 	probeMu  sync.Mutex
 	probed   capabilities
 	probedAt time.Time
+
+	// snapshotSupport is each pool's probed snapshot support, by pool
+	// name, with when it was probed.
+	snapshotSupport map[string]probedSupport
+	// holds are the resources this agent suspended, each with the timer
+	// that resumes it should no state keep it suspended (the controller
+	// that suspended it died and did not come back).
+	holds map[string]*time.Timer
 }
+
+type probedSupport struct {
+	ok bool
+	at time.Time
+}
+
+// SuspendTimeout is how long a resource's I/O stays suspended without a
+// state that keeps it so: past the deadline of taking a snapshot, an
+// application's writes must not hang on a controller that is gone.
+var SuspendTimeout = 3 * time.Minute
 
 // reprobe is how long what the node can serve is trusted: tools get
 // installed and modules loaded while the agent runs.
@@ -127,8 +145,17 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 	for name := range refused {
 		delete(drbdWanted, name)
 	}
-	a.downUnwanted(ctx, drbdWanted)
+	suspend := map[string]bool{}
+	for _, name := range want.Suspended {
+		suspend[name] = true
+	}
 	var rep proto.Report
+	rep.SuspendFailed = a.suspend(ctx, drbdWanted, suspend)
+	a.downUnwanted(ctx, drbdWanted)
+	snapshots := map[string][]proto.Snapshot{}
+	for _, sn := range want.Snapshots {
+		snapshots[sn.Pool] = append(snapshots[sn.Pool], sn)
+	}
 	grown := map[string]bool{} // volumes whose storage grew, by volume name
 	byPool := map[string][]proto.Volume{}
 	for _, v := range want.Volumes {
@@ -148,9 +175,10 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 			rep.Pools = append(rep.Pools, proto.PoolReport{Name: p.Name})
 			continue
 		}
-		pr, vrs := a.applyPool(ctx, p, vols, grown)
+		pr, vrs, srs := a.applyPool(ctx, p, vols, snapshots[p.Name], grown)
 		rep.Pools = append(rep.Pools, pr)
 		rep.Volumes = append(rep.Volumes, vrs...)
+		rep.Snapshots = append(rep.Snapshots, srs...)
 	}
 	for pool, vols := range byPool { // volumes in pools the state does not name
 		for _, v := range vols {
@@ -161,7 +189,7 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 		a, b := rep.Volumes[i], rep.Volumes[j]
 		return a.Resource < b.Resource || (a.Resource == b.Resource && a.VlmNr < b.VlmNr)
 	})
-	a.applyDrbd(ctx, want.Node, drbdWanted, grown, a.capabilities(ctx), &rep)
+	a.applyDrbd(ctx, want.Node, drbdWanted, grown, suspend, a.capabilities(ctx), &rep)
 	return rep
 }
 
@@ -169,7 +197,7 @@ func failed(v proto.Volume, why string) proto.VolumeReport {
 	return proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: v.Pool, DiskState: proto.DiskFailed, Error: why}
 }
 
-func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume, grown map[string]bool) (proto.PoolReport, []proto.VolumeReport) {
+func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume, snaps []proto.Snapshot, grown map[string]bool) (proto.PoolReport, []proto.VolumeReport, []proto.SnapshotReport) {
 	pr := proto.PoolReport{Name: p.Name}
 	var out []proto.VolumeReport
 	prov, err := a.provider(ctx, p)
@@ -179,21 +207,22 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 			pr.FreeKib, pr.TotalKib = c.FreeKib, c.TotalKib
 		}
 	}
+	var existing []storage.VolumeState
+	if err == nil {
+		existing, err = prov.Volumes(ctx)
+	}
 	if err != nil {
 		pr.Error = err.Error()
 		for _, v := range vols {
 			out = append(out, failed(v, err.Error()))
 		}
-		return pr, out
-	}
-	existing, err := prov.Volumes(ctx)
-	if err != nil {
-		pr.Error = err.Error()
-		for _, v := range vols {
-			out = append(out, failed(v, err.Error()))
+		var srs []proto.SnapshotReport
+		for _, sn := range snaps {
+			srs = append(srs, proto.SnapshotReport{Resource: sn.Resource, Name: sn.Name, VlmNr: sn.VlmNr, Pool: p.Name, Error: err.Error()})
 		}
-		return pr, out
+		return pr, out, srs
 	}
+	pr.SupportsSnapshots = a.supportsSnapshots(ctx, p.Name, prov)
 	before := make(map[string]int64, len(existing))
 	for _, st := range existing {
 		before[st.Name] = st.UsableKib
@@ -206,7 +235,16 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 		if v.CreateOptions != nil {
 			sv.CreateOptions = strings.Fields(*v.CreateOptions)
 		}
-		st, err := prov.Create(ctx, sv)
+		var st storage.VolumeState
+		var err error
+		if _, ok := before[name]; !ok && v.From != nil {
+			st, err = prov.Clone(ctx, storage.VolumeName(v.From.Resource, v.VlmNr), v.From.Snapshot, name)
+			if err == nil {
+				a.Log.Info("volume made from snapshot", "volume", name, "snapshot", v.From.Snapshot, "of", v.From.Resource)
+			}
+		} else {
+			st, err = prov.Create(ctx, sv)
+		}
 		if err == nil && st.UsableKib < v.SizeKib {
 			st, err = prov.Resize(ctx, sv)
 		}
@@ -221,6 +259,10 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 		out = append(out, proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: p.Name, DevicePath: st.DevicePath, BackingPath: st.BackingPath,
 			AllocatedKib: st.AllocatedKib, UsableKib: st.UsableKib, DiskState: proto.DiskUpToDate})
 	}
+	srs, serr := a.applySnapshots(ctx, p.Name, prov, snaps)
+	if serr != nil {
+		pr.Error = serr.Error()
+	}
 	for _, st := range existing {
 		if !wanted[st.Name] {
 			if err := prov.Delete(ctx, st.Name); err != nil {
@@ -234,7 +276,76 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 	if c, err := prov.Capacity(ctx); err == nil {
 		pr.FreeKib, pr.TotalKib = c.FreeKib, c.TotalKib
 	}
-	return pr, out
+	return pr, out, srs
+}
+
+// applySnapshots takes the pool's snapshots to take, deletes those of its
+// naming that are not wanted, and reports the snapshots there and those
+// it could not take or keep.
+func (a *Agent) applySnapshots(ctx context.Context, pool string, prov storage.Provider, snaps []proto.Snapshot) ([]proto.SnapshotReport, error) {
+	have, err := prov.Snapshots(ctx)
+	if err != nil {
+		var out []proto.SnapshotReport
+		for _, sn := range snaps {
+			out = append(out, proto.SnapshotReport{Resource: sn.Resource, Name: sn.Name, VlmNr: sn.VlmNr, Pool: pool, Error: err.Error()})
+		}
+		return out, err
+	}
+	present := map[storage.SnapshotID]bool{}
+	for _, id := range have {
+		present[id] = true
+	}
+	var out []proto.SnapshotReport
+	keep := map[storage.SnapshotID]bool{}
+	for _, sn := range snaps {
+		id := storage.SnapshotID{Volume: storage.VolumeName(sn.Resource, sn.VlmNr), Snapshot: sn.Name}
+		keep[id] = true
+		r := proto.SnapshotReport{Resource: sn.Resource, Name: sn.Name, VlmNr: sn.VlmNr, Pool: pool}
+		switch {
+		case present[id]:
+		case sn.Take:
+			if err := prov.Snapshot(ctx, id.Volume, id.Snapshot); err != nil {
+				a.Log.Error("snapshot failed", "volume", id.Volume, "snapshot", id.Snapshot, "error", err)
+				r.Error = err.Error()
+			} else {
+				a.Log.Info("snapshot taken", "volume", id.Volume, "snapshot", id.Snapshot)
+			}
+		default:
+			r.Error = fmt.Sprintf("snapshot %s of volume %s is not in pool %s", id.Snapshot, id.Volume, pool)
+		}
+		out = append(out, r)
+	}
+	var failed error
+	for _, id := range have {
+		if keep[id] {
+			continue
+		}
+		rsc, nr, _ := storage.ParseVolumeName(id.Volume)
+		if err := prov.DeleteSnapshot(ctx, id.Volume, id.Snapshot); err != nil {
+			a.Log.Error("snapshot delete failed", "volume", id.Volume, "snapshot", id.Snapshot, "error", err)
+			out = append(out, proto.SnapshotReport{Resource: rsc, Name: id.Snapshot, VlmNr: nr, Pool: pool, Error: err.Error()})
+			failed = err
+			continue
+		}
+		a.Log.Info("snapshot deleted", "volume", id.Volume, "snapshot", id.Snapshot)
+	}
+	return out, failed
+}
+
+// supportsSnapshots is the pool's snapshot support, probed at most every
+// reprobe interval.
+func (a *Agent) supportsSnapshots(ctx context.Context, pool string, prov storage.Provider) bool {
+	a.probeMu.Lock()
+	defer a.probeMu.Unlock()
+	if p, ok := a.snapshotSupport[pool]; ok && time.Since(p.at) < reprobe {
+		return p.ok
+	}
+	if a.snapshotSupport == nil {
+		a.snapshotSupport = map[string]probedSupport{}
+	}
+	ok := prov.SupportsSnapshots(ctx)
+	a.snapshotSupport[pool] = probedSupport{ok: ok, at: time.Now()}
+	return ok
 }
 
 // Handler serves the protocol and /health.

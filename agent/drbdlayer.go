@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"strata/agent/drbd"
 	"strata/agent/proto"
@@ -82,9 +84,67 @@ func (a *Agent) downUnwanted(ctx context.Context, wanted map[string]proto.Resour
 	}
 }
 
+// suspend suspends the I/O of the wanted DRBD resources that are up and
+// named in suspend, first thing in an apply, and restarts the timer that
+// resumes each should no later state keep it suspended. It returns the
+// resources it could not suspend, with why.
+func (a *Agent) suspend(ctx context.Context, wanted map[string]proto.Resource, suspend map[string]bool) map[string]string {
+	adm := a.adm()
+	var failed map[string]string
+	for name := range suspend {
+		if _, ok := wanted[name]; !ok {
+			continue // no DRBD here: storage alone has nothing to hold
+		}
+		if _, err := os.Stat(adm.ResFile(name)); err != nil {
+			continue // not up yet: nothing writes to it
+		}
+		if err := adm.SuspendIO(ctx, name); err != nil {
+			if failed == nil {
+				failed = map[string]string{}
+			}
+			failed[name] = err.Error()
+			continue
+		}
+		a.hold(name)
+	}
+	return failed
+}
+
+// hold (re)starts the timer that resumes a suspended resource.
+func (a *Agent) hold(name string) {
+	if a.holds == nil {
+		a.holds = map[string]*time.Timer{}
+	}
+	if t := a.holds[name]; t != nil {
+		t.Stop()
+	}
+	a.holds[name] = time.AfterFunc(SuspendTimeout, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.holds[name] == nil {
+			return
+		}
+		delete(a.holds, name)
+		a.Log.Warn("resuming I/O that no state kept suspended", "resource", name, "after", SuspendTimeout)
+		if err := a.adm().ResumeIO(context.Background(), name); err != nil {
+			a.Log.Error("resume-io failed", "resource", name, "error", err)
+		}
+	})
+}
+
+// release resumes a resource's I/O and stops its timer.
+func (a *Agent) release(ctx context.Context, name string) error {
+	if t := a.holds[name]; t != nil {
+		t.Stop()
+		delete(a.holds, name)
+	}
+	return a.adm().ResumeIO(ctx, name)
+}
+
 // applyDrbd brings up the DRBD layer of each wanted resource over the
-// storage volumes just made, and reports the DRBD devices.
-func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]proto.Resource, grown map[string]bool, caps capabilities, rep *proto.Report) {
+// storage volumes just made, resumes the I/O of those that are
+// suspended but no longer to be, and reports the DRBD devices.
+func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]proto.Resource, grown, suspend map[string]bool, caps capabilities, rep *proto.Report) {
 	if len(wanted) == 0 {
 		return
 	}
@@ -142,7 +202,16 @@ func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]pr
 		for _, n := range wanted[name].Drbd.Nodes {
 			nodeOf[n.Host] = n.Name
 		}
-		rr := proto.ResourceReport{Name: name, Role: r.Role, Connections: map[string]string{}}
+		held := r.Suspended != "" && r.Suspended != "no"
+		if held && !suspend[name] {
+			if err := a.release(ctx, name); err != nil {
+				a.Log.Error("resume-io failed", "resource", name, "error", err)
+			} else {
+				a.Log.Info("I/O resumed", "resource", name)
+				held = false
+			}
+		}
+		rr := proto.ResourceReport{Name: name, Role: r.Role, Connections: map[string]string{}, Suspended: held}
 		for host, c := range r.Connections {
 			if n, ok := nodeOf[host]; ok {
 				rr.Connections[n] = c.Connection

@@ -76,6 +76,7 @@ func New(d Deps) http.Handler {
 	s.registerResourceGroups(h)
 	s.registerResourceDefinitions(h)
 	s.registerResources(h)
+	s.registerSnapshots(h)
 	s.registerConnections(h)
 	s.registerPropsInfo(h)
 	s.registerSizing(h)

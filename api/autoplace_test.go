@@ -35,7 +35,7 @@ func TestSpawnAndAutoplace(t *testing.T) {
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/delta/storage-pools",
 			`{"storage_pool_name": "pool1", "provider_kind": "FILE", "props": {"StorDriver/StorPoolName": "/var/lib/strata/pool1"}}`)
 		for i, n := range []string{"alpha", "bravo", "charlie", "delta"} { // as the agents would report
-			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(40-10*i)<<20, 100<<20))
+			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(40-10*i)<<20, 100<<20, nil))
 		}
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/alpha", `{"override_props": {"Aux/site": "x"}}`)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/bravo", `{"override_props": {"Aux/site": "y"}}`)

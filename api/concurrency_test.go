@@ -132,7 +132,7 @@ func TestConcurrentAutoplacements(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *apiClient) {
 		cluster(c)
 		for i, n := range []string{"alpha", "bravo", "charlie"} {
-			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(10+i)<<20, 100<<20))
+			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(10+i)<<20, 100<<20, nil))
 		}
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "hot"}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/hot/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
@@ -174,7 +174,7 @@ func TestRepeatedRequestsHaveOneEffect(t *testing.T) {
 		cluster(c)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("delta", "10.0.0.4"))
 		for i, n := range []string{"alpha", "bravo", "charlie"} {
-			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(10+i)<<20, 100<<20))
+			require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", int64(10+i)<<20, 100<<20, nil))
 		}
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "hot", "props": {"StorPoolName": "pool1"}}}`)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/hot/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)

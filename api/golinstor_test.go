@@ -61,12 +61,12 @@ func TestGolinstorClient(t *testing.T) {
 		require.Equal(t, "thin", view[0].Volumes[0].StoragePoolName)
 
 		// Size queries, as linstor-csi asks them before provisioning.
-		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-1", "thin", 1<<20, 4<<20))
+		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-1", "thin", 1<<20, 4<<20, nil))
 		sizes, err := cli.Resources.QueryMaxVolumeSize(ctx, lapi.AutoSelectFilter{PlaceCount: 1, StoragePool: "thin"})
 		require.NoError(t, err)
 		require.Len(t, sizes.Candidates, 1)
 		require.EqualValues(t, 20<<20, sizes.Candidates[0].MaxVolumeSizeKib, "a thin pool's free space oversubscribed 20 times")
-		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-1", "thin", 4<<20, 4<<20))
+		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-1", "thin", 4<<20, 4<<20, nil))
 		info, err := cli.ResourceGroups.QuerySizeInfo(ctx, "csi-rg", lapi.QuerySizeInfoRequest{SelectFilter: &lapi.AutoSelectFilter{PlaceCount: 1}})
 		require.NoError(t, err)
 		require.EqualValues(t, 79<<20, info.SpaceInfo.MaxVlmSizeInKib, "20 times the capacity, less the 1 GiB volume already placed")
@@ -77,7 +77,7 @@ func TestGolinstorClient(t *testing.T) {
 		require.NoError(t, cli.Nodes.Create(ctx, lapi.Node{Name: "csi-2", Type: "satellite", NetInterfaces: []lapi.NetInterface{{Name: "default", Address: net.ParseIP("10.0.0.2"), SatellitePort: port}}}))
 		require.NoError(t, cli.Nodes.CreateStoragePool(ctx, "csi-2", lapi.StoragePool{StoragePoolName: "thin", ProviderKind: lapi.FILE_THIN,
 			Props: map[string]string{"StorDriver/StorPoolName": "/srv/thin"}}))
-		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-2", "thin", 8<<20, 8<<20))
+		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, "csi-2", "thin", 8<<20, 8<<20, nil))
 		require.NoError(t, cli.ResourceGroups.CreateVolumeGroup(ctx, "csi-rg", lapi.VolumeGroup{}))
 		require.NoError(t, cli.ResourceGroups.Spawn(ctx, "csi-rg", lapi.ResourceGroupSpawn{ResourceDefinitionName: "pvc-2", VolumeSizes: []int64{1 << 20},
 			SelectFilter: lapi.AutoSelectFilter{PlaceCount: 1}}))

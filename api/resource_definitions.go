@@ -180,6 +180,9 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
+			if err := s.autoSnapshotPropsChanged(ctx, propsModify(b.PropsModify)); err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
 			out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs).Body
 			// Its nodes get the new port, peer slots and DRBD options.
 			return s.answerDeployed(ctx, out, op, obj, in.Resource, nil, in.wait(s.OperationWait))

@@ -194,6 +194,9 @@ func (s *server) registerResourceGroups(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
+			if err := s.autoSnapshotPropsChanged(ctx, c.Props); err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
 			return success(apicall.Modified, op, obj, fmt.Sprintf("Resource group '%s' modified.", row.ResourceGroupDspName), row.UUID, refs), nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceGroupDelete", Method: http.MethodDelete, Path: "/v1/resource-groups/{resource_group}", Summary: "delete a resource group", Tags: []string{"developers"}},

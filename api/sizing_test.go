@@ -17,7 +17,7 @@ func TestSizeQueries(t *testing.T) {
 		cluster(c) // FILE_THIN pool1 on alpha, bravo, charlie
 		ctx := t.Context()
 		for node, freeGiB := range map[string]int64{"alpha": 10, "bravo": 30, "charlie": 20} {
-			require.NoError(t, c.store.SetStoragePoolCapacity(ctx, node, "pool1", freeGiB<<20, 100<<20))
+			require.NoError(t, c.store.SetStoragePoolCapacity(ctx, node, "pool1", freeGiB<<20, 100<<20, nil))
 		}
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "rg1", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
 

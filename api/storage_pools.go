@@ -186,14 +186,11 @@ func (s *server) createStoragePool(ctx context.Context, node string, p restapi.S
 	return success(apicall.Created, op, obj, fmt.Sprintf("New storage pool '%s' on node '%s' registered.", p.StoragePoolName, node), row.UUID, refs), nil
 }
 
-// snapshotProviders can take snapshots.
-var snapshotProviders = map[string]bool{store.ProviderLVMThin: true, store.ProviderZFS: true, store.ProviderZFSThin: true, store.ProviderFile: true, store.ProviderFileThin: true}
-
 func storagePoolJSON(p store.StoragePool) restapi.StoragePool {
 	out := restapi.StoragePool{StoragePoolName: p.PoolDspName, NodeName: p.NodeDspName, ProviderKind: p.DriverName, Props: p.Props,
 		FreeCapacity: p.FreeCapacity, TotalCapacity: p.TotalCapacity, FreeSpaceMgrName: p.FreeSpaceMgrName, UUID: p.UUID,
-		SupportsSnapshots: snapshotProviders[p.DriverName], ExternalLocking: p.ExternalLocking,
-		StaticTraits: map[string]string{"Provisioning": "Fat", "SupportsSnapshots": fmt.Sprint(snapshotProviders[p.DriverName])}}
+		SupportsSnapshots: store.CanSnapshot(p.StoragePoolRow), ExternalLocking: p.ExternalLocking,
+		StaticTraits: map[string]string{"Provisioning": "Fat", "SupportsSnapshots": fmt.Sprint(store.CanSnapshot(p.StoragePoolRow))}}
 	if p.StateError != "" {
 		out.Reports = []apicall.ApiCallRc{stateReport(apicall.MaskStorPool, p.StateError, p.StateReport)}
 	}

@@ -37,6 +37,7 @@ const (
 	MaskNode        uint64 = 0x3C0000
 	MaskRscGrp      uint64 = 0x440000
 	MaskVlmGrp      uint64 = 0x480000
+	MaskSnapshot    uint64 = 0x0C0000
 )
 
 // Success codes.
@@ -66,11 +67,25 @@ const (
 	FailInvldProvider     = 227 | MaskError
 	FailInvldRequest      = 234 | MaskError
 	FailInvldRscGrpName   = 237 | MaskError
+	FailInvldSnapshotName = 218 | MaskError
+	FailInvldBackupConfig = 238 | MaskError
 
 	// FailNotFound and FailExists start LINSTOR's ranges of not-found and
 	// already-exists codes, one per kind of object.
 	FailNotFound = 300 | MaskError
 	FailExists   = 500 | MaskError
+
+	FailNotFoundSnapshotDfn    = 313 | MaskError
+	FailNotFoundSnapshotVlmDfn = 314 | MaskError
+	FailNotFoundSnapshot       = 315 | MaskError
+	FailExistsSnapshotDfn      = 514 | MaskError
+	FailExistsSnapshotShipping = 525 | MaskError
+
+	FailSnapshotNotUpToDate      = 979 | MaskError
+	FailSnapshotsNotSupported    = 994 | MaskError
+	WarnNotFound                 = 3000 | MaskWarn
+	InfoAbortedFailedRollback    = 10009 | MaskInfo
+	InfoRecoveringFailedRollback = 10010 | MaskInfo
 
 	FailPoolExhaustedVlmNr   = 800 | MaskError
 	FailPoolExhaustedMinorNr = 801 | MaskError

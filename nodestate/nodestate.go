@@ -66,12 +66,36 @@ func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeStat
 	for _, rd := range rds {
 		rdByName[rd.ResourceName] = rd
 	}
+	snaps, suspended, err := l.store.NodeSnapshots(ctx, node)
+	if err != nil {
+		return proto.NodeState{}, nil, err
+	}
+	st.Suspended = suspended
+	rollback := map[string]store.NodeSnapshotState{} // definitions being rolled back, by display name
+	for _, sn := range snaps {
+		if sn.Phase == store.PhaseRollbackDown || sn.Phase == store.PhaseRollbackRestore {
+			rollback[sn.Resource] = sn
+		}
+		for _, v := range sn.Volumes {
+			st.Snapshots = append(st.Snapshots, proto.Snapshot{Resource: sn.Resource, Name: sn.Snapshot, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, Take: sn.Take})
+		}
+	}
 	view := &pushView{store: l.store, node: node}
 	for _, r := range rscs {
 		rd := rdByName[r.ResourceName]
+		rb, rolling := rollback[r.ResourceDspName]
+		if rolling && rb.Phase == store.PhaseRollbackDown {
+			continue // down, its storage removed, until it is made again from the snapshot
+		}
 		for _, v := range r.Volumes {
-			st.Volumes = append(st.Volumes, proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib,
-				CreateOptions: createOptions(rd, v)})
+			pv := proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib, CreateOptions: createOptions(rd, v)}
+			switch {
+			case rolling:
+				pv.From = &proto.SnapshotSource{Resource: r.ResourceDspName, Snapshot: rb.Snapshot}
+			case v.Props[store.KeyRestoreFromSnapshot] != "":
+				pv.From = &proto.SnapshotSource{Resource: v.Props[store.KeyRestoreFromResource], Snapshot: v.Props[store.KeyRestoreFromSnapshot]}
+			}
+			st.Volumes = append(st.Volumes, pv)
 		}
 		res, err := l.layers(ctx, r, rd, view)
 		if err != nil {

@@ -22,7 +22,8 @@ func Record(ctx context.Context, st *store.Store, node string, deleting []string
 		case p.Error != "":
 			err = st.SetStoragePoolError(ctx, node, p.Name, p.Error)
 		case p.TotalKib > 0:
-			err = st.SetStoragePoolCapacity(ctx, node, p.Name, p.FreeKib, p.TotalKib)
+			supports := p.SupportsSnapshots
+			err = st.SetStoragePoolCapacity(ctx, node, p.Name, p.FreeKib, p.TotalKib, &supports)
 		}
 		if err != nil {
 			return err
@@ -47,5 +48,34 @@ func Record(ctx context.Context, st *store.Store, node string, deleting []string
 	if err := st.SetResourceActual(ctx, node, drbd); err != nil {
 		return err
 	}
+	if err := recordSnapshots(ctx, st, node, rep); err != nil {
+		return err
+	}
 	return st.PurgeDeleted(ctx, node, deleting)
+}
+
+// recordSnapshots writes why snapshot volumes could not be taken or
+// kept, and removes the rows of snapshots marked for deletion that the
+// node no longer has (in pools it could read).
+func recordSnapshots(ctx context.Context, st *store.Store, node string, rep proto.Report) error {
+	var failedPools []string
+	for _, p := range rep.Pools {
+		if p.Error != "" {
+			failedPools = append(failedPools, p.Name)
+		}
+	}
+	var present []store.SnapshotRef
+	errs := map[store.SnapshotRef]map[int32]string{}
+	for _, s := range rep.Snapshots {
+		ref := store.SnapshotRef{Resource: s.Resource, Snapshot: s.Name}
+		present = append(present, ref)
+		if errs[ref] == nil {
+			errs[ref] = map[int32]string{}
+		}
+		errs[ref][s.VlmNr] = s.Error
+	}
+	if err := st.SetSnapshotVolumeErrors(ctx, node, errs); err != nil {
+		return err
+	}
+	return st.PurgeDeletedSnapshots(ctx, node, present, failedPools)
 }

@@ -347,3 +347,73 @@ type Connection struct {
 type ControllerPropsModify struct {
 	PropsModify
 }
+
+// Snapshot is a snapshot definition with its parts on nodes (LINSTOR's
+// Snapshot). Props is deprecated: the definition's saved properties and
+// its own, merged.
+type Snapshot struct {
+	Name                    string                     `json:"name,omitempty"`
+	ResourceName            string                     `json:"resource_name,omitempty"`
+	Nodes                   []string                   `json:"nodes,omitempty"`
+	Props                   map[string]string          `json:"props,omitempty"`
+	SnapshotDefinitionProps map[string]string          `json:"snapshot_definition_props,omitempty"`
+	ResourceDefinitionProps map[string]string          `json:"resource_definition_props,omitempty"`
+	Flags                   []string                   `json:"flags,omitempty"`
+	VolumeDefinitions       []SnapshotVolumeDefinition `json:"volume_definitions,omitempty"`
+	UUID                    string                     `json:"uuid,omitempty"`
+	Snapshots               []SnapshotNode             `json:"snapshots,omitempty"`
+}
+
+// SnapshotVolumeDefinition is a volume definition as it was at snapshot
+// time.
+type SnapshotVolumeDefinition struct {
+	VolumeNumber                  int32             `json:"volume_number"`
+	SizeKib                       int64             `json:"size_kib"`
+	SnapshotVolumeDefinitionProps map[string]string `json:"snapshot_volume_definition_props,omitempty"`
+	VolumeDefinitionProps         map[string]string `json:"volume_definition_props,omitempty"`
+}
+
+// SnapshotNode is a snapshot's part on one node.
+type SnapshotNode struct {
+	SnapshotName    string               `json:"snapshot_name,omitempty"`
+	NodeName        string               `json:"node_name,omitempty"`
+	CreateTimestamp int64                `json:"create_timestamp,omitempty"`
+	Flags           []string             `json:"flags,omitempty"`
+	UUID            string               `json:"uuid,omitempty"`
+	SnapshotProps   map[string]string    `json:"snapshot_props,omitempty"`
+	ResourceProps   map[string]string    `json:"resource_props,omitempty"`
+	SnapshotVolumes []SnapshotVolumeNode `json:"snapshot_volumes,omitempty"`
+}
+
+// SnapshotVolumeNode is one volume of a node's snapshot.
+type SnapshotVolumeNode struct {
+	UUID                string            `json:"uuid,omitempty"`
+	VlmNr               int32             `json:"vlm_nr"`
+	Props               map[string]string `json:"props,omitempty"`
+	SnapshotVolumeProps map[string]string `json:"snapshot_volume_props,omitempty"`
+	VolumeProps         map[string]string `json:"volume_props,omitempty"`
+	State               string            `json:"state,omitempty"`
+}
+
+// CreateMultiSnapshotRequest takes several snapshots together.
+type CreateMultiSnapshotRequest struct {
+	Snapshots []Snapshot `json:"snapshots"`
+}
+
+// SnapshotRestore is snapshot resource (or volume-definition) restore.
+type SnapshotRestore struct {
+	ToResource     string            `json:"to_resource"`
+	Nodes          []string          `json:"nodes,omitempty"`
+	StorPoolRename map[string]string `json:"stor_pool_rename,omitempty"`
+}
+
+// SnapshotRollback chooses how ZFS rolls back; Strata rolls back the
+// same way on every provider and reads it only to accept it.
+type SnapshotRollback struct {
+	ZfsRollbackStrategy string `json:"zfs_rollback_strategy,omitempty" enum:"rollback,clone,dynamic"`
+}
+
+// SnapshotModify changes a snapshot definition's properties.
+type SnapshotModify struct {
+	PropsModify
+}

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"gorm.io/gorm"
+
+	"strata/apicall"
 )
 
 // FlagDelete marks a resource or definition that is being removed from
@@ -55,6 +58,9 @@ func (s *Store) MarkResourceDeleting(ctx context.Context, rd, node string) (row 
 func (s *Store) MarkResourceDefinitionDeleting(ctx context.Context, name string) (row ResourceDefinitionRow, nodes []string, err error) {
 	err = s.Write(ctx, func(tx *gorm.DB) error {
 		if row, err = takeResourceDefinition(tx, name); err != nil {
+			return err
+		}
+		if err := noSnapshots(tx, row); err != nil {
 			return err
 		}
 		var rscs []ResourceRow
@@ -121,4 +127,17 @@ func (s *Store) PurgeDeleted(ctx context.Context, node string, rds []string) err
 		}
 		return nil
 	})
+}
+
+// noSnapshots refuses to delete a definition that has snapshots: their
+// data is on the nodes, and only a snapshot delete removes it.
+func noSnapshots(tx *gorm.DB, rd ResourceDefinitionRow) error {
+	var n int64
+	if err := tx.Model(&SnapshotDefinitionRow{}).Where("resource_name = ?", rd.ResourceName).Count(&n).Error; err != nil || n == 0 {
+		return err
+	}
+	e := refuse(InUse, KindResourceDefinition, fmt.Sprintf("Cannot delete resource definition '%s' because it has snapshots.", rd.ResourceDspName),
+		fmt.Sprintf("It has %d snapshots.", n), "Delete its snapshots first (snapshot delete).")
+	e.Code = apicall.FailExistsSnapshotDfn
+	return e
 }

@@ -24,6 +24,8 @@ const (
 	KindResource
 	KindVolume
 	KindResourceConnection
+	KindSnapshot
+	KindSnapshotVolumeDefinition
 )
 
 // Problem says what went wrong with a request.
@@ -84,10 +86,14 @@ var kindCodes = map[Kind]struct{ notFound, exists uint64 }{
 	KindNetInterface:       {5, 5},
 	KindNodeConnection:     {6, 6},
 	KindResourceConnection: {7, 7},
-	KindStorPoolDefinition: {9, 9},
-	KindStoragePool:        {10, 10},
-	KindResourceGroup:      {17, 22},
-	KindVolumeGroup:        {18, 23},
+	// A snapshot names its definition: not found is LINSTOR's
+	// FAIL_NOT_FOUND_SNAPSHOT, a duplicate FAIL_EXISTS_SNAPSHOT_DFN.
+	KindSnapshot:                 {15, 14},
+	KindSnapshotVolumeDefinition: {14, 15},
+	KindStorPoolDefinition:       {9, 9},
+	KindStoragePool:              {10, 10},
+	KindResourceGroup:            {17, 22},
+	KindVolumeGroup:              {18, 23},
 }
 
 // NotFoundError is the refusal of a request naming a missing object.

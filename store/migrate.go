@@ -230,6 +230,62 @@ var migrations = []migration{
 		// change when a peer goes away or the controller restarts.
 		`ALTER TABLE nodes ADD COLUMN served_layers TEXT`,
 	}},
+	{7, "snapshots: definitions, their volume definitions, and each node's snapshot with its volumes", []string{
+		// phase is where a snapshot's create (or a rollback to it) is:
+		// '' when none runs; nodes' desired states follow it (I/O
+		// suspended, snapshot to take, volumes to restore). The copies of
+		// the definition's, resources' and volumes' properties at
+		// snapshot time are JSON.
+		`CREATE TABLE snapshot_definitions (
+			resource_name             VARCHAR(48) NOT NULL REFERENCES resource_definitions (resource_name),
+			snapshot_name             VARCHAR(48) NOT NULL,
+			snapshot_dsp_name         VARCHAR(48) NOT NULL,
+			uuid                      VARCHAR(36) NOT NULL,
+			flags                     TEXT        NOT NULL DEFAULT '',
+			phase                     VARCHAR(32) NOT NULL DEFAULT '',
+			resource_definition_props TEXT,
+			PRIMARY KEY (resource_name, snapshot_name)
+		)`,
+		`CREATE TABLE snapshot_volume_definitions (
+			resource_name           VARCHAR(48) NOT NULL,
+			snapshot_name           VARCHAR(48) NOT NULL,
+			vlm_nr                  INTEGER     NOT NULL,
+			uuid                    VARCHAR(36) NOT NULL,
+			size_kib                BIGINT      NOT NULL,
+			flags                   TEXT        NOT NULL DEFAULT '',
+			volume_definition_props TEXT,
+			PRIMARY KEY (resource_name, snapshot_name, vlm_nr),
+			FOREIGN KEY (resource_name, snapshot_name) REFERENCES snapshot_definitions (resource_name, snapshot_name) ON DELETE CASCADE
+		)`,
+		`CREATE TABLE snapshots (
+			resource_name    VARCHAR(48)  NOT NULL,
+			snapshot_name    VARCHAR(48)  NOT NULL,
+			node_name        VARCHAR(255) NOT NULL REFERENCES nodes (node_name) ON DELETE CASCADE,
+			uuid             VARCHAR(36)  NOT NULL,
+			flags            TEXT         NOT NULL DEFAULT '',
+			create_timestamp BIGINT       NOT NULL DEFAULT 0,
+			resource_props   TEXT,
+			PRIMARY KEY (resource_name, snapshot_name, node_name),
+			FOREIGN KEY (resource_name, snapshot_name) REFERENCES snapshot_definitions (resource_name, snapshot_name) ON DELETE CASCADE
+		)`,
+		`CREATE INDEX snapshots_node ON snapshots (node_name)`,
+		`CREATE TABLE snapshot_volumes (
+			resource_name  VARCHAR(48)  NOT NULL,
+			snapshot_name  VARCHAR(48)  NOT NULL,
+			node_name      VARCHAR(255) NOT NULL,
+			vlm_nr         INTEGER      NOT NULL,
+			uuid           VARCHAR(36)  NOT NULL,
+			stor_pool_name VARCHAR(48)  NOT NULL,
+			volume_props   TEXT,
+			state_error    TEXT         NOT NULL DEFAULT '',
+			PRIMARY KEY (resource_name, snapshot_name, node_name, vlm_nr),
+			FOREIGN KEY (resource_name, snapshot_name, node_name) REFERENCES snapshots (resource_name, snapshot_name, node_name) ON DELETE CASCADE
+		)`,
+		// Whether a pool can take snapshots, as its agent probed it (a
+		// FILE pool only on a file system with reflinks); NULL until
+		// reported.
+		`ALTER TABLE storage_pools ADD COLUMN supports_snapshots BOOLEAN`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

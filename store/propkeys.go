@@ -32,16 +32,22 @@ var propObject = map[Kind]string{
 	KindVolumeGroup:        "volume-definition",
 	KindVolumeDefinition:   "volume-definition",
 	KindVolume:             "volume",
+	KindSnapshot:           "snapshot-definition",
 }
 
 var (
 	rulesByKey = func() map[string][]propRule {
 		m := map[string][]propRule{}
-		for _, r := range knownProps {
+		for _, r := range append(knownProps, unlistedProps...) {
 			m[r.key] = append(m[r.key], r)
 		}
 		return m
 	}()
+	// unlistedProps are keys LINSTOR's controller reads that its
+	// generated property list leaves out.
+	unlistedProps = []propRule{
+		{key: "AutoSnapshot/Prefix", typ: "string", objects: "controller,resource-definition", info: "The prefix of auto-snapshots' names (default autoSnap)"},
+	}
 	drbdOptionKey = regexp.MustCompile(`^DrbdOptions/(Net|Disk|Resource|PeerDevice|Handlers)/[a-z0-9][a-z0-9-]*$`)
 	pathKey       = regexp.MustCompile(`^Paths/[A-Za-z0-9_-]+/[A-Za-z0-9.-]+$`)
 )

@@ -75,6 +75,8 @@ type StoragePoolRow struct {
 	// error report.
 	StateError  string
 	StateReport string
+	// SupportsSnapshots is what the agent probed; nil until it reported.
+	SupportsSnapshots *bool
 }
 
 func (StoragePoolRow) TableName() string { return "storage_pools" }

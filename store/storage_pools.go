@@ -288,11 +288,16 @@ func (s *Store) DeleteStoragePool(ctx context.Context, node, pool string) (Stora
 	return row, err
 }
 
-// SetStoragePoolCapacity records the capacity a node's agent reported (KiB).
-func (s *Store) SetStoragePoolCapacity(ctx context.Context, node, pool string, free, total int64) error {
+// SetStoragePoolCapacity records the capacity a node's agent reported
+// (KiB), and whether the pool can take snapshots where it said (nil:
+// unchanged).
+func (s *Store) SetStoragePoolCapacity(ctx context.Context, node, pool string, free, total int64, snapshots *bool) error {
 	return s.Write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&StoragePoolRow{}).Where("node_name = ? AND pool_name = ?", Key(node), Key(pool)).
-			Updates(map[string]any{"free_capacity": free, "total_capacity": total, "state_error": "", "state_report": ""})
+		set := map[string]any{"free_capacity": free, "total_capacity": total, "state_error": "", "state_report": ""}
+		if snapshots != nil {
+			set["supports_snapshots"] = *snapshots
+		}
+		res := tx.Model(&StoragePoolRow{}).Where("node_name = ? AND pool_name = ?", Key(node), Key(pool)).Updates(set)
 		if res.Error == nil && res.RowsAffected == 0 {
 			return spNotFound(node, pool)
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -23,10 +24,13 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"strata/activities"
+	"strata/agent"
+	"strata/agent/execrun"
 	"strata/agentlink"
 	"strata/api"
 	"strata/apicall"
 	"strata/store"
+	"strata/tests/harness"
 	"strata/worker"
 	"strata/worker/embedded"
 	"strata/workflows"
@@ -83,8 +87,30 @@ func TestRecordHistories(t *testing.T) {
 	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(dir, "strata.db")}, log)
 	require.NoError(t, err)
 	defer st.Close()
-	agents := agentlink.New(st, log, time.Hour, nil)
+	agents := agentlink.New(st, log, 200*time.Millisecond, nil)
 	acts := &activities.Activities{Store: st, Agents: agents, Temporal: c, BackupDir: filepath.Join(dir, "backups")}
+	// Each node's agent runs in this process, its pool on a file system
+	// with reflinks, so that snapshots go all the way.
+	pools := harness.ReflinkDir(t, 300)
+	agentPorts := map[string]string{}
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		ag := &agent.Agent{Version: "record", Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, DrbdDir: filepath.Join(dir, "drbd-"+n)}
+		srv := httptest.NewServer(ag.Handler())
+		defer srv.Close()
+		agentPorts[n] = srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+		require.NoError(t, os.MkdirAll(filepath.Join(pools, n), 0o755))
+	}
+	defer func() { // detach the pools' loop devices before the file system goes
+		out, _ := exec.Command("losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE").Output()
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[1], pools) {
+				_ = exec.Command("losetup", "-d", f[0]).Run()
+			}
+		}
+	}()
+	agentsCtx, stopAgents := context.WithCancel(ctx)
+	defer stopAgents()
+	go agents.Run(agentsCtx)
 	w, err := worker.Start(c, "record", acts)
 	require.NoError(t, err)
 	defer w.Stop()
@@ -94,12 +120,31 @@ func TestRecordHistories(t *testing.T) {
 	var ids []string
 	call := func(method, path, body string) { tryCall(t, h.URL, &ids, method, path, body, true) }
 	refused := func(method, path, body string) { tryCall(t, h.URL, &ids, method, path, body, false) }
-	for i, n := range []string{"alpha", "bravo", "charlie"} {
-		call(http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.%d", "satellite_port": 1}]}`, n, i+2))
-		call(http.MethodPost, "/v1/nodes/"+n+"/storage-pools", `{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/srv/pool1"}}`)
-		kib := int64(1 << 30)
-		require.NoError(t, st.SetStoragePoolCapacity(ctx, n, "pool1", kib, kib))
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		call(http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.1", "satellite_port": %s}]}`, n, agentPorts[n]))
+		call(http.MethodPost, "/v1/nodes/"+n+"/storage-pools", fmt.Sprintf(`{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/FileDir": %q}}`, filepath.Join(pools, n)))
 	}
+	require.Eventually(t, func() bool {
+		for _, n := range []string{"alpha", "bravo", "charlie"} {
+			if agents.Status(n).Connection != agentlink.Online {
+				return false
+			}
+		}
+		return true
+	}, time.Minute, 100*time.Millisecond, "the agents come online")
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		call(http.MethodPut, "/v1/nodes/"+n+"/reconnect", ``) // the pools' capacity and reflinks get known
+	}
+	require.Eventually(t, func() bool {
+		pools, err := st.ListStoragePools(ctx, store.StoragePoolFilter{Pools: []string{"pool1"}})
+		require.NoError(t, err)
+		for _, p := range pools {
+			if p.TotalCapacity == nil || !store.CanSnapshot(p.StoragePoolRow) {
+				return false
+			}
+		}
+		return len(pools) == 3
+	}, time.Minute, 100*time.Millisecond, "the agents report their pools")
 	call(http.MethodPost, "/v1/resource-groups", `{"name": "rg", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
 	call(http.MethodPost, "/v1/resource-groups/rg/volume-groups", `{}`)
 	call(http.MethodPost, "/v1/resource-groups/rg/spawn", `{"resource_definition_name": "data", "volume_sizes": [10240]}`)
@@ -107,6 +152,26 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodPut, "/v1/resource-definitions/data/resources/charlie/toggle-disk/diskless", ``)
 	call(http.MethodPost, "/v1/resource-definitions/data/resources/charlie/deactivate", ``)
 	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`)
+	call(http.MethodPost, "/v1/resource-definitions/data/snapshots", `{"name": "snap1"}`)
+	call(http.MethodPost, "/v1/resource-definitions/data/snapshot-rollback/snap1", `{}`)
+	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "copy"}}`)
+	call(http.MethodPost, "/v1/resource-definitions/data/snapshot-restore-volume-definition/snap1", `{"to_resource": "copy"}`)
+	call(http.MethodPost, "/v1/resource-definitions/data/snapshot-restore-resource/snap1", `{"to_resource": "copy", "nodes": ["alpha"]}`)
+	call(http.MethodDelete, "/v1/resource-definitions/data/snapshots/snap1", ``)
+	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"AutoSnapshot/RunEvery": "60"}}`)
+	ids = append(ids, workflows.AutoSnapshotSchedulesID)
+	var autoRun string
+	require.Eventually(t, func() bool {
+		desc, err := c.ScheduleClient().GetHandle(ctx, workflows.AutoSnapshotScheduleID("data")).Describe(ctx)
+		if err != nil || len(desc.Info.RecentActions) == 0 {
+			return false
+		}
+		autoRun = desc.Info.RecentActions[0].StartWorkflowResult.WorkflowID
+		return true
+	}, time.Minute, 100*time.Millisecond, "setting RunEvery takes a snapshot at once")
+	require.NoError(t, c.GetWorkflow(ctx, autoRun, "").Get(ctx, nil))
+	ids = append(ids, autoRun)
+	call(http.MethodPut, "/v1/resource-definitions/data", `{"delete_props": ["AutoSnapshot/RunEvery"]}`)
 	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "logs", "props": {"StorPoolName": "pool1"}}}`)
 	call(http.MethodPost, "/v1/resource-definitions/logs/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
 	call(http.MethodPost, "/v1/resource-definitions/logs/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}}]`)
@@ -115,8 +180,7 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodPut, "/v1/nodes/alpha/reconnect", ``)
 	call(http.MethodDelete, "/v1/nodes/charlie/lost", ``)
 	call(http.MethodPost, "/v1/controller/backup/db", `{"backup_name": "first"}`)
-	// The agents are not running: the disks are not found, and the device
-	// pool is refused.
+	// The agents find no unused disks here, and refuse the device pool.
 	status, err := http.Get(h.URL + "/v1/physical-storage")
 	require.NoError(t, err)
 	status.Body.Close()

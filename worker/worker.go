@@ -44,6 +44,8 @@ var Workflows = []any{
 	workflows.ToggleDisk, workflows.Activate, workflows.ResourceCreate, workflows.ResourceDelete, workflows.ResourceDefinitionDelete,
 	workflows.Autoplace, workflows.Spawn, workflows.NodeDelete,
 	workflows.PhysicalStorage, workflows.DevicePool,
+	workflows.SnapshotCreate, workflows.SnapshotDelete, workflows.SnapshotRestore, workflows.SnapshotRollback,
+	workflows.AutoSnapshot, workflows.AutoSnapshotSchedules,
 }
 
 // Start registers Strata's workflows and activities on taskQueue

@@ -7,6 +7,8 @@ package workflows
 import (
 	"sort"
 	"strings"
+
+	"strata/store"
 )
 
 // TaskQueue is where the controllers' workers take Strata's workflows from.
@@ -89,6 +91,46 @@ func DevicePoolID(node, pool string) string { return id("device-pool", node, poo
 // DatabaseBackupID names the one workflow that writes a backup of that
 // name.
 func DatabaseBackupID(name string) string { return "controller-backup-db:" + name }
+
+// SnapshotCreateID names the create of snapshots: one, or several
+// taken together.
+func SnapshotCreateID(refs []store.SnapshotRef) string {
+	parts := make([]string, len(refs))
+	for i, r := range refs {
+		parts[i] = r.Resource + ":" + r.Snapshot
+	}
+	return id("snapshot-create", sortedList(parts))
+}
+
+// SnapshotDeleteID names the delete of a snapshot (on some nodes).
+func SnapshotDeleteID(rd, snap string, nodes []string) string {
+	if len(nodes) > 0 {
+		return id("snapshot-delete", rd, snap, sortedList(nodes))
+	}
+	return id("snapshot-delete", rd, snap)
+}
+
+// SnapshotRestoreID names the restore of a snapshot into a definition:
+// one at a time per target.
+func SnapshotRestoreID(to string) string { return id("snapshot-restore", to) }
+
+// SnapshotRollbackID names the rollback of a definition.
+func SnapshotRollbackID(rd string) string { return id("snapshot-rollback", rd) }
+
+// AutoSnapshotScheduleID names the Temporal Schedule of a definition's
+// automatic snapshots; its runs' ids start with AutoSnapshotRunID.
+func AutoSnapshotScheduleID(rd string) string { return id("auto-snapshot", rd) }
+
+// AutoSnapshotRunID starts the ids of a definition's automatic snapshot
+// runs (the schedule appends each run's time).
+func AutoSnapshotRunID(rd string) string { return id("auto-snapshot-run", rd) }
+
+// AutoSnapshotSchedulesID names the one workflow that makes the
+// schedules match the AutoSnapshot/* properties.
+const AutoSnapshotSchedulesID = "auto-snapshot-schedules"
+
+// AutoSnapshotSchedulesSignal tells it that the properties changed again.
+const AutoSnapshotSchedulesSignal = "auto-snapshot-properties-changed"
 
 // sortedList is names in order, comma-separated: one id however the
 // request ordered them.

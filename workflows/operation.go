@@ -132,7 +132,7 @@ func (o *operation) deploy(nodes []string, rds ...string) error {
 	if len(nodes) == 0 {
 		return nil
 	}
-	failed := push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), nodes, &o.status)
+	failed := causes(push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), nodes, &o.status))
 	for _, rd := range rds {
 		var replies apicall.RcList
 		in := activities.DeployReportInput{Resource: rd, WorkflowID: workflow.GetInfo(o.ctx).WorkflowExecution.ID, Nodes: nodes, Failed: failed}
@@ -146,20 +146,20 @@ func (o *operation) deploy(nodes []string, rds ...string) error {
 
 // push sends each node its state in parallel and returns those that could
 // not be reached, with why.
-func push(ctx workflow.Context, nodes []string, status *Status) map[string]string {
+func push(ctx workflow.Context, nodes []string, status *Status) map[string]error {
 	var a *activities.Activities
 	status.State = fmt.Sprintf("deploying on %d nodes", len(nodes))
 	futures := make([]workflow.Future, len(nodes))
 	for i, n := range nodes {
 		futures[i] = workflow.ExecuteLocalActivity(ctx, a.ApplyNodeState, n)
 	}
-	var failed map[string]string
+	var failed map[string]error
 	for i, n := range nodes {
 		if err := futures[i].Get(ctx, nil); err != nil {
 			if failed == nil {
-				failed = map[string]string{}
+				failed = map[string]error{}
 			}
-			failed[n] = cause(err)
+			failed[n] = err
 		}
 		status.Percent = 100 * (i + 1) / len(nodes)
 	}
@@ -197,6 +197,25 @@ func union(a, b []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// causes are the messages of push failures.
+func causes(failed map[string]error) map[string]string {
+	if failed == nil {
+		return nil
+	}
+	out := make(map[string]string, len(failed))
+	for n, err := range failed {
+		out[n] = cause(err)
+	}
+	return out
+}
+
+// notOnline tells whether a push failed because the node's agent is not
+// online.
+func notOnline(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == "NodeNotOnline"
 }
 
 // cause is an activity's own error message, without the activity

@@ -22,8 +22,10 @@ type recorder struct {
 	env   *testsuite.TestWorkflowEnvironment
 	mu    sync.Mutex
 	order []string
-	// beforePush, when set, runs before each push.
+	// beforePush, when set, runs before each push; pushErr, when set,
+	// fails the pushes it answers an error for.
 	beforePush func()
+	pushErr    func(node string) error
 }
 
 func (r *recorder) add(step string) {
@@ -72,6 +74,11 @@ func newRecorder(t *testing.T, holders ...string) *recorder {
 	r.env.OnActivity(a.ApplyNodeState, mockCtx, mockCtx).Return(func(_ context.Context, node string) error {
 		if r.beforePush != nil {
 			r.beforePush()
+		}
+		if r.pushErr != nil {
+			if err := r.pushErr(node); err != nil {
+				return err
+			}
 		}
 		r.push(node)
 		return nil

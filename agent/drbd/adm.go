@@ -110,5 +110,16 @@ func (a Adm) Resize(ctx context.Context, name string, nr int32) error {
 	return a.drbdadm(ctx, name, "resize", volume(name, nr))
 }
 
+// SuspendIO holds the resource's I/O: writes wait until ResumeIO, so
+// that snapshots on every node see the same data.
+func (a Adm) SuspendIO(ctx context.Context, name string) error {
+	return a.drbdadm(ctx, name, "suspend-io", name)
+}
+
+// ResumeIO lets the resource's held I/O go on.
+func (a Adm) ResumeIO(ctx context.Context, name string) error {
+	return a.drbdadm(ctx, name, "resume-io", name)
+}
+
 // Device is the block device of a DRBD minor.
 func Device(minor int32) string { return fmt.Sprintf("/dev/drbd%d", minor) }

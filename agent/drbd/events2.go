@@ -47,7 +47,10 @@ type State map[string]*ResourceState
 
 // ResourceState is one resource.
 type ResourceState struct {
-	Role        string
+	Role string
+	// Suspended is why I/O is suspended ("user" for suspend-io, "no"
+	// when it runs).
+	Suspended   string
 	Devices     map[int32]*DeviceState
 	Connections map[string]*ConnectionState // by peer name
 }
@@ -106,6 +109,7 @@ func (s State) Apply(ev Event) {
 	switch ev.Object {
 	case "resource":
 		set(&r.Role, f, "role")
+		set(&r.Suspended, f, "suspended")
 	case "device":
 		if ev.What == "destroy" {
 			delete(r.Devices, vol)

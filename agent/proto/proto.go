@@ -5,7 +5,7 @@ package proto
 // ProtocolVersion changes when controller and agents stop understanding
 // each other; a node whose agent speaks another version is shown as
 // OFFLINE(VERSION_MISMATCH).
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
 // Paths of the agent's HTTP API.
 const (
@@ -37,6 +37,31 @@ type NodeState struct {
 	// Resources are the node's resources with layers above STORAGE; a
 	// resource that is not here is storage only.
 	Resources []Resource `json:"resources,omitempty"`
+	// Snapshots are the node's snapshots of its volumes: those it keeps
+	// and those it takes now. A snapshot of the agent's naming that is
+	// not here is deleted.
+	Snapshots []Snapshot `json:"snapshots,omitempty"`
+	// Suspended are the resources whose I/O stays suspended while a
+	// snapshot of them is taken; every other resource's I/O runs, so a
+	// node that missed the end of a snapshot resumes at its next state.
+	Suspended []string `json:"suspended,omitempty"`
+}
+
+// Snapshot is one volume's snapshot in a pool of the node.
+type Snapshot struct {
+	Resource string `json:"resource"`
+	Name     string `json:"name"`
+	VlmNr    int32  `json:"vlm_nr"`
+	Pool     string `json:"pool"`
+	// Take: take it now, from the volume as it is (its I/O is suspended);
+	// otherwise it was taken before and is only kept.
+	Take bool `json:"take,omitempty"`
+}
+
+// SnapshotSource is the snapshot a new volume is made from.
+type SnapshotSource struct {
+	Resource string `json:"resource"`
+	Snapshot string `json:"snapshot"`
 }
 
 // Resource is a resource of the node and its layer stack, top down.
@@ -104,6 +129,9 @@ type Volume struct {
 	// where the volume or resource definition sets it; it replaces the
 	// pool's.
 	CreateOptions *string `json:"create_options,omitempty"`
+	// From: a volume that does not exist yet is made as a clone of this
+	// snapshot of the same volume number (restore, rollback).
+	From *SnapshotSource `json:"from,omitempty"`
 }
 
 // Report is the node's actual state after an apply.
@@ -115,6 +143,21 @@ type Report struct {
 	Stale bool `json:"stale,omitempty"`
 	// Resources are the DRBD states of the resources brought up.
 	Resources []ResourceReport `json:"resources,omitempty"`
+	// Snapshots are the snapshots of the agent's naming in the state's
+	// pools after the apply, and those it could not take or keep.
+	Snapshots []SnapshotReport `json:"snapshots,omitempty"`
+	// SuspendFailed are resources whose I/O could not be suspended, with
+	// why.
+	SuspendFailed map[string]string `json:"suspend_failed,omitempty"`
+}
+
+// SnapshotReport is a snapshot on the node, or why it is not there.
+type SnapshotReport struct {
+	Resource string `json:"resource"`
+	Name     string `json:"name"`
+	VlmNr    int32  `json:"vlm_nr"`
+	Pool     string `json:"pool"`
+	Error    string `json:"error,omitempty"`
 }
 
 // ResourceReport is a DRBD resource as drbdsetup events2 shows it: its
@@ -124,6 +167,8 @@ type ResourceReport struct {
 	Name        string            `json:"name"`
 	Role        string            `json:"role"`
 	Connections map[string]string `json:"connections,omitempty"`
+	// Suspended: the resource's I/O is suspended (by a snapshot).
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // PoolReport is a pool's capacity, or why it cannot be used.
@@ -132,6 +177,9 @@ type PoolReport struct {
 	FreeKib  int64  `json:"free_kib"`
 	TotalKib int64  `json:"total_kib"`
 	Error    string `json:"error,omitempty"`
+	// SupportsSnapshots is whether the pool can take snapshots, as
+	// probed (a FILE pool: whether its file system makes reflinks).
+	SupportsSnapshots bool `json:"supports_snapshots"`
 }
 
 // VolumeReport is a volume as it is, or why it is not.

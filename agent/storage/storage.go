@@ -53,6 +53,11 @@ type VolumeState struct {
 	UsableKib    int64  // size the device offers
 }
 
+// SnapshotID names a snapshot of a volume.
+type SnapshotID struct {
+	Volume, Snapshot string
+}
+
 // Capacity is a pool's space in KiB.
 type Capacity struct {
 	FreeKib, TotalKib int64
@@ -74,6 +79,10 @@ type Provider interface {
 	// Capacity is the pool's space.
 	Capacity(ctx context.Context) (Capacity, error)
 
+	// Snapshots lists the snapshots of the volumes the agent named.
+	Snapshots(ctx context.Context) ([]SnapshotID, error)
+	// SupportsSnapshots tells whether the pool can take snapshots.
+	SupportsSnapshots(ctx context.Context) bool
 	// Snapshot keeps the volume's current data under the snapshot's name.
 	Snapshot(ctx context.Context, name, snapshot string) error
 	// Rollback makes the volume's data the snapshot's again.

@@ -214,6 +214,11 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			c.log.Error("start sending a node its state", "node", node, "error", err)
 		}
 	}
+	// Schedules follow properties that changed while no controller ran
+	// (a restored database, another controller's write).
+	if err := api.ReconcileAutoSnapshots(context.Background(), c.client, workflows.TaskQueue); err != nil {
+		c.log.Error("reconcile the auto-snapshot schedules", "error", err)
+	}
 	var agentsCtx context.Context
 	agentsCtx, c.stopAgents = context.WithCancel(context.Background())
 	go agents.Run(agentsCtx)

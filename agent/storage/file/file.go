@@ -264,7 +264,51 @@ func (p *Pool) Capacity(context.Context) (storage.Capacity, error) {
 	return storage.Capacity{FreeKib: int64(fs.Bavail) * bs / 1024, TotalKib: int64(fs.Blocks) * bs / 1024}, nil
 }
 
-// Snapshot copies the volume's data aside.
+// Snapshots lists the snapshot files of the agent's volumes.
+func (p *Pool) Snapshots(context.Context) ([]storage.SnapshotID, error) {
+	if err := p.checkDir(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.SnapshotID
+	for _, e := range entries {
+		base, ok := strings.CutSuffix(e.Name(), ".snap")
+		name, snap, at := strings.Cut(base, "@")
+		if _, _, named := storage.ParseVolumeName(name); ok && at && named && snap != "" && !e.IsDir() {
+			out = append(out, storage.SnapshotID{Volume: name, Snapshot: snap})
+		}
+	}
+	return out, nil
+}
+
+// SupportsSnapshots probes whether the pool's file system makes
+// reflinks (LINSTOR's cp --reflink=always probe): a snapshot is then a
+// clone of the file's extents, instant and taking no space until the
+// volume changes.
+func (p *Pool) SupportsSnapshots(context.Context) bool {
+	src, err := os.CreateTemp(p.dir, ".reflink-probe-*")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(src.Name())
+	defer src.Close()
+	if _, err := src.Write(make([]byte, 4096)); err != nil {
+		return false
+	}
+	dst, err := os.CreateTemp(p.dir, ".reflink-probe-*")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(dst.Name())
+	defer dst.Close()
+	return unix.IoctlFileClone(int(dst.Fd()), int(src.Fd())) == nil
+}
+
+// Snapshot clones the volume's data aside: a reflink where the file
+// system makes them, else a copy.
 func (p *Pool) Snapshot(_ context.Context, name, snapshot string) error {
 	if err := copyFile(p.path(name), p.snapshotPath(name, snapshot), false); err != nil {
 		return fmt.Errorf("snapshot %s of volume %s: %w", snapshot, name, err)

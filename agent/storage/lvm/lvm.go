@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -204,6 +205,32 @@ func (p *Pool) Capacity(ctx context.Context) (storage.Capacity, error) {
 	}
 	return storage.Capacity{}, fmt.Errorf("thin pool %s is not in volume group %s", p.cfg.ThinPool, p.cfg.VG)
 }
+
+// snapshotLV splits a thin snapshot's name into its volume and snapshot.
+var snapshotLV = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_-]*?_[0-9]{5})_([A-Za-z_][A-Za-z0-9_-]*)$`)
+
+// Snapshots lists the thin snapshots of the agent's volumes: logical
+// volumes named <volume>_<snapshot> that carry the activation-skip flag.
+func (p *Pool) Snapshots(ctx context.Context) ([]storage.SnapshotID, error) {
+	if p.cfg.ThinPool == "" {
+		return nil, nil
+	}
+	rows, err := p.lvs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.SnapshotID
+	for _, r := range rows {
+		m := snapshotLV.FindStringSubmatch(r.name)
+		if m != nil && r.pool == p.cfg.ThinPool && len(r.attr) >= 10 && r.attr[9] == 'k' {
+			out = append(out, storage.SnapshotID{Volume: m[1], Snapshot: m[2]})
+		}
+	}
+	return out, nil
+}
+
+// SupportsSnapshots: thin pools do, thick volume groups do not.
+func (p *Pool) SupportsSnapshots(context.Context) bool { return p.cfg.ThinPool != "" }
 
 // Snapshot makes a thin snapshot.
 func (p *Pool) Snapshot(ctx context.Context, name, snapshot string) error {

@@ -77,6 +77,26 @@ func kib(field string) (int64, error) {
 	return b / 1024, nil
 }
 
+// Snapshots lists the snapshots of the agent's zvols.
+func (p *Pool) Snapshots(ctx context.Context) ([]storage.SnapshotID, error) {
+	rows, err := p.list(ctx, "-t", "snapshot", "-r", "-o", "name", p.cfg.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.SnapshotID
+	for _, f := range rows {
+		full, ok := strings.CutPrefix(f[0], p.cfg.Dataset+"/")
+		name, snap, at := strings.Cut(full, "@")
+		if _, _, ours := storage.ParseVolumeName(name); ok && at && ours {
+			out = append(out, storage.SnapshotID{Volume: name, Snapshot: snap})
+		}
+	}
+	return out, nil
+}
+
+// SupportsSnapshots: every zvol can have snapshots.
+func (p *Pool) SupportsSnapshots(context.Context) bool { return true }
+
 // Volumes lists the zvols directly under the dataset that the agent named.
 func (p *Pool) Volumes(ctx context.Context) ([]storage.VolumeState, error) {
 	rows, err := p.list(ctx, "-t", "volume", "-r", "-o", "name,volsize,used", p.cfg.Dataset)
