@@ -100,7 +100,7 @@ func (a *Agent) provider(ctx context.Context, p proto.Pool) (storage.Provider, e
 		}
 		return file.New(ctx, dir, p.Provider == "FILE_THIN", a.Run), nil
 	case "LVM", "LVM_THIN":
-		settings, err := storage.ReadSettings(p.Props, "StorDriver/LvcreateOptions")
+		settings, err := storage.ReadSettings(p.Props, "StorDriver/LvcreateOptions", "StorDriver/LvcreateSnapshotOptions")
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +110,7 @@ func (a *Agent) provider(ctx context.Context, p proto.Pool) (storage.Provider, e
 		}
 		return lvm.New(cfg, a.Run, a.Machine.Exists), nil
 	case "ZFS", "ZFS_THIN":
-		settings, err := storage.ReadSettings(p.Props, "StorDriver/ZfscreateOptions")
+		settings, err := storage.ReadSettings(p.Props, "StorDriver/ZfscreateOptions", "StorDriver/ZfsSnapshotOptions")
 		if err != nil {
 			return nil, err
 		}

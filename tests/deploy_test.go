@@ -26,6 +26,13 @@ func threeNodeCluster(t testing.TB, opts harness.ControllerOptions) (*harness.Co
 // threeNodeClusterAgents is threeNodeCluster that also hands out the
 // nodes' agents.
 func threeNodeClusterAgents(t testing.TB, opts harness.ControllerOptions) (*harness.Controller, map[string]string, map[string]*harness.Agent) {
+	return threeNodeClusterIn(t, opts, "")
+}
+
+// threeNodeClusterIn is threeNodeClusterAgents with the pools' directories
+// below root (a file system with reflinks, made before so that it is
+// unmounted last); "" puts them in temporary directories.
+func threeNodeClusterIn(t testing.TB, opts harness.ControllerOptions, root string) (*harness.Controller, map[string]string, map[string]*harness.Agent) {
 	dirs := map[string]string{}
 	// Registered first, so that it runs last: after the controller and the
 	// agents stopped (a push after it would attach the loop devices again),
@@ -38,6 +45,10 @@ func threeNodeClusterAgents(t testing.TB, opts harness.ControllerOptions) (*harn
 		a := harness.StartAgent(t)
 		agents[n] = a
 		dirs[n] = t.TempDir()
+		if root != "" {
+			dirs[n] = filepath.Join(root, n)
+			require.NoError(t, os.Mkdir(dirs[n], 0o755))
+		}
 		must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": n, "type": "satellite",
 			"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": a.Port}}}, http.StatusCreated)
 		must(t, c, http.MethodPost, "/v1/nodes/"+n+"/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",

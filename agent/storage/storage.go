@@ -132,14 +132,15 @@ func WaitForDevice(ctx context.Context, exists DeviceExists, path string, timeou
 // Settings are a pool's StorDriver/* properties that every command-line
 // provider reads.
 type Settings struct {
-	CreateOptions []string      // LvcreateOptions or ZfscreateOptions
-	WaitTimeout   time.Duration // WaitTimeoutAfterCreate
+	CreateOptions   []string      // LvcreateOptions or ZfscreateOptions
+	SnapshotOptions []string      // LvcreateSnapshotOptions or ZfsSnapshotOptions
+	WaitTimeout     time.Duration // WaitTimeoutAfterCreate
 }
 
-// ReadSettings reads the settings from a pool's properties; createKey is
-// the provider's options property.
-func ReadSettings(props map[string]string, createKey string) (Settings, error) {
-	s := Settings{CreateOptions: strings.Fields(props[createKey]), WaitTimeout: DefaultWaitAfterCreate}
+// ReadSettings reads the settings from a pool's properties; createKey
+// and snapshotKey are the provider's options properties.
+func ReadSettings(props map[string]string, createKey, snapshotKey string) (Settings, error) {
+	s := Settings{CreateOptions: strings.Fields(props[createKey]), SnapshotOptions: strings.Fields(props[snapshotKey]), WaitTimeout: DefaultWaitAfterCreate}
 	if v := props["StorDriver/WaitTimeoutAfterCreate"]; v != "" {
 		ms, err := strconv.Atoi(v)
 		if err != nil || ms < 0 {

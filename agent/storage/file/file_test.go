@@ -12,6 +12,7 @@ import (
 
 	"strata/agent/execrun"
 	"strata/agent/storage"
+	"strata/tests/harness"
 )
 
 // The provider runs on real files here, with real loop devices where the
@@ -154,4 +155,36 @@ func TestMissingPoolDirectory(t *testing.T) {
 	require.ErrorContains(t, err, "gone of the storage pool")
 	_, err = p.Capacity(context.Background())
 	require.ErrorContains(t, err, "no such file or directory")
+}
+
+// On a file system with reflinks a snapshot shares the volume's extents:
+// it takes no space until the volume changes, and it keeps the data of
+// its moment. Elsewhere the pool says it cannot take snapshots.
+func TestReflinkSnapshotsTakeNoSpace(t *testing.T) {
+	ctx := context.Background()
+	plain, _ := newPool(t, true)
+	require.False(t, plain.SupportsSnapshots(ctx), "the test's temporary directory has no reflinks")
+
+	dir := harness.ReflinkDir(t, 512)
+	p := New(ctx, dir, false, execrun.Exec{})
+	t.Cleanup(func() { _ = p.Delete(ctx, "r1_00000") })
+	require.True(t, p.SupportsSnapshots(ctx))
+	st, err := p.Create(ctx, storage.Volume{Name: "r1_00000", SizeKib: 64 << 10})
+	require.NoError(t, err)
+	data := bytes.Repeat([]byte{0xAB}, 64<<20)
+	writeAt(t, st.DevicePath, 0, data)
+	before, err := p.Capacity(ctx)
+	require.NoError(t, err)
+	require.NoError(t, p.Snapshot(ctx, "r1_00000", "s1"))
+	after, err := p.Capacity(ctx)
+	require.NoError(t, err)
+	require.Less(t, before.FreeKib-after.FreeKib, int64(1024), "a 64 MiB snapshot takes less than 1 MiB")
+	writeAt(t, st.DevicePath, 0, bytes.Repeat([]byte{0xCD}, 4096))
+	snaps, err := p.Snapshots(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []storage.SnapshotID{{Volume: "r1_00000", Snapshot: "s1"}}, snaps)
+	var sent bytes.Buffer
+	require.NoError(t, p.Send(ctx, "r1_00000", "s1", &sent))
+	require.True(t, bytes.Equal(data, sent.Bytes()), "the snapshot kept the data of its moment")
+	require.NoError(t, p.DeleteSnapshot(ctx, "r1_00000", "s1"))
 }

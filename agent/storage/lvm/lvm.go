@@ -237,7 +237,8 @@ func (p *Pool) Snapshot(ctx context.Context, name, snapshot string) error {
 	if p.cfg.ThinPool == "" {
 		return errThickSnapshot
 	}
-	_, err := p.run.Run(ctx, "lvcreate", "--snapshot", "--name", snapshotName(name, snapshot), p.lv(name))
+	args := append(append([]string{}, p.cfg.SnapshotOptions...), "--snapshot", "--setactivationskip", "y", "--ignoreactivationskip", "--activate", "y", "--name", snapshotName(name, snapshot), p.lv(name))
+	_, err := p.run.Run(ctx, "lvcreate", args...)
 	return err
 }
 

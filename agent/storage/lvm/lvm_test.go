@@ -134,7 +134,7 @@ func TestThinSnapshotsRollbackCloneSendReceive(t *testing.T) {
 	lvs := captured(t, "lvs.out")
 	withClone := lvs + "  r3_00000;/dev/stratavg/r3_00000;12288.00;stratavg;thinpool;0.00;Vwi-a-tz--\n"
 	run := execruntest.NewFakeRunner().On(lvsCmd, lvs).
-		On("lvcreate --snapshot --name r2_00000_snap2 stratavg/r2_00000", "").
+		On("lvcreate --snapshot --setactivationskip y --ignoreactivationskip --activate y --name r2_00000_snap2 stratavg/r2_00000", "").
 		On("lvremove --force stratavg/r2_00000", "").
 		On("lvcreate --snapshot --setactivationskip n --name r2_00000 stratavg/r2_00000_snap1", "").
 		On("lvcreate --snapshot --setactivationskip n --name r3_00000 stratavg/r2_00000_snap1", "").
@@ -171,4 +171,23 @@ func TestThickLvmHasNoSnapshots(t *testing.T) {
 	for _, err := range []error{p.Snapshot(ctx, "r1_00000", "s"), p.Rollback(ctx, "r1_00000", "s"), p.Send(ctx, "r1_00000", "s", &bytes.Buffer{})} {
 		assert.ErrorIs(t, err, errThickSnapshot)
 	}
+}
+
+// The thin snapshots of the agent's volumes are listed from lvs: those
+// with the activation-skip flag, split into volume and snapshot; the
+// pool's StorDriver/LvcreateSnapshotOptions go before LINSTOR's flags.
+func TestThinSnapshotsAreListedAndTakeTheirOptions(t *testing.T) {
+	ctx := context.Background()
+	run := execruntest.NewFakeRunner().On(lvsCmd, captured(t, "lvs.out")+"  r2_00000_auto_snap-7;/dev/stratavg/r2_00000_auto_snap-7;12288.00;stratavg;thinpool;;Vri-XXtz-k\n").
+		On("lvcreate --permission r --snapshot --setactivationskip y --ignoreactivationskip --activate y --name r2_00000_s3 stratavg/r2_00000", "")
+	p := New(Config{VG: "stratavg", ThinPool: "thinpool", Settings: storage.Settings{SnapshotOptions: []string{"--permission", "r"}}}, run, devices{}.exists)
+	snaps, err := p.Snapshots(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []storage.SnapshotID{{Volume: "r2_00000", Snapshot: "snap1"}, {Volume: "r2_00000", Snapshot: "auto_snap-7"}}, snaps)
+	require.NoError(t, p.Snapshot(ctx, "r2_00000", "s3"))
+	assert.True(t, p.SupportsSnapshots(ctx))
+	none, err := thick(run, nil).Snapshots(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, none, "thick LVM has none")
+	assert.False(t, thick(run, nil).SupportsSnapshots(ctx))
 }

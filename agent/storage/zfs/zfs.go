@@ -190,7 +190,7 @@ func (p *Pool) Capacity(ctx context.Context) (storage.Capacity, error) {
 
 // Snapshot takes a ZFS snapshot.
 func (p *Pool) Snapshot(ctx context.Context, name, snapshot string) error {
-	_, err := p.run.Run(ctx, "zfs", "snapshot", p.snapshot(name, snapshot))
+	_, err := p.run.Run(ctx, "zfs", append(append([]string{"snapshot"}, p.cfg.SnapshotOptions...), p.snapshot(name, snapshot))...)
 	return err
 }
 

@@ -121,3 +121,17 @@ func TestResizeDeleteAndSnapshots(t *testing.T) {
 	assert.Equal(t, "/dev/zvol/tank/r8_00000", st.DevicePath)
 	assert.Equal(t, "incoming", string(run.Stdin("zfs receive tank/r8_00000")))
 }
+
+// Snapshots of the agent's zvols are listed from zfs list -t snapshot;
+// StorDriver/ZfsSnapshotOptions go into zfs snapshot.
+func TestSnapshotsAreListedAndTakeTheirOptions(t *testing.T) {
+	ctx := context.Background()
+	run := execruntest.NewFakeRunner().
+		On("zfs list -H -p -t snapshot -r -o name tank", "tank/r1_00000@s1\ntank/r1_00000@autoSnap00002\ntank/other@x\ntank/r2_00000\n").
+		On("zfs snapshot -o com.example:tag=1 tank/r1_00000@s2", "")
+	p := New(Config{Dataset: "tank", Settings: storage.Settings{SnapshotOptions: []string{"-o", "com.example:tag=1"}}}, run, devices{}.exists)
+	snaps, err := p.Snapshots(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []storage.SnapshotID{{Volume: "r1_00000", Snapshot: "s1"}, {Volume: "r1_00000", Snapshot: "autoSnap00002"}}, snaps, "only snapshots of volumes the agent named")
+	require.NoError(t, p.Snapshot(ctx, "r1_00000", "s2"))
+}
