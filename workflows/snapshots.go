@@ -1,7 +1,7 @@
 package workflows
 
 import (
-	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"strings"
@@ -244,9 +244,11 @@ func SnapshotRollback(ctx workflow.Context, in activities.RollbackInput) (Outcom
 		if err != nil || !ok {
 			return err
 		}
-		var suffix string
-		_ = workflow.SideEffect(o.ctx, func(workflow.Context) any { return randomName(10) }).Get(&suffix)
-		safety := "safety-snap-" + suffix
+		// The name comes from the run, not from a side effect: a crash
+		// before the side effect was recorded would otherwise give the
+		// step that records the snapshot, run again, another name than
+		// the one it recorded.
+		safety := "safety-snap-" + runName(workflow.GetInfo(o.ctx).WorkflowExecution.RunID, 10)
 		taken, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: in.Resource, Name: safety, Flags: store.NewFlags(store.SnapshotSafety)}}})
 		if err != nil || !taken {
 			return err
@@ -319,14 +321,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// randomName is n random letters and digits (LINSTOR's safety snapshot
-// suffix); workflows take it through a side effect.
-func randomName(n int) string {
+// runName is n letters and digits that a run's id determines (LINSTOR's
+// random safety snapshot suffix).
+func runName(runID string, n int) string {
 	const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+	sum := sha256.Sum256([]byte(runID))
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
 	for i := range b {
-		b[i] = alnum[int(b[i])%len(alnum)]
+		b[i] = alnum[int(sum[i])%len(alnum)]
 	}
 	return string(b)
 }
