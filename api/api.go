@@ -49,7 +49,8 @@ type Deps struct {
 
 type server struct {
 	Deps
-	view resourceView
+	// resources and snapshots are the views clients poll.
+	resources, snapshots definitionView
 }
 
 // New returns the HTTP handler of the whole API.
@@ -64,7 +65,7 @@ func New(d Deps) http.Handler {
 	cfg.DocsPath = ""     // served below, without assets from the internet
 	h := humachi.New(r, cfg)
 
-	s := &server{Deps: d}
+	s := &server{Deps: d, resources: definitionView{build: resourcePieces}, snapshots: definitionView{build: snapshotPieces}}
 	s.registerController(h)
 	s.registerHealth(h)
 	s.registerNodes(h)

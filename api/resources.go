@@ -123,7 +123,7 @@ func (s *server) registerResources(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "viewResources", Method: http.MethodGet, Path: "/v1/view/resources", Summary: "query all resources with their volumes", Tags: []string{"developers"},
 		Responses: map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{"application/json": {Schema: h.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[[]restapi.ResourceWithVolumes](), true, "")}}}}},
 		func(ctx context.Context, in *rscFilter) (*jsonBytes, error) {
-			body, err := s.view.list(ctx, s.Store, viewFilter{store.ResourceFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools}, in.ListParams})
+			body, err := s.resources.list(ctx, s.Store, viewFilter{Resources: in.Resources, Nodes: in.Nodes, StoragePools: in.StoragePools, ListParams: in.ListParams})
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskRsc, nil)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -63,14 +64,19 @@ func (s *server) registerSnapshots(h huma.API) {
 			}
 			return &struct{ Body restapi.Snapshot }{snapshotJSON(sn)}, nil
 		})
-	huma.Register(h, reg("viewSnapshots", http.MethodGet, "/v1/view/snapshots", "list the snapshots of every definition", 0),
+	huma.Register(h, huma.Operation{OperationID: "viewSnapshots", Method: http.MethodGet, Path: "/v1/view/snapshots", Summary: "list the snapshots of every definition", Tags: []string{"developers"},
+		Responses: map[string]*huma.Response{"200": {Description: "OK", Content: map[string]*huma.MediaType{"application/json": {Schema: h.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[[]restapi.Snapshot](), true, "")}}}}},
 		func(ctx context.Context, in *struct {
 			ListParams
 			Nodes     []string `query:"nodes,explode"`
 			Resources []string `query:"resources,explode"`
 			Snapshots []string `query:"snapshots,explode"`
-		}) (*struct{ Body []restapi.Snapshot }, error) {
-			return s.listSnapshots(ctx, store.SnapshotFilter{Resources: in.Resources, Nodes: in.Nodes, Snapshots: in.Snapshots}, in.ListParams)
+		}) (*jsonBytes, error) {
+			body, err := s.snapshots.list(ctx, s.Store, viewFilter{Resources: in.Resources, Nodes: in.Nodes, Names: in.Snapshots, ListParams: in.ListParams})
+			if err != nil {
+				return nil, failure(err, 0, apicall.MaskSnapshot, nil)
+			}
+			return &jsonBytes{"application/json", body}, nil
 		})
 	huma.Register(h, reg("resourceSnapshotCreate", http.MethodPost, base+"/snapshots", "create a snapshot", http.StatusCreated),
 		func(ctx context.Context, in *struct {

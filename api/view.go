@@ -10,46 +10,51 @@ import (
 	"strata/store"
 )
 
-// resourceView serves GET /v1/view/resources, the list every `resource
-// list` and every CSI poll reads, without rebuilding it from the database
-// each time. It keeps each resource definition's resources serialised,
-// with the view generation they were built at (the store stamps a
-// definition with the write that last changed what the view shows of it).
-// A list reads the generations of all definitions, rebuilds only those
-// that changed and joins the pieces that pass its filters; while the
-// database's write generation stays the same, the joined answer itself is
-// reused.
-type resourceView struct {
+// definitionView serves a list that every client polls (GET
+// /v1/view/resources, /v1/view/snapshots) without rebuilding it from the
+// database each time. It keeps each resource definition's part of the
+// list serialised, with the view generation it was built at (the store
+// stamps a definition with the write that last changed what the views
+// show of it: its resources and its snapshots). A list reads the
+// generations of all definitions, rebuilds only those that changed and
+// joins the pieces that pass its filters; while the database's write
+// generation stays the same, the joined answer itself is reused.
+type definitionView struct {
+	// build reads and serialises the pieces of the definitions named, by
+	// definition key; nil names: every definition.
+	build func(ctx context.Context, st *store.Store, rds []string) (map[string][]piece, error)
+
 	mu      sync.Mutex
 	byRD    map[string]rdPiece // by definition key
 	answers viewCache
 }
 
 type rdPiece struct {
-	gen  int64
-	rscs []rscPiece // by node
+	gen    int64
+	pieces []piece
 }
 
-// rscPiece is one resource's JSON with what the filters look at.
-type rscPiece struct {
-	node  string   // key
+// piece is one object's JSON with what the filters look at.
+type piece struct {
+	nodes []string // keys of the nodes it is on
 	pools []string // keys of its volumes' pools
+	name  string   // key of its own name (a snapshot's)
 	props map[string]string
 	json  []byte
 }
 
 // maxNamedRebuild is how many changed definitions are read by name; past
-// it, every resource is read in one pass.
+// it, everything is read in one pass.
 const maxNamedRebuild = 500
 
-// viewFilter is what GET /v1/view/resources selects by.
+// viewFilter is what the views select by.
 type viewFilter struct {
-	store.ResourceFilter
+	Resources, Nodes, StoragePools, Names []string
 	ListParams
 }
 
-func (v *resourceView) list(ctx context.Context, st *store.Store, f viewFilter) ([]byte, error) {
-	key := fmt.Sprint(f.Resources, f.Nodes, f.StoragePools, f.Props, f.Offset, f.Limit)
+func (v *definitionView) list(ctx context.Context, st *store.Store, f viewFilter) ([]byte, error) {
+	key := fmt.Sprint(f.Resources, f.Nodes, f.StoragePools, f.Names, f.Props, f.Offset, f.Limit)
 	gen, err := st.Generation(ctx)
 	if err != nil {
 		return nil, err
@@ -75,7 +80,7 @@ func (v *resourceView) list(ctx context.Context, st *store.Store, f viewFilter) 
 
 // refresh rebuilds the pieces of the definitions whose generation moved
 // and forgets those of deleted definitions.
-func (v *resourceView) refresh(ctx context.Context, st *store.Store, gens []store.DefinitionGeneration) error {
+func (v *definitionView) refresh(ctx context.Context, st *store.Store, gens []store.DefinitionGeneration) error {
 	if v.byRD == nil {
 		v.byRD = map[string]rdPiece{}
 	}
@@ -95,52 +100,36 @@ func (v *resourceView) refresh(ctx context.Context, st *store.Store, gens []stor
 	if len(stale) == 0 {
 		return nil
 	}
-	var f store.ResourceFilter
+	var named []string
 	if len(stale) <= maxNamedRebuild {
-		f.Resources = stale
+		named = stale
 	}
-	rscs, err := st.ListResources(ctx, f)
+	fresh, err := v.build(ctx, st, named)
 	if err != nil {
 		return err
 	}
-	fresh := make(map[string][]rscPiece, len(stale))
-	isStale := make(map[string]bool, len(stale))
 	for _, name := range stale {
-		isStale[name] = true
-	}
-	for _, r := range rscs {
-		if !isStale[r.ResourceName] {
-			continue
-		}
-		b, err := json.Marshal(resourceJSON(r))
-		if err != nil {
-			return err
-		}
-		p := rscPiece{node: r.NodeName, props: r.Props, json: b}
-		for _, vlm := range r.Volumes {
-			p.pools = append(p.pools, vlm.StorPoolName)
-		}
-		fresh[r.ResourceName] = append(fresh[r.ResourceName], p)
-	}
-	for _, name := range stale {
-		v.byRD[name] = rdPiece{gen: live[name], rscs: fresh[name]}
+		v.byRD[name] = rdPiece{gen: live[name], pieces: fresh[name]}
 	}
 	return nil
 }
 
-// join writes the JSON array of the resources that pass the filter, in
-// the order of definition and node, with offset and limit applied.
-func (v *resourceView) join(gens []store.DefinitionGeneration, f viewFilter) []byte {
-	rds, nodes, pools := keySet(f.Resources), keySet(f.Nodes), keySet(f.StoragePools)
+// join writes the JSON array of the pieces that pass the filter, in the
+// order of definition and of their building, with offset and limit
+// applied.
+func (v *definitionView) join(gens []store.DefinitionGeneration, f viewFilter) []byte {
+	rds, nodes, pools, names := keySet(f.Resources), keySet(f.Nodes), keySet(f.StoragePools), keySet(f.Names)
+	in := func(set map[string]bool, keys []string) bool {
+		return set == nil || slices.ContainsFunc(keys, func(k string) bool { return set[k] })
+	}
 	buf := []byte{'['}
 	skip, n := f.Offset, 0
 	for _, g := range gens {
 		if rds != nil && !rds[g.ResourceName] {
 			continue
 		}
-		for _, p := range v.byRD[g.ResourceName].rscs {
-			if (nodes != nil && !nodes[p.node]) || (pools != nil && !slices.ContainsFunc(p.pools, func(k string) bool { return pools[k] })) ||
-				!matchProps(p.props, f.Props) {
+		for _, p := range v.byRD[g.ResourceName].pieces {
+			if !in(nodes, p.nodes) || !in(pools, p.pools) || (names != nil && !names[p.name]) || !matchProps(p.props, f.Props) {
 				continue
 			}
 			if skip > 0 {
@@ -158,6 +147,51 @@ func (v *resourceView) join(gens []store.DefinitionGeneration, f viewFilter) []b
 		}
 	}
 	return append(buf, ']')
+}
+
+// resourcePieces are the resources of the definitions named, serialised.
+func resourcePieces(ctx context.Context, st *store.Store, rds []string) (map[string][]piece, error) {
+	rscs, err := st.ListResources(ctx, store.ResourceFilter{Resources: rds})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]piece{}
+	for _, r := range rscs {
+		b, err := json.Marshal(resourceJSON(r))
+		if err != nil {
+			return nil, err
+		}
+		p := piece{nodes: []string{r.NodeName}, props: r.Props, json: b}
+		for _, vlm := range r.Volumes {
+			p.pools = append(p.pools, vlm.StorPoolName)
+		}
+		out[r.ResourceName] = append(out[r.ResourceName], p)
+	}
+	return out, nil
+}
+
+// snapshotPieces are the snapshots of the definitions named, serialised.
+func snapshotPieces(ctx context.Context, st *store.Store, rds []string) (map[string][]piece, error) {
+	snaps, err := st.ListSnapshots(ctx, store.SnapshotFilter{Resources: rds})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]piece{}
+	for _, sn := range snaps {
+		b, err := json.Marshal(snapshotJSON(sn))
+		if err != nil {
+			return nil, err
+		}
+		p := piece{name: sn.SnapshotName, props: sn.Props, json: b}
+		for _, n := range sn.Nodes {
+			p.nodes = append(p.nodes, n.NodeName)
+			for _, v := range n.Volumes {
+				p.pools = append(p.pools, v.StorPoolName)
+			}
+		}
+		out[sn.ResourceName] = append(out[sn.ResourceName], p)
+	}
+	return out, nil
 }
 
 // keySet is the set of the names' keys; nil for no names (no filter).

@@ -304,6 +304,9 @@ func createSnapshot(tx *gorm.DB, sp SnapshotSpec, avail NodeAvailability) (Creat
 	if err := tx.Create(&c.SnapshotDefinitionRow).Error; err != nil {
 		return CreatedSnapshot{}, err
 	}
+	if err := touchDefinition(tx, rd.ResourceName); err != nil {
+		return CreatedSnapshot{}, err
+	}
 	if err := setProps(tx, SnapshotDefinitionInstance(rd.ResourceName, sp.Name), sp.Props); err != nil {
 		return CreatedSnapshot{}, err
 	}
@@ -406,6 +409,9 @@ func (s *Store) FinishSnapshots(ctx context.Context, flag string, taken int64, s
 			if err := tx.Model(&def).Updates(map[string]any{"flags": def.Flags.With(flag), "phase": ""}).Error; err != nil {
 				return err
 			}
+			if err := touchDefinition(tx, def.ResourceName); err != nil {
+				return err
+			}
 			if flag == SnapshotSuccessful {
 				if err := tx.Model(&SnapshotRow{}).Where("resource_name = ? AND snapshot_name = ?", def.ResourceName, def.SnapshotName).Update("create_timestamp", taken).Error; err != nil {
 					return err
@@ -465,11 +471,11 @@ func (s *Store) ListSnapshots(ctx context.Context, f SnapshotFilter) ([]Snapshot
 	if err := narrow(db.Order("resource_name, snapshot_name, node_name, vlm_nr")).Find(&vols).Error; err != nil {
 		return nil, err
 	}
-	names, err := readSnapshotNames(db)
+	names, err := readSnapshotNames(db, f.Resources)
 	if err != nil {
 		return nil, err
 	}
-	props, err := propsUnder(db, "/SNAPSHOTDEFINITIONS/")
+	props, err := propsUnder(db, snapshotPropsPrefixes(f.Resources)...)
 	if err != nil {
 		return nil, err
 	}
@@ -527,10 +533,11 @@ type snapshotNames struct {
 	pools            map[[2]string]struct{ name, provider string } // by node and pool key
 }
 
-func readSnapshotNames(db *gorm.DB) (snapshotNames, error) {
+// readSnapshotNames reads them for the definitions named (nil: all).
+func readSnapshotNames(db *gorm.DB, rds []string) (snapshotNames, error) {
 	out := snapshotNames{pools: map[[2]string]struct{ name, provider string }{}}
 	var err error
-	if out.resources, err = displayNames[ResourceDefinitionRow](db, "resource_name", "resource_dsp_name"); err != nil {
+	if out.resources, err = displayNames[ResourceDefinitionRow](db, "resource_name", "resource_dsp_name", rds...); err != nil {
 		return out, err
 	}
 	if out.nodes, err = displayNames[NodeRow](db, "node_name", "node_dsp_name"); err != nil {
@@ -548,6 +555,19 @@ func readSnapshotNames(db *gorm.DB) (snapshotNames, error) {
 		out.pools[[2]string{p.NodeName, p.PoolName}] = struct{ name, provider string }{poolNames[p.PoolName], p.DriverName}
 	}
 	return out, nil
+}
+
+// snapshotPropsPrefixes are the property containers of the definitions'
+// snapshots (all when none are named).
+func snapshotPropsPrefixes(rds []string) []string {
+	if len(rds) == 0 {
+		return []string{"/SNAPSHOTDEFINITIONS/"}
+	}
+	out := make([]string, len(rds))
+	for i, rd := range rds {
+		out[i] = "/SNAPSHOTDEFINITIONS/" + Key(rd) + "/"
+	}
+	return out
 }
 
 // MarkSnapshotDeleting flags a snapshot's parts on nodes (all when nodes
@@ -599,6 +619,9 @@ func (s *Store) MarkSnapshotDeleting(ctx context.Context, rd, snap string, nodes
 			if err := tx.Model(&def).Update("flags", def.Flags).Error; err != nil {
 				return err
 			}
+		}
+		if err := touchDefinition(tx, def.ResourceName); err != nil {
+			return err
 		}
 		return purgeSnapshotDefinition(tx, def)
 	})
@@ -659,6 +682,9 @@ func (s *Store) PurgeDeletedSnapshots(ctx context.Context, node string, present 
 	return s.Write(ctx, func(tx *gorm.DB) error {
 		for _, p := range gone {
 			if err := tx.Delete(&p).Error; err != nil {
+				return err
+			}
+			if err := touchDefinition(tx, p.ResourceName); err != nil {
 				return err
 			}
 			def, err := takeSnapshotDefinition(tx, p.ResourceName, p.SnapshotName)
@@ -737,7 +763,13 @@ func (s *Store) NodeSnapshots(ctx context.Context, node string) ([]NodeSnapshotS
 		if err := db.Where("node_name = ?", Key(node)).Order("resource_name, snapshot_name, vlm_nr").Find(&vols).Error; err != nil {
 			return nil, nil, err
 		}
-		names, err := readSnapshotNames(db)
+		var rds []string
+		for _, r := range rows {
+			if len(rds) == 0 || rds[len(rds)-1] != r.ResourceName {
+				rds = append(rds, r.ResourceName)
+			}
+		}
+		names, err := readSnapshotNames(db, rds)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -788,7 +820,11 @@ func (s *Store) RollbackPhase(ctx context.Context, rd string) (phase, snapshot s
 // ModifySnapshot changes a snapshot definition's properties.
 func (s *Store) ModifySnapshot(ctx context.Context, rd, snap string, m PropsModify) (SnapshotDefinitionRow, error) {
 	return modifyProps(s, ctx, KindSnapshot, m, SnapshotDefinitionInstance(rd, snap), func(tx *gorm.DB) (SnapshotDefinitionRow, error) {
-		if _, err := takeResourceDefinition(tx, rd); err != nil {
+		r, err := takeResourceDefinition(tx, rd)
+		if err != nil {
+			return SnapshotDefinitionRow{}, err
+		}
+		if err := touchDefinition(tx, r.ResourceName); err != nil {
 			return SnapshotDefinitionRow{}, err
 		}
 		return takeSnapshotDefinition(tx, rd, snap)

@@ -216,6 +216,9 @@ func BenchmarkReflinkSnapshot(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			if err := f.Sync(); err != nil { // on disk: a snapshot is not also the volume's writeback
+				b.Fatal(err)
+			}
 			if err := f.Close(); err != nil {
 				b.Fatal(err)
 			}
