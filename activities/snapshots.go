@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -77,7 +78,7 @@ func (a *Activities) RecordSnapshots(ctx context.Context, in SnapshotCreateInput
 				on = fmt.Sprintf(" on nodes '%s'", strings.Join(c.Nodes, ", "))
 			}
 			s.Replies = append(s.Replies, apicall.Success(apicall.Created, op, obj, fmt.Sprintf("New snapshot '%s' of resource '%s'%s registered.", c.SnapshotDspName, c.ResourceDspName, on), c.UUID, refs)...)
-			s.Nodes = unionNames(s.Nodes, c.Holders)
+			s.Nodes = Union(s.Nodes, c.Holders)
 			s.Definitions = append(s.Definitions, c.ResourceDspName)
 		}
 		return s, nil
@@ -103,14 +104,16 @@ func (a *Activities) RecordSnapshots(ctx context.Context, in SnapshotCreateInput
 			if err != nil {
 				return SnapshotStep{}, err
 			}
-			s.Nodes = unionNames(s.Nodes, holders)
+			s.Nodes = Union(s.Nodes, holders)
 		}
 	}
 	return SnapshotStep{Step: s, Taking: taking}, nil
 }
 
-// unionNames is a and b without repeats, in order.
-func unionNames(a, b []string) []string {
+// Union is a and b without repeats (names compare case-insensitively;
+// a's spelling wins), sorted: workflows use it too, and map order must
+// not reach a workflow's history.
+func Union(a, b []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, n := range append(append([]string(nil), a...), b...) {
@@ -119,6 +122,7 @@ func unionNames(a, b []string) []string {
 			out = append(out, n)
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 

@@ -123,11 +123,7 @@ func (s *Store) RestoreResources(ctx context.Context, sp RestoreSpec) ([]Resourc
 			}
 		}
 		anyVolume = len(vds) > 0
-		var parts []SnapshotRow
-		if err := tx.Where("resource_name = ? AND snapshot_name = ?", def.ResourceName, def.SnapshotName).Order("node_name").Find(&parts).Error; err != nil {
-			return err
-		}
-		all, err := nodeRows(tx)
+		parts, all, err := snapshotParts(tx, def)
 		if err != nil {
 			return err
 		}
@@ -287,11 +283,7 @@ func (s *Store) CheckRollback(ctx context.Context, rd, snap string, avail NodeAv
 	if err := db.Where("resource_name = ?", src.ResourceName).Order("node_name").Find(&rscs).Error; err != nil {
 		return nil, err
 	}
-	var parts []SnapshotRow
-	if err := db.Where("resource_name = ? AND snapshot_name = ?", def.ResourceName, def.SnapshotName).Find(&parts).Error; err != nil {
-		return nil, err
-	}
-	all, err := nodeRows(db)
+	parts, all, err := snapshotParts(db, def)
 	if err != nil {
 		return nil, err
 	}

@@ -367,6 +367,16 @@ func poolDspName(tx *gorm.DB, key string) string {
 	return d.PoolDspName
 }
 
+// snapshotParts are a snapshot's parts by node, and every node by key.
+func snapshotParts(tx *gorm.DB, def SnapshotDefinitionRow) ([]SnapshotRow, map[string]NodeRow, error) {
+	var parts []SnapshotRow
+	if err := tx.Where("resource_name = ? AND snapshot_name = ?", def.ResourceName, def.SnapshotName).Order("node_name").Find(&parts).Error; err != nil {
+		return nil, nil, err
+	}
+	nodes, err := nodeRows(tx)
+	return parts, nodes, err
+}
+
 // nodeRows are every node, by key.
 func nodeRows(tx *gorm.DB) (map[string]NodeRow, error) {
 	var rows []NodeRow
@@ -586,11 +596,7 @@ func (s *Store) MarkSnapshotDeleting(ctx context.Context, rd, snap string, nodes
 		if def, err = takeSnapshotDefinition(tx, rd, snap); err != nil {
 			return err
 		}
-		var parts []SnapshotRow
-		if err := tx.Where("resource_name = ? AND snapshot_name = ?", def.ResourceName, def.SnapshotName).Order("node_name").Find(&parts).Error; err != nil {
-			return err
-		}
-		all, err := nodeRows(tx)
+		parts, all, err := snapshotParts(tx, def)
 		if err != nil {
 			return err
 		}

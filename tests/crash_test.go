@@ -38,52 +38,21 @@ func TestOperationsFinishAfterControllerCrash(t *testing.T) {
 		if point == "pushing" {
 			signal(syscall.SIGSTOP)
 		}
-		var rcs []struct {
-			RetCode int64             `json:"ret_code"`
-			Message string            `json:"message"`
-			ObjRefs map[string]string `json:"obj_refs"`
-		}
-		status, err := c.Do(context.Background(), method, path+"?wait=false", body, &rcs)
-		require.NoError(t, err)
-		require.Less(t, status, 300, "%s %s: %v", method, path, rcs)
-		require.NotEmpty(t, rcs)
-		id := rcs[0].ObjRefs["WorkflowId"]
-		require.NotEmpty(t, id, "%s %s names its workflow", method, path)
+		id := start(t, c, method, path, body)
 		if point == "pushing" {
 			time.Sleep(700 * time.Millisecond) // the workflow reached its push, which hangs
-			var op struct {
-				Finished bool   `json:"finished"`
-				State    string `json:"state"`
-			}
-			_, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/"+id, nil, &op)
-			require.NoError(t, err)
-			require.False(t, op.Finished, "operation %s waits for the stopped agents when the controller is killed", id)
+			require.False(t, operation(t, c, id).Finished, "operation %s waits for the stopped agents when the controller is killed", id)
 		}
 		c.Kill()
 		if point == "pushing" {
 			signal(syscall.SIGCONT)
 		}
 		c.Start()
-		eventually(t, 90*time.Second, "operation "+id+" finished", func() bool {
-			var op struct {
-				Finished bool   `json:"finished"`
-				State    string `json:"state"`
-				Replies  []struct {
-					RetCode int64  `json:"ret_code"`
-					Message string `json:"message"`
-				} `json:"replies"`
-			}
-			status, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/"+id, nil, &op)
-			require.NoError(t, err)
-			require.Equal(t, http.StatusOK, status)
-			if op.Finished {
-				require.Equal(t, "done", op.State, "operation %s", id)
-				for _, rc := range op.Replies {
-					require.False(t, uint64(rc.RetCode)&0xC000000000000000 == 0xC000000000000000, "operation %s answered an error: %s", id, rc.Message)
-				}
-			}
-			return op.Finished
-		})
+		op := finished(t, c, id)
+		require.Equal(t, "done", op.State, "operation %s", id)
+		for _, rc := range op.Replies {
+			require.False(t, uint64(rc.RetCode)&0xC000000000000000 == 0xC000000000000000, "operation %s answered an error: %s", id, rc.Message)
+		}
 	}
 	// replicas are rd's resources by node: "disk", "diskless" (its
 	// volume in the diskless pool), once every agent made what it holds.

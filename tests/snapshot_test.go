@@ -24,7 +24,7 @@ import (
 // reflinks, and definition db of 64 MiB on all three nodes, each replica
 // holding the same 4 MiB pattern (without DRBD the replicas are
 // independent, so each is written).
-func snapshotCluster(t *testing.T) (*harness.Controller, map[string]string, map[string]*harness.Agent, *lapi.Client) {
+func snapshotCluster(t testing.TB) (*harness.Controller, map[string]string, map[string]*harness.Agent, *lapi.Client) {
 	root := harness.ReflinkDir(t, 1024)
 	c, dirs, agents := threeNodeClusterIn(t, harness.ControllerOptions{}, root)
 	must(t, c, http.MethodPost, "/v1/resource-groups", map[string]any{"name": "db3", "select_filter": map[string]any{"place_count": 3, "storage_pool": "pool1"}}, http.StatusCreated)
@@ -197,7 +197,7 @@ func TestSnapshotBadInput(t *testing.T) {
 	require.Contains(t, out, "Successful")
 }
 
-func mustURL(t *testing.T, raw string) *url.URL {
+func mustURL(t testing.TB, raw string) *url.URL {
 	u, err := url.Parse(raw)
 	require.NoError(t, err)
 	return u

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -36,62 +37,73 @@ func BenchmarkViewResources(b *testing.B) {
 				b.Fatal(err)
 			}
 			cfg := store.Config{ConnectionURL: opts.PostgresURL, SQLitePath: filepath.Join(c.DataDir, "strata.db")}
-			seed(b, cfg, definitions, replicas)
+			seed(b, cfg, definitions, replicas, false)
 			c.Start()
 			if err := c.WaitHealthy(time.Minute); err != nil {
 				b.Fatal(err)
 			}
 
-			get := func() time.Duration {
-				start := time.Now()
-				resp, err := http.Get(c.URL + "/v1/view/resources")
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || n < definitions*replicas*100 {
-					b.Fatalf("answer %d with %d bytes", resp.StatusCode, n)
-				}
-				return time.Since(start)
+			path := func(round int) string {
+				return fmt.Sprintf("/v1/resource-definitions/pvc-%05d/resources/node-0", round*997%definitions)
 			}
-			// The first list after the start reads everything; then
-			// repeated lists, as clients poll them; and lists right after a
-			// write to one resource, which rebuild that definition's part.
-			first := get()
-			var lat, afterWrite []time.Duration
-			for b.Loop() {
-				for range 10 {
-					lat = append(lat, get())
-				}
-				path := fmt.Sprintf("/v1/resource-definitions/pvc-%05d/resources/node-0", len(afterWrite)*997%definitions)
-				if status, err := c.Do(context.Background(), http.MethodPut, path,
-					map[string]any{"override_props": map[string]string{"Aux/bench": time.Now().String()}}, nil); err != nil || status != http.StatusOK {
-					b.Fatalf("set resource property: %d %v", status, err)
-				}
-				afterWrite = append(afterWrite, get())
-			}
-			slices.Sort(lat)
-			slices.Sort(afterWrite)
-			b.ReportMetric(ms(first), "first-list-ms") // after b.Loop, which drops metrics reported before it
-			b.ReportMetric(ms(afterWrite[len(afterWrite)/2]), "after-write-p50-ms")
+			lists := listRounds(b, c, "/v1/view/resources", definitions*replicas*100, path)
 			rss, err := rssMiB(c.PID())
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
-			b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
 			b.ReportMetric(rss, "MiB-RSS")
-			b.ReportMetric(float64(len(lat)), "requests")
+			b.ReportMetric(float64(lists), "requests")
 		})
 	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// listRounds measures a list that clients poll: the first list after the
+// start (which reads everything), then rounds of 10 repeated lists and
+// one list right after a property change on the object at change(round),
+// which rebuilds that object's definition. Each answer must have at least
+// minBytes. It reports the latencies and returns how many lists it made.
+func listRounds(b *testing.B, c *harness.Controller, list string, minBytes int64, change func(round int) string) int {
+	get := func() time.Duration {
+		start := time.Now()
+		resp, err := http.Get(c.URL + list)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || n < minBytes {
+			b.Fatalf("answer %d with %d bytes", resp.StatusCode, n)
+		}
+		return time.Since(start)
+	}
+	first := get()
+	var lat, afterWrite []time.Duration
+	for b.Loop() {
+		for range 10 {
+			lat = append(lat, get())
+		}
+		if status, err := c.Do(context.Background(), http.MethodPut, change(len(afterWrite)),
+			map[string]any{"override_props": map[string]string{"Aux/bench": time.Now().String()}}, nil); err != nil || status != http.StatusOK {
+			b.Fatalf("set a property: %d %v", status, err)
+		}
+		afterWrite = append(afterWrite, get())
+	}
+	slices.Sort(lat)
+	slices.Sort(afterWrite)
+	b.ReportMetric(ms(first), "first-list-ms") // after b.Loop, which drops metrics reported before it
+	b.ReportMetric(ms(afterWrite[len(afterWrite)/2]), "after-write-p50-ms")
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	return len(lat) + len(afterWrite) + 1
+}
+
 // seed writes nodes with a FILE_THIN pool each, and definitions with one
-// 1 GiB volume definition and a resource on each node, in bulk.
-func seed(b *testing.B, cfg store.Config, definitions, replicas int) {
+// 1 GiB volume definition and a resource on each node, in bulk; with
+// snapshots, also one successful snapshot of each definition on every
+// node.
+func seed(b *testing.B, cfg store.Config, definitions, replicas int, snapshots bool) {
 	ctx := context.Background()
 	s, err := store.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -114,6 +126,10 @@ func seed(b *testing.B, cfg store.Config, definitions, replicas int) {
 	var vds []store.VolumeDefinitionRow
 	var rscs []store.ResourceRow
 	var vlms []store.VolumeRow
+	var snapDefs []store.SnapshotDefinitionRow
+	var snapVDs []store.SnapshotVolumeDefinitionRow
+	var snapParts []store.SnapshotRow
+	var snapVols []store.SnapshotVolumeRow
 	now := time.Now().UnixMilli()
 	for i := range definitions {
 		name := fmt.Sprintf("pvc-%05d", i)
@@ -125,9 +141,23 @@ func seed(b *testing.B, cfg store.Config, definitions, replicas int) {
 			rscs = append(rscs, store.ResourceRow{ResourceName: store.Key(name), NodeName: store.Key(n), UUID: uuid.NewString(), DrbdNodeID: int32(id), CreateTimestamp: now})
 			vlms = append(vlms, store.VolumeRow{ResourceName: store.Key(name), NodeName: store.Key(n), UUID: uuid.NewString(), StorPoolName: "POOL1"})
 		}
+		if !snapshots {
+			continue
+		}
+		rd, snap := store.Key(name), "SNAPSHOT-1"
+		snapDefs = append(snapDefs, store.SnapshotDefinitionRow{ResourceName: rd, SnapshotName: snap, SnapshotDspName: "snapshot-1", UUID: uuid.NewString(),
+			Flags: store.NewFlags(store.SnapshotSuccessful), ResourceDefinitionProps: map[string]string{"Aux/csi-volume-name": name}})
+		snapVDs = append(snapVDs, store.SnapshotVolumeDefinitionRow{ResourceName: rd, SnapshotName: snap, UUID: uuid.NewString(), SizeKib: 1 << 20})
+		for _, n := range nodes {
+			snapParts = append(snapParts, store.SnapshotRow{ResourceName: rd, SnapshotName: snap, NodeName: store.Key(n), UUID: uuid.NewString(), CreateTimestamp: now})
+			snapVols = append(snapVols, store.SnapshotVolumeRow{ResourceName: rd, SnapshotName: snap, NodeName: store.Key(n), UUID: uuid.NewString(), StorPoolName: "POOL1"})
+		}
 	}
 	if err := s.Write(ctx, func(tx *gorm.DB) error {
-		for _, rows := range []any{rds, vds, rscs, vlms} {
+		for _, rows := range []any{rds, vds, rscs, vlms, snapDefs, snapVDs, snapParts, snapVols} {
+			if reflect.ValueOf(rows).Len() == 0 {
+				continue
+			}
 			if err := tx.CreateInBatches(rows, 500).Error; err != nil {
 				return err
 			}

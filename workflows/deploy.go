@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"go.temporal.io/sdk/workflow"
+
+	"strata/activities"
 )
 
 // DeployInput names a definition whose change must reach its nodes, and
@@ -32,7 +34,7 @@ func Deploy(ctx workflow.Context, in DeployInput) (Outcome, error) {
 		for more := true; more; {
 			var extra []string
 			if more = signals.ReceiveAsync(&extra); more {
-				nodes = union(nodes, extra)
+				nodes = activities.Union(nodes, extra)
 			}
 		}
 		if round == deployRounds {

@@ -3,8 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -127,7 +125,7 @@ func (o *operation) deploy(nodes []string, rds ...string) error {
 		if err := workflow.ExecuteLocalActivity(o.ctx, a.Holders, rd).Get(o.ctx, &holders); err != nil {
 			return err
 		}
-		nodes = union(holders, nodes)
+		nodes = activities.Union(holders, nodes)
 	}
 	if len(nodes) == 0 {
 		return nil
@@ -182,21 +180,6 @@ func (o *operation) finish(err error) (Outcome, error) {
 	}
 	o.status = Status{State: "done", Percent: 100}
 	return Outcome{Replies: o.out}, nil
-}
-
-// union is a and b without repeats (names compare case-insensitively;
-// a's spelling wins), sorted (map order must not reach workflow history).
-func union(a, b []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range append(append([]string(nil), a...), b...) {
-		if k := strings.ToLower(n); !seen[k] {
-			seen[k] = true
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // causes are the messages of push failures.

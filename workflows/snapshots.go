@@ -118,7 +118,7 @@ func (o *operation) suspendAndTake(in activities.SnapshotCreateInput, rec activi
 	}
 	var taking []string
 	for _, nodes := range rec.Taking {
-		taking = union(taking, nodes)
+		taking = activities.Union(taking, nodes)
 	}
 	o.status.State = "taking the snapshots"
 	if failed := push(pushCtx, taking, &o.status); len(failed) > 0 {
