@@ -182,6 +182,11 @@ func TestRestoreChecksAndMarksTheVolumes(t *testing.T) {
 		_, err = s.RestoreVolumeDefinitions(ctx, "data", "s1", "copy")
 		require.Equal(t, apicall.FailExists+3, refusalCode(t, err), "FAIL_EXISTS_VLM_DFN, which linstor-csi takes as done")
 
+		_, _, _, err = s.RestoreResources(ctx, RestoreSpec{Resource: "data", Snapshot: "s1", To: "copy", Nodes: []string{"bravo"}, PoolRename: map[string]string{"pool1": "fast"}})
+		require.Equal(t, apicall.FailNotFound+10, refusalCode(t, err), "stor_pool_rename to a pool the node lacks")
+		_, _, _, err = s.RestoreResources(ctx, RestoreSpec{Resource: "data", Snapshot: "s1", To: "copy", Nodes: []string{"delta"}})
+		require.Equal(t, apicall.FailNotFound+15, refusalCode(t, err), "a node without the snapshot")
+
 		rows, nodes, any, err := s.RestoreResources(ctx, RestoreSpec{Resource: "data", Snapshot: "s1", To: "copy", Nodes: []string{"bravo"}})
 		require.NoError(t, err)
 		require.True(t, any)

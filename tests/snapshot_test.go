@@ -4,17 +4,23 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	linstor "github.com/LINBIT/golinstor"
 	lapi "github.com/LINBIT/golinstor/client"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"golang.org/x/sys/unix"
 
 	"strata/tests/harness"
@@ -205,3 +211,72 @@ func mustURL(t testing.TB, raw string) *url.URL {
 
 // signed is a ret_code as JSON carries it.
 func signed(code uint64) int64 { return int64(code) }
+
+// Auto-snapshots on the definition's Temporal Schedule: setting
+// AutoSnapshot/RunEvery takes one at once, each tick takes the next
+// autoSnapNNNNN, AutoSnapshot/Keep deletes the oldest automatic ones (a
+// manual one stays), and removing RunEvery removes the schedule. Requests
+// for the same snapshot at once have one effect; different ones queue on
+// the definition's lock and all succeed.
+func TestAutoSnapshotsAndConcurrentCreates(t *testing.T) {
+	ctx := context.Background()
+	c, dirs, _, cli := snapshotCluster(t)
+	tc := temporalClient(t, c)
+
+	var wg sync.WaitGroup
+	statuses, errs := make([]int, 8), make([]error, 8)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := "same"
+			if i >= 4 {
+				name = fmt.Sprintf("other%d", i)
+			}
+			statuses[i], errs[i] = c.Do(ctx, http.MethodPost, "/v1/resource-definitions/db/snapshots", map[string]any{"name": name}, nil)
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		require.NoError(t, errs[i])
+		require.Equal(t, http.StatusCreated, s, "request %d", i)
+	}
+	flags := snapshotsSettled(t, c, dirs)
+	require.Len(t, flags, 5, "one 'same' and four others: %v", flags)
+	for name, f := range flags {
+		require.Contains(t, f, "SUCCESSFUL", name)
+	}
+
+	autos := func() []string {
+		var out []string
+		view, err := cli.Resources.GetSnapshots(ctx, "db")
+		require.NoError(t, err)
+		for _, s := range view {
+			if slices.Contains(s.Flags, "AUTO_SNAPSHOT") && slices.Contains(s.Flags, "SUCCESSFUL") {
+				out = append(out, s.Name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	must(t, c, http.MethodPut, "/v1/resource-definitions/db", map[string]any{"override_props": map[string]string{"AutoSnapshot/RunEvery": "60", "AutoSnapshot/Keep": "2"}}, http.StatusOK)
+	eventually(t, 60*time.Second, "the first auto-snapshot at once", func() bool { return slices.Equal(autos(), []string{"autoSnap00001"}) })
+	schedule := tc.ScheduleClient().GetHandle(ctx, "auto-snapshot:db")
+	desc, err := schedule.Describe(ctx)
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, desc.Schedule.Spec.Intervals[0].Every, "every RunEvery minutes")
+	for _, want := range [][]string{{"autoSnap00001", "autoSnap00002"}, {"autoSnap00002", "autoSnap00003"}} {
+		require.NoError(t, schedule.Trigger(ctx, client.ScheduleTriggerOptions{}), "a tick of the schedule")
+		eventually(t, 60*time.Second, fmt.Sprint("auto-snapshots ", want), func() bool { return slices.Equal(autos(), want) })
+	}
+	_, err = cli.Resources.GetSnapshot(ctx, "db", "same")
+	require.NoError(t, err, "a manual snapshot is never cleaned up")
+
+	must(t, c, http.MethodPut, "/v1/resource-definitions/db", map[string]any{"delete_props": []string{"AutoSnapshot/RunEvery"}}, http.StatusOK)
+	eventually(t, 60*time.Second, "the schedule is gone", func() bool {
+		_, err := schedule.Describe(ctx)
+		var nf *serviceerror.NotFound
+		return errors.As(err, &nf)
+	})
+	snapshotsSettled(t, c, dirs)
+}
