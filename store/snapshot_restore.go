@@ -287,6 +287,8 @@ func (s *Store) CheckRollback(ctx context.Context, rd, snap string, avail NodeAv
 	if err != nil {
 		return nil, err
 	}
+	// LINSTOR's order: every node connected, no resource in use, then
+	// each diskful resource's part of the snapshot.
 	var nodes []string
 	for _, r := range rscs {
 		n := all[r.NodeName]
@@ -296,9 +298,14 @@ func (s *Store) CheckRollback(ctx context.Context, rd, snap string, avail NodeAv
 			e.Code = apicall.FailNotConnected
 			return nil, e
 		}
+	}
+	for _, r := range rscs {
 		if r.DrbdRole == "Primary" {
-			return nil, refuse(InUse, KindResource, fmt.Sprintf("Resource '%s' on node '%s' is still in use.", src.ResourceDspName, n.NodeDspName), "Resource is mounted/in use.", "Unmount it or stop what uses it, then roll back.")
+			return nil, refuse(InUse, KindResource, fmt.Sprintf("Resource '%s' on node '%s' is still in use.", src.ResourceDspName, all[r.NodeName].NodeDspName), "Resource is mounted/in use.", "Unmount it or stop what uses it, then roll back.")
 		}
+	}
+	for _, r := range rscs {
+		n := all[r.NodeName]
 		if Diskless(r.Flags) || r.Flags.Has(FlagDelete) {
 			continue
 		}
@@ -311,8 +318,32 @@ func (s *Store) CheckRollback(ctx context.Context, rd, snap string, avail NodeAv
 				"A rollback makes each diskful resource's data the snapshot's, from its own node's part of it.",
 				fmt.Sprintf("Make the resource on '%s' diskless or delete it, roll back, then give it a disk again (it syncs from its peers).", n.NodeDspName))
 		}
+		if err := rollbackProvider(db, r, n.NodeDspName); err != nil {
+			return nil, err
+		}
 	}
 	return nodes, nil
+}
+
+// rollbackProvider refuses a rollback of a resource in a ZFS pool: a
+// rollback takes the volume down and makes it again from its snapshot,
+// and ZFS keeps a zvol's snapshots inside the zvol, so it cannot be
+// removed while they stay.
+func rollbackProvider(db *gorm.DB, r ResourceRow, nodeDsp string) error {
+	var vols []VolumeRow
+	if err := db.Where("resource_name = ? AND node_name = ?", r.ResourceName, r.NodeName).Find(&vols).Error; err != nil {
+		return err
+	}
+	for _, v := range vols {
+		if p := poolProvider(db, v.NodeName, v.StorPoolName); p == ProviderZFS || p == ProviderZFSThin {
+			e := refuse(Invalid, KindSnapshot, fmt.Sprintf("Snapshot rollback of volume %d on node '%s' is not supported on storage driver '%s'.", v.VlmNr, nodeDsp, p),
+				"A rollback removes the volume and makes it again from the snapshot; a zvol cannot be removed while it holds snapshots.",
+				"Restore the snapshot into a new resource definition (snapshot resource restore) instead.")
+			e.Code = apicall.FailSnapshotsNotSupported
+			return e
+		}
+	}
+	return nil
 }
 
 // Auto-snapshot properties (rd > rg > controller).

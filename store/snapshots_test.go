@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"strata/apicall"
 )
@@ -249,5 +250,42 @@ func TestAutoSnapshotNamesAndKeep(t *testing.T) {
 		old, err = s.AutoSnapshotsBeyondKeep(ctx, "data", "autoSnap", 0)
 		require.NoError(t, err)
 		require.Empty(t, old, "Keep ≤ 0 keeps all")
+	})
+}
+
+// A rollback checks what LINSTOR checks, and refuses ZFS, where a zvol
+// cannot be made again while it holds its snapshots.
+func TestRollbackChecks(t *testing.T) {
+	eachDialect(t, func(t *testing.T, _ Config, s *Store) {
+		ctx := context.Background()
+		snapshotCluster(t, s)
+		ref := SnapshotRef{Resource: "data", Snapshot: "s1"}
+		_, err := s.CreateSnapshots(ctx, []SnapshotSpec{{Resource: "data", Name: "s1", Nodes: []string{"alpha"}}}, NodeAvailability{})
+		require.NoError(t, err)
+		require.NoError(t, s.FinishSnapshots(ctx, SnapshotSuccessful, 1, ref))
+		_, err = s.CheckRollback(ctx, "data", "s1", NodeAvailability{Offline: map[string]bool{"CHARLIE": true}})
+		require.Equal(t, apicall.FailNotConnected, refusalCode(t, err))
+		require.EqualError(t, err, "Snapshot rollback cannot be performed when the corresponding satellites are not connected.")
+		_, err = s.CheckRollback(ctx, "data", "s1", NodeAvailability{})
+		require.EqualError(t, err, "Snapshot 's1' of resource 'data' is not on node 'bravo'.", "bravo is diskful and has no part of it")
+
+		_, err = s.CreateSnapshots(ctx, []SnapshotSpec{{Resource: "data", Name: "s2"}}, NodeAvailability{})
+		require.NoError(t, err)
+		require.NoError(t, s.FinishSnapshots(ctx, SnapshotSuccessful, 1, SnapshotRef{Resource: "data", Snapshot: "s2"}))
+		nodes, err := s.CheckRollback(ctx, "data", "s2", NodeAvailability{})
+		require.NoError(t, err)
+		require.Equal(t, []string{"alpha", "bravo", "charlie"}, nodes)
+		require.NoError(t, s.SetResourceActual(ctx, "alpha", map[string]ResourceActual{"DATA": {DrbdRole: "Primary"}}))
+		_, err = s.CheckRollback(ctx, "data", "s2", NodeAvailability{})
+		require.Equal(t, apicall.FailInUse, refusalCode(t, err), "%v", err)
+		require.EqualError(t, err, "Resource 'data' on node 'alpha' is still in use.")
+		require.NoError(t, s.SetResourceActual(ctx, "alpha", map[string]ResourceActual{"DATA": {DrbdRole: "Secondary"}}))
+
+		require.NoError(t, s.Write(ctx, func(tx *gorm.DB) error {
+			return tx.Model(&StoragePoolRow{}).Where("node_name = ?", "BRAVO").Update("driver_name", ProviderZFSThin).Error
+		}))
+		_, err = s.CheckRollback(ctx, "data", "s2", NodeAvailability{})
+		require.Equal(t, apicall.FailSnapshotsNotSupported, refusalCode(t, err))
+		require.EqualError(t, err, "Snapshot rollback of volume 0 on node 'bravo' is not supported on storage driver 'ZFS_THIN'.")
 	})
 }
