@@ -317,19 +317,43 @@ func (a *Activities) CheckRollback(ctx context.Context, in RollbackInput) (Step,
 	return Step{Nodes: nodes}, nil
 }
 
-// AutoSnapshotSettings are a definition's effective auto-snapshot
-// settings; RunEveryMinutes is 0 when it takes none.
-func (a *Activities) AutoSnapshotSettings(ctx context.Context, rd string) (store.AutoSnapshotSettings, error) {
+// AutoSnapshotPlan is what an automatic snapshot run of a definition
+// needs: its effective settings (RunEveryMinutes is 0 when it takes
+// none), and the nodes of it that are offline now.
+type AutoSnapshotPlan struct {
+	store.AutoSnapshotSettings
+	Offline []string
+}
+
+// AutoSnapshotSettings plans an automatic snapshot run of a definition.
+func (a *Activities) AutoSnapshotSettings(ctx context.Context, rd string) (AutoSnapshotPlan, error) {
 	all, err := a.Store.AutoSnapshots(ctx)
 	if err != nil {
-		return store.AutoSnapshotSettings{}, err
+		return AutoSnapshotPlan{}, err
 	}
+	var plan AutoSnapshotPlan
 	for name, s := range all {
 		if store.Key(name) == store.Key(rd) {
-			return s, nil
+			plan.AutoSnapshotSettings = s
 		}
 	}
-	return store.AutoSnapshotSettings{}, nil
+	if plan.RunEveryMinutes <= 0 {
+		return plan, nil
+	}
+	avail, err := a.availability(ctx)
+	if err != nil {
+		return plan, err
+	}
+	holders, err := a.Holders(ctx, rd)
+	if err != nil {
+		return plan, err
+	}
+	for _, n := range holders {
+		if avail.Offline[store.Key(n)] {
+			plan.Offline = append(plan.Offline, n)
+		}
+	}
+	return plan, nil
 }
 
 // AutoSnapshotNameInput asks for the next automatic snapshot's name.

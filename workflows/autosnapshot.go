@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -20,12 +21,18 @@ func AutoSnapshot(ctx workflow.Context, rd string) (Outcome, error) {
 		return Outcome{}, err
 	}
 	var a *activities.Activities
-	var set store.AutoSnapshotSettings
+	var set activities.AutoSnapshotPlan
 	if err := workflow.ExecuteLocalActivity(o.ctx, a.AutoSnapshotSettings, rd).Get(o.ctx, &set); err != nil {
 		return o.finish(err)
 	}
 	if set.RunEveryMinutes <= 0 {
 		return o.finish(nil) // switched off since; its schedule goes with the next reconcile
+	}
+	if len(set.Offline) > 0 { // as LINSTOR, skipped while a node of it is offline
+		rc := apicall.NewRc(apicall.MaskInfo, apicall.MaskCrt, apicall.MaskSnapshot, fmt.Sprintf("AutoSnapshot of '%s' skipped: node '%s' is offline.", rd, strings.Join(set.Offline, "', '")))
+		rc.ObjRefs = map[string]string{"RscDfn": rd}
+		o.out = append(o.out, rc)
+		return o.finish(nil)
 	}
 	var name string
 	if err := workflow.ExecuteLocalActivity(o.ctx, a.NextAutoSnapshotName, activities.AutoSnapshotNameInput{Resource: rd, Prefix: set.Prefix}).Get(o.ctx, &name); err != nil {

@@ -178,7 +178,7 @@ func TestAutoSnapshotTakesTheNextAndCleansUp(t *testing.T) {
 	var a *activities.Activities
 	r.env.RegisterWorkflow(SnapshotCreate)
 	r.env.RegisterWorkflow(SnapshotDelete)
-	r.env.OnActivity(a.AutoSnapshotSettings, mockCtx, "data").Return(store.AutoSnapshotSettings{RunEveryMinutes: 15, Keep: 2, Prefix: "autoSnap"}, nil)
+	r.env.OnActivity(a.AutoSnapshotSettings, mockCtx, "data").Return(activities.AutoSnapshotPlan{AutoSnapshotSettings: store.AutoSnapshotSettings{RunEveryMinutes: 15, Keep: 2, Prefix: "autoSnap"}}, nil)
 	r.env.OnActivity(a.NextAutoSnapshotName, mockCtx, activities.AutoSnapshotNameInput{Resource: "data", Prefix: "autoSnap"}).Return("autoSnap00003", nil)
 	r.env.OnActivity(a.AutoSnapshotsBeyondKeep, mockCtx, activities.AutoSnapshotCleanupInput{Resource: "data", Prefix: "autoSnap", Keep: 2}).Return([]string{"autoSnap00001"}, nil)
 	r.env.OnActivity(a.MarkSnapshotDeleting, mockCtx, activities.SnapshotDeleteInput{Resource: "data", Snapshot: "autoSnap00001"}).Return(func(context.Context, activities.SnapshotDeleteInput) (activities.Step, error) {
@@ -191,4 +191,16 @@ func TestAutoSnapshotTakesTheNextAndCleansUp(t *testing.T) {
 	require.Contains(t, r.order, "record autoSnap00003")
 	require.Contains(t, r.order, "delete autoSnap00001")
 	require.Contains(t, msgs, "AutoSnapshot cleanup: deleting snapshot autoSnap00001")
+}
+
+// An automatic snapshot is skipped while a node of the definition is
+// offline, as LINSTOR skips it.
+func TestAutoSnapshotSkipsWhileANodeIsOffline(t *testing.T) {
+	r := newSnapshotRecorder(t)
+	var a *activities.Activities
+	r.env.OnActivity(a.AutoSnapshotSettings, mockCtx, "data").Return(activities.AutoSnapshotPlan{AutoSnapshotSettings: store.AutoSnapshotSettings{RunEveryMinutes: 15, Keep: 2, Prefix: "autoSnap"},
+		Offline: []string{"charlie"}}, nil)
+	r.env.ExecuteWorkflow(AutoSnapshot, "data")
+	require.Equal(t, []string{"AutoSnapshot of 'data' skipped: node 'charlie' is offline."}, r.outcome(t))
+	require.Empty(t, r.recorded, "nothing is taken")
 }
