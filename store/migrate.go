@@ -286,6 +286,11 @@ var migrations = []migration{
 		// reported.
 		`ALTER TABLE storage_pools ADD COLUMN supports_snapshots BOOLEAN`,
 	}},
+	{8, "the DRBD node id each snapshot part was taken with", []string{
+		// DRBD's internal metadata inside the snapshot names the node id;
+		// a resource restored from it on that node gets the same id.
+		`ALTER TABLE snapshots ADD COLUMN drbd_node_id INTEGER`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

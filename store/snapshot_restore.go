@@ -163,7 +163,9 @@ func (s *Store) RestoreResources(ctx context.Context, sp RestoreSpec) ([]Resourc
 			return err
 		}
 		for _, k := range on {
-			row, err := createResource(tx, to, ResourceSpec{Node: k, Props: held[k].ResourceProps, Flags: NewFlags(FlagRestoreFromSnapshot)}, nil)
+			// The node keeps its DRBD node id: the metadata in the snapshot
+			// names it.
+			row, err := createResource(tx, to, ResourceSpec{Node: k, Props: held[k].ResourceProps, Flags: NewFlags(FlagRestoreFromSnapshot), DrbdNodeID: held[k].DrbdNodeID}, nil)
 			if err != nil {
 				return err
 			}

@@ -79,6 +79,9 @@ type SnapshotRow struct {
 	Flags           Flags
 	CreateTimestamp int64             // ms since the epoch; 0 until taken
 	ResourceProps   map[string]string `gorm:"serializer:json"`
+	// DrbdNodeID is the resource's DRBD node id when it was taken (nil
+	// for parts recorded before it was kept).
+	DrbdNodeID *int32 `gorm:"column:drbd_node_id"`
 }
 
 func (SnapshotRow) TableName() string { return "snapshots" }
@@ -331,6 +334,12 @@ func createSnapshot(tx *gorm.DB, sp SnapshotSpec, avail NodeAvailability) (Creat
 			return CreatedSnapshot{}, err
 		}
 		row := SnapshotRow{ResourceName: rd.ResourceName, SnapshotName: Key(sp.Name), NodeName: k, UUID: uuid.NewString(), ResourceProps: props}
+		for _, r := range rscs {
+			if r.NodeName == k {
+				id := r.DrbdNodeID
+				row.DrbdNodeID = &id
+			}
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return CreatedSnapshot{}, err
 		}

@@ -193,6 +193,7 @@ func TestRestoreChecksAndMarksTheVolumes(t *testing.T) {
 		require.True(t, any)
 		require.Equal(t, []string{"bravo"}, nodes)
 		require.True(t, rows[0].Flags.Has(FlagRestoreFromSnapshot))
+		require.EqualValues(t, 1, rows[0].DrbdNodeID, "bravo's DRBD node id in data, which the metadata in the snapshot names")
 		r, err := s.GetResource(ctx, "copy", "bravo")
 		require.NoError(t, err)
 		require.Equal(t, "data", r.Volumes[0].Props[KeyRestoreFromResource])
