@@ -16,6 +16,7 @@ import (
 
 	"strata/agentlink"
 	"strata/apicall"
+	"strata/masterkey"
 	"strata/store"
 )
 
@@ -45,6 +46,9 @@ type Deps struct {
 	// TaskQueue is where the operations' workflows go
 	// (workflows.TaskQueue when empty; tests use their own).
 	TaskQueue string
+	// Keyring holds this controller's unlocked master key; nil: one of
+	// the API's own.
+	Keyring *masterkey.Keyring
 }
 
 type server struct {
@@ -65,6 +69,9 @@ func New(d Deps) http.Handler {
 	cfg.DocsPath = ""     // served below, without assets from the internet
 	h := humachi.New(r, cfg)
 
+	if d.Keyring == nil {
+		d.Keyring = &masterkey.Keyring{}
+	}
 	s := &server{Deps: d, resources: definitionView{build: resourcePieces}, snapshots: definitionView{build: snapshotPieces}}
 	s.registerController(h)
 	s.registerHealth(h)
@@ -78,6 +85,7 @@ func New(d Deps) http.Handler {
 	s.registerResourceDefinitions(h)
 	s.registerResources(h)
 	s.registerSnapshots(h)
+	s.registerEncryption(h)
 	s.registerConnections(h)
 	s.registerPropsInfo(h)
 	s.registerSizing(h)

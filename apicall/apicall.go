@@ -42,33 +42,35 @@ const (
 
 // Success codes.
 const (
-	Created  uint64 = 1
-	Deleted  uint64 = 2
-	Modified uint64 = 3
+	Created            uint64 = 1
+	Deleted            uint64 = 2
+	Modified           uint64 = 3
+	PassphraseAccepted uint64 = 4
 )
 
 // LINSTOR's failure codes, with the error bits.
 const (
-	FailInvldNodeName     = 200 | MaskError
-	FailInvldNodeType     = 201 | MaskError
-	FailInvldRscName      = 202 | MaskError
-	FailInvldRscPort      = 203 | MaskError
-	FailInvldNodeID       = 204 | MaskError
-	FailInvldVlmNr        = 205 | MaskError
-	FailInvldVlmSize      = 206 | MaskError
-	FailInvldMinorNr      = 207 | MaskError
-	FailInvldStorPoolName = 208 | MaskError
-	FailInvldNetName      = 209 | MaskError
-	FailInvldNetAddr      = 210 | MaskError
-	FailInvldNetPort      = 211 | MaskError
-	FailInvldNetType      = 212 | MaskError
-	FailInvldProp         = 213 | MaskError
-	FailInvldLayerStack   = 225 | MaskError
-	FailInvldProvider     = 227 | MaskError
-	FailInvldRequest      = 234 | MaskError
-	FailInvldRscGrpName   = 237 | MaskError
-	FailInvldSnapshotName = 218 | MaskError
-	FailInvldBackupConfig = 238 | MaskError
+	FailInvldNodeName        = 200 | MaskError
+	FailInvldNodeType        = 201 | MaskError
+	FailInvldRscName         = 202 | MaskError
+	FailInvldRscPort         = 203 | MaskError
+	FailInvldNodeID          = 204 | MaskError
+	FailInvldVlmNr           = 205 | MaskError
+	FailInvldVlmSize         = 206 | MaskError
+	FailInvldMinorNr         = 207 | MaskError
+	FailInvldStorPoolName    = 208 | MaskError
+	FailInvldNetName         = 209 | MaskError
+	FailInvldNetAddr         = 210 | MaskError
+	FailInvldNetPort         = 211 | MaskError
+	FailInvldNetType         = 212 | MaskError
+	FailInvldProp            = 213 | MaskError
+	FailInvldLayerStack      = 225 | MaskError
+	FailInvldProvider        = 227 | MaskError
+	FailInvldRequest         = 234 | MaskError
+	FailInvldRscGrpName      = 237 | MaskError
+	FailInvldSnapshotName    = 218 | MaskError
+	FailInvldCryptPassphrase = 216 | MaskError
+	FailInvldBackupConfig    = 238 | MaskError
 
 	// FailNotFound and FailExists start LINSTOR's ranges of not-found and
 	// already-exists codes, one per kind of object.
@@ -79,6 +81,8 @@ const (
 	FailNotFoundSnapshotVlmDfn = 314 | MaskError
 	FailNotFoundSnapshot       = 315 | MaskError
 	FailExistsSnapshotDfn      = 514 | MaskError
+	FailExistsCryptPassphrase  = 512 | MaskError
+	FailMissingProps           = 600 | MaskError
 	FailExistsSnapshotShipping = 525 | MaskError
 
 	FailSnapshotNotUpToDate      = 979 | MaskError

@@ -291,6 +291,14 @@ var migrations = []migration{
 		// a resource restored from it on that node gets the same id.
 		`ALTER TABLE snapshots ADD COLUMN drbd_node_id INTEGER`,
 	}},
+	{9, "the master key, wrapped under the master passphrase", []string{
+		// One row at most; not a property, so that no properties answer
+		// ever shows it.
+		`CREATE TABLE master_key (
+			id      INTEGER NOT NULL PRIMARY KEY,
+			wrapped TEXT    NOT NULL
+		)`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

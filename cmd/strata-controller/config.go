@@ -72,7 +72,7 @@ type TemporalConfig struct {
 	OperationWait   duration `toml:"operation_wait"`
 }
 
-// EncryptConfig holds the master passphrase (used from the encryption issue on).
+// EncryptConfig holds the master passphrase entered (or created) at start.
 type EncryptConfig struct {
 	Passphrase string `toml:"passphrase"`
 }

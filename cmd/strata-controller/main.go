@@ -24,6 +24,7 @@ import (
 	"strata/agent/tlsconf"
 	"strata/agentlink"
 	"strata/api"
+	"strata/masterkey"
 	"strata/store"
 	"strata/worker"
 	"strata/worker/embedded"
@@ -193,6 +194,14 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			return fmt.Errorf("[agents]: %w", err)
 		}
 	}
+	// The master passphrase of [encrypt] or MASTER_PASSPHRASE creates or
+	// unlocks the master key; a wrong one leaves it locked, as LINSTOR.
+	keyring := &masterkey.Keyring{}
+	if said, err := (masterkey.Passphrase{Store: c.store, Ring: keyring}).Auto(ctx, cfg.Encrypt.Passphrase); err != nil {
+		c.log.Error("the configured master passphrase was not accepted; the master key stays locked", "error", err)
+	} else if said != "" {
+		c.log.Info(said)
+	}
 	agents := agentlink.New(c.store, c.log.With("component", "agents"), agentPollInterval, agentsTLS)
 	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents, Temporal: c.client}
 	if c.worker, err = worker.Start(c.client, workflows.TaskQueue, acts); err != nil {
@@ -206,6 +215,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			BackupDir:     acts.BackupDir,
 			OperationWait: cfg.Temporal.OperationWait.Duration,
 			Agents:        agents,
+			Keyring:       keyring,
 		})}
 	}
 	// A node whose agent comes online is sent its whole state.
