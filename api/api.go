@@ -86,6 +86,7 @@ func New(d Deps) http.Handler {
 	s.registerResources(h)
 	s.registerSnapshots(h)
 	s.registerEncryption(h)
+	s.registerRemotes(h)
 	s.registerConnections(h)
 	s.registerPropsInfo(h)
 	s.registerSizing(h)

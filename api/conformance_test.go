@@ -58,11 +58,14 @@ func loadSpec(t *testing.T) *openapi3.T {
 //   - a volume layer's data is one of seven schemas with no required
 //     fields, so any object matches several and no answer can satisfy the
 //     description's oneOf: it is checked as anyOf;
-//   - the passphrase status is one object (Encryption.java answers
-//     JsonGenTypes.PassphraseStatus), the description says an array.
+//   - the passphrase status and the list of all remotes are one object
+//     each (the server answers JsonGenTypes.PassphraseStatus and
+//     RemoteList, and golinstor decodes an object), the description says
+//     arrays.
 func patchSpec(doc *openapi3.T) {
-	status := doc.Paths.Find("/v1/encryption/passphrase").Get.Responses.Value("200").Value.Content["application/json"]
-	status.Schema = doc.Components.Schemas["PassphraseStatus"]
+	for path, schema := range map[string]string{"/v1/encryption/passphrase": "PassphraseStatus", "/v1/remotes": "RemoteList"} {
+		doc.Paths.Find(path).Get.Responses.Value("200").Value.Content["application/json"].Schema = doc.Components.Schemas[schema]
+	}
 	data := doc.Components.Schemas["VolumeLayer"].Value.Properties["data"].Value
 	data.AnyOf, data.OneOf = data.OneOf, nil
 	typ := doc.Components.Schemas["Node"].Value.Properties["type"].Value

@@ -38,6 +38,8 @@ const (
 	MaskRscGrp      uint64 = 0x440000
 	MaskVlmGrp      uint64 = 0x480000
 	MaskSnapshot    uint64 = 0x0C0000
+	MaskRemote      uint64 = 0x040000
+	MaskBackup      uint64 = 0x080000
 )
 
 // Success codes.
@@ -82,6 +84,10 @@ const (
 	FailNotFoundSnapshot       = 315 | MaskError
 	FailExistsSnapshotDfn      = 514 | MaskError
 	FailExistsCryptPassphrase  = 512 | MaskError
+	FailExistsRemote           = 527 | MaskError
+	FailNotFoundRemote         = 321 | MaskError
+	FailNotFoundCryptKey       = 312 | MaskError
+	FailInvldRemoteName        = 239 | MaskError
 	FailMissingProps           = 600 | MaskError
 	FailExistsSnapshotShipping = 525 | MaskError
 

@@ -417,3 +417,40 @@ type SnapshotRollback struct {
 type SnapshotModify struct {
 	PropsModify
 }
+
+// S3Remote is an S3 remote; answers never carry its keys.
+type S3Remote struct {
+	RemoteName   string `json:"remote_name,omitempty"`
+	Endpoint     string `json:"endpoint,omitempty"`
+	Bucket       string `json:"bucket,omitempty"`
+	Region       string `json:"region,omitempty"`
+	AccessKey    string `json:"access_key,omitempty"`
+	SecretKey    string `json:"secret_key,omitempty"`
+	UsePathStyle bool   `json:"use_path_style" required:"false"`
+}
+
+// LinstorRemote is another LINSTOR (or Strata) cluster; answers never
+// carry its passphrase.
+type LinstorRemote struct {
+	RemoteName string `json:"remote_name,omitempty"`
+	URL        string `json:"url,omitempty"`
+	Passphrase string `json:"passphrase,omitempty"`
+	ClusterID  string `json:"cluster_id,omitempty"`
+}
+
+// EbsRemote is an AWS EBS remote (not served: lists are empty).
+type EbsRemote struct {
+	RemoteName       string `json:"remote_name,omitempty"`
+	Endpoint         string `json:"endpoint,omitempty"`
+	Region           string `json:"region,omitempty"`
+	AvailabilityZone string `json:"availability_zone,omitempty"`
+	AccessKey        string `json:"access_key,omitempty"`
+	SecretKey        string `json:"secret_key,omitempty"`
+}
+
+// RemoteList is every remote by kind.
+type RemoteList struct {
+	S3Remotes      []S3Remote      `json:"s3_remotes,omitempty"`
+	LinstorRemotes []LinstorRemote `json:"linstor_remotes,omitempty"`
+	EbsRemotes     []EbsRemote     `json:"ebs_remotes,omitempty"`
+}

@@ -299,6 +299,26 @@ var migrations = []migration{
 			wrapped TEXT    NOT NULL
 		)`,
 	}},
+	{10, "remotes: S3 buckets and other LINSTOR clusters that backups go to", []string{
+		// Secrets (S3 keys, a LINSTOR remote's passphrase) are kept only
+		// sealed with the master key (masterkey.Seal); '' when not given.
+		`CREATE TABLE remotes (
+			remote_name       VARCHAR(255) NOT NULL PRIMARY KEY,
+			remote_dsp_name   VARCHAR(255) NOT NULL,
+			uuid              VARCHAR(36)  NOT NULL,
+			kind              VARCHAR(16)  NOT NULL,
+			flags             TEXT         NOT NULL DEFAULT '',
+			endpoint          TEXT         NOT NULL DEFAULT '',
+			bucket            TEXT         NOT NULL DEFAULT '',
+			region            TEXT         NOT NULL DEFAULT '',
+			use_path_style    BOOLEAN      NOT NULL DEFAULT FALSE,
+			access_key_sealed TEXT         NOT NULL DEFAULT '',
+			secret_key_sealed TEXT         NOT NULL DEFAULT '',
+			url               TEXT         NOT NULL DEFAULT '',
+			cluster_id        VARCHAR(36)  NOT NULL DEFAULT '',
+			passphrase_sealed TEXT         NOT NULL DEFAULT ''
+		)`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -17,20 +17,28 @@ type process struct {
 	t       testing.TB
 	name    string // for messages: controller, agent
 	args    []string
+	env     []string // added to the test's environment
 	logPath string
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	exitErr error
 }
 
-// start runs the binary without waiting for it.
+// start runs a Strata binary without waiting for it.
 func (p *process) start(binary string) {
+	p.t.Helper()
+	p.startBinary(Binary(p.t, binary))
+}
+
+// startBinary runs the program at path without waiting for it.
+func (p *process) startBinary(path string) {
 	p.t.Helper()
 	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	p.cmd = exec.Command(Binary(p.t, binary), p.args...)
+	p.cmd = exec.Command(path, p.args...)
+	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
