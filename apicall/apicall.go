@@ -268,6 +268,17 @@ type Refusal interface {
 	Explanation() (cause, correction string)
 }
 
+// Refused is a Refusal made of its parts, for packages that refuse
+// requests without the store's kinds of objects.
+type Refused struct {
+	Code                       uint64
+	Message, Cause, Correction string
+}
+
+func (r *Refused) Error() string                           { return r.Message }
+func (r *Refused) RetCode() uint64                         { return r.Code }
+func (r *Refused) Explanation() (cause, correction string) { return r.Cause, r.Correction }
+
 // FromError turns an error into LINSTOR's error list: a Refusal gets its
 // own code, anything else is an unknown error.
 func FromError(err error, op, obj uint64, refs map[string]string) RcList {

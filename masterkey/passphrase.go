@@ -27,26 +27,16 @@ const (
 	Unlocked Status = "unlocked"
 )
 
-// refusal is a passphrase request refused with LINSTOR's code and words.
-type refusal struct {
-	code                       uint64
-	message, cause, correction string
-}
-
-func (r *refusal) Error() string                           { return r.message }
-func (r *refusal) RetCode() uint64                         { return r.code }
-func (r *refusal) Explanation() (cause, correction string) { return r.cause, r.correction }
-
 var (
-	errExists = &refusal{code: apicall.FailExistsCryptPassphrase, message: "Could not create new crypt passphrase as it already exists",
-		correction: "Use the crypt-modify-passphrase command instead of crypt-create-passphrase"}
-	errNoneToModify = &refusal{code: apicall.FailMissingProps, message: "Could not modify crypt passphrase as it does not exist",
-		correction: "Use the crypt-create-passphrase command instead of crypt-modify-passphrase"}
-	errNoneToEnter = &refusal{code: apicall.FailMissingProps, message: "encrypted namespace is empty, you need to set a passphrase first",
-		correction: "Create one with encryption create-passphrase."}
-	errWrong = &refusal{code: apicall.FailMissingProps, message: "Could not restore master passphrase as the given old passphrase was incorrect",
-		cause: "Wrong passphrase", correction: "Enter the correct passphrase"}
-	errEmpty = &refusal{code: apicall.FailInvldCryptPassphrase, message: "The passphrase must not be empty.", correction: "Give a passphrase."}
+	errExists = &apicall.Refused{Code: apicall.FailExistsCryptPassphrase, Message: "Could not create new crypt passphrase as it already exists",
+		Correction: "Use the crypt-modify-passphrase command instead of crypt-create-passphrase"}
+	errNoneToModify = &apicall.Refused{Code: apicall.FailMissingProps, Message: "Could not modify crypt passphrase as it does not exist",
+		Correction: "Use the crypt-create-passphrase command instead of crypt-modify-passphrase"}
+	errNoneToEnter = &apicall.Refused{Code: apicall.FailMissingProps, Message: "encrypted namespace is empty, you need to set a passphrase first",
+		Correction: "Create one with encryption create-passphrase."}
+	errWrong = &apicall.Refused{Code: apicall.FailMissingProps, Message: "Could not restore master passphrase as the given old passphrase was incorrect",
+		Cause: "Wrong passphrase", Correction: "Enter the correct passphrase"}
+	errEmpty = &apicall.Refused{Code: apicall.FailInvldCryptPassphrase, Message: "The passphrase must not be empty.", Correction: "Give a passphrase."}
 )
 
 // Passphrase runs the passphrase requests against a store and this
@@ -81,11 +71,7 @@ func (p Passphrase) Create(ctx context.Context, passphrase string) error {
 	if err != nil {
 		return err
 	}
-	w, err := Wrap(key, passphrase)
-	if err != nil {
-		return err
-	}
-	enc, err := w.Encode()
+	enc, err := wrapEncoded(key, passphrase)
 	if err != nil {
 		return err
 	}
@@ -120,11 +106,7 @@ func (p Passphrase) Modify(ctx context.Context, old, passphrase string) error {
 	if err != nil {
 		return err
 	}
-	w, err := Wrap(key, passphrase)
-	if err != nil {
-		return err
-	}
-	enc, err := w.Encode()
+	enc, err := wrapEncoded(key, passphrase)
 	if err != nil {
 		return err
 	}
@@ -137,6 +119,15 @@ func (p Passphrase) Modify(ctx context.Context, old, passphrase string) error {
 	}
 	p.Ring.Unlock(key)
 	return nil
+}
+
+// wrapEncoded is key wrapped under passphrase, in its stored form.
+func wrapEncoded(key []byte, passphrase string) (string, error) {
+	w, err := Wrap(key, passphrase)
+	if err != nil {
+		return "", err
+	}
+	return w.Encode()
 }
 
 func (p Passphrase) unwrap(ctx context.Context, passphrase string, none error) (string, []byte, error) {

@@ -41,26 +41,16 @@ type Remotes struct {
 	Probe func(ctx context.Context, s S3) error
 }
 
-// refusal is a remote request refused with LINSTOR's code and words.
-type refusal struct {
-	code                       uint64
-	message, cause, correction string
-}
-
-func (r *refusal) Error() string                           { return r.message }
-func (r *refusal) RetCode() uint64                         { return r.code }
-func (r *refusal) Explanation() (cause, correction string) { return r.cause, r.correction }
-
-var errNoMasterKey = &refusal{code: apicall.FailNotFoundCryptKey, message: "Unable to create encrypt key without having a master key",
-	cause: "The masterkey was not initialized yet", correction: "Create or enter the master passphrase"}
+var errNoMasterKey = &apicall.Refused{Code: apicall.FailNotFoundCryptKey, Message: "Unable to create encrypt key without having a master key",
+	Cause: "The masterkey was not initialized yet", Correction: "Create or enter the master passphrase"}
 
 // nameRule is the remote name check (LINSTOR checks them as node names).
 var nameRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{1,254}$`)
 
 func checkName(name string) error {
 	if !nameRule.MatchString(name) {
-		return &refusal{code: apicall.FailInvldRemoteName, message: fmt.Sprintf("Invalid remote name '%s'", name),
-			cause: "A remote name is 2 to 255 letters, digits, dots and dashes, starting with a letter or digit.", correction: "Choose another name."}
+		return &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("Invalid remote name '%s'", name),
+			Cause: "A remote name is 2 to 255 letters, digits, dots and dashes, starting with a letter or digit.", Correction: "Choose another name."}
 	}
 	return nil
 }
@@ -92,8 +82,8 @@ func (r Remotes) CreateS3(ctx context.Context, s S3) (store.RemoteRow, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return store.RemoteRow{}, &refusal{code: apicall.FailInvldBackupConfig,
-			message: fmt.Sprintf("The remote could not be created because the following required parameter(s) is/are missing: [%s]", strings.Join(missing, ", "))}
+		return store.RemoteRow{}, &apicall.Refused{Code: apicall.FailInvldBackupConfig,
+			Message: fmt.Sprintf("The remote could not be created because the following required parameter(s) is/are missing: [%s]", strings.Join(missing, ", "))}
 	}
 	if err := checkName(s.Name); err != nil {
 		return store.RemoteRow{}, err
@@ -124,10 +114,10 @@ func (r Remotes) probe(ctx context.Context, s S3) error {
 		probe = ProbeS3
 	}
 	if err := probe(ctx, s); err != nil {
-		return &refusal{code: apicall.FailInvldBackupConfig,
-			message:    "The remote could not be reached with the given parameters and therefore wasn't created. Please check for spelling errors and that you have the correct access-key and secret-key.",
-			cause:      err.Error(),
-			correction: "Check the endpoint, bucket, region, keys and --use-path-style."}
+		return &apicall.Refused{Code: apicall.FailInvldBackupConfig,
+			Message:    "The remote could not be reached with the given parameters and therefore wasn't created. Please check for spelling errors and that you have the correct access-key and secret-key.",
+			Cause:      err.Error(),
+			Correction: "Check the endpoint, bucket, region, keys and --use-path-style."}
 	}
 	return nil
 }
@@ -192,7 +182,7 @@ func (r Remotes) ModifyS3(ctx context.Context, s S3) (store.RemoteRow, error) {
 	}
 	return r.Store.ModifyRemote(ctx, s.Name, func(row *store.RemoteRow) error {
 		if row.Kind != store.RemoteS3 {
-			return &refusal{code: apicall.FailInvldRemoteName, message: fmt.Sprintf("Remote '%s' is not an S3 remote.", row.RemoteDspName)}
+			return &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("Remote '%s' is not an S3 remote.", row.RemoteDspName)}
 		}
 		row.Endpoint, row.Bucket, row.Region = full.Endpoint, full.Bucket, full.Region
 		var err error
@@ -232,17 +222,17 @@ var urlRule = regexp.MustCompile(`^(https?://)?([^:/]+)(:[0-9]+)?/?$`)
 // encrypted volumes).
 func (r Remotes) CreateLinstor(ctx context.Context, l Linstor) (store.RemoteRow, error) {
 	if l.Name == "" || l.URL == "" {
-		return store.RemoteRow{}, &refusal{code: apicall.FailInvldBackupConfig, message: "The remote could not be created because the following required parameter(s) is/are missing: [remote_name, url]"}
+		return store.RemoteRow{}, &apicall.Refused{Code: apicall.FailInvldBackupConfig, Message: "The remote could not be created because the following required parameter(s) is/are missing: [remote_name, url]"}
 	}
 	if err := checkName(l.Name); err != nil {
 		return store.RemoteRow{}, err
 	}
 	if !urlRule.MatchString(l.URL) {
-		return store.RemoteRow{}, &refusal{code: apicall.FailInvldBackupConfig, message: fmt.Sprintf("The given URL '%s' is not valid.", l.URL), correction: "Give it as http(s)://host[:port]."}
+		return store.RemoteRow{}, &apicall.Refused{Code: apicall.FailInvldBackupConfig, Message: fmt.Sprintf("The given URL '%s' is not valid.", l.URL), Correction: "Give it as http(s)://host[:port]."}
 	}
 	if l.ClusterID != "" {
 		if _, err := uuid.Parse(l.ClusterID); err != nil {
-			return store.RemoteRow{}, &refusal{code: apicall.FailInvldBackupConfig, message: "The given cluster id is not a valid UUID"}
+			return store.RemoteRow{}, &apicall.Refused{Code: apicall.FailInvldBackupConfig, Message: "The given cluster id is not a valid UUID"}
 		}
 	}
 	row := store.RemoteRow{RemoteName: l.Name, Kind: store.RemoteLinstor, URL: l.URL, ClusterID: l.ClusterID}
