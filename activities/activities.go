@@ -72,14 +72,18 @@ func snapshotFailure(node string, want proto.NodeState, rep proto.Report) error 
 	for _, r := range slices.Sorted(maps.Keys(rep.SuspendFailed)) {
 		why = append(why, fmt.Sprintf("suspend-io of %s failed: %s", r, rep.SuspendFailed[r]))
 	}
-	taking := map[[3]string]bool{}
+	type volumeSnapshot struct {
+		resource, name string
+		nr             int32
+	}
+	taking := map[volumeSnapshot]bool{}
 	for _, sn := range want.Snapshots {
 		if sn.Take {
-			taking[[3]string{sn.Resource, sn.Name, fmt.Sprint(sn.VlmNr)}] = true
+			taking[volumeSnapshot{sn.Resource, sn.Name, sn.VlmNr}] = true
 		}
 	}
 	for _, sn := range rep.Snapshots {
-		if sn.Error != "" && taking[[3]string{sn.Resource, sn.Name, fmt.Sprint(sn.VlmNr)}] {
+		if sn.Error != "" && taking[volumeSnapshot{sn.Resource, sn.Name, sn.VlmNr}] {
 			why = append(why, fmt.Sprintf("snapshot %s of volume %d of %s failed: %s", sn.Name, sn.VlmNr, sn.Resource, sn.Error))
 		}
 	}
@@ -90,12 +94,16 @@ func snapshotFailure(node string, want proto.NodeState, rep proto.Report) error 
 	return temporal.NewNonRetryableApplicationError(msg, "SnapshotFailed", nil)
 }
 
+// NodeNotOnlineErrorType is the error type of a call to a node whose
+// agent is not online.
+const NodeNotOnlineErrorType = "NodeNotOnline"
+
 // notOnlineIsFinal makes a call to a node whose agent is not online fail
 // without retries: it is not worth retrying.
 func notOnlineIsFinal(err error) error {
 	var offline *agentlink.NotOnlineError
 	if errors.As(err, &offline) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), "NodeNotOnline", err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), NodeNotOnlineErrorType, err)
 	}
 	return err
 }

@@ -327,16 +327,11 @@ type AutoSnapshotPlan struct {
 
 // AutoSnapshotSettings plans an automatic snapshot run of a definition.
 func (a *Activities) AutoSnapshotSettings(ctx context.Context, rd string) (AutoSnapshotPlan, error) {
-	all, err := a.Store.AutoSnapshots(ctx)
+	set, err := a.Store.AutoSnapshotSettingsOf(ctx, rd)
 	if err != nil {
 		return AutoSnapshotPlan{}, err
 	}
-	var plan AutoSnapshotPlan
-	for name, s := range all {
-		if store.Key(name) == store.Key(rd) {
-			plan.AutoSnapshotSettings = s
-		}
-	}
+	plan := AutoSnapshotPlan{AutoSnapshotSettings: set}
 	if plan.RunEveryMinutes <= 0 {
 		return plan, nil
 	}

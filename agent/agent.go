@@ -216,11 +216,7 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 		for _, v := range vols {
 			out = append(out, failed(v, err.Error()))
 		}
-		var srs []proto.SnapshotReport
-		for _, sn := range snaps {
-			srs = append(srs, proto.SnapshotReport{Resource: sn.Resource, Name: sn.Name, VlmNr: sn.VlmNr, Pool: p.Name, Error: err.Error()})
-		}
-		return pr, out, srs
+		return pr, out, failedSnapshots(snaps, p.Name, err)
 	}
 	pr.SupportsSnapshots = a.supportsSnapshots(ctx, p.Name, prov)
 	before := make(map[string]int64, len(existing))
@@ -285,11 +281,7 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 func (a *Agent) applySnapshots(ctx context.Context, pool string, prov storage.Provider, snaps []proto.Snapshot) ([]proto.SnapshotReport, error) {
 	have, err := prov.Snapshots(ctx)
 	if err != nil {
-		var out []proto.SnapshotReport
-		for _, sn := range snaps {
-			out = append(out, proto.SnapshotReport{Resource: sn.Resource, Name: sn.Name, VlmNr: sn.VlmNr, Pool: pool, Error: err.Error()})
-		}
-		return out, err
+		return failedSnapshots(snaps, pool, err), err
 	}
 	present := map[storage.SnapshotID]bool{}
 	for _, id := range have {
@@ -330,6 +322,15 @@ func (a *Agent) applySnapshots(ctx context.Context, pool string, prov storage.Pr
 		a.Log.Info("snapshot deleted", "volume", id.Volume, "snapshot", id.Snapshot)
 	}
 	return out, failed
+}
+
+// failedSnapshots reports each of a pool's snapshots as failed for err.
+func failedSnapshots(snaps []proto.Snapshot, pool string, err error) []proto.SnapshotReport {
+	out := make([]proto.SnapshotReport, len(snaps))
+	for i, sn := range snaps {
+		out[i] = proto.SnapshotReport{Resource: sn.Resource, Name: sn.Name, VlmNr: sn.VlmNr, Pool: pool, Error: err.Error()}
+	}
+	return out
 }
 
 // supportsSnapshots is the pool's snapshot support, probed at most every

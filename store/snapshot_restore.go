@@ -255,7 +255,7 @@ func (s *Store) FinishRestore(ctx context.Context, rd string) ([]string, error) 
 				continue
 			}
 			for _, v := range vols {
-				if err := tx.Where("props_instance = ? AND prop_key IN ?", VolumeInstance(r.ResourceName, r.NodeName, v.VlmNr), []string{KeyRestoreFromResource, KeyRestoreFromSnapshot}).Delete(&propRow{}).Error; err != nil {
+				if err := applyProps(tx, VolumeInstance(r.ResourceName, r.NodeName, v.VlmNr), PropsModify{DeleteProps: []string{KeyRestoreFromResource, KeyRestoreFromSnapshot}}); err != nil {
 					return err
 				}
 			}
@@ -392,22 +392,54 @@ func (s *Store) AutoSnapshots(ctx context.Context) (map[string]AutoSnapshotSetti
 		if rd.Flags.Has(FlagDelete) {
 			continue
 		}
-		chain := []map[string]string{rdProps[ResourceDefinitionInstance(rd.ResourceName)], rgProps[ResourceGroupInstance(rd.ResourceGroupName)], ctrl}
-		every, _ := strconv.Atoi(Inherited(KeyAutoSnapshotRunEvery, chain...))
-		if every <= 0 {
-			continue
+		if set := autoSnapshotSettings(rdProps[ResourceDefinitionInstance(rd.ResourceName)], rgProps[ResourceGroupInstance(rd.ResourceGroupName)], ctrl); set.RunEveryMinutes > 0 {
+			out[rd.ResourceDspName] = set
 		}
-		keep := DefaultAutoSnapshotKeep
-		if v := Inherited(KeyAutoSnapshotKeep, chain...); v != "" {
-			keep, _ = strconv.Atoi(v)
-		}
-		prefix := Inherited(KeyAutoSnapshotPrefix, chain...)
-		if prefix == "" {
-			prefix = DefaultAutoSnapshotPrefix
-		}
-		out[rd.ResourceDspName] = AutoSnapshotSettings{RunEveryMinutes: every, Keep: keep, Prefix: prefix}
 	}
 	return out, nil
+}
+
+// AutoSnapshotSettingsOf is one definition's effective auto-snapshot
+// settings (RunEveryMinutes 0: it takes none), read for it alone.
+func (s *Store) AutoSnapshotSettingsOf(ctx context.Context, rd string) (AutoSnapshotSettings, error) {
+	db := s.DB.WithContext(ctx)
+	r, err := takeResourceDefinition(db, rd)
+	if err != nil {
+		if _, ok := AsError(err); ok {
+			return AutoSnapshotSettings{}, nil // gone: it takes none
+		}
+		return AutoSnapshotSettings{}, err
+	}
+	if r.Flags.Has(FlagDelete) {
+		return AutoSnapshotSettings{}, nil
+	}
+	var chain []map[string]string
+	for _, inst := range []string{ResourceDefinitionInstance(r.ResourceName), ResourceGroupInstance(r.ResourceGroupName), CtrlPropsInstance} {
+		props, err := readProps(db, inst)
+		if err != nil {
+			return AutoSnapshotSettings{}, err
+		}
+		chain = append(chain, props)
+	}
+	return autoSnapshotSettings(chain...), nil
+}
+
+// autoSnapshotSettings are the settings a property chain (definition,
+// group, controller) gives; RunEveryMinutes ≤ 0 is 0: none.
+func autoSnapshotSettings(chain ...map[string]string) AutoSnapshotSettings {
+	every, _ := strconv.Atoi(Inherited(KeyAutoSnapshotRunEvery, chain...))
+	if every <= 0 {
+		return AutoSnapshotSettings{}
+	}
+	keep := DefaultAutoSnapshotKeep
+	if v := Inherited(KeyAutoSnapshotKeep, chain...); v != "" {
+		keep, _ = strconv.Atoi(v)
+	}
+	prefix := Inherited(KeyAutoSnapshotPrefix, chain...)
+	if prefix == "" {
+		prefix = DefaultAutoSnapshotPrefix
+	}
+	return AutoSnapshotSettings{RunEveryMinutes: every, Keep: keep, Prefix: prefix}
 }
 
 // NextAutoSnapshotName counts up the definition's AutoSnapshot/NextAutoId

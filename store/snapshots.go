@@ -120,7 +120,6 @@ type NodeSnapshot struct {
 type SnapshotVolume struct {
 	SnapshotVolumeRow
 	StorPoolDspName string
-	ProviderKind    string
 }
 
 // Successful tells whether the snapshot was taken on every node.
@@ -513,9 +512,8 @@ func (s *Store) ListSnapshots(ctx context.Context, f SnapshotFilter) ([]Snapshot
 	type partKey struct{ rd, snap, node string }
 	volsOf := map[partKey][]SnapshotVolume{}
 	for _, v := range vols {
-		pool := names.pools[[2]string{v.NodeName, v.StorPoolName}]
 		k := partKey{v.ResourceName, v.SnapshotName, v.NodeName}
-		volsOf[k] = append(volsOf[k], SnapshotVolume{SnapshotVolumeRow: v, StorPoolDspName: pool.name, ProviderKind: pool.provider})
+		volsOf[k] = append(volsOf[k], SnapshotVolume{SnapshotVolumeRow: v, StorPoolDspName: names.pools[v.StorPoolName]})
 	}
 	wantNode := map[string]bool{}
 	for _, n := range keys(f.Nodes) {
@@ -546,15 +544,15 @@ func (s *Store) GetSnapshot(ctx context.Context, rd, snap string) (Snapshot, err
 	return list[0], nil
 }
 
-// snapshotNames are the names as typed of what snapshots refer to.
+// snapshotNames are the names as typed of what snapshots refer to, by
+// key.
 type snapshotNames struct {
-	resources, nodes map[string]string
-	pools            map[[2]string]struct{ name, provider string } // by node and pool key
+	resources, nodes, pools map[string]string
 }
 
 // readSnapshotNames reads them for the definitions named (nil: all).
 func readSnapshotNames(db *gorm.DB, rds []string) (snapshotNames, error) {
-	out := snapshotNames{pools: map[[2]string]struct{ name, provider string }{}}
+	var out snapshotNames
 	var err error
 	if out.resources, err = displayNames[ResourceDefinitionRow](db, "resource_name", "resource_dsp_name", rds...); err != nil {
 		return out, err
@@ -562,18 +560,8 @@ func readSnapshotNames(db *gorm.DB, rds []string) (snapshotNames, error) {
 	if out.nodes, err = displayNames[NodeRow](db, "node_name", "node_dsp_name"); err != nil {
 		return out, err
 	}
-	poolNames, err := displayNames[StorPoolDefinitionRow](db, "pool_name", "pool_dsp_name")
-	if err != nil {
-		return out, err
-	}
-	var pools []StoragePoolRow
-	if err := db.Select("node_name, pool_name, driver_name").Find(&pools).Error; err != nil {
-		return out, err
-	}
-	for _, p := range pools {
-		out.pools[[2]string{p.NodeName, p.PoolName}] = struct{ name, provider string }{poolNames[p.PoolName], p.DriverName}
-	}
-	return out, nil
+	out.pools, err = displayNames[StorPoolDefinitionRow](db, "pool_name", "pool_dsp_name")
+	return out, err
 }
 
 // snapshotPropsPrefixes are the property containers of the definitions'
@@ -765,10 +753,11 @@ func (s *Store) NodeSnapshots(ctx context.Context, node string) ([]NodeSnapshotS
 	db := s.DB.WithContext(ctx)
 	var rows []struct {
 		SnapshotRow
-		DefFlags Flags
-		Phase    string
+		DefFlags        Flags
+		Phase           string
+		SnapshotDspName string
 	}
-	if err := db.Raw(`SELECT n.*, d.flags AS def_flags, d.phase FROM snapshots n JOIN snapshot_definitions d ON d.resource_name = n.resource_name AND d.snapshot_name = n.snapshot_name
+	if err := db.Raw(`SELECT n.*, d.flags AS def_flags, d.phase, d.snapshot_dsp_name FROM snapshots n JOIN snapshot_definitions d ON d.resource_name = n.resource_name AND d.snapshot_name = n.snapshot_name
 		WHERE n.node_name = ? ORDER BY n.resource_name, n.snapshot_name`, Key(node)).Scan(&rows).Error; err != nil {
 		return nil, nil, fmt.Errorf("snapshots of node %s: %w", node, err)
 	}
@@ -777,6 +766,11 @@ func (s *Store) NodeSnapshots(ctx context.Context, node string) ([]NodeSnapshotS
 		var vols []SnapshotVolumeRow
 		if err := db.Where("node_name = ?", Key(node)).Order("resource_name, snapshot_name, vlm_nr").Find(&vols).Error; err != nil {
 			return nil, nil, err
+		}
+		volsOf := map[SnapshotRef][]SnapshotVolumeRow{}
+		for _, v := range vols {
+			ref := SnapshotRef{v.ResourceName, v.SnapshotName}
+			volsOf[ref] = append(volsOf[ref], v)
 		}
 		var rds []string
 		for _, r := range rows {
@@ -788,27 +782,16 @@ func (s *Store) NodeSnapshots(ctx context.Context, node string) ([]NodeSnapshotS
 		if err != nil {
 			return nil, nil, err
 		}
-		var defs []SnapshotDefinitionRow
-		if err := db.Select("resource_name, snapshot_name, snapshot_dsp_name").Where("resource_name IN (SELECT resource_name FROM snapshots WHERE node_name = ?)", Key(node)).Find(&defs).Error; err != nil {
-			return nil, nil, err
-		}
-		dsp := map[[2]string]string{}
-		for _, d := range defs {
-			dsp[[2]string{d.ResourceName, d.SnapshotName}] = d.SnapshotDspName
-		}
 		for _, r := range rows {
-			st := NodeSnapshotState{Resource: names.resources[r.ResourceName], Snapshot: dsp[[2]string{r.ResourceName, r.SnapshotName}], Phase: r.Phase}
+			st := NodeSnapshotState{Resource: names.resources[r.ResourceName], Snapshot: r.SnapshotDspName, Phase: r.Phase}
 			live := !r.Flags.Has(FlagDelete) && !r.DefFlags.Has(FlagDelete)
 			st.Take = live && r.Phase == PhaseTake
 			st.Keep = live && (r.DefFlags.Has(SnapshotSuccessful) || r.Phase == PhaseRollbackDown || r.Phase == PhaseRollbackRestore)
 			if !st.Take && !st.Keep {
 				continue
 			}
-			for _, v := range vols {
-				if v.ResourceName == r.ResourceName && v.SnapshotName == r.SnapshotName {
-					pool := names.pools[[2]string{v.NodeName, v.StorPoolName}]
-					st.Volumes = append(st.Volumes, SnapshotVolume{SnapshotVolumeRow: v, StorPoolDspName: pool.name, ProviderKind: pool.provider})
-				}
+			for _, v := range volsOf[SnapshotRef{r.ResourceName, r.SnapshotName}] {
+				st.Volumes = append(st.Volumes, SnapshotVolume{SnapshotVolumeRow: v, StorPoolDspName: names.pools[v.StorPoolName]})
 			}
 			out = append(out, st)
 		}
@@ -819,17 +802,6 @@ func (s *Store) NodeSnapshots(ctx context.Context, node string) ([]NodeSnapshotS
 		return nil, nil, err
 	}
 	return out, suspended, nil
-}
-
-// RollbackPhase is the phase of a rollback running on a definition, and
-// the snapshot it rolls back to ("" when none runs).
-func (s *Store) RollbackPhase(ctx context.Context, rd string) (phase, snapshot string, err error) {
-	var d SnapshotDefinitionRow
-	ok, err := found(s.DB.WithContext(ctx).Take(&d, "resource_name = ? AND phase IN ?", Key(rd), []string{PhaseRollbackDown, PhaseRollbackRestore}).Error)
-	if err != nil || !ok {
-		return "", "", err
-	}
-	return d.Phase, d.SnapshotDspName, nil
 }
 
 // ModifySnapshot changes a snapshot definition's properties.

@@ -228,11 +228,17 @@ func TestAutoSnapshotNamesAndKeep(t *testing.T) {
 		all, err := s.AutoSnapshots(ctx)
 		require.NoError(t, err)
 		require.Equal(t, AutoSnapshotSettings{RunEveryMinutes: 15, Keep: 2, Prefix: "autoSnap"}, all["data"], "inherited from the controller")
+		one, err := s.AutoSnapshotSettingsOf(ctx, "DATA")
+		require.NoError(t, err)
+		require.Equal(t, all["data"], one, "read for the definition alone, the same")
 		_, err = s.ModifyResourceDefinition(ctx, "data", ResourceDefinitionChange{Props: PropsModify{OverrideProps: map[string]string{KeyAutoSnapshotRunEvery: "0"}}})
 		require.NoError(t, err)
 		all, err = s.AutoSnapshots(ctx)
 		require.NoError(t, err)
 		require.NotContains(t, all, "data", "the definition's 0 switches it off")
+		one, err = s.AutoSnapshotSettingsOf(ctx, "data")
+		require.NoError(t, err)
+		require.Zero(t, one.RunEveryMinutes)
 
 		var names []string
 		for range 3 {

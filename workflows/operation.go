@@ -198,7 +198,7 @@ func causes(failed map[string]error) map[string]string {
 // online.
 func notOnline(err error) bool {
 	var app *temporal.ApplicationError
-	return errors.As(err, &app) && app.Type() == "NodeNotOnline"
+	return errors.As(err, &app) && app.Type() == activities.NodeNotOnlineErrorType
 }
 
 // cause is an activity's own error message, without the activity

@@ -3,6 +3,8 @@ package workflows
 import (
 	"crypto/sha256"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -131,12 +133,7 @@ func (o *operation) suspendAndTake(in activities.SnapshotCreateInput, rec activi
 // when one was not connected, else FAILED_DEPLOYMENT.
 func nodeFailures(in activities.SnapshotCreateInput, phase string, failed map[string]error) *snapshotFailure {
 	f := &snapshotFailure{flag: store.SnapshotFailedDeployment}
-	nodes := make([]string, 0, len(failed))
-	for n := range failed {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
-	for _, n := range nodes {
+	for _, n := range slices.Sorted(maps.Keys(failed)) {
 		code := apicall.FailUnknownError
 		if notOnline(failed[n]) {
 			code, f.flag = apicall.FailNotConnected, store.SnapshotFailedDisconnect
@@ -289,7 +286,7 @@ func (o *operation) rollbackTo(rd, snap string, nodes []string) error {
 		}
 		if failed := push(pushCtx, nodes, &o.status); len(failed) > 0 {
 			var why []string
-			for _, n := range sortedKeys(failed) {
+			for _, n := range slices.Sorted(maps.Keys(failed)) {
 				why = append(why, fmt.Sprintf("node '%s': %s", n, cause(failed[n])))
 			}
 			return temporal.NewApplicationError(strings.Join(why, "; "), "RollbackFailed")
@@ -310,15 +307,6 @@ func (o *operation) rollbackTo(rd, snap string, nodes []string) error {
 		return temporal.NewApplicationError(strings.Join(why, "; "), "RollbackFailed")
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // runName is n letters and digits that a run's id determines (LINSTOR's

@@ -83,7 +83,7 @@ func TestSnapshotFailuresAlwaysResume(t *testing.T) {
 		flag              string
 		code              uint64
 	}{
-		{"agent offline at suspend", store.PhaseSuspend, "bravo", temporal.NewNonRetryableApplicationError("No active connection to satellite 'bravo' (OFFLINE).", "NodeNotOnline", nil), store.SnapshotFailedDisconnect, apicall.FailNotConnected},
+		{"agent offline at suspend", store.PhaseSuspend, "bravo", temporal.NewNonRetryableApplicationError("No active connection to satellite 'bravo' (OFFLINE).", activities.NodeNotOnlineErrorType, nil), store.SnapshotFailedDisconnect, apicall.FailNotConnected},
 		{"take fails", store.PhaseTake, "alpha", temporal.NewNonRetryableApplicationError("node alpha: snapshot s1 of volume 0 of data failed: no space", "SnapshotFailed", nil), store.SnapshotFailedDeployment, apicall.FailUnknownError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestSnapshotFailuresAlwaysResume(t *testing.T) {
 // warning; the others resume.
 func TestSnapshotResumeReportsUnreachableNodes(t *testing.T) {
 	r := newSnapshotRecorder(t)
-	r.failPush["done:charlie"] = temporal.NewNonRetryableApplicationError("No active connection to satellite 'charlie' (OFFLINE).", "NodeNotOnline", nil)
+	r.failPush["done:charlie"] = temporal.NewNonRetryableApplicationError("No active connection to satellite 'charlie' (OFFLINE).", activities.NodeNotOnlineErrorType, nil)
 	r.env.ExecuteWorkflow(SnapshotCreate, snapshotInput("s1"))
 	msgs := r.outcome(t)
 	require.Contains(t, msgs, "Unable to abort snapshot process on disconnected satellite 'charlie'")
