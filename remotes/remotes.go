@@ -92,8 +92,8 @@ func (r Remotes) CreateS3(ctx context.Context, s S3) (store.RemoteRow, error) {
 	if err != nil {
 		return store.RemoteRow{}, err
 	}
-	if _, err := r.Store.GetRemote(ctx, s.Name); err == nil {
-		return r.Store.CreateRemote(ctx, store.RemoteRow{RemoteName: s.Name}) // answers that it exists
+	if err := r.Store.RemoteNameFree(ctx, s.Name); err != nil {
+		return store.RemoteRow{}, err
 	}
 	if err := r.probe(ctx, s); err != nil {
 		return store.RemoteRow{}, err
@@ -165,6 +165,9 @@ func (r Remotes) ModifyS3(ctx context.Context, s S3) (store.RemoteRow, error) {
 	if err != nil {
 		return store.RemoteRow{}, err
 	}
+	if err := isS3(cur); err != nil {
+		return store.RemoteRow{}, err
+	}
 	full, err := r.S3Of(cur)
 	if err != nil {
 		return store.RemoteRow{}, err
@@ -181,8 +184,8 @@ func (r Remotes) ModifyS3(ctx context.Context, s S3) (store.RemoteRow, error) {
 		return store.RemoteRow{}, err
 	}
 	return r.Store.ModifyRemote(ctx, s.Name, func(row *store.RemoteRow) error {
-		if row.Kind != store.RemoteS3 {
-			return &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("Remote '%s' is not an S3 remote.", row.RemoteDspName)}
+		if err := isS3(*row); err != nil { // replaced meanwhile
+			return err
 		}
 		row.Endpoint, row.Bucket, row.Region = full.Endpoint, full.Bucket, full.Region
 		var err error
@@ -192,6 +195,14 @@ func (r Remotes) ModifyS3(ctx context.Context, s S3) (store.RemoteRow, error) {
 		row.SecretKeySealed, err = r.seal(key, s.Name, "secret_key", full.SecretKey)
 		return err
 	})
+}
+
+// isS3 refuses a remote that is not an S3 one.
+func isS3(row store.RemoteRow) error {
+	if row.Kind != store.RemoteS3 {
+		return &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("Remote '%s' is not an S3 remote.", row.RemoteDspName)}
+	}
+	return nil
 }
 
 // S3Of is a stored S3 remote with its keys opened: for the agent that

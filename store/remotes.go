@@ -40,13 +40,24 @@ func remoteNotFound(name string) *Error {
 	return &Error{Problem: NotFound, Kind: KindController, Message: fmt.Sprintf("Remote '%s' not found.", name), Code: apicall.FailNotFoundRemote}
 }
 
+// remoteNameFree refuses a remote name that is taken.
+func remoteNameFree(tx *gorm.DB, name string) error {
+	dup := &Error{Problem: Exists, Kind: KindController, Code: apicall.FailExistsRemote,
+		Message: fmt.Sprintf("A remote with the name '%s' already exists. Please use a different name or try to modify the remote instead.", name)}
+	return absent[RemoteRow](tx, dup, "remote_name = ?", Key(name))
+}
+
+// RemoteNameFree refuses a remote name that is taken, before a create
+// does slow checks (a bucket's probe); CreateRemote checks again.
+func (s *Store) RemoteNameFree(ctx context.Context, name string) error {
+	return remoteNameFree(s.DB.WithContext(ctx), name)
+}
+
 // CreateRemote stores a new remote.
 func (s *Store) CreateRemote(ctx context.Context, r RemoteRow) (RemoteRow, error) {
 	r.RemoteDspName, r.RemoteName, r.UUID = r.RemoteName, Key(r.RemoteName), uuid.NewString()
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		dup := &Error{Problem: Exists, Kind: KindController, Code: apicall.FailExistsRemote,
-			Message: fmt.Sprintf("A remote with the name '%s' already exists. Please use a different name or try to modify the remote instead.", r.RemoteDspName)}
-		if err := absent[RemoteRow](tx, dup, "remote_name = ?", r.RemoteName); err != nil {
+		if err := remoteNameFree(tx, r.RemoteDspName); err != nil {
 			return err
 		}
 		return tx.Create(&r).Error
