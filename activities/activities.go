@@ -20,6 +20,7 @@ import (
 	"strata/agent/proto"
 	"strata/agentlink"
 	"strata/apicall"
+	"strata/masterkey"
 	"strata/nodestate"
 	"strata/store"
 )
@@ -34,6 +35,8 @@ type Activities struct {
 	Agents *agentlink.Link
 	// Temporal tells whether the holder of a lock still runs.
 	Temporal client.Client
+	// Keyring opens the remotes' keys for the agents that ship backups.
+	Keyring *masterkey.Keyring
 }
 
 // ApplyNodeState sends a node its whole desired state and records what

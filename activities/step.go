@@ -25,11 +25,13 @@ type Step struct {
 // Refused tells whether the step refused the request.
 func (s Step) Refused() bool { return s.Replies.HasError() }
 
-// refusal is the step's answer to a store error: a refusal becomes the
+// refusal is the step's answer to a store error (or another package's
+// apicall.Refused): a refusal becomes the
 // step's LINSTOR error (and the step succeeds, so that it is not
 // retried); anything else is the step's failure, which is retried.
 func refusal(err error, op, obj uint64, refs map[string]string) (Step, error) {
-	if _, ok := store.AsError(err); ok {
+	var refused *apicall.Refused
+	if _, ok := store.AsError(err); ok || errors.As(err, &refused) {
 		return Step{Replies: apicall.FromError(err, op, obj, refs)}, nil
 	}
 	return Step{}, err

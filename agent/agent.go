@@ -294,7 +294,7 @@ func (a *Agent) applySnapshots(ctx context.Context, pool string, prov storage.Pr
 		keep[id] = true
 		r := proto.SnapshotReport{Resource: sn.Resource, Name: sn.Name, VlmNr: sn.VlmNr, Pool: pool}
 		switch {
-		case present[id]:
+		case present[id], sn.Receive:
 		case sn.Take:
 			if err := prov.Snapshot(ctx, id.Volume, id.Snapshot); err != nil {
 				a.Log.Error("snapshot failed", "volume", id.Volume, "snapshot", id.Snapshot, "error", err)
@@ -364,6 +364,8 @@ func (a *Agent) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, a.Apply(r.Context(), want))
 	})
+	mux.HandleFunc("POST "+proto.PathBackupUpload, serveJob(a, a.Upload))
+	mux.HandleFunc("POST "+proto.PathBackupDownload, serveJob(a, a.Download))
 	mux.HandleFunc("GET "+proto.PathPhysicalStorage, func(w http.ResponseWriter, r *http.Request) {
 		disks, err := a.Disks(r.Context())
 		if err != nil {

@@ -179,12 +179,9 @@ func (l *Link) call(ctx context.Context, method, url string, in, out any) error 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client := l.client
-	if req.URL.Scheme == "https" {
-		if l.tlsClient == nil {
-			return fmt.Errorf("the node's agent speaks TLS (communication type SSL), and the controller has no [agents] tls_cert, tls_key and tls_ca")
-		}
-		client = l.tlsClient
+	client, err := l.clientFor(req)
+	if err != nil {
+		return err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -195,6 +192,17 @@ func (l *Link) call(ctx context.Context, method, url string, in, out any) error 
 		return fmt.Errorf("%s %s answered %s", method, url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// clientFor is the client that speaks to an agent's URL.
+func (l *Link) clientFor(req *http.Request) (*http.Client, error) {
+	if req.URL.Scheme != "https" {
+		return l.client, nil
+	}
+	if l.tlsClient == nil {
+		return nil, fmt.Errorf("the node's agent speaks TLS (communication type SSL), and the controller has no [agents] tls_cert, tls_key and tls_ca")
+	}
+	return l.tlsClient, nil
 }
 
 // Send sends a node its desired state and returns what its agent
@@ -241,4 +249,50 @@ func (l *Link) CreateDevicePool(ctx context.Context, node string, req proto.Devi
 	}
 	var rep proto.DevicePoolReport
 	return rep, l.call(ctx, http.MethodPost, base+proto.PathPhysicalStorage, req, &rep)
+}
+
+// Job runs a backup job on a node's agent (proto.PathBackupUpload or
+// PathBackupDownload), calling progress with each report it streams, and
+// returns the job's end. The job stops when ctx ends.
+func (l *Link) Job(ctx context.Context, node, path string, job any, progress func(proto.JobProgress)) (proto.JobProgress, error) {
+	base, err := l.agentOf(ctx, node)
+	if err != nil {
+		return proto.JobProgress{}, err
+	}
+	body, err := json.Marshal(job)
+	if err != nil {
+		return proto.JobProgress{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	if err != nil {
+		return proto.JobProgress{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client, err := l.clientFor(req)
+	if err != nil {
+		return proto.JobProgress{}, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return proto.JobProgress{}, fmt.Errorf("node %s: %w", node, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return proto.JobProgress{}, fmt.Errorf("node %s: %s answered %s", node, path, resp.Status)
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var ev proto.JobEvent
+		if err := dec.Decode(&ev); err != nil {
+			return proto.JobProgress{}, fmt.Errorf("node %s: the job's answer ended early: %w", node, err)
+		}
+		switch {
+		case ev.Error != "":
+			return proto.JobProgress{}, fmt.Errorf("node %s: %s", node, ev.Error)
+		case ev.Done != nil:
+			return *ev.Done, nil
+		case ev.Progress != nil && progress != nil:
+			progress(*ev.Progress)
+		}
+	}
 }

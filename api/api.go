@@ -87,6 +87,7 @@ func New(d Deps) http.Handler {
 	s.registerSnapshots(h)
 	s.registerEncryption(h)
 	s.registerRemotes(h)
+	s.registerBackups(h)
 	s.registerConnections(h)
 	s.registerPropsInfo(h)
 	s.registerSizing(h)

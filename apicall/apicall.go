@@ -90,6 +90,9 @@ const (
 	FailInvldRemoteName        = 239 | MaskError
 	FailMissingProps           = 600 | MaskError
 	FailExistsSnapshotShipping = 525 | MaskError
+	FailNotFoundBackup         = 322 | MaskError
+	FailDependendBackup        = 977 | MaskError
+	WarnBackupDlOnly           = 1019 | MaskWarn
 
 	FailSnapshotNotUpToDate      = 979 | MaskError
 	FailSnapshotsNotSupported    = 994 | MaskError

@@ -24,6 +24,24 @@ func Compile(ctx context.Context, st *store.Store, node string) (proto.NodeState
 	return compiler{st}.desiredState(ctx, node)
 }
 
+// Pool is one of a node's storage pools as its agent is told of it, for
+// a job outside the node's state (a backup's upload or download).
+func Pool(ctx context.Context, st *store.Store, node, pool string) (proto.Pool, error) {
+	pools, err := st.ListStoragePools(ctx, store.StoragePoolFilter{Nodes: []string{node}, Pools: []string{pool}})
+	if err != nil {
+		return proto.Pool{}, err
+	}
+	if len(pools) == 0 {
+		return proto.Pool{}, fmt.Errorf("storage pool %s of node %s not found", pool, node)
+	}
+	props, err := compiler{st}.inheritedStorDriver(ctx, node)
+	if err != nil {
+		return proto.Pool{}, err
+	}
+	maps.Copy(props, pools[0].Props)
+	return proto.Pool{Name: pools[0].PoolDspName, Provider: pools[0].DriverName, Props: props}, nil
+}
+
 // desiredState is DesiredState, and the keys of the definitions whose
 // resource on the node is being deleted and so left out of the state.
 func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeState, []string, error) {
@@ -77,7 +95,7 @@ func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeStat
 			rollback[sn.Resource] = sn
 		}
 		for _, v := range sn.Volumes {
-			st.Snapshots = append(st.Snapshots, proto.Snapshot{Resource: sn.Resource, Name: sn.Snapshot, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, Take: sn.Take})
+			st.Snapshots = append(st.Snapshots, proto.Snapshot{Resource: sn.Resource, Name: sn.Snapshot, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, Take: sn.Take, Receive: sn.Phase == store.PhaseReceive})
 		}
 	}
 	view := &pushView{store: l.store, node: node}

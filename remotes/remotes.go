@@ -8,14 +8,13 @@ package remotes
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"strata/agent/proto/bucket"
 	"strata/apicall"
 	"strata/masterkey"
 	"strata/store"
@@ -124,18 +123,7 @@ func (r Remotes) probe(ctx context.Context, s S3) error {
 
 // Client is a minio-go client of an S3 remote.
 func Client(s S3) (*minio.Client, error) {
-	u, err := url.Parse(s.Endpoint)
-	if err != nil || u.Host == "" {
-		u, err = url.Parse("https://" + s.Endpoint)
-		if err != nil {
-			return nil, fmt.Errorf("endpoint %q: %w", s.Endpoint, err)
-		}
-	}
-	lookup := minio.BucketLookupDNS
-	if s.UsePathStyle {
-		lookup = minio.BucketLookupPath
-	}
-	return minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Secure: u.Scheme == "https", Region: s.Region, BucketLookup: lookup})
+	return bucket.Client(s.Endpoint, s.Region, s.AccessKey, s.SecretKey, s.UsePathStyle)
 }
 
 // ProbeS3 lists one object of the bucket, as LINSTOR does before it
@@ -203,6 +191,28 @@ func isS3(row store.RemoteRow) error {
 		return &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("Remote '%s' is not an S3 remote.", row.RemoteDspName)}
 	}
 	return nil
+}
+
+// OpenS3 is a stored S3 remote with its keys opened, for the agent that
+// ships a backup, or LINSTOR's refusal: no such remote, not an S3
+// remote, or no master key to open its keys with.
+func (r Remotes) OpenS3(ctx context.Context, name string) (S3, error) {
+	row, err := r.Store.GetRemote(ctx, name)
+	if _, ok := store.AsError(err); ok {
+		return S3{}, &apicall.Refused{Code: apicall.FailNotFoundRemote, Message: fmt.Sprintf("The remote %s does not exist. Please provide a valid remote or create a new one.", name)}
+	}
+	if err != nil {
+		return S3{}, err
+	}
+	if row.Kind != store.RemoteS3 {
+		return S3{}, &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("The remote %s is not an s3 remote.", row.RemoteDspName)}
+	}
+	s, err := r.S3Of(row)
+	if err != nil {
+		return S3{}, &apicall.Refused{Code: apicall.FailInvldCryptPassphrase, Message: "Backup shipping requires a set up encryption. Please use 'linstor encryption create-passphrase' or 'linstor encryption enter-passphrase'",
+			Cause: err.Error(), Correction: "Create or enter the master passphrase."}
+	}
+	return s, nil
 }
 
 // S3Of is a stored S3 remote with its keys opened: for the agent that

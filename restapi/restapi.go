@@ -454,3 +454,76 @@ type RemoteList struct {
 	LinstorRemotes []LinstorRemote `json:"linstor_remotes,omitempty"`
 	EbsRemotes     []EbsRemote     `json:"ebs_remotes,omitempty"`
 }
+
+// BackupCreate asks for a backup of a definition to an S3 remote.
+type BackupCreate struct {
+	RscName     string `json:"rsc_name"`
+	NodeName    string `json:"node_name,omitempty"`
+	SnapName    string `json:"snap_name,omitempty"`
+	Incremental bool   `json:"incremental,omitempty"`
+	DstSnapName string `json:"dst_snap_name,omitempty"`
+}
+
+// BackupList is a remote's backups by id, and the other keys of its
+// bucket.
+type BackupList struct {
+	Linstor map[string]Backup `json:"linstor"`
+	Other   BackupOther       `json:"other"`
+}
+
+// BackupOther are the bucket's keys that are no backup's.
+type BackupOther struct {
+	Files []string `json:"files"`
+}
+
+// Backup is one backup in a remote.
+type Backup struct {
+	ID                string          `json:"id"`
+	StartTime         string          `json:"start_time,omitempty"`
+	StartTimestamp    int64           `json:"start_timestamp,omitempty"`
+	FinishedTime      string          `json:"finished_time,omitempty"`
+	FinishedTimestamp int64           `json:"finished_timestamp,omitempty"`
+	OriginRsc         string          `json:"origin_rsc"`
+	OriginSnap        string          `json:"origin_snap,omitempty"`
+	OriginNode        string          `json:"origin_node,omitempty"`
+	FailMessages      string          `json:"fail_messages,omitempty"`
+	Vlms              []BackupVolumes `json:"vlms"`
+	Success           bool            `json:"success" required:"false"`
+	Shipping          bool            `json:"shipping" required:"false"`
+	Restorable        bool            `json:"restorable" required:"false"`
+	S3                *BackupS3       `json:"s3,omitempty"`
+	BasedOnID         string          `json:"based_on_id,omitempty"`
+}
+
+// BackupVolumes is one volume of a backup.
+type BackupVolumes struct {
+	VlmNr             int64            `json:"vlm_nr"`
+	FinishedTime      string           `json:"finished_time,omitempty"`
+	FinishedTimestamp int64            `json:"finished_timestamp,omitempty"`
+	S3                *BackupVolumesS3 `json:"s3,omitempty"`
+}
+
+// BackupVolumesS3 is a volume's data key.
+type BackupVolumesS3 struct {
+	Key string `json:"key,omitempty"`
+}
+
+// BackupS3 is a backup's meta key.
+type BackupS3 struct {
+	MetaName string `json:"meta_name,omitempty"`
+}
+
+// BackupRestore asks for a backup to be downloaded into a definition.
+type BackupRestore struct {
+	SrcRscName    string            `json:"src_rsc_name,omitempty"`
+	SrcSnapName   string            `json:"src_snap_name,omitempty"`
+	LastBackup    string            `json:"last_backup,omitempty"`
+	StorPoolMap   map[string]string `json:"stor_pool_map,omitempty"`
+	TargetRscName string            `json:"target_rsc_name"`
+	Passphrase    string            `json:"passphrase,omitempty"`
+	NodeName      string            `json:"node_name"`
+	DownloadOnly  bool              `json:"download_only,omitempty"`
+	ForceRestore  bool              `json:"force_restore,omitempty"`
+	DstRscGrp     string            `json:"dst_rsc_grp,omitempty"`
+	ForceMvRscGrp bool              `json:"force_mv_rsc_grp,omitempty"`
+}

@@ -35,6 +35,8 @@ const (
 	PhaseRollbackDown = "rollback-down"
 	// PhaseRollbackRestore: the volumes are made again from the snapshot.
 	PhaseRollbackRestore = "rollback-restore"
+	// PhaseReceive: the snapshot is being downloaded from a backup.
+	PhaseReceive = "receive"
 )
 
 // Volume properties that make a new volume a clone of a snapshot
@@ -786,7 +788,7 @@ func (s *Store) NodeSnapshots(ctx context.Context, node string) ([]NodeSnapshotS
 			st := NodeSnapshotState{Resource: names.resources[r.ResourceName], Snapshot: r.SnapshotDspName, Phase: r.Phase}
 			live := !r.Flags.Has(FlagDelete) && !r.DefFlags.Has(FlagDelete)
 			st.Take = live && r.Phase == PhaseTake
-			st.Keep = live && (r.DefFlags.Has(SnapshotSuccessful) || r.Phase == PhaseRollbackDown || r.Phase == PhaseRollbackRestore)
+			st.Keep = live && (r.DefFlags.Has(SnapshotSuccessful) || r.Phase == PhaseRollbackDown || r.Phase == PhaseRollbackRestore || r.Phase == PhaseReceive)
 			if !st.Take && !st.Keep {
 				continue
 			}

@@ -29,6 +29,7 @@ import (
 	"strata/agentlink"
 	"strata/api"
 	"strata/apicall"
+	"strata/masterkey"
 	"strata/store"
 	"strata/tests/harness"
 	"strata/worker"
@@ -88,7 +89,9 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	agents := agentlink.New(st, log, 200*time.Millisecond, nil)
-	acts := &activities.Activities{Store: st, Agents: agents, Temporal: c, BackupDir: filepath.Join(dir, "backups")}
+	keyring := &masterkey.Keyring{}
+	acts := &activities.Activities{Store: st, Agents: agents, Temporal: c, BackupDir: filepath.Join(dir, "backups"), Keyring: keyring}
+	s3 := harness.StartMinIO(t, "backups")
 	// Each node's agent runs in this process, its pool on a file system
 	// with reflinks, so that snapshots go all the way.
 	pools := harness.ReflinkDir(t, 300)
@@ -114,7 +117,7 @@ func TestRecordHistories(t *testing.T) {
 	w, err := worker.Start(c, "record", acts)
 	require.NoError(t, err)
 	defer w.Stop()
-	h := httptest.NewServer(api.New(api.Deps{Store: st, Temporal: c, TaskQueue: "record", Agents: agents, OperationWait: time.Minute, BackupDir: acts.BackupDir}))
+	h := httptest.NewServer(api.New(api.Deps{Store: st, Temporal: c, TaskQueue: "record", Agents: agents, OperationWait: time.Minute, BackupDir: acts.BackupDir, Keyring: keyring}))
 	defer h.Close()
 
 	var ids []string
@@ -172,6 +175,17 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, c.GetWorkflow(ctx, autoRun, "").Get(ctx, nil))
 	ids = append(ids, autoRun)
 	call(http.MethodPut, "/v1/resource-definitions/data", `{"delete_props": ["AutoSnapshot/RunEvery"]}`)
+	call(http.MethodPost, "/v1/encryption/passphrase", `{"new_passphrase": "record-passphrase"}`)
+	call(http.MethodPost, "/v1/remotes/s3", fmt.Sprintf(`{"remote_name": "s3r", "endpoint": %q, "bucket": "backups", "region": "us-east-1", "access_key": %q, "secret_key": %q, "use_path_style": true}`,
+		s3.Endpoint, s3.AccessKey, s3.SecretKey))
+	finished := func() { require.NoError(t, c.GetWorkflow(ctx, ids[len(ids)-1], "").Get(ctx, nil)) }
+	call(http.MethodPost, "/v1/remotes/s3r/backups", `{"rsc_name": "data", "snap_name": "b1"}`)
+	finished()
+	call(http.MethodPost, "/v1/remotes/s3r/backups", `{"rsc_name": "data", "snap_name": "b2", "incremental": true}`)
+	finished()
+	call(http.MethodPost, "/v1/remotes/s3r/backups/restore", `{"src_rsc_name": "data", "target_rsc_name": "restored", "node_name": "alpha"}`)
+	finished()
+	call(http.MethodDelete, "/v1/remotes/s3r/backups?all=true", ``)
 	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "logs", "props": {"StorPoolName": "pool1"}}}`)
 	call(http.MethodPost, "/v1/resource-definitions/logs/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
 	call(http.MethodPost, "/v1/resource-definitions/logs/resources", `[{"resource": {"node_name": "alpha"}}, {"resource": {"node_name": "bravo"}}]`)

@@ -46,6 +46,7 @@ var Workflows = []any{
 	workflows.PhysicalStorage, workflows.DevicePool,
 	workflows.SnapshotCreate, workflows.SnapshotDelete, workflows.SnapshotRestore, workflows.SnapshotRollback,
 	workflows.AutoSnapshot, workflows.AutoSnapshotSchedules,
+	workflows.BackupCreate, workflows.BackupDelete, workflows.BackupRestore,
 }
 
 // Start registers Strata's workflows and activities on taskQueue

@@ -5,9 +5,13 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"sort"
 	"strings"
 
+	"strata/apicall"
 	"strata/store"
 )
 
@@ -22,6 +26,14 @@ const StatusQuery = "status"
 type Status struct {
 	State   string `json:"state"`
 	Percent int    `json:"percent"`
+	// Accepted is the answer of a long operation's request, given once
+	// the operation is under way (a backup: once its snapshot is taken).
+	Accepted apicall.RcList `json:"accepted,omitempty"`
+	// Bytes moved of the total, and the rate over the last report, for
+	// operations that move data.
+	DoneBytes      int64 `json:"done_bytes,omitempty"`
+	TotalBytes     int64 `json:"total_bytes,omitempty"`
+	BytesPerSecond int64 `json:"bytes_per_second,omitempty"`
 }
 
 // DeploySignal tells a running Deploy of a definition that more of its
@@ -142,4 +154,17 @@ func sortedList(names []string) string {
 
 func id(op string, names ...string) string {
 	return op + ":" + strings.ToLower(strings.Join(names, ":"))
+}
+
+// BackupCreateID names the backup of a snapshot to a remote.
+func BackupCreateID(remote, rd, snap string) string { return id("backup-create", remote, rd, snap) }
+
+// BackupRestoreID names the restore of a backup into a definition.
+func BackupRestoreID(remote, target string) string { return id("backup-restore", remote, target) }
+
+// BackupDeleteID names a delete of backups from a remote: the same
+// request joins a running one.
+func BackupDeleteID(remote string, q any) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%+v", q)))
+	return id("backup-delete", remote, hex.EncodeToString(sum[:8]))
 }

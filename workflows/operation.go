@@ -90,6 +90,14 @@ func (o *operation) lock(objects ...string) error {
 	return nil
 }
 
+// unlock gives back the operation's locks before it ends, for the part
+// of it that no longer needs them.
+func (o *operation) unlock() error {
+	o.locked = false
+	var a *activities.Activities
+	return workflow.ExecuteLocalActivity(o.ctx, a.Release).Get(o.ctx, nil)
+}
+
 // step runs a step that records the request's intent; its replies join
 // the answer. It reports false when the step refused the request.
 func (o *operation) step(state string, activity, input any) (activities.Step, bool, error) {

@@ -5,7 +5,7 @@ package proto
 // ProtocolVersion changes when controller and agents stop understanding
 // each other; a node whose agent speaks another version is shown as
 // OFFLINE(VERSION_MISMATCH).
-const ProtocolVersion = 2
+const ProtocolVersion = 3
 
 // Paths of the agent's HTTP API.
 const (
@@ -56,6 +56,9 @@ type Snapshot struct {
 	// Take: take it now, from the volume as it is (its I/O is suspended);
 	// otherwise it was taken before and is only kept.
 	Take bool `json:"take,omitempty"`
+	// Receive: it is being downloaded from a backup; until it is there,
+	// its absence is no error.
+	Receive bool `json:"receive,omitempty"`
 }
 
 // SnapshotSource is the snapshot a new volume is made from.
@@ -235,4 +238,68 @@ type DevicePool struct {
 type DevicePoolReport struct {
 	StorPoolName string `json:"stor_pool_name,omitempty"`
 	Error        string `json:"error,omitempty"`
+}
+
+// Paths of backup jobs: an upload ships a volume's snapshot to S3, a
+// download brings one back as a snapshot. Both answer a stream of
+// JobEvent lines, the last one Done or Error.
+const (
+	PathBackupUpload   = "/v1/backups/upload"
+	PathBackupDownload = "/v1/backups/download"
+)
+
+// S3Target is the bucket of a job, with the credentials the controller
+// opened for it; the agent keeps them only while the job runs.
+type S3Target struct {
+	Endpoint     string `json:"endpoint"`
+	Bucket       string `json:"bucket"`
+	Region       string `json:"region"`
+	AccessKey    string `json:"access_key"`
+	SecretKey    string `json:"secret_key"`
+	UsePathStyle bool   `json:"use_path_style,omitempty"`
+}
+
+// BackupUpload ships one volume's snapshot. Base names the data key of
+// the backup it is incremental to, and the snapshot it was taken of.
+type BackupUpload struct {
+	S3       S3Target    `json:"s3"`
+	Pool     Pool        `json:"pool"`
+	Resource string      `json:"resource"`
+	VlmNr    int32       `json:"vlm_nr"`
+	Snapshot string      `json:"snapshot"`
+	DataKey  string      `json:"data_key"`
+	Base     *BackupBase `json:"base,omitempty"`
+}
+
+// BackupBase is the backup an upload is incremental to.
+type BackupBase struct {
+	DataKey  string `json:"data_key"`
+	Snapshot string `json:"snapshot"`
+}
+
+// BackupDownload brings one volume of a backup back as a snapshot of
+// the pool, which the node state names with Receive.
+type BackupDownload struct {
+	S3       S3Target `json:"s3"`
+	Pool     Pool     `json:"pool"`
+	Resource string   `json:"resource"`
+	VlmNr    int32    `json:"vlm_nr"`
+	Snapshot string   `json:"snapshot"`
+	DataKey  string   `json:"data_key"`
+}
+
+// JobEvent is one line of a job's answer.
+type JobEvent struct {
+	Progress *JobProgress `json:"progress,omitempty"`
+	Done     *JobProgress `json:"done,omitempty"`
+	Error    string       `json:"error,omitempty"`
+}
+
+// JobProgress is how far a job is, in bytes of the volume and bytes read
+// and sent.
+type JobProgress struct {
+	TotalBytes int64 `json:"total_bytes"`
+	DoneBytes  int64 `json:"done_bytes"`
+	ReadBytes  int64 `json:"read_bytes"`
+	SentBytes  int64 `json:"sent_bytes"`
 }

@@ -98,6 +98,17 @@ type Provider interface {
 	Receive(ctx context.Context, v Volume, r io.Reader) (VolumeState, error)
 }
 
+// SnapshotFiles is a pool whose snapshots are files, which backups read
+// and write directly.
+type SnapshotFiles interface {
+	// SnapshotFile is the file of a snapshot that is there.
+	SnapshotFile(name, snapshot string) (string, error)
+	// PartialSnapshotFile is where a snapshot being received is written
+	// (never listed as a snapshot); CommitSnapshot makes it the snapshot.
+	PartialSnapshotFile(name, snapshot string) (string, error)
+	CommitSnapshot(name, snapshot string) error
+}
+
 // DefaultWaitAfterCreate is how long a provider waits for a new volume's
 // device to appear, unless StorDriver/WaitTimeoutAfterCreate says
 // otherwise (the guide's 500 ms).

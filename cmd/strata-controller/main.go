@@ -203,7 +203,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		c.log.Info(said)
 	}
 	agents := agentlink.New(c.store, c.log.With("component", "agents"), agentPollInterval, agentsTLS)
-	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents, Temporal: c.client}
+	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents, Temporal: c.client, Keyring: keyring}
 	if c.worker, err = worker.Start(c.client, workflows.TaskQueue, acts); err != nil {
 		return err
 	}

@@ -344,6 +344,41 @@ func (p *Pool) Clone(ctx context.Context, name, snapshot, target string) (storag
 	return p.attach(ctx, target)
 }
 
+// SnapshotFile is the snapshot's file.
+func (p *Pool) SnapshotFile(name, snapshot string) (string, error) {
+	path := p.snapshotPath(name, snapshot)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("snapshot %s of volume %s: %w", snapshot, name, err)
+	}
+	return path, nil
+}
+
+// PartialSnapshotFile is where a snapshot is received: its name does not
+// end in .snap until CommitSnapshot.
+func (p *Pool) PartialSnapshotFile(name, snapshot string) (string, error) {
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	if err := p.checkDir(); err != nil {
+		return "", err
+	}
+	return p.snapshotPath(name, snapshot) + ".partial", nil
+}
+
+// CommitSnapshot makes a received snapshot a snapshot of the pool.
+func (p *Pool) CommitSnapshot(name, snapshot string) error {
+	path := p.snapshotPath(name, snapshot)
+	if err := os.Rename(path+".partial", path); err != nil {
+		return fmt.Errorf("commit received snapshot %s of volume %s: %w", snapshot, name, err)
+	}
+	d, err := os.Open(p.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
 // Send writes the snapshot's bytes.
 func (p *Pool) Send(_ context.Context, name, snapshot string, w io.Writer) error {
 	f, err := os.Open(p.snapshotPath(name, snapshot))

@@ -1,0 +1,565 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"strata/agent/proto"
+	"strata/agent/proto/bucket"
+	"strata/apicall"
+	"strata/backups"
+	"strata/nodestate"
+	"strata/remotes"
+	"strata/store"
+)
+
+// BackupCreateInput is a backup to ship, as the request asked for it and
+// the controller named it when it came in.
+type BackupCreateInput struct {
+	Remote   string `json:"remote"`
+	Resource string `json:"resource"`
+	// Snapshot is the snapshot shipped: the one the user named (taken
+	// now when it does not exist), else one named after the backup id.
+	Snapshot    string `json:"snapshot"`
+	BackupID    string `json:"backup_id"`
+	StartMs     int64  `json:"start_ms"`
+	Node        string `json:"node,omitempty"` // preferred
+	Incremental bool   `json:"incremental,omitempty"`
+}
+
+// BackupBase is the backup an incremental one is based on.
+type BackupBase struct {
+	ID       string           `json:"id"`
+	Snapshot string           `json:"snapshot"`
+	DataKeys map[int32]string `json:"data_keys"`
+	// Full is the snapshot of the chain's full backup.
+	Full string `json:"full"`
+}
+
+// BackupPlan is what a backup ships: whether its snapshot is taken now,
+// its name in the bucket, and its base.
+type BackupPlan struct {
+	Step
+	Take bool        `json:"take,omitempty"`
+	Name bucket.Name `json:"name"`
+	Base *BackupBase `json:"base,omitempty"`
+}
+
+// ShipInput is one backup's shipment from a node.
+type ShipInput struct {
+	BackupCreateInput
+	Plan BackupPlan `json:"plan"`
+	Node string     `json:"ship_node"`
+}
+
+// ShippedVolume is a volume's data object.
+type ShippedVolume struct {
+	VlmNr      int32  `json:"vlm_nr"`
+	Key        string `json:"key"`
+	Pool       string `json:"pool"`
+	FinishedMs int64  `json:"finished_ms"`
+}
+
+// ProgressSignal carries a running shipment's progress to its workflow.
+const ProgressSignal = "progress"
+
+func (a *Activities) remotes() remotes.Remotes {
+	return remotes.Remotes{Store: a.Store, Ring: a.Keyring}
+}
+
+// openS3 is a remote's bucket with its keys opened; a refusal (no such
+// remote, not S3, no master key) is an *apicall.Refused.
+func (a *Activities) openS3(ctx context.Context, remote string) (backups.Bucket, remotes.S3, error) {
+	s3, err := a.remotes().OpenS3(ctx, remote)
+	if err != nil {
+		return backups.Bucket{}, remotes.S3{}, err
+	}
+	b, err := backups.Open(s3.Endpoint, s3.Region, s3.AccessKey, s3.SecretKey, s3.Bucket, s3.UsePathStyle)
+	return b, s3, err
+}
+
+// PlanBackup checks a backup request as LINSTOR does and decides what it
+// ships: the snapshot to take or the one named, and the base of an
+// incremental backup, which must be a successful snapshot whose backup
+// is in the bucket and whose volumes have today's sizes (else a full
+// backup, with LINSTOR's warning).
+func (a *Activities) PlanBackup(ctx context.Context, in BackupCreateInput) (BackupPlan, error) {
+	const op, obj = apicall.MaskCrt, apicall.MaskBackup
+	refs := map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot}
+	b, _, err := a.openS3(ctx, in.Remote)
+	if err != nil {
+		s, err := refusal(err, op, obj, map[string]string{"Remote": in.Remote})
+		return BackupPlan{Step: s}, err
+	}
+	rd, err := a.Store.GetResourceDefinition(ctx, in.Resource)
+	if err != nil {
+		s, err := refusal(err, op, obj, refs)
+		return BackupPlan{Step: s}, err
+	}
+	cp, err := a.Store.Props(ctx, store.CtrlPropsInstance)
+	if err != nil {
+		return BackupPlan{}, err
+	}
+	plan := BackupPlan{Name: bucket.Name{Resource: rd.ResourceDspName, BackupID: in.BackupID, Suffix: cp["BackupShipping/"+store.KeyS3KeySuffix], Snapshot: in.Snapshot}}
+	if sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot); err == nil {
+		if !sn.Successful() || sn.Flags.Has(store.FlagDelete) {
+			l := apicall.Failure(apicall.FailInvldSnapshotName, op, obj, "The given snapshot was not successful and can therefore not be shipped", "", "")
+			l[0].ObjRefs = refs
+			return BackupPlan{Step: Step{Replies: l}}, nil
+		}
+	} else if _, ok := store.AsError(err); ok {
+		plan.Take = true
+	} else {
+		return BackupPlan{}, err
+	}
+	if in.Incremental {
+		base, why, err := a.backupBase(ctx, b, rd, in)
+		if err != nil {
+			return BackupPlan{}, err
+		}
+		if why != "" {
+			rc := apicall.NewRc(apicall.MaskWarn, op, obj, why)
+			rc.ObjRefs = refs
+			plan.Replies = append(plan.Replies, rc)
+		}
+		plan.Base = base
+	}
+	return plan, nil
+}
+
+// backupBase is the base of an incremental backup, or why there is none
+// (empty when there never was one).
+func (a *Activities) backupBase(ctx context.Context, b backups.Bucket, rd store.ResourceDefinition, in BackupCreateInput) (*BackupBase, string, error) {
+	last := rd.Props[store.BackupSourceKey(in.Remote, store.KeyBackupLastStartedOrQueued)]
+	if last == "" || store.Key(last) == store.Key(in.Snapshot) {
+		return nil, "", nil
+	}
+	sn, err := a.Store.GetSnapshot(ctx, in.Resource, last)
+	if _, ok := store.AsError(err); ok || (err == nil && (sn.Flags.Has(store.FlagDelete) || !sn.Successful())) {
+		return nil, fmt.Sprintf("The previous snapshot %s needed for the incremental backup has already been deleted. Creating a full backup instead.", last), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	id := sn.Props[store.BackupSourceKey(in.Remote, store.KeyBackupID)]
+	l, err := b.List(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	e := l.Backups[id]
+	if e == nil || !e.Restorable() || e.Meta.SnapDfnUUID != sn.UUID {
+		return nil, fmt.Sprintf("The backup of the previous snapshot %s is not in the remote %s. Creating a full backup instead.", last, in.Remote), nil
+	}
+	sizes := map[int32]int64{}
+	for _, vd := range sn.VolumeDefinitions {
+		sizes[vd.VlmNr] = vd.SizeKib
+	}
+	for _, vd := range rd.VolumeDefinitions {
+		if s, ok := sizes[vd.VlmNr]; !ok || s != vd.VlmSize {
+			return nil, fmt.Sprintf("The volumes of %s changed in size since the previous snapshot %s. Creating a full backup instead.", rd.ResourceDspName, last), nil
+		}
+	}
+	full := sn.Props[store.BackupSourceKey(in.Remote, store.KeyLastFullBackupTimestamp)]
+	if full == "" {
+		full = sn.SnapshotDspName
+	}
+	return &BackupBase{ID: id, Snapshot: sn.SnapshotDspName, DataKeys: e.DataKeys, Full: full}, "", nil
+}
+
+// BackupNodes are the nodes that can ship the backup: those holding the
+// snapshot, the preferred node first, then those holding the base's
+// snapshot too (whose file system then tells what changed).
+func (a *Activities) BackupNodes(ctx context.Context, in ShipInput) ([]string, error) {
+	sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	var baseNodes map[string]bool
+	if in.Plan.Base != nil {
+		if bs, err := a.Store.GetSnapshot(ctx, in.Resource, in.Plan.Base.Snapshot); err == nil {
+			baseNodes = map[string]bool{}
+			for _, n := range bs.Nodes {
+				baseNodes[n.NodeName] = true
+			}
+		}
+	}
+	var first, withBase, rest []string
+	for _, n := range sn.Nodes {
+		switch {
+		case store.Key(n.NodeDspName) == store.Key(in.Node):
+			first = append(first, n.NodeDspName)
+		case baseNodes[n.NodeName]:
+			withBase = append(withBase, n.NodeDspName)
+		default:
+			rest = append(rest, n.NodeDspName)
+		}
+	}
+	return append(append(first, withBase...), rest...), nil
+}
+
+// TakeBackupSlot gives the calling workflow a backup shipping slot on
+// the first of the nodes that has one free, and names it; it fails with
+// SlotsFullErrorType while every slot is taken, which makes the
+// workflow wait: the queue is the waiting workflows, durable as they are.
+func (a *Activities) TakeBackupSlot(ctx context.Context, nodes []string) (string, error) {
+	var last error
+	for _, n := range nodes {
+		if a.Agents.Status(n).Connection != "ONLINE" {
+			continue
+		}
+		err := a.TakeSlot(ctx, SlotInput{Node: n, Kind: store.BackupShipping})
+		if err == nil {
+			return n, nil
+		}
+		last = err
+	}
+	if last == nil {
+		return "", fmt.Errorf("none of the nodes %v that hold the snapshot is online", nodes)
+	}
+	return "", last
+}
+
+// SetShippingStatus records how a shipment is going on its snapshot,
+// and, when it starts, every property LINSTOR sets for it.
+func (a *Activities) SetShippingStatus(ctx context.Context, in ShipInput, status string) error {
+	key := func(k string) string { return store.BackupSourceKey(in.Remote, k) }
+	snap := map[string]string{key(store.KeyShippingStatus): status}
+	var rd map[string]string
+	if status == store.ShippingPrepare {
+		full := in.Snapshot
+		if in.Plan.Base != nil {
+			full = in.Plan.Base.Full
+			snap[key(store.KeyBackupLastSnapshot)] = in.Plan.Base.Snapshot
+		}
+		snap[key(store.KeyBackupStartTimestamp)] = strconv.FormatInt(in.StartMs, 10)
+		snap[key(store.KeyBackupTargetRemote)] = in.Remote
+		snap[key(store.KeyS3KeySuffix)] = in.Plan.Name.Suffix
+		snap[key(store.KeyLastFullBackupTimestamp)] = full
+		snap[key(store.KeyBackupID)] = in.Plan.Name.ID()
+		rd = map[string]string{key(store.KeyBackupLastStartedOrQueued): in.Snapshot}
+	}
+	if in.Node != "" {
+		snap[key(store.KeySrcNode)] = in.Node
+	}
+	return a.Store.SetBackupProps(ctx, in.Resource, in.Snapshot, snap, rd)
+}
+
+// ShipBackup has the node's agent upload each volume of the snapshot,
+// with the remote's keys opened for this job only, and reports the
+// progress to the workflow as it goes. Run again after an interruption,
+// it sends only what the bucket does not hold yet.
+func (a *Activities) ShipBackup(ctx context.Context, in ShipInput) ([]ShippedVolume, error) {
+	b, s3, err := a.openS3(ctx, in.Remote)
+	if err != nil {
+		return nil, err
+	}
+	holder := activity.GetInfo(ctx).WorkflowExecution.ID
+	if err := b.Lease(ctx, holder); err != nil {
+		return nil, err
+	}
+	sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	var part *store.NodeSnapshot
+	for i := range sn.Nodes {
+		if store.Key(sn.Nodes[i].NodeDspName) == store.Key(in.Node) {
+			part = &sn.Nodes[i]
+		}
+	}
+	if part == nil {
+		return nil, fmt.Errorf("snapshot %s of %s is not on node %s", in.Snapshot, in.Resource, in.Node)
+	}
+	report := a.progressReporter(ctx, len(part.Volumes))
+	var out []ShippedVolume
+	for i, v := range part.Volumes {
+		pool, err := nodestate.Pool(ctx, a.Store, in.Node, v.StorPoolDspName)
+		if err != nil {
+			return nil, err
+		}
+		job := proto.BackupUpload{S3: target(s3), Pool: pool, Resource: sn.ResourceDspName, VlmNr: v.VlmNr, Snapshot: sn.SnapshotDspName, DataKey: in.Plan.Name.DataKey(v.VlmNr)}
+		if base := in.Plan.Base; base != nil && base.DataKeys[v.VlmNr] != "" {
+			job.Base = &proto.BackupBase{DataKey: base.DataKeys[v.VlmNr], Snapshot: base.Snapshot}
+		}
+		if _, err := a.Agents.Job(ctx, in.Node, proto.PathBackupUpload, job, func(p proto.JobProgress) { report(i, p) }); err != nil {
+			return nil, err
+		}
+		out = append(out, ShippedVolume{VlmNr: v.VlmNr, Key: job.DataKey, Pool: v.StorPoolDspName, FinishedMs: time.Now().UnixMilli()})
+	}
+	return out, nil
+}
+
+func target(s remotes.S3) proto.S3Target {
+	return proto.S3Target{Endpoint: s.Endpoint, Bucket: s.Bucket, Region: s.Region, AccessKey: s.AccessKey, SecretKey: s.SecretKey, UsePathStyle: s.UsePathStyle}
+}
+
+// progressInterval is how often a job's progress reaches its workflow.
+const progressInterval = 2 * time.Second
+
+// progressReporter heartbeats a job's progress and signals it to the
+// workflow, at most every progressInterval; volumes' progress adds up.
+func (a *Activities) progressReporter(ctx context.Context, volumes int) func(vol int, p proto.JobProgress) {
+	info := activity.GetInfo(ctx)
+	var mu sync.Mutex
+	each := make([]proto.JobProgress, volumes)
+	var last time.Time
+	return func(vol int, p proto.JobProgress) {
+		mu.Lock()
+		defer mu.Unlock()
+		each[vol] = p
+		activity.RecordHeartbeat(ctx)
+		if time.Since(last) < progressInterval {
+			return
+		}
+		last = time.Now()
+		var sum proto.JobProgress
+		for _, e := range each {
+			sum.TotalBytes += e.TotalBytes
+			sum.DoneBytes += e.DoneBytes
+			sum.ReadBytes += e.ReadBytes
+			sum.SentBytes += e.SentBytes
+		}
+		_ = a.Temporal.SignalWorkflow(ctx, info.WorkflowExecution.ID, info.WorkflowExecution.RunID, ProgressSignal, sum)
+	}
+}
+
+// CommitInput is a shipped backup to commit.
+type CommitInput struct {
+	ShipInput
+	Volumes []ShippedVolume `json:"volumes"`
+}
+
+// CommitBackup writes the backup's meta, the last object of a backup:
+// from then on it is listed as successful. Then the snapshot says
+// Success and the shipment's lease goes.
+func (a *Activities) CommitBackup(ctx context.Context, in CommitInput) error {
+	b, _, err := a.openS3(ctx, in.Remote)
+	if err != nil {
+		return err
+	}
+	sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot)
+	if err != nil {
+		return err
+	}
+	cluster, err := a.Store.EnsureClusterID(ctx)
+	if err != nil {
+		return err
+	}
+	m := bucket.Meta{RscName: sn.ResourceDspName, NodeName: in.Node, StartTimestamp: in.StartMs, FinishTimestamp: time.Now().UnixMilli(),
+		ClusterID: cluster, SnapDfnUUID: sn.UUID, Backups: map[string][]bucket.MetaBackup{},
+		RscDfn: bucket.MetaRscDfn{SnapDfnProps: sn.Props, RscDfnProps: sn.ResourceDefinitionProps, VlmDfns: map[string]bucket.MetaVlmDfn{}}}
+	if base := in.Plan.Base; base != nil {
+		n, _ := bucket.ParseID(base.ID)
+		key := n.MetaKey()
+		m.BasedOn = &key
+	}
+	for _, vd := range sn.VolumeDefinitions {
+		m.RscDfn.VlmDfns[strconv.Itoa(int(vd.VlmNr))] = bucket.MetaVlmDfn{Size: vd.SizeKib, VlmDfnProps: vd.VolumeDefinitionProps, SnapVlmDfnProps: map[string]string{}}
+	}
+	for _, v := range in.Volumes {
+		nr := strconv.Itoa(int(v.VlmNr))
+		m.Backups[nr] = append(m.Backups[nr], bucket.MetaBackup{Name: v.Key, FinishedTimestamp: v.FinishedMs, Node: in.Node, StorPool: v.Pool})
+	}
+	if err := b.Commit(ctx, in.Plan.Name, m); err != nil {
+		return err
+	}
+	if err := a.SetShippingStatus(ctx, in.ShipInput, store.ShippingSuccess); err != nil {
+		return err
+	}
+	return b.Unlease(ctx, activity.GetInfo(ctx).WorkflowExecution.ID)
+}
+
+// FailBackup records a shipment that ended without its backup: the
+// snapshot says Failed (or Aborted), and the lease goes.
+func (a *Activities) FailBackup(ctx context.Context, in ShipInput, status string) error {
+	if err := a.SetShippingStatus(ctx, in, status); err != nil {
+		return err
+	}
+	b, _, err := a.openS3(ctx, in.Remote)
+	if err != nil {
+		return nil // without the keys the lease expires by itself
+	}
+	return b.Unlease(ctx, activity.GetInfo(ctx).WorkflowExecution.ID)
+}
+
+// BackupDeleteInput is a backup delete request.
+type BackupDeleteInput struct {
+	Remote string              `json:"remote"`
+	Query  backups.DeleteQuery `json:"query"`
+}
+
+// DeleteBackups deletes the backups the query chooses, with LINSTOR's
+// rules, and then the chunks no backup uses; a dry run only tells which.
+// Deleting is idempotent: run again, it finds what is left.
+func (a *Activities) DeleteBackups(ctx context.Context, in BackupDeleteInput) (Step, error) {
+	const op, obj = apicall.MaskDel, apicall.MaskBackup
+	refs := map[string]string{"Remote": in.Remote}
+	if err := in.Query.Check(); err != nil {
+		return refusal(err, op, obj, refs)
+	}
+	b, _, err := a.openS3(ctx, in.Remote)
+	if err != nil {
+		return refusal(err, op, obj, refs)
+	}
+	l, err := b.List(ctx)
+	if err != nil {
+		return Step{}, err
+	}
+	cluster, err := a.Store.EnsureClusterID(ctx)
+	if err != nil {
+		return Step{}, err
+	}
+	chosen, err := l.Select(in.Query, cluster)
+	if err != nil {
+		return refusal(err, op, obj, refs)
+	}
+	var s Step
+	for _, e := range chosen {
+		msg := fmt.Sprintf("Backup %s deleted from remote %s.", e.Name.ID(), in.Remote)
+		if in.Query.DryRun {
+			msg = fmt.Sprintf("Would delete backup %s (%s and %d volume objects) from remote %s.", e.Name.ID(), e.Name.MetaKey(), len(e.DataKeys), in.Remote)
+		}
+		rc := apicall.NewRc(apicall.MaskInfo|apicall.Deleted, op, obj, msg)
+		rc.ObjRefs = map[string]string{"Remote": in.Remote, "Backup": e.Name.ID()}
+		s.Replies = append(s.Replies, rc)
+	}
+	if in.Query.DryRun || len(chosen) == 0 {
+		return s, nil
+	}
+	if err := b.Delete(ctx, chosen); err != nil {
+		return Step{}, err
+	}
+	n, err := b.CollectGarbage(ctx)
+	if err != nil {
+		return Step{}, err
+	}
+	rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("%d objects no backup uses any more were deleted from remote %s.", n, in.Remote))
+	rc.ObjRefs = refs
+	return Step{Replies: append(s.Replies, rc)}, nil
+}
+
+// BackupRestoreInput is a restore request.
+type BackupRestoreInput struct {
+	Remote        string            `json:"remote"`
+	SrcResource   string            `json:"src_rsc_name,omitempty"`
+	SrcSnapshot   string            `json:"src_snap_name,omitempty"`
+	LastBackup    string            `json:"last_backup,omitempty"`
+	PoolMap       map[string]string `json:"stor_pool_map,omitempty"`
+	Target        string            `json:"target_rsc_name"`
+	Node          string            `json:"node_name"`
+	DownloadOnly  bool              `json:"download_only,omitempty"`
+	ResourceGroup string            `json:"dst_rsc_grp,omitempty"`
+}
+
+// RestorePlan is the backup a restore downloads and where to.
+type RestorePlan struct {
+	Step
+	Snapshot string `json:"snapshot"`
+	// Volumes are the data keys by volume, each with the pool it goes to.
+	Volumes      []ShippedVolume `json:"volumes"`
+	DownloadOnly bool            `json:"download_only,omitempty"`
+}
+
+// RecordBackupRestore finds the backup (the id given, else the newest
+// successful backup of the resource, or of its snapshot), creates the
+// target definition when it is missing, and records the snapshot being
+// downloaded on the node. A target with diskful resources gets the
+// snapshot only, with LINSTOR's warning. Run again (a crash), it finds
+// the download it recorded.
+func (a *Activities) RecordBackupRestore(ctx context.Context, in BackupRestoreInput) (RestorePlan, error) {
+	var plan RestorePlan
+	s, err := func() (Step, error) {
+		const op, obj = apicall.MaskCrt, apicall.MaskBackup
+		refs := map[string]string{"RscDfn": in.Target, "Remote": in.Remote}
+		b, _, err := a.openS3(ctx, in.Remote)
+		if err != nil {
+			return refusal(err, op, obj, refs)
+		}
+		l, err := b.List(ctx)
+		if err != nil {
+			return Step{}, err
+		}
+		e, err := l.Latest(in.LastBackup, in.SrcResource, in.SrcSnapshot)
+		if err != nil {
+			return refusal(err, op, obj, refs)
+		}
+		if _, err := a.Store.GetResourceDefinition(ctx, in.Target); err != nil {
+			if _, ok := store.AsError(err); !ok {
+				return Step{}, err
+			}
+			if _, err := a.Store.CreateResourceDefinition(ctx, store.ResourceDefinitionSpec{Name: in.Target, ResourceGroup: in.ResourceGroup}); err != nil {
+				return refusal(err, op, obj, refs)
+			}
+		}
+		rs := store.ReceivedSnapshot{Resource: in.Target, Snapshot: e.Name.SnapshotName(), Node: in.Node, ResourceDefinitionProps: e.Meta.RscDfn.RscDfnProps}
+		plan = RestorePlan{Snapshot: rs.Snapshot}
+		for nr, key := range e.DataKeys {
+			pool := ""
+			for _, v := range e.Meta.Backups[strconv.Itoa(int(nr))] {
+				pool = v.StorPool
+			}
+			if to, ok := in.PoolMap[pool]; ok {
+				pool = to
+			}
+			rs.Volumes = append(rs.Volumes, store.ReceivedVolume{VlmNr: nr, SizeKib: e.Meta.RscDfn.VlmDfns[strconv.Itoa(int(nr))].Size, Pool: pool})
+			plan.Volumes = append(plan.Volumes, ShippedVolume{VlmNr: nr, Key: key, Pool: pool})
+		}
+		deployed, err := a.Store.RecordReceivedSnapshot(ctx, rs)
+		if err != nil {
+			return refusal(err, op, obj, refs)
+		}
+		var st Step
+		if deployed || in.DownloadOnly {
+			plan.DownloadOnly = true
+			if deployed {
+				rc := apicall.NewRc(apicall.WarnBackupDlOnly, op, obj, "The target resource-definition is already deployed on nodes. After downloading the Backup Linstor will NOT restore the data to prevent unintentional data-loss.")
+				rc.ObjRefs = refs
+				st.Replies = append(st.Replies, rc)
+			}
+		}
+		rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("Restoring backup %s of remote %s into %s on %s in progress.", e.Name.ID(), in.Remote, in.Target, in.Node))
+		rc.ObjRefs = map[string]string{"RscDfn": in.Target, "Snapshot": rs.Snapshot, "Remote": in.Remote}
+		st.Replies = append(st.Replies, rc)
+		st.Nodes = []string{in.Node}
+		return st, nil
+	}()
+	plan.Step = s
+	return plan, err
+}
+
+// DownloadBackup has the node's agent download each volume of the
+// backup into the snapshot recorded for it; run again after an
+// interruption, it fetches only the chunks not written yet.
+func (a *Activities) DownloadBackup(ctx context.Context, in BackupRestoreInput, plan RestorePlan) error {
+	_, s3, err := a.openS3(ctx, in.Remote)
+	if err != nil {
+		return err
+	}
+	report := a.progressReporter(ctx, len(plan.Volumes))
+	for i, v := range plan.Volumes {
+		pool, err := nodestate.Pool(ctx, a.Store, in.Node, v.Pool)
+		if err != nil {
+			return err
+		}
+		job := proto.BackupDownload{S3: target(s3), Pool: pool, Resource: in.Target, VlmNr: v.VlmNr, Snapshot: plan.Snapshot, DataKey: v.Key}
+		if _, err := a.Agents.Job(ctx, in.Node, proto.PathBackupDownload, job, func(p proto.JobProgress) { report(i, p) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RestoreVolumeDefinitions gives a definition the volume definitions of
+// its snapshot, unless it has them.
+func (a *Activities) RestoreVolumeDefinitions(ctx context.Context, rd, snap string) error {
+	_, err := a.Store.RestoreVolumeDefinitions(ctx, rd, snap, rd)
+	if e, ok := store.AsError(err); ok && e.Problem == store.Exists {
+		return nil
+	}
+	return err
+}

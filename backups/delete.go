@@ -1,0 +1,107 @@
+package backups
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"strata/agent/proto/bucket"
+	"strata/apicall"
+)
+
+// DeleteQuery is LINSTOR's choice of backups to delete.
+type DeleteQuery struct {
+	ID, IDPrefix, Timestamp, ResourceName, NodeName, S3Key string
+	Cascading, All, AllLocalCluster, DryRun, KeepSnaps     bool
+}
+
+// Check refuses what LINSTOR refuses: no choice, or more than one kind
+// of choice (the time stamp, resource and node filters are one kind).
+func (q DeleteQuery) Check() error {
+	kinds := 0
+	for _, set := range []bool{q.ID != "", q.IDPrefix != "", q.S3Key != "", q.Timestamp != "" || q.ResourceName != "" || q.NodeName != "", q.All, q.AllLocalCluster} {
+		if set {
+			kinds++
+		}
+	}
+	switch {
+	case kinds == 0:
+		return &apicall.Refused{Code: apicall.FailInvldRequest, Message: "You have to specify which backups you want to delete. Use 'all' to delete all backups in the specified bucket"}
+	case kinds > 1:
+		return &apicall.Refused{Code: apicall.FailInvldRequest, Message: "Too many parameters given. Use either id, id_prefix, s3key, any combination of timestamp, resource_name and node_name, all or all_local_cluster."}
+	}
+	if q.Timestamp != "" {
+		if _, err := time.ParseInLocation(bucket.BackupIDFormat, q.Timestamp, time.Local); err != nil {
+			return &apicall.Refused{Code: apicall.FailInvldRequest, Message: fmt.Sprintf("The timestamp '%s' is not of the form yyyyMMdd_HHmmss.", q.Timestamp)}
+		}
+	}
+	return nil
+}
+
+// Select is the backups the query deletes: those it names and, when it
+// cascades (all does), every backup based on them. A backup that others
+// are based on is refused without cascading, since deleting it would
+// leave them a base that is gone in LINSTOR's chain, even though in
+// Strata's format every backup restores on its own.
+func (l Listing) Select(q DeleteQuery, clusterID string) ([]*Entry, error) {
+	match := func(id string, e *Entry) bool {
+		switch {
+		case q.ID != "":
+			return id == q.ID || id+".meta" == q.ID
+		case q.IDPrefix != "":
+			return strings.HasPrefix(id, q.IDPrefix)
+		case q.S3Key != "":
+			return e.Name.MetaKey() == q.S3Key || slices.Contains(slices.Collect(maps.Values(e.DataKeys)), q.S3Key)
+		case q.All:
+			return true
+		case q.AllLocalCluster:
+			return e.Meta != nil && e.Meta.ClusterID == clusterID
+		}
+		if q.ResourceName != "" && !strings.EqualFold(e.Name.Resource, q.ResourceName) {
+			return false
+		}
+		if q.NodeName != "" && (e.Meta == nil || !strings.EqualFold(e.Meta.NodeName, q.NodeName)) {
+			return false
+		}
+		if q.Timestamp != "" {
+			before, _ := time.ParseInLocation(bucket.BackupIDFormat, q.Timestamp, time.Local)
+			at, err := e.Name.Time(time.Local)
+			return err == nil && at.Before(before)
+		}
+		return true
+	}
+	chosen := map[string]bool{}
+	for id, e := range l.Backups {
+		if match(id, e) {
+			chosen[id] = true
+		}
+	}
+	if len(chosen) == 0 && (q.ID != "" || q.S3Key != "") {
+		return nil, &apicall.Refused{Code: apicall.FailNotFoundBackup, Message: fmt.Sprintf("The backup '%s' does not exist in the given remote.", q.ID+q.S3Key)}
+	}
+	cascade := q.Cascading || q.All
+	for changed := true; changed; {
+		changed = false
+		for id, e := range l.Backups {
+			if chosen[id] || e.Meta == nil || e.Meta.BasedOn == nil {
+				continue
+			}
+			base, ok := bucket.ParseMetaKey(*e.Meta.BasedOn)
+			if !ok || !chosen[base.ID()] {
+				continue
+			}
+			if !cascade {
+				return nil, &apicall.Refused{Code: apicall.FailDependendBackup, Message: fmt.Sprintf("The backup '%s' cannot be deleted: the backup '%s' is based on it.", base.ID(), id),
+					Correction: "Delete with cascading to delete the backups based on it too."}
+			}
+			chosen[id], changed = true, true
+		}
+	}
+	var out []*Entry
+	for _, id := range slices.Sorted(maps.Keys(chosen)) {
+		out = append(out, l.Backups[id])
+	}
+	return out, nil
+}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"strata/restapi"
+)
+
+func (a *app) backupCommand() *cobra.Command {
+	c := &cobra.Command{Use: "backup", Aliases: []string{"b"}, Short: "backup commands: ship snapshots to S3 remotes and bring them back"}
+	var full bool
+	var node, snap string
+	create := verb("create REMOTE RESOURCE", "back up a resource to a remote: incremental unless -f", aliasCreate, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		return a.write(cmd.Context(), http.MethodPost, "/v1/remotes/"+url.PathEscape(args[0])+"/backups",
+			restapi.BackupCreate{RscName: args[1], NodeName: node, SnapName: snap, Incremental: !full})
+	})
+	create.Flags().BoolVarP(&full, "full", "f", false, "a full backup, not an incremental one")
+	create.Flags().StringVarP(&node, "node", "n", "", "the node to ship from, when it has a free slot")
+	create.Flags().StringVarP(&snap, "snapshot", "s", "", "the snapshot to ship (taken now when it does not exist)")
+
+	var rsc string
+	list := verb("list REMOTE", "list the backups in a remote", aliasList, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		q := url.Values{}
+		if rsc != "" {
+			q.Set("rsc_name", rsc)
+		}
+		var l restapi.BackupList
+		raw, err := a.get(cmd.Context(), "/v1/remotes/"+url.PathEscape(args[0])+"/backups", q, &l)
+		if err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, id := range slices.Sorted(maps.Keys(l.Linstor)) {
+			b := l.Linstor[id]
+			state := "Failed"
+			switch {
+			case b.Shipping:
+				state = "Shipping"
+			case b.Success:
+				state = "Success"
+			}
+			based := strings.TrimSuffix(b.BasedOnID, ".meta")
+			rows = append(rows, []string{b.OriginRsc, b.OriginSnap, b.StartTime, based, state})
+		}
+		return a.list(raw, []string{"Resource", "Snapshot", "Start time", "Based on", "Status"}, rows)
+	})
+	list.Flags().StringVarP(&rsc, "resource", "r", "", "only the backups of this resource")
+
+	var r restapi.BackupRestore
+	restore := verb("restore REMOTE NODE TARGET", "restore a backup into a resource on a node (--resource for the latest of a resource, --id for one)", nil, cobra.ExactArgs(3), func(cmd *cobra.Command, args []string) error {
+		r.NodeName, r.TargetRscName = args[1], args[2]
+		return a.write(cmd.Context(), http.MethodPost, "/v1/remotes/"+url.PathEscape(args[0])+"/backups/restore", r)
+	})
+	restore.Flags().StringVar(&r.SrcRscName, "resource", "", "restore the latest backup of this resource")
+	restore.Flags().StringVar(&r.SrcSnapName, "snapshot", "", "restore the backup of this snapshot")
+	restore.Flags().StringVar(&r.LastBackup, "id", "", "restore this backup")
+	restore.Flags().BoolVar(&r.DownloadOnly, "download-only", false, "only download the backup as a snapshot")
+	restore.Flags().StringToStringVar(&r.StorPoolMap, "storpool-rename", nil, "backed-up pool=pool of the node")
+
+	var del struct {
+		id, prefix, timestamp, resource, node, s3key string
+		cascading, dryrun, keepSnaps                 bool
+	}
+	deleteCmd := verb("delete REMOTE [all]", "delete backups from a remote (by --id, --id-prefix, --s3key, --time/--resource/--node, or all)", aliasDelete, cobra.RangeArgs(1, 2), func(cmd *cobra.Command, args []string) error {
+		q := url.Values{}
+		for k, v := range map[string]string{"id": del.id, "id_prefix": del.prefix, "timestamp": del.timestamp, "resource_name": del.resource, "node_name": del.node, "s3key": del.s3key} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		for k, v := range map[string]bool{"cascading": del.cascading, "dryrun": del.dryrun, "keep_snaps": del.keepSnaps, "all": len(args) == 2 && args[1] == "all"} {
+			if v {
+				q.Set(k, "True")
+			}
+		}
+		return a.write(cmd.Context(), http.MethodDelete, "/v1/remotes/"+url.PathEscape(args[0])+"/backups?"+q.Encode(), nil)
+	})
+	for _, f := range []struct {
+		name  string
+		value *string
+		usage string
+	}{{"id", &del.id, "the backup's id"}, {"id-prefix", &del.prefix, "every backup whose id starts so"}, {"time", &del.timestamp, "backups started before (YYYYMMDD_HHMMSS)"},
+		{"resource", &del.resource, "backups of this resource"}, {"node", &del.node, "backups shipped from this node"}, {"s3key", &del.s3key, "the backup with this key"}} {
+		deleteCmd.Flags().StringVar(f.value, f.name, "", f.usage)
+	}
+	deleteCmd.Flags().BoolVar(&del.cascading, "cascading", false, "also the backups based on those deleted")
+	deleteCmd.Flags().BoolVar(&del.dryrun, "dry-run", false, "only tell what would be deleted")
+	deleteCmd.Flags().BoolVar(&del.keepSnaps, "keep-snaps", false, "keep the local snapshots")
+	c.AddCommand(create, list, restore, deleteCmd)
+	return c
+}

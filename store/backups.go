@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+// BackupSourceKey is a shipment's property on the snapshot shipped (and,
+// for BackupLastStartedOrQueued, on its definition): LINSTOR's
+// BackupShipping/Source/<remote>/<key>, which linstor-csi reads.
+func BackupSourceKey(remote, key string) string { return "BackupShipping/Source/" + remote + "/" + key }
+
+// Keys under BackupSourceKey.
+const (
+	KeyShippingStatus            = "ShippingStatus"
+	KeyBackupStartTimestamp      = "BackupStartTimestamp"
+	KeyBackupTargetRemote        = "BackupTargetRemote"
+	KeyLastFullBackupTimestamp   = "LastFullBackupTimestamp"
+	KeyBackupLastSnapshot        = "BackupLastSnapshot"
+	KeySrcNode                   = "SrcNode"
+	KeyS3KeySuffix               = "S3KeySuffix"
+	KeyBackupLastStartedOrQueued = "BackupLastStartedOrQueued"
+	// KeyBackupID is Strata's: the id the snapshot's backup has in the
+	// bucket.
+	KeyBackupID = "BackupId"
+)
+
+// ShippingStatus values, LINSTOR's.
+const (
+	ShippingPrepare = "Prepare Shipping"
+	ShippingRunning = "Shipping"
+	ShippingSuccess = "Success"
+	ShippingFailed  = "Failed"
+	ShippingAborted = "Aborted"
+)
+
+// SetBackupProps writes a shipment's properties on the snapshot and its
+// definition: internal keys, set by the controller and not checked
+// against the user's whitelist.
+func (s *Store) SetBackupProps(ctx context.Context, rd, snap string, snapProps, rdProps map[string]string) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		def, err := takeSnapshotDefinition(tx, rd, snap)
+		if err != nil {
+			return err
+		}
+		if err := setProps(tx, SnapshotDefinitionInstance(rd, snap), snapProps); err != nil {
+			return err
+		}
+		if err := setProps(tx, ResourceDefinitionInstance(rd), rdProps); err != nil {
+			return err
+		}
+		return touchDefinition(tx, def.ResourceName)
+	})
+}
+
+// ReceivedSnapshot is a backup to download as a snapshot of a
+// definition on one node.
+type ReceivedSnapshot struct {
+	Resource, Snapshot, Node string
+	// ResourceDefinitionProps are the backed-up definition's.
+	ResourceDefinitionProps map[string]string
+	Volumes                 []ReceivedVolume
+}
+
+// ReceivedVolume is a volume of a received snapshot, in a pool of the
+// node.
+type ReceivedVolume struct {
+	VlmNr   int32
+	SizeKib int64
+	Pool    string
+}
+
+// RecordReceivedSnapshot records a snapshot being downloaded, in phase
+// PhaseReceive: the node keeps what arrives. It reports whether the
+// definition has diskful resources already (then the backup is only
+// downloaded). The definition must exist. A download recorded before is
+// joined.
+func (s *Store) RecordReceivedSnapshot(ctx context.Context, r ReceivedSnapshot) (deployed bool, err error) {
+	err = s.Write(ctx, func(tx *gorm.DB) error {
+		rd, err := takeResourceDefinition(tx, r.Resource)
+		if err != nil {
+			return err
+		}
+		var found []SnapshotDefinitionRow
+		if err := tx.Where("resource_name = ? AND snapshot_name = ?", rd.ResourceName, Key(r.Snapshot)).Find(&found).Error; err != nil {
+			return err
+		}
+		if len(found) > 0 && found[0].Phase != PhaseReceive {
+			return exists(KindSnapshot, "The requested backup has already been downloaded to this cluster. Please use 'snapshot resource restore' to get a resource.")
+		}
+		node, err := take[NodeRow](tx, notFound(KindNode, "Node '%s' not found.", r.Node), "node_name = ?", Key(r.Node))
+		if err != nil {
+			return err
+		}
+		var rscs []ResourceRow
+		if err := tx.Where("resource_name = ?", rd.ResourceName).Find(&rscs).Error; err != nil {
+			return err
+		}
+		for _, x := range rscs {
+			deployed = deployed || (!Diskless(x.Flags) && !x.Flags.Has(FlagDelete))
+		}
+		if len(found) > 0 {
+			return nil // recorded before: the download goes on
+		}
+		def := SnapshotDefinitionRow{ResourceName: rd.ResourceName, SnapshotName: Key(r.Snapshot), SnapshotDspName: r.Snapshot, UUID: uuid.NewString(),
+			Phase: PhaseReceive, ResourceDefinitionProps: r.ResourceDefinitionProps}
+		if err := tx.Create(&def).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&SnapshotRow{ResourceName: rd.ResourceName, SnapshotName: def.SnapshotName, NodeName: node.NodeName, UUID: uuid.NewString()}).Error; err != nil {
+			return err
+		}
+		for _, v := range r.Volumes {
+			missing := notFound(KindStoragePool, "Storage pool '%s' not found on node '%s'.", v.Pool, node.NodeDspName)
+			if _, err := take[StoragePoolRow](tx, missing, "node_name = ? AND pool_name = ?", node.NodeName, Key(v.Pool)); err != nil {
+				return err
+			}
+			if err := tx.Create(&SnapshotVolumeDefinitionRow{ResourceName: rd.ResourceName, SnapshotName: def.SnapshotName, VlmNr: v.VlmNr, UUID: uuid.NewString(), SizeKib: v.SizeKib}).Error; err != nil {
+				return err
+			}
+			if err := tx.Create(&SnapshotVolumeRow{ResourceName: rd.ResourceName, SnapshotName: def.SnapshotName, NodeName: node.NodeName, VlmNr: v.VlmNr, UUID: uuid.NewString(), StorPoolName: Key(v.Pool)}).Error; err != nil {
+				return err
+			}
+		}
+		return touchDefinition(tx, rd.ResourceName)
+	})
+	return deployed, err
+}

@@ -1,0 +1,156 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	linstor "github.com/LINBIT/golinstor"
+	lapi "github.com/LINBIT/golinstor/client"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/stretchr/testify/require"
+
+	"strata/tests/harness"
+)
+
+// backupRemote starts MinIO, sets the master passphrase and creates the
+// S3 remote s3r on its bucket.
+func backupRemote(t *testing.T, c *harness.Controller) (*harness.MinIO, *minio.Client) {
+	s3 := harness.StartMinIO(t, "backups")
+	must(t, c, http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": "backup-test-passphrase"}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/remotes/s3", map[string]any{"remote_name": "s3r", "endpoint": s3.Endpoint, "bucket": "backups", "region": "us-east-1",
+		"access_key": s3.AccessKey, "secret_key": s3.SecretKey, "use_path_style": true}, http.StatusOK)
+	mc, err := minio.New(strings.TrimPrefix(s3.Endpoint, "http://"), &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, ""), Region: "us-east-1"})
+	require.NoError(t, err)
+	return s3, mc
+}
+
+// waitForBackup waits until the backup of snapshot snap of rd is listed
+// as successful and returns it.
+func waitForBackup(t *testing.T, cli *lapi.Client, rd, snap string) lapi.Backup {
+	var found lapi.Backup
+	eventually(t, 60*time.Second, "backup of "+snap+" successful", func() bool {
+		l, err := cli.Backup.GetAll(context.Background(), "s3r", rd, snap)
+		require.NoError(t, err)
+		for _, b := range l.Linstor {
+			if b.OriginSnap == snap && b.Success {
+				found = b
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// Backups of a definition on reflink pools, as linstor-csi's S3
+// snapshot class makes them through golinstor: a full backup, then an
+// incremental one that is based on it and ships only what changed,
+// listed with LINSTOR's ids, props and flags; a backup without its meta
+// is never listed as successful; delete refuses a base without
+// cascading and collects the chunks nothing uses.
+func TestBackupsToMinIO(t *testing.T) {
+	ctx := context.Background()
+	c, _, _, cli := snapshotCluster(t)
+	_, mc := backupRemote(t, c)
+	then := fill(t, c, "db", 0xA1)
+
+	snap, err := cli.Backup.Create(ctx, "s3r", lapi.BackupCreate{RscName: "db", SnapName: "full1"})
+	require.NoError(t, err, "golinstor reads obj_refs.Snapshot")
+	require.Equal(t, "full1", snap)
+	full := waitForBackup(t, cli, "db", "full1")
+	require.True(t, full.Restorable)
+	require.Empty(t, full.BasedOnId)
+	require.Regexp(t, `^db_back_[0-9]{8}_[0-9]{6}\^full1$`, full.Id)
+	require.Equal(t, full.Id+".meta", full.S3.MetaName)
+	require.Len(t, full.Vlms, 1)
+	sn, err := cli.Resources.GetSnapshot(ctx, "db", "full1")
+	require.NoError(t, err)
+	require.Equal(t, "Success", sn.Props["BackupShipping/Source/s3r/ShippingStatus"], "linstor-csi's readiness")
+	require.Equal(t, "s3r", sn.Props["BackupShipping/Source/s3r/BackupTargetRemote"])
+	rd, err := cli.ResourceDefinitions.Get(ctx, "db")
+	require.NoError(t, err)
+	require.Equal(t, "full1", rd.Props["BackupShipping/Source/s3r/BackupLastStartedOrQueued"])
+
+	time.Sleep(time.Second) // backup ids have seconds
+	now := fill(t, c, "db", 0xB2)
+	snap, err = cli.Backup.Create(ctx, "s3r", lapi.BackupCreate{RscName: "db", SnapName: "inc1", Incremental: true})
+	require.NoError(t, err)
+	inc := waitForBackup(t, cli, "db", "inc1")
+	require.Equal(t, full.Id+".meta", inc.BasedOnId, "LINSTOR's based_on_id is the base's meta key")
+	require.Equal(t, "inc1", snap)
+
+	// Each backup restores on its own into a new definition, with the
+	// data of its time.
+	for _, r := range []struct {
+		id, target, node string
+		sum              [32]byte
+	}{{full.Id, "db-full", "bravo", then}, {inc.Id, "db-inc", "charlie", now}} {
+		require.NoError(t, cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: r.id, TargetRscName: r.target, NodeName: r.node}))
+		eventually(t, 60*time.Second, r.target+" restored", func() bool { return ready(t, c, r.target, 1) })
+		require.Equal(t, map[string][32]byte{r.node: r.sum}, checksums(t, c, r.target), "%s holds the data of %s", r.target, r.id)
+	}
+	err = cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: full.Id, TargetRscName: "db-full", NodeName: "bravo"})
+	require.True(t, lapi.IsApiCallError(err, linstor.FailExistsSnapshotDfn), "downloaded before: %v", err)
+
+	// A data object without its meta (an interrupted shipment) is not a
+	// successful backup.
+	_, err = mc.PutObject(ctx, "backups", "db_00000_back_20200101_000000", strings.NewReader("{}"), 2, minio.PutObjectOptions{})
+	require.NoError(t, err)
+	l, err := cli.Backup.GetAll(ctx, "s3r", "", "")
+	require.NoError(t, err)
+	require.Len(t, l.Linstor, 3)
+	require.False(t, l.Linstor["db_back_20200101_000000"].Success)
+	require.False(t, l.Linstor["db_back_20200101_000000"].Restorable)
+
+	// The base of another backup goes only with cascading.
+	err = cli.Backup.DeleteAll(ctx, "s3r", lapi.BackupDeleteOpts{ID: full.Id})
+	require.True(t, lapi.IsApiCallError(err, linstor.FailDependendBackup), "%v", err)
+	var rcs []struct {
+		RetCode int64  `json:"ret_code"`
+		Message string `json:"message"`
+	}
+	status, err := c.Do(ctx, http.MethodDelete, "/v1/remotes/s3r/backups", nil, &rcs)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusInternalServerError, status, "LINSTOR's mapping of FAIL_INVLD_REQUEST")
+	require.Equal(t, "You have to specify which backups you want to delete. Use 'all' to delete all backups in the specified bucket", rcs[0].Message)
+	status, err = c.Do(ctx, http.MethodDelete, "/v1/remotes/s3r/backups?id=x&all=true", nil, &rcs)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusInternalServerError, status)
+	require.True(t, strings.HasPrefix(rcs[0].Message, "Too many parameters given."), rcs[0].Message)
+
+	objects := func() int {
+		n := 0
+		for obj := range mc.ListObjects(ctx, "backups", minio.ListObjectsOptions{Prefix: "strata/", Recursive: true}) {
+			require.NoError(t, obj.Err)
+			n++
+		}
+		return n
+	}
+	before := objects()
+	require.NoError(t, cli.Backup.DeleteAll(ctx, "s3r", lapi.BackupDeleteOpts{ID: inc.Id}))
+	require.Less(t, objects(), before, "the objects only the incremental backup used are collected")
+	require.NoError(t, cli.Backup.DeleteAll(ctx, "s3r", lapi.BackupDeleteOpts{All: true}))
+	l, err = cli.Backup.GetAll(ctx, "s3r", "", "")
+	require.NoError(t, err)
+	require.Empty(t, l.Linstor)
+	require.Zero(t, objects(), "nothing is left in the bucket")
+}
+
+// Bad input gets LINSTOR's answers and starts nothing.
+func TestBackupBadInput(t *testing.T) {
+	ctx := context.Background()
+	c := harness.StartController(t, harness.ControllerOptions{})
+	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)))
+	require.NoError(t, err)
+	_, err = cli.Backup.Create(ctx, "nowhere", lapi.BackupCreate{RscName: "db"})
+	require.ErrorIs(t, err, lapi.NotFoundError, "FAIL_NOT_FOUND_REMOTE answers 404, which golinstor reads as not found")
+	must(t, c, http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": "backup-test-passphrase"}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/remotes/linstor", map[string]any{"remote_name": "other", "url": "http://10.0.0.9:3370"}, http.StatusOK)
+	_, err = cli.Backup.Create(ctx, "other", lapi.BackupCreate{RscName: "db"})
+	require.True(t, lapi.IsApiCallError(err, linstor.FailInvldRemoteName), "%v", err)
+	require.ErrorContains(t, err, "The remote other is not an s3 remote.")
+}

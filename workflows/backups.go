@@ -1,0 +1,194 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"strata/activities"
+	"strata/agent/proto"
+	"strata/apicall"
+	"strata/store"
+)
+
+// A shipment runs as long as the data takes; a node that stops
+// reporting for a minute is taken to be gone, and the upload starts
+// again, sending only what the bucket does not hold yet.
+var shipOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 24 * time.Hour,
+	HeartbeatTimeout:    time.Minute,
+	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
+}
+
+// BackupCreate ships a snapshot of a definition to an S3 remote: it
+// checks the request, takes the snapshot (unless it exists), answers the
+// request, waits for a shipping slot on a node that holds the snapshot,
+// has that node's agent upload it, and commits the backup with its meta.
+// Progress (bytes, rate) is in the status query.
+func BackupCreate(ctx workflow.Context, in activities.BackupCreateInput) (Outcome, error) {
+	o, err := begin(ctx, "checking the backup")
+	if err != nil {
+		return Outcome{}, err
+	}
+	var a *activities.Activities
+	var plan activities.BackupPlan
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.PlanBackup, in).Get(o.ctx, &plan); err != nil {
+		return o.finish(err)
+	}
+	o.out = append(o.out, plan.Replies...)
+	if plan.Refused() {
+		return o.finish(nil)
+	}
+	if plan.Take {
+		if err := o.lock(store.ResourceDefinitionLock(in.Resource)); err != nil {
+			return o.finish(err)
+		}
+		taken, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: in.Resource, Name: in.Snapshot}}})
+		if err == nil {
+			err = o.unlock()
+		}
+		if err != nil || !taken {
+			return o.finish(err)
+		}
+	}
+	ship := activities.ShipInput{BackupCreateInput: in, Plan: plan}
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.SetShippingStatus, ship, store.ShippingPrepare).Get(o.ctx, nil); err != nil {
+		return o.finish(err)
+	}
+	rc := apicall.NewRc(apicall.MaskInfo, apicall.MaskCrt, apicall.MaskBackup, fmt.Sprintf("Shipping of resource %s to remote %s in progress.", in.Resource, in.Remote))
+	rc.ObjRefs = map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot, "Remote": in.Remote}
+	o.out = append(o.out, rc)
+	o.status.Accepted = o.out
+
+	err = o.ship(ship)
+	if err != nil {
+		ctx, _ := workflow.NewDisconnectedContext(o.ctx)
+		status := store.ShippingFailed
+		if temporal.IsCanceledError(err) {
+			status = store.ShippingAborted
+		}
+		if ferr := workflow.ExecuteLocalActivity(ctx, a.FailBackup, ship, status).Get(ctx, nil); ferr != nil {
+			return o.finish(ferr)
+		}
+	}
+	return o.finish(err)
+}
+
+// ship waits for a slot, uploads and commits.
+func (o *operation) ship(ship activities.ShipInput) error {
+	var a *activities.Activities
+	var nodes []string
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.BackupNodes, ship).Get(o.ctx, &nodes); err != nil {
+		return err
+	}
+	o.status.State = fmt.Sprintf("waiting for a backup shipping slot on %v", nodes)
+	o.locked = true // a slot taken is given back by finish
+	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(o.ctx, waitOptions), a.TakeBackupSlot, nodes).Get(o.ctx, &ship.Node); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.SetShippingStatus, ship, store.ShippingRunning).Get(o.ctx, nil); err != nil {
+		return err
+	}
+	o.status.State = "shipping from " + ship.Node
+	o.followProgress()
+	var vols []activities.ShippedVolume
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, shipOptions), a.ShipBackup, ship).Get(o.ctx, &vols); err != nil {
+		return err
+	}
+	o.status.State = "committing the backup"
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.CommitBackup, activities.CommitInput{ShipInput: ship, Volumes: vols}).Get(o.ctx, nil); err != nil {
+		return err
+	}
+	o.out = append(o.out, apicall.Success(apicall.Created, apicall.MaskCrt, apicall.MaskBackup,
+		fmt.Sprintf("Backup %s of resource %s shipped to remote %s.", ship.Plan.Name.ID(), ship.Resource, ship.Remote), "", map[string]string{"RscDfn": ship.Resource, "Snapshot": ship.Snapshot, "Remote": ship.Remote})...)
+	return nil
+}
+
+// followProgress keeps the status up to date with the progress the data
+// moving activity signals.
+func (o *operation) followProgress() {
+	ch := workflow.GetSignalChannel(o.ctx, activities.ProgressSignal)
+	workflow.Go(o.ctx, func(ctx workflow.Context) {
+		var at time.Time
+		var before int64
+		for {
+			var p proto.JobProgress
+			if !ch.Receive(ctx, &p) {
+				return
+			}
+			now := workflow.Now(ctx)
+			if !at.IsZero() && now.After(at) {
+				o.status.BytesPerSecond = (p.DoneBytes - before) * int64(time.Second) / int64(now.Sub(at))
+			}
+			at, before = now, p.DoneBytes
+			o.status.DoneBytes, o.status.TotalBytes = p.DoneBytes, p.TotalBytes
+			if p.TotalBytes > 0 {
+				o.status.Percent = int(100 * p.DoneBytes / p.TotalBytes)
+			}
+		}
+	})
+}
+
+// BackupDelete deletes backups from a remote and collects the chunks no
+// backup uses any more.
+func BackupDelete(ctx workflow.Context, in activities.BackupDeleteInput) (Outcome, error) {
+	o, err := begin(ctx, "deleting backups")
+	if err != nil {
+		return Outcome{}, err
+	}
+	var a *activities.Activities
+	_, _, err = o.step("deleting backups", a.DeleteBackups, in)
+	return o.finish(err)
+}
+
+// BackupRestore downloads a backup from an S3 remote into a snapshot of
+// the target definition on one node, and, unless the definition has
+// diskful resources already or only the download is asked for, restores
+// the definition's resource on that node from it.
+func BackupRestore(ctx workflow.Context, in activities.BackupRestoreInput) (Outcome, error) {
+	return locked(ctx, "checking the restore", []string{store.ResourceDefinitionLock(in.Target)}, func(o *operation) error {
+		var a *activities.Activities
+		o.status.State = "recording the download"
+		var plan activities.RestorePlan
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.RecordBackupRestore, in).Get(o.ctx, &plan); err != nil {
+			return err
+		}
+		o.out = append(o.out, plan.Replies...)
+		if plan.Refused() {
+			return nil
+		}
+		o.status.Accepted = o.out
+		o.status.State = "downloading to " + in.Node
+		o.followProgress()
+		ref := []store.SnapshotRef{{Resource: in.Target, Snapshot: plan.Snapshot}}
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, shipOptions), a.DownloadBackup, in, plan).Get(o.ctx, nil); err != nil {
+			ctx, _ := workflow.NewDisconnectedContext(o.ctx)
+			_ = workflow.ExecuteLocalActivity(ctx, a.FinishSnapshots, activities.FinishSnapshotsInput{Flag: store.SnapshotFailedDeployment, Snapshots: ref}).Get(ctx, nil)
+			return err
+		}
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.FinishSnapshots, activities.FinishSnapshotsInput{Flag: store.SnapshotSuccessful, Snapshots: ref}).Get(o.ctx, nil); err != nil {
+			return err
+		}
+		if plan.DownloadOnly {
+			return nil
+		}
+		o.status.State = "restoring the resource"
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.RestoreVolumeDefinitions, in.Target, plan.Snapshot).Get(o.ctx, nil); err != nil {
+			return err
+		}
+		spec := activities.SnapshotRestoreInput{RestoreSpec: store.RestoreSpec{Resource: in.Target, Snapshot: plan.Snapshot, To: in.Target, Nodes: []string{in.Node}}}
+		s, ok, err := o.step("recording the restored resource", a.RestoreResources, spec)
+		if err != nil || !ok {
+			return err
+		}
+		if err := o.quorum(in.Target); err != nil {
+			return err
+		}
+		if err := o.deploy(s.Nodes, in.Target); err != nil {
+			return err
+		}
+		return workflow.ExecuteLocalActivity(o.ctx, a.FinishRestore, in.Target).Get(o.ctx, nil)
+	})
+}
