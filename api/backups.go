@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -117,6 +118,139 @@ func (s *server) registerBackups(h huma.API) {
 			return s.runUntilAccepted(ctx, operation{op: op, obj: obj, id: workflows.BackupRestoreID(in.Remote, b.TargetRscName), workflow: workflows.BackupRestore, input: input,
 				what: fmt.Sprintf("Restore of a backup of '%s' into '%s'", in.Remote, b.TargetRscName), refs: map[string]string{"RscDfn": b.TargetRscName, "Remote": in.Remote}}, in.wait(s.OperationWait))
 		})
+	huma.Register(h, reg("backupInfo", http.MethodPost, base+"/info", "what restoring a backup takes", 0),
+		func(ctx context.Context, in *struct {
+			RemotePath
+			Body restapi.BackupInfoRequest
+		}) (*struct{ Body restapi.BackupInfo }, error) {
+			info, err := s.backupInfo(ctx, in.Remote, in.Body)
+			if err != nil {
+				return nil, failure(err, 0, apicall.MaskBackup, map[string]string{"Remote": in.Remote})
+			}
+			return &struct{ Body restapi.BackupInfo }{info}, nil
+		})
+	huma.Register(h, reg("backupAbort", http.MethodPost, base+"/abort", "abort a resource's shipments and restores", 0),
+		func(ctx context.Context, in *struct {
+			RemotePath
+			Body restapi.BackupAbort
+		}) (*rcOutput, error) {
+			return s.abortBackups(ctx, in.Remote, in.Body)
+		})
+}
+
+// abortBackups cancels the workflows of a resource's running shipments
+// to the remote (those its snapshots say are queued or shipping) and of
+// its restore from it; each ends Aborted, its slot and lease given back.
+func (s *server) abortBackups(ctx context.Context, remote string, req restapi.BackupAbort) (*rcOutput, error) {
+	const op, obj = apicall.MaskDel, apicall.MaskBackup
+	refs := map[string]string{"RscDfn": req.RscName, "Remote": remote}
+	both := req.Create == nil && req.Restore == nil
+	var ids []string
+	if both || (req.Create != nil && *req.Create) {
+		snaps, err := s.Store.ListSnapshots(ctx, store.SnapshotFilter{Resources: []string{req.RscName}})
+		if err != nil {
+			return nil, failure(err, op, obj, refs)
+		}
+		for _, sn := range snaps {
+			st := sn.Props[store.BackupSourceKey(remote, store.KeyShippingStatus)]
+			if (st == store.ShippingPrepare || st == store.ShippingRunning) && (req.Snapshot == "" || strings.EqualFold(req.Snapshot, sn.SnapshotDspName)) {
+				ids = append(ids, workflows.BackupCreateID(remote, req.RscName, sn.SnapshotDspName))
+			}
+		}
+	}
+	if both || (req.Restore != nil && *req.Restore) {
+		ids = append(ids, workflows.BackupRestoreID(remote, req.RscName))
+	}
+	var out apicall.RcList
+	for _, id := range ids {
+		err := s.Temporal.CancelWorkflow(ctx, id, "")
+		var missing *serviceerror.NotFound
+		if errors.As(err, &missing) {
+			continue // a restore that does not run
+		}
+		if err != nil {
+			return nil, notStarted(operation{op: op, obj: obj}, err)
+		}
+		rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("Aborting operation %s.", id))
+		rc.ObjRefs = map[string]string{"RscDfn": req.RscName, "Remote": remote, "WorkflowId": id}
+		out = append(out, rc)
+	}
+	if len(out) == 0 {
+		rc := apicall.NewRc(apicall.MaskWarn, op, obj, fmt.Sprintf("No shipment or restore of resource %s with remote %s is running.", req.RscName, remote))
+		rc.ObjRefs = refs
+		out = append(out, rc)
+	}
+	return &rcOutput{out}, nil
+}
+
+// backupInfo tells what restoring a backup takes: its chain, the bytes
+// to download and the pools they go to (with their free space on the
+// node, when one is named).
+func (s *server) backupInfo(ctx context.Context, remote string, req restapi.BackupInfoRequest) (restapi.BackupInfo, error) {
+	if len(req.StorPoolMap) > 0 && req.NodeName == "" {
+		return restapi.BackupInfo{}, &apicall.Refused{Code: apicall.FailInvldRequest, Message: "A storage pool map needs the node to restore on (node_name)."}
+	}
+	b, err := s.openBucket(ctx, remote)
+	if err != nil {
+		return restapi.BackupInfo{}, err
+	}
+	l, err := b.List(ctx)
+	if err != nil {
+		return restapi.BackupInfo{}, err
+	}
+	e, err := l.Latest(req.LastBackup, req.SrcRscName, req.SrcSnapName)
+	if err != nil {
+		return restapi.BackupInfo{}, err
+	}
+	chain := l.Chain(e)
+	out := restapi.BackupInfo{Rsc: e.Name.Resource, Full: chain[0].Name.ID(), Snap: e.Name.SnapshotName(), Latest: e.Name.ID(), Count: int32(len(chain)), Storpools: []restapi.BackupInfoStorPool{}}
+	pools := map[string]*restapi.BackupInfoStorPool{}
+	var order []string
+	for _, nr := range slices.Sorted(maps.Keys(e.DataKeys)) {
+		m, err := b.Manifest(ctx, e.DataKeys[nr])
+		if err != nil {
+			return restapi.BackupInfo{}, err
+		}
+		var kib int64
+		for _, ch := range m.Chunks {
+			kib += min(m.ChunkSize, m.SizeBytes-ch.Offset) / 1024
+		}
+		name := ""
+		for _, v := range e.Meta.Backups[fmt.Sprint(nr)] {
+			name = v.StorPool
+		}
+		p := pools[name]
+		if p == nil {
+			target := name
+			if to, ok := req.StorPoolMap[name]; ok {
+				target = to
+			}
+			p = &restapi.BackupInfoStorPool{Name: name, TargetName: target, Vlms: []restapi.BackupInfoVolume{}}
+			if req.NodeName != "" {
+				sps, err := s.Store.ListStoragePools(ctx, store.StoragePoolFilter{Nodes: []string{req.NodeName}, Pools: []string{target}})
+				if err != nil {
+					return restapi.BackupInfo{}, err
+				}
+				if len(sps) > 0 {
+					p.ProviderKind = sps[0].DriverName
+					if sps[0].FreeCapacity != nil {
+						p.RemainingSpaceKib = *sps[0].FreeCapacity - kib
+					}
+				}
+			}
+			pools[name] = p
+			order = append(order, name)
+		} else {
+			p.RemainingSpaceKib -= kib
+		}
+		p.Vlms = append(p.Vlms, restapi.BackupInfoVolume{Name: e.DataKeys[nr], LayerType: "STORAGE", DlSizeKib: kib, AllocSizeKib: kib, UsableSizeKib: m.SizeBytes / 1024})
+		out.DlSizeKib += kib
+		out.AllocSizeKib += kib
+	}
+	for _, name := range order {
+		out.Storpools = append(out.Storpools, *pools[name])
+	}
+	return out, nil
 }
 
 // runUntilAccepted starts a long operation and answers once it has
@@ -156,15 +290,20 @@ func queryStatus(ctx context.Context, c client.Client, id string) (workflows.Sta
 	return st, v.Get(&st)
 }
 
+// openBucket is an S3 remote's bucket, its keys opened.
+func (s *server) openBucket(ctx context.Context, remote string) (backups.Bucket, error) {
+	s3, err := s.remotes().OpenS3(ctx, remote)
+	if err != nil {
+		return backups.Bucket{}, err
+	}
+	return backups.Open(s3.Endpoint, s3.Region, s3.AccessKey, s3.SecretKey, s3.Bucket, s3.UsePathStyle)
+}
+
 // listBackups lists a remote's bucket as LINSTOR does: committed
 // backups are successful; the others are shipping while a snapshot of
 // this cluster says so, and failed otherwise.
 func (s *server) listBackups(ctx context.Context, remote, rsc, snap string) (restapi.BackupList, error) {
-	s3, err := s.remotes().OpenS3(ctx, remote)
-	if err != nil {
-		return restapi.BackupList{}, err
-	}
-	b, err := backups.Open(s3.Endpoint, s3.Region, s3.AccessKey, s3.SecretKey, s3.Bucket, s3.UsePathStyle)
+	b, err := s.openBucket(ctx, remote)
 	if err != nil {
 		return restapi.BackupList{}, err
 	}

@@ -132,6 +132,29 @@ func (b Bucket) readJSON(ctx context.Context, key string, v any) error {
 	return nil
 }
 
+// Manifest reads a volume's manifest.
+func (b Bucket) Manifest(ctx context.Context, key string) (bucket.Manifest, error) {
+	var m bucket.Manifest
+	err := b.readJSON(ctx, key, &m)
+	return m, err
+}
+
+// Chain is the backups from the chain's full backup to e, oldest first,
+// following basedOn as far as the bucket holds the bases.
+func (l Listing) Chain(e *Entry) []*Entry {
+	out := []*Entry{e}
+	for cur := e; cur.Meta != nil && cur.Meta.BasedOn != nil; {
+		n, ok := bucket.ParseMetaKey(*cur.Meta.BasedOn)
+		base := l.Backups[n.ID()]
+		if !ok || base == nil || slices.Contains(out, base) {
+			break
+		}
+		out = append([]*Entry{base}, out...)
+		cur = base
+	}
+	return out
+}
+
 // Commit writes a backup's meta: from then on it is listed as a
 // successful backup.
 func (b Bucket) Commit(ctx context.Context, n bucket.Name, m bucket.Meta) error {
@@ -203,8 +226,8 @@ func (b Bucket) CollectGarbage(ctx context.Context) (int, error) {
 	used := map[string]bool{}
 	for _, e := range l.Backups {
 		for _, key := range e.DataKeys {
-			var m bucket.Manifest
-			if err := b.readJSON(ctx, key, &m); err != nil {
+			m, err := b.Manifest(ctx, key)
+			if err != nil {
 				return 0, fmt.Errorf("no garbage collected: %w", err)
 			}
 			for _, ch := range m.Chunks {

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"encoding/json"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -92,6 +94,41 @@ func (a *app) backupCommand() *cobra.Command {
 	deleteCmd.Flags().BoolVar(&del.cascading, "cascading", false, "also the backups based on those deleted")
 	deleteCmd.Flags().BoolVar(&del.dryrun, "dry-run", false, "only tell what would be deleted")
 	deleteCmd.Flags().BoolVar(&del.keepSnaps, "keep-snaps", false, "keep the local snapshots")
-	c.AddCommand(create, list, restore, deleteCmd)
+	var info restapi.BackupInfoRequest
+	infoCmd := verb("info REMOTE", "what restoring a backup takes (--resource, --snapshot or --id)", nil, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		_, raw, err := a.conn.do(cmd.Context(), http.MethodPost, "/v1/remotes/"+url.PathEscape(args[0])+"/backups/info", nil, info)
+		if err != nil {
+			return err
+		}
+		var bi restapi.BackupInfo
+		if err := json.Unmarshal(raw, &bi); err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, p := range bi.Storpools {
+			for _, v := range p.Vlms {
+				rows = append(rows, []string{bi.Rsc, bi.Latest, bi.Full, p.TargetName, v.Name, strconv.FormatInt(v.DlSizeKib, 10) + " KiB", strconv.FormatInt(p.RemainingSpaceKib, 10) + " KiB"})
+			}
+		}
+		return a.list(raw, []string{"Resource", "Backup", "Full backup", "Pool", "Volume", "Download", "Pool free after"}, rows)
+	})
+	infoCmd.Flags().StringVar(&info.SrcRscName, "resource", "", "the latest backup of this resource")
+	infoCmd.Flags().StringVar(&info.SrcSnapName, "snapshot", "", "the backup of this snapshot")
+	infoCmd.Flags().StringVar(&info.LastBackup, "id", "", "this backup")
+	infoCmd.Flags().StringVarP(&info.NodeName, "node", "n", "", "the node to restore on (its pools' free space)")
+
+	var abortCreate, abortRestore bool
+	var abortSnap string
+	abort := verb("abort REMOTE RESOURCE", "abort a resource's shipments and restores (both unless --create or --restore)", nil, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		req := restapi.BackupAbort{RscName: args[1], Snapshot: abortSnap}
+		if abortCreate || abortRestore {
+			req.Create, req.Restore = &abortCreate, &abortRestore
+		}
+		return a.write(cmd.Context(), http.MethodPost, "/v1/remotes/"+url.PathEscape(args[0])+"/backups/abort", req)
+	})
+	abort.Flags().BoolVar(&abortCreate, "create", false, "abort shipments")
+	abort.Flags().BoolVar(&abortRestore, "restore", false, "abort the restore")
+	abort.Flags().StringVarP(&abortSnap, "snapshot", "s", "", "only the shipment of this snapshot")
+	c.AddCommand(create, list, restore, deleteCmd, infoCmd, abort)
 	return c
 }

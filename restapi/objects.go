@@ -18,11 +18,16 @@ type ErrorReport struct {
 // (Strata's own object; LINSTOR has none). Once it has finished, Replies
 // are what the request that started it answers when it waits.
 type Operation struct {
-	WorkflowID string              `json:"workflow_id"`
-	State      string              `json:"state" doc:"the workflow's own word for where it is, such as copying; done or failed at the end"`
-	Percent    int                 `json:"percent"`
-	Finished   bool                `json:"finished"`
-	Replies    []apicall.ApiCallRc `json:"replies,omitempty"`
+	WorkflowID string `json:"workflow_id"`
+	State      string `json:"state" doc:"the workflow's own word for where it is, such as copying; done or failed at the end"`
+	Percent    int    `json:"percent"`
+	Finished   bool   `json:"finished"`
+	// DoneBytes of TotalBytes moved, at BytesPerSecond, for operations
+	// that move data (backups, restores).
+	DoneBytes      int64               `json:"done_bytes,omitempty"`
+	TotalBytes     int64               `json:"total_bytes,omitempty"`
+	BytesPerSecond int64               `json:"bytes_per_second,omitempty"`
+	Replies        []apicall.ApiCallRc `json:"replies,omitempty"`
 }
 
 // PhysicalStorageDevice is a disk in the physical-storage list.

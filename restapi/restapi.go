@@ -527,3 +527,51 @@ type BackupRestore struct {
 	DstRscGrp     string            `json:"dst_rsc_grp,omitempty"`
 	ForceMvRscGrp bool              `json:"force_mv_rsc_grp,omitempty"`
 }
+
+// BackupInfoRequest asks what restoring a backup takes.
+type BackupInfoRequest struct {
+	SrcRscName  string            `json:"src_rsc_name,omitempty"`
+	SrcSnapName string            `json:"src_snap_name,omitempty"`
+	LastBackup  string            `json:"last_backup,omitempty"`
+	StorPoolMap map[string]string `json:"stor_pool_map,omitempty"`
+	NodeName    string            `json:"node_name,omitempty"`
+}
+
+// BackupInfo is what restoring a backup takes.
+type BackupInfo struct {
+	Rsc          string               `json:"rsc"`
+	Full         string               `json:"full"`
+	Snap         string               `json:"snap,omitempty"`
+	Latest       string               `json:"latest"`
+	Count        int32                `json:"count,omitempty"`
+	DlSizeKib    int64                `json:"dl_size_kib"`
+	AllocSizeKib int64                `json:"alloc_size_kib"`
+	Storpools    []BackupInfoStorPool `json:"storpools"`
+}
+
+// BackupInfoStorPool is a pool a restore writes to.
+type BackupInfoStorPool struct {
+	Name              string             `json:"name"`
+	ProviderKind      string             `json:"provider_kind,omitempty"`
+	TargetName        string             `json:"target_name,omitempty"`
+	RemainingSpaceKib int64              `json:"remaining_space_kib,omitempty"`
+	Vlms              []BackupInfoVolume `json:"vlms"`
+}
+
+// BackupInfoVolume is a volume a restore writes.
+type BackupInfoVolume struct {
+	Name          string `json:"name,omitempty"`
+	LayerType     string `json:"layer_type"`
+	DlSizeKib     int64  `json:"dl_size_kib,omitempty"`
+	AllocSizeKib  int64  `json:"alloc_size_kib,omitempty"`
+	UsableSizeKib int64  `json:"usable_size_kib,omitempty"`
+}
+
+// BackupAbort stops a resource's running shipments and restores (both
+// when neither is asked for).
+type BackupAbort struct {
+	RscName  string `json:"rsc_name"`
+	Restore  *bool  `json:"restore,omitempty"`
+	Create   *bool  `json:"create,omitempty"`
+	Snapshot string `json:"snapshot,omitempty"`
+}

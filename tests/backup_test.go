@@ -83,6 +83,16 @@ func TestBackupsToMinIO(t *testing.T) {
 	require.Equal(t, full.Id+".meta", inc.BasedOnId, "LINSTOR's based_on_id is the base's meta key")
 	require.Equal(t, "inc1", snap)
 
+	// linstor-csi asks info before it ships (404: absent) and restores.
+	_, err = cli.Backup.Info(ctx, "s3r", lapi.BackupInfoRequest{SrcRscName: "db", SrcSnapName: "nosuch"})
+	require.ErrorIs(t, err, lapi.NotFoundError, "FAIL_NOT_FOUND_BACKUP")
+	info, err := cli.Backup.Info(ctx, "s3r", lapi.BackupInfoRequest{SrcRscName: "db", SrcSnapName: "inc1", NodeName: "bravo"})
+	require.NoError(t, err)
+	require.Equal(t, inc.Id, info.Latest)
+	require.Equal(t, full.Id, info.Full)
+	require.Equal(t, "pool1", info.Storpools[0].TargetName)
+	require.Positive(t, info.Storpools[0].RemainingSpaceKib)
+
 	// Each backup restores on its own into a new definition, with the
 	// data of its time.
 	for _, r := range []struct {
@@ -138,6 +148,24 @@ func TestBackupsToMinIO(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, l.Linstor)
 	require.Zero(t, objects(), "nothing is left in the bucket")
+
+	// Without a free shipping slot a backup waits, durably, and abort
+	// ends it: Aborted, never listed as successful.
+	must(t, c, http.MethodPost, "/v1/controller/properties", map[string]any{"override_props": map[string]string{"BackupShipping/MaxConcurrentBackupsPerNode": "0"}}, http.StatusCreated)
+	_, err = cli.Backup.Create(ctx, "s3r", lapi.BackupCreate{RscName: "db", SnapName: "queued"})
+	require.NoError(t, err)
+	sn, err = cli.Resources.GetSnapshot(ctx, "db", "queued")
+	require.NoError(t, err)
+	require.Equal(t, "Prepare Shipping", sn.Props["BackupShipping/Source/s3r/ShippingStatus"])
+	require.NoError(t, cli.Backup.Abort(ctx, "s3r", lapi.BackupAbortRequest{RscName: "db"}))
+	eventually(t, 30*time.Second, "the queued backup aborted", func() bool {
+		sn, err := cli.Resources.GetSnapshot(ctx, "db", "queued")
+		require.NoError(t, err)
+		return sn.Props["BackupShipping/Source/s3r/ShippingStatus"] == "Aborted"
+	})
+	l, err = cli.Backup.GetAll(ctx, "s3r", "db", "queued")
+	require.NoError(t, err)
+	require.Empty(t, l.Linstor, "an aborted backup is not listed")
 }
 
 // Bad input gets LINSTOR's answers and starts nothing.
