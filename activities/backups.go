@@ -72,17 +72,6 @@ func (a *Activities) remotes() remotes.Remotes {
 	return remotes.Remotes{Store: a.Store, Ring: a.Keyring}
 }
 
-// openS3 is a remote's bucket with its keys opened; a refusal (no such
-// remote, not S3, no master key) is an *apicall.Refused.
-func (a *Activities) openS3(ctx context.Context, remote string) (backups.Bucket, remotes.S3, error) {
-	s3, err := a.remotes().OpenS3(ctx, remote)
-	if err != nil {
-		return backups.Bucket{}, remotes.S3{}, err
-	}
-	b, err := backups.Open(s3.Endpoint, s3.Region, s3.AccessKey, s3.SecretKey, s3.Bucket, s3.UsePathStyle)
-	return b, s3, err
-}
-
 // PlanBackup checks a backup request as LINSTOR does and decides what it
 // ships: the snapshot to take or the one named, and the base of an
 // incremental backup, which must be a successful snapshot whose backup
@@ -91,7 +80,7 @@ func (a *Activities) openS3(ctx context.Context, remote string) (backups.Bucket,
 func (a *Activities) PlanBackup(ctx context.Context, in BackupCreateInput) (BackupPlan, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskBackup
 	refs := map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot}
-	b, _, err := a.openS3(ctx, in.Remote)
+	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
 		s, err := refusal(err, op, obj, map[string]string{"Remote": in.Remote})
 		return BackupPlan{Step: s}, err
@@ -254,7 +243,7 @@ func (a *Activities) SetShippingStatus(ctx context.Context, in ShipInput, status
 // progress to the workflow as it goes. Run again after an interruption,
 // it sends only what the bucket does not hold yet.
 func (a *Activities) ShipBackup(ctx context.Context, in ShipInput) ([]ShippedVolume, error) {
-	b, s3, err := a.openS3(ctx, in.Remote)
+	b, s3, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +327,7 @@ type CommitInput struct {
 // from then on it is listed as successful. Then the snapshot says
 // Success and the shipment's lease goes.
 func (a *Activities) CommitBackup(ctx context.Context, in CommitInput) error {
-	b, _, err := a.openS3(ctx, in.Remote)
+	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
 		return err
 	}
@@ -380,7 +369,7 @@ func (a *Activities) FailBackup(ctx context.Context, in ShipInput, status string
 	if err := a.SetShippingStatus(ctx, in, status); err != nil {
 		return err
 	}
-	b, _, err := a.openS3(ctx, in.Remote)
+	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
 		return nil // without the keys the lease expires by itself
 	}
@@ -402,7 +391,7 @@ func (a *Activities) DeleteBackups(ctx context.Context, in BackupDeleteInput) (S
 	if err := in.Query.Check(); err != nil {
 		return refusal(err, op, obj, refs)
 	}
-	b, _, err := a.openS3(ctx, in.Remote)
+	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
 		return refusal(err, op, obj, refs)
 	}
@@ -476,7 +465,7 @@ func (a *Activities) RecordBackupRestore(ctx context.Context, in BackupRestoreIn
 	s, err := func() (Step, error) {
 		const op, obj = apicall.MaskCrt, apicall.MaskBackup
 		refs := map[string]string{"RscDfn": in.Target, "Remote": in.Remote}
-		b, _, err := a.openS3(ctx, in.Remote)
+		b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
 		if err != nil {
 			return refusal(err, op, obj, refs)
 		}
@@ -536,7 +525,7 @@ func (a *Activities) RecordBackupRestore(ctx context.Context, in BackupRestoreIn
 // backup into the snapshot recorded for it; run again after an
 // interruption, it fetches only the chunks not written yet.
 func (a *Activities) DownloadBackup(ctx context.Context, in BackupRestoreInput, plan RestorePlan) error {
-	_, s3, err := a.openS3(ctx, in.Remote)
+	_, s3, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func (s *server) backupInfo(ctx context.Context, remote string, req restapi.Back
 	if len(req.StorPoolMap) > 0 && req.NodeName == "" {
 		return restapi.BackupInfo{}, &apicall.Refused{Code: apicall.FailInvldRequest, Message: "A storage pool map needs the node to restore on (node_name)."}
 	}
-	b, err := s.openBucket(ctx, remote)
+	b, _, err := s.remotes().OpenBucket(ctx, remote)
 	if err != nil {
 		return restapi.BackupInfo{}, err
 	}
@@ -290,20 +290,11 @@ func queryStatus(ctx context.Context, c client.Client, id string) (workflows.Sta
 	return st, v.Get(&st)
 }
 
-// openBucket is an S3 remote's bucket, its keys opened.
-func (s *server) openBucket(ctx context.Context, remote string) (backups.Bucket, error) {
-	s3, err := s.remotes().OpenS3(ctx, remote)
-	if err != nil {
-		return backups.Bucket{}, err
-	}
-	return backups.Open(s3.Endpoint, s3.Region, s3.AccessKey, s3.SecretKey, s3.Bucket, s3.UsePathStyle)
-}
-
 // listBackups lists a remote's bucket as LINSTOR does: committed
 // backups are successful; the others are shipping while a snapshot of
 // this cluster says so, and failed otherwise.
 func (s *server) listBackups(ctx context.Context, remote, rsc, snap string) (restapi.BackupList, error) {
-	b, err := s.openBucket(ctx, remote)
+	b, _, err := s.remotes().OpenBucket(ctx, remote)
 	if err != nil {
 		return restapi.BackupList{}, err
 	}

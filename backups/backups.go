@@ -27,12 +27,6 @@ type Bucket struct {
 	Name   string
 }
 
-// Open is the bucket of an S3 endpoint.
-func Open(endpoint, region, accessKey, secretKey, name string, pathStyle bool) (Bucket, error) {
-	c, err := bucket.Client(endpoint, region, accessKey, secretKey, pathStyle)
-	return Bucket{Client: c, Name: name}, err
-}
-
 // Entry is one backup in the bucket: its name, its data keys by volume
 // and, once it is committed, its meta.
 type Entry struct {

@@ -16,6 +16,7 @@ import (
 
 	"strata/agent/proto/bucket"
 	"strata/apicall"
+	"strata/backups"
 	"strata/masterkey"
 	"strata/store"
 )
@@ -213,6 +214,17 @@ func (r Remotes) OpenS3(ctx context.Context, name string) (S3, error) {
 			Cause: err.Error(), Correction: "Create or enter the master passphrase."}
 	}
 	return s, nil
+}
+
+// OpenBucket is an S3 remote's bucket, opened with its keys, and the
+// remote; the refusals are OpenS3's.
+func (r Remotes) OpenBucket(ctx context.Context, name string) (backups.Bucket, S3, error) {
+	s, err := r.OpenS3(ctx, name)
+	if err != nil {
+		return backups.Bucket{}, S3{}, err
+	}
+	c, err := Client(s)
+	return backups.Bucket{Client: c, Name: s.Bucket}, s, err
 }
 
 // S3Of is a stored S3 remote with its keys opened: for the agent that

@@ -111,16 +111,13 @@ func (b Bucket) get(ctx context.Context, key, id string, c *counters) ([]byte, e
 	return data, nil
 }
 
-// forEachChunk runs fn for every chunk of a volume of size bytes, by
-// Workers at once, and stops at the first error.
-func forEachChunk(ctx context.Context, size int64, fn func(ctx context.Context, i int, off int64) error) error {
+// forEach runs fn for 0 ≤ i < n, by Workers at once, and stops at the
+// first error.
+func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(Workers)
-	for i, off := 0, int64(0); off < size; i, off = i+1, off+bucket.ChunkSize {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error { return fn(gctx, i, off) })
+	for i := 0; i < n && gctx.Err() == nil; i++ {
+		g.Go(func() error { return fn(gctx, i) })
 	}
 	if err := g.Wait(); err != nil {
 		return err

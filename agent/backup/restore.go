@@ -70,7 +70,7 @@ func (r Restore) Run(ctx context.Context) (Progress, error) {
 			todo = append(todo, ch)
 		}
 	}
-	err = forEachChunk(ctx, int64(len(todo))*bucket.ChunkSize, func(ctx context.Context, i int, _ int64) error {
+	err = forEach(ctx, len(todo), func(ctx context.Context, i int) error {
 		ch := todo[i]
 		if ch.Offset < 0 || ch.Offset >= man.SizeBytes || ch.Offset%bucket.ChunkSize != 0 || len(ch.Chain) == 0 {
 			return fmt.Errorf("manifest of %s lists a chunk at %d of a %d-byte volume", man.Resource, ch.Offset, man.SizeBytes)

@@ -102,7 +102,8 @@ func (u Upload) Run(ctx context.Context) (bucket.Manifest, Progress, error) {
 	}
 	c := &counters{total: src.size, report: u.Progress}
 	chunks := make([][]string, (src.size+bucket.ChunkSize-1)/bucket.ChunkSize)
-	err = forEachChunk(ctx, src.size, func(ctx context.Context, i int, off int64) error {
+	err = forEach(ctx, len(chunks), func(ctx context.Context, i int) error {
+		off := int64(i) * bucket.ChunkSize
 		chain, err := u.chunk(ctx, src, base, baseAt[off], off, c)
 		chunks[i] = chain
 		c.chunkDone(chunkLen(off, src.size))
