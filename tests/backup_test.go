@@ -18,7 +18,7 @@ import (
 
 // backupRemote starts MinIO, sets the master passphrase and creates the
 // S3 remote s3r on its bucket.
-func backupRemote(t *testing.T, c *harness.Controller) (*harness.MinIO, *minio.Client) {
+func backupRemote(t testing.TB, c *harness.Controller) (*harness.MinIO, *minio.Client) {
 	s3 := harness.StartMinIO(t, "backups")
 	must(t, c, http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": "backup-test-passphrase"}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/remotes/s3", map[string]any{"remote_name": "s3r", "endpoint": s3.Endpoint, "bucket": "backups", "region": "us-east-1",

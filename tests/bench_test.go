@@ -44,7 +44,10 @@ func BenchmarkControllerStart(b *testing.B) {
 	b.ReportMetric(totalRSS/float64(b.N), "MiB-idle-RSS")
 }
 
-func rssMiB(pid int) (float64, error) {
+func rssMiB(pid int) (float64, error) { return procStatusMiB(pid, "VmRSS") }
+
+// procStatusMiB reads a memory figure of /proc/PID/status: VmRSS, VmHWM.
+func procStatusMiB(pid int, field string) (float64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -52,12 +55,12 @@ func rssMiB(pid int) (float64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			return kb / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+	return 0, fmt.Errorf("no %s for pid %d", field, pid)
 }
 
 // BenchmarkSpawn spawns resources (1 volume of 8 MiB, 2 replicas) from a

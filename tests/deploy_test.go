@@ -54,6 +54,21 @@ func threeNodeClusterIn(t testing.TB, opts harness.ControllerOptions, root strin
 		must(t, c, http.MethodPost, "/v1/nodes/"+n+"/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
 			"props": map[string]string{"StorDriver/StorPoolName": dirs[n]}}, http.StatusCreated)
 	}
+	poolsReported(t, c, 3)
+	must(t, c, http.MethodPost, "/v1/resource-groups", map[string]any{"name": "web", "select_filter": map[string]any{"place_count": 2, "storage_pool": "pool1"}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-groups/web/volume-groups", map[string]any{}, http.StatusCreated)
+	return c, dirs, agents
+}
+
+type deployedVolume struct {
+	node, device string
+	usable       int64
+	state        string
+}
+
+// poolsReported waits until n pools named pool1 have reported their
+// capacity: before that, the autoplacer cannot use them.
+func poolsReported(t testing.TB, c *harness.Controller, n int) {
 	eventually(t, 30*time.Second, "pools report capacity", func() bool {
 		var pools []struct {
 			Total *int64 `json:"total_capacity"`
@@ -65,17 +80,8 @@ func threeNodeClusterIn(t testing.TB, opts harness.ControllerOptions, root strin
 				return false
 			}
 		}
-		return len(pools) == 3
+		return len(pools) == n
 	})
-	must(t, c, http.MethodPost, "/v1/resource-groups", map[string]any{"name": "web", "select_filter": map[string]any{"place_count": 2, "storage_pool": "pool1"}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-groups/web/volume-groups", map[string]any{}, http.StatusCreated)
-	return c, dirs, agents
-}
-
-type deployedVolume struct {
-	node, device string
-	usable       int64
-	state        string
 }
 
 // deployed lists every volume of resource rd as the agents reported it.

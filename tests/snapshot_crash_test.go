@@ -27,7 +27,7 @@ type operationView struct {
 
 // start sends a request that starts an operation without waiting for it
 // and returns the operation's workflow id.
-func start(t *testing.T, c *harness.Controller, method, path string, body any) string {
+func start(t testing.TB, c *harness.Controller, method, path string, body any) string {
 	t.Helper()
 	var rcs []struct {
 		ObjRefs map[string]string `json:"obj_refs"`
@@ -42,7 +42,7 @@ func start(t *testing.T, c *harness.Controller, method, path string, body any) s
 	return id
 }
 
-func operation(t *testing.T, c *harness.Controller, id string) operationView {
+func operation(t testing.TB, c *harness.Controller, id string) operationView {
 	t.Helper()
 	var op operationView
 	status, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/"+id, nil, &op)
@@ -51,7 +51,7 @@ func operation(t *testing.T, c *harness.Controller, id string) operationView {
 	return op
 }
 
-func finished(t *testing.T, c *harness.Controller, id string) operationView {
+func finished(t testing.TB, c *harness.Controller, id string) operationView {
 	t.Helper()
 	var op operationView
 	eventually(t, 3*time.Minute, "operation "+id+" finished", func() bool {

@@ -45,6 +45,13 @@ const (
 	LeasePrefix = Prefix + "leases/"
 )
 
+// How an object's bytes are stored, as its Content-Type says: compressed
+// with zstd, or as they are where compressing them does not pay.
+const (
+	ContentZstd = "application/zstd"
+	ContentRaw  = "application/octet-stream"
+)
+
 // BackupIDFormat is the time layout of a backup id.
 const BackupIDFormat = "20060102_150405"
 
