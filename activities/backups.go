@@ -63,6 +63,8 @@ type ShippedVolume struct {
 	Key        string `json:"key"`
 	Pool       string `json:"pool"`
 	FinishedMs int64  `json:"finished_ms"`
+	// What the agent read and sent of the volume's bytes.
+	Moved proto.JobProgress `json:"moved"`
 }
 
 // ProgressSignal carries a running shipment's progress to its workflow.
@@ -160,35 +162,20 @@ func (a *Activities) backupBase(ctx context.Context, b backups.Bucket, rd store.
 	return &BackupBase{ID: id, Snapshot: sn.SnapshotDspName, DataKeys: e.DataKeys, Full: full}, "", nil
 }
 
-// BackupNodes are the nodes that can ship the backup: those holding the
-// snapshot, the preferred node first, then those holding the base's
-// snapshot too (whose file system then tells what changed).
+// BackupNodes are the nodes that can ship the backup, in the order
+// they are tried (store.ShippingNodes).
 func (a *Activities) BackupNodes(ctx context.Context, in ShipInput) ([]string, error) {
 	sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot)
 	if err != nil {
 		return nil, err
 	}
-	var baseNodes map[string]bool
+	var base *store.Snapshot
 	if in.Plan.Base != nil {
 		if bs, err := a.Store.GetSnapshot(ctx, in.Resource, in.Plan.Base.Snapshot); err == nil {
-			baseNodes = map[string]bool{}
-			for _, n := range bs.Nodes {
-				baseNodes[n.NodeName] = true
-			}
+			base = &bs
 		}
 	}
-	var first, withBase, rest []string
-	for _, n := range sn.Nodes {
-		switch {
-		case store.Key(n.NodeDspName) == store.Key(in.Node):
-			first = append(first, n.NodeDspName)
-		case baseNodes[n.NodeName]:
-			withBase = append(withBase, n.NodeDspName)
-		default:
-			rest = append(rest, n.NodeDspName)
-		}
-	}
-	return append(append(first, withBase...), rest...), nil
+	return store.ShippingNodes(sn, base, in.Node), nil
 }
 
 // TakeBackupSlot gives the calling workflow a backup shipping slot on
@@ -275,10 +262,11 @@ func (a *Activities) ShipBackup(ctx context.Context, in ShipInput) ([]ShippedVol
 		if base := in.Plan.Base; base != nil && base.DataKeys[v.VlmNr] != "" {
 			job.Base = &proto.BackupBase{DataKey: base.DataKeys[v.VlmNr], Snapshot: base.Snapshot}
 		}
-		if _, err := a.Agents.Job(ctx, in.Node, proto.PathBackupUpload, job, func(p proto.JobProgress) { report(i, p) }); err != nil {
+		moved, err := a.Agents.Job(ctx, in.Node, proto.PathBackupUpload, job, func(p proto.JobProgress) { report(i, p) })
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, ShippedVolume{VlmNr: v.VlmNr, Key: job.DataKey, Pool: v.StorPoolDspName, FinishedMs: time.Now().UnixMilli()})
+		out = append(out, ShippedVolume{VlmNr: v.VlmNr, Key: job.DataKey, Pool: v.StorPoolDspName, FinishedMs: time.Now().UnixMilli(), Moved: moved})
 	}
 	return out, nil
 }

@@ -129,6 +129,21 @@ func (s *server) registerBackups(h huma.API) {
 			}
 			return &struct{ Body restapi.BackupInfo }{info}, nil
 		})
+	huma.Register(h, reg("backupQueue", http.MethodGet, "/v1/view/backup/queue", "list the shipments waiting for a slot", 0),
+		func(ctx context.Context, in *struct {
+			Nodes      []string `query:"nodes,explode"`
+			Snapshots  []string `query:"snapshots,explode"`
+			Resources  []string `query:"resources,explode"`
+			Remotes    []string `query:"remotes,explode"`
+			SnapToNode bool     `query:"snap_to_node"`
+		}) (*struct{ Body restapi.BackupQueues }, error) {
+			snaps, err := s.Store.ListSnapshots(ctx, store.SnapshotFilter{})
+			if err != nil {
+				return nil, failure(err, 0, apicall.MaskBackup, nil)
+			}
+			queued := store.QueuedShipments(snaps)
+			return &struct{ Body restapi.BackupQueues }{backupQueues(queued, in.Nodes, in.Snapshots, in.Resources, in.Remotes, in.SnapToNode)}, nil
+		})
 	huma.Register(h, reg("backupAbort", http.MethodPost, base+"/abort", "abort a resource's shipments and restores", 0),
 		func(ctx context.Context, in *struct {
 			RemotePath
@@ -326,6 +341,44 @@ func (s *server) listBackups(ctx context.Context, remote, rsc, snap string) (res
 		out.Linstor[id] = backupJSON(e, shipping[id])
 	}
 	return out, nil
+}
+
+// backupQueues shows the waiting shipments that match every filter
+// given, by node or by snapshot.
+func backupQueues(queued []store.QueuedShipment, nodes, snaps, rscs, remotes []string, snapToNode bool) restapi.BackupQueues {
+	match := func(filter []string, v string) bool {
+		return len(filter) == 0 || slices.ContainsFunc(filter, func(f string) bool { return strings.EqualFold(f, v) })
+	}
+	out := restapi.BackupQueues{}
+	byNode := map[string]int{}
+	for _, q := range queued {
+		if !match(snaps, q.Snapshot) || !match(rscs, q.Resource) || !match(remotes, q.Remote) {
+			continue
+		}
+		item := restapi.SnapQueue{ResourceName: q.Resource, SnapshotName: q.Snapshot, RemoteName: q.Remote, Incremental: q.BasedOn != "", BasedOn: q.BasedOn,
+			StartTimestamp: q.StartMs, PrefNode: q.PrefNode}
+		var on []restapi.NodeQueue
+		for _, n := range q.Nodes {
+			if !match(nodes, n) {
+				continue
+			}
+			on = append(on, restapi.NodeQueue{NodeName: n})
+			if !snapToNode {
+				i, ok := byNode[n]
+				if !ok {
+					i = len(out.NodeQueues)
+					byNode[n] = i
+					out.NodeQueues = append(out.NodeQueues, restapi.NodeQueue{NodeName: n})
+				}
+				out.NodeQueues[i].Queue = append(out.NodeQueues[i].Queue, item)
+			}
+		}
+		if snapToNode && len(on) > 0 {
+			item.Queue = on
+			out.SnapQueues = append(out.SnapQueues, item)
+		}
+	}
+	return out
 }
 
 func backupJSON(e *backups.Entry, shipping bool) restapi.Backup {

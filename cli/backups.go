@@ -5,23 +5,35 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"strata/restapi"
 )
 
 func (a *app) backupCommand() *cobra.Command {
 	c := &cobra.Command{Use: "backup", Aliases: []string{"b"}, Short: "backup commands: ship snapshots to S3 remotes and bring them back"}
-	var full bool
+	var full, wait bool
+	// follow shows a shipment's or restore's progress until it ends, on a
+	// terminal or with --wait; otherwise it answers as LINSTOR's client
+	// does, once the controller accepted the request.
+	follow := func(cmd *cobra.Command, path string, body any) error {
+		if f, ok := cmd.ErrOrStderr().(*os.File); wait || ok && term.IsTerminal(int(f.Fd())) {
+			return a.startOperation(cmd.Context(), path, body, cmd.ErrOrStderr())
+		}
+		return a.write(cmd.Context(), http.MethodPost, path, body)
+	}
 	var node, snap string
 	create := verb("create REMOTE RESOURCE", "back up a resource to a remote: incremental unless -f", aliasCreate, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
-		return a.write(cmd.Context(), http.MethodPost, "/v1/remotes/"+url.PathEscape(args[0])+"/backups",
-			restapi.BackupCreate{RscName: args[1], NodeName: node, SnapName: snap, Incremental: !full})
+		return follow(cmd, "/v1/remotes/"+url.PathEscape(args[0])+"/backups", restapi.BackupCreate{RscName: args[1], NodeName: node, SnapName: snap, Incremental: !full})
 	})
+	create.Flags().BoolVar(&wait, "wait", false, "follow the shipment until it ends (always on a terminal)")
 	create.Flags().BoolVarP(&full, "full", "f", false, "a full backup, not an incremental one")
 	create.Flags().StringVarP(&node, "node", "n", "", "the node to ship from, when it has a free slot")
 	create.Flags().StringVarP(&snap, "snapshot", "s", "", "the snapshot to ship (taken now when it does not exist)")
@@ -57,8 +69,9 @@ func (a *app) backupCommand() *cobra.Command {
 	var r restapi.BackupRestore
 	restore := verb("restore REMOTE NODE TARGET", "restore a backup into a resource on a node (--resource for the latest of a resource, --id for one)", nil, cobra.ExactArgs(3), func(cmd *cobra.Command, args []string) error {
 		r.NodeName, r.TargetRscName = args[1], args[2]
-		return a.write(cmd.Context(), http.MethodPost, "/v1/remotes/"+url.PathEscape(args[0])+"/backups/restore", r)
+		return follow(cmd, "/v1/remotes/"+url.PathEscape(args[0])+"/backups/restore", r)
 	})
+	restore.Flags().BoolVar(&wait, "wait", false, "follow the restore until it ends (always on a terminal)")
 	restore.Flags().StringVar(&r.SrcRscName, "resource", "", "restore the latest backup of this resource")
 	restore.Flags().StringVar(&r.SrcSnapName, "snapshot", "", "restore the backup of this snapshot")
 	restore.Flags().StringVar(&r.LastBackup, "id", "", "restore this backup")
@@ -129,6 +142,28 @@ func (a *app) backupCommand() *cobra.Command {
 	abort.Flags().BoolVar(&abortCreate, "create", false, "abort shipments")
 	abort.Flags().BoolVar(&abortRestore, "restore", false, "abort the restore")
 	abort.Flags().StringVarP(&abortSnap, "snapshot", "s", "", "only the shipment of this snapshot")
-	c.AddCommand(create, list, restore, deleteCmd, infoCmd, abort)
+	var q struct {
+		nodes, snapshots, resources, remotes []string
+	}
+	queue := verb("queue", "list the shipments waiting for a shipping slot, by node", []string{"q", "queue-list"}, cobra.NoArgs, func(cmd *cobra.Command, args []string) error {
+		v := url.Values{"nodes": q.nodes, "snapshots": q.snapshots, "resources": q.resources, "remotes": q.remotes}
+		var bq restapi.BackupQueues
+		raw, err := a.get(cmd.Context(), "/v1/view/backup/queue", v, &bq)
+		if err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, n := range bq.NodeQueues {
+			for _, s := range n.Queue {
+				rows = append(rows, []string{n.NodeName, s.ResourceName, s.SnapshotName, s.RemoteName, s.BasedOn, time.UnixMilli(s.StartTimestamp).Format(time.DateTime)})
+			}
+		}
+		return a.list(raw, []string{"Node", "Resource", "Snapshot", "Remote", "Based on", "Queued since"}, rows)
+	})
+	queue.Flags().StringSliceVar(&q.nodes, "nodes", nil, "only these nodes")
+	queue.Flags().StringSliceVar(&q.snapshots, "snapshots", nil, "only these snapshots")
+	queue.Flags().StringSliceVar(&q.resources, "resources", nil, "only these resources")
+	queue.Flags().StringSliceVar(&q.remotes, "remotes", nil, "only these remotes")
+	c.AddCommand(create, list, restore, deleteCmd, infoCmd, abort, queue)
 	return c
 }

@@ -74,7 +74,7 @@ func newProgressDisplay(w io.Writer, id string) *progressDisplay {
 		d.bar = progress.NewWriter()
 		d.bar.SetOutputWriter(w)
 		d.bar.SetUpdateFrequency(100 * time.Millisecond)
-		d.bar.SetMessageLength(48)
+		d.bar.SetMessageLength(72)
 		d.tracker = &progress.Tracker{Message: "workflow " + id, Total: 100}
 		d.bar.AppendTracker(d.tracker)
 		go d.bar.Render()
@@ -83,12 +83,19 @@ func newProgressDisplay(w io.Writer, id string) *progressDisplay {
 }
 
 func (d *progressDisplay) update(op restapi.Operation) {
+	state := op.State
+	if op.TotalBytes > 0 {
+		state += fmt.Sprintf(" %s of %s", formatKiB(op.DoneBytes>>10), formatKiB(op.TotalBytes>>10))
+		if op.BytesPerSecond > 0 && !op.Finished {
+			state += fmt.Sprintf(" at %s/s", formatKiB(op.BytesPerSecond>>10))
+		}
+	}
 	if d.bar != nil {
-		d.tracker.UpdateMessage(fmt.Sprintf("%s (workflow %s)", op.State, d.id))
+		d.tracker.UpdateMessage(fmt.Sprintf("%s (workflow %s)", state, d.id))
 		d.tracker.SetValue(int64(op.Percent))
 		return
 	}
-	line := fmt.Sprintf("%3d%% %s (workflow %s)", op.Percent, op.State, d.id)
+	line := fmt.Sprintf("%3d%% %s (workflow %s)", op.Percent, state, d.id)
 	if line != d.last {
 		fmt.Fprintln(d.w, line)
 		d.last = line

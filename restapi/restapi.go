@@ -575,3 +575,30 @@ type BackupAbort struct {
 	Create   *bool  `json:"create,omitempty"`
 	Snapshot string `json:"snapshot,omitempty"`
 }
+
+// BackupQueues are the shipments waiting for a shipping slot, by node
+// (NodeQueues) or, with snap_to_node, by snapshot (SnapQueues).
+type BackupQueues struct {
+	NodeQueues []NodeQueue `json:"node_queues,omitempty"`
+	SnapQueues []SnapQueue `json:"snap_queues,omitempty"`
+}
+
+// NodeQueue is a node and the shipments waiting for it; in a SnapQueue's
+// queue, only the node.
+type NodeQueue struct {
+	NodeName string      `json:"node_name"`
+	Queue    []SnapQueue `json:"queue,omitempty"`
+}
+
+// SnapQueue is a waiting shipment and, in SnapQueues, the nodes it waits
+// for.
+type SnapQueue struct {
+	ResourceName   string      `json:"resource_name"`
+	SnapshotName   string      `json:"snapshot_name"`
+	RemoteName     string      `json:"remote_name"`
+	Incremental    bool        `json:"incremental"`
+	BasedOn        string      `json:"based_on,omitempty"`
+	StartTimestamp int64       `json:"start_timestamp"`
+	PrefNode       string      `json:"pref_node"`
+	Queue          []NodeQueue `json:"queue,omitempty"`
+}

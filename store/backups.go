@@ -1,7 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -35,6 +39,76 @@ const (
 	ShippingFailed  = "Failed"
 	ShippingAborted = "Aborted"
 )
+
+// ShippingNodes are the nodes that can ship a backup of sn, in the order
+// they are tried: the preferred node, then those holding the base's
+// snapshot too (whose file systems then tell what changed), then the
+// rest.
+func ShippingNodes(sn Snapshot, base *Snapshot, preferred string) []string {
+	baseNodes := map[string]bool{}
+	if base != nil {
+		for _, n := range base.Nodes {
+			baseNodes[n.NodeName] = true
+		}
+	}
+	var first, withBase, rest []string
+	for _, n := range sn.Nodes {
+		switch {
+		case Key(n.NodeDspName) == Key(preferred):
+			first = append(first, n.NodeDspName)
+		case baseNodes[n.NodeName]:
+			withBase = append(withBase, n.NodeDspName)
+		default:
+			rest = append(rest, n.NodeDspName)
+		}
+	}
+	return append(append(first, withBase...), rest...)
+}
+
+// QueuedShipment is a backup waiting for a shipping slot: its snapshot
+// says Prepare Shipping.
+type QueuedShipment struct {
+	Remote, Resource, Snapshot string
+	// BasedOn is the base's snapshot of an incremental backup.
+	BasedOn  string
+	StartMs  int64
+	PrefNode string
+	// Nodes are those it waits for, in ShippingNodes' order.
+	Nodes []string
+}
+
+// QueuedShipments are the shipments among snaps that wait for a slot,
+// oldest first. The queue is this state itself: each waiting workflow
+// took its place by writing it, so it survives any restart.
+func QueuedShipments(snaps []Snapshot) []QueuedShipment {
+	byName := map[[2]string]*Snapshot{}
+	for i := range snaps {
+		byName[[2]string{snaps[i].ResourceName, snaps[i].SnapshotName}] = &snaps[i]
+	}
+	var out []QueuedShipment
+	for _, sn := range snaps {
+		for k, v := range sn.Props {
+			rest, ok1 := strings.CutPrefix(k, "BackupShipping/Source/")
+			remote, ok2 := strings.CutSuffix(rest, "/"+KeyShippingStatus)
+			if !ok1 || !ok2 || v != ShippingPrepare {
+				continue
+			}
+			prop := func(key string) string { return sn.Props[BackupSourceKey(remote, key)] }
+			q := QueuedShipment{Remote: remote, Resource: sn.ResourceDspName, Snapshot: sn.SnapshotDspName, BasedOn: prop(KeyBackupLastSnapshot), PrefNode: prop(KeySrcNode)}
+			q.StartMs, _ = strconv.ParseInt(prop(KeyBackupStartTimestamp), 10, 64)
+			var base *Snapshot
+			if q.BasedOn != "" {
+				base = byName[[2]string{sn.ResourceName, Key(q.BasedOn)}]
+			}
+			q.Nodes = ShippingNodes(sn, base, q.PrefNode)
+			out = append(out, q)
+		}
+	}
+	slices.SortFunc(out, func(a, b QueuedShipment) int {
+		return cmp.Or(cmp.Compare(a.StartMs, b.StartMs), strings.Compare(a.Resource, b.Resource), strings.Compare(a.Snapshot, b.Snapshot), strings.Compare(a.Remote, b.Remote))
+	})
+	return out
+}
 
 // SetBackupProps writes a shipment's properties on the snapshot and its
 // definition: internal keys, set by the controller and not checked

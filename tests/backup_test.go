@@ -157,6 +157,41 @@ func TestBackupsToMinIO(t *testing.T) {
 	sn, err = cli.Resources.GetSnapshot(ctx, "db", "queued")
 	require.NoError(t, err)
 	require.Equal(t, "Prepare Shipping", sn.Props["BackupShipping/Source/s3r/ShippingStatus"])
+	// The queue shows it waiting on each node that holds the snapshot.
+	var queues struct {
+		NodeQueues []struct {
+			NodeName string `json:"node_name"`
+			Queue    []struct {
+				ResourceName string `json:"resource_name"`
+				SnapshotName string `json:"snapshot_name"`
+				RemoteName   string `json:"remote_name"`
+				Start        int64  `json:"start_timestamp"`
+			} `json:"queue"`
+		} `json:"node_queues"`
+		SnapQueues []struct {
+			SnapshotName string `json:"snapshot_name"`
+			Queue        []struct {
+				NodeName string `json:"node_name"`
+			} `json:"queue"`
+		} `json:"snap_queues"`
+	}
+	_, err = c.Do(ctx, http.MethodGet, "/v1/view/backup/queue", nil, &queues)
+	require.NoError(t, err)
+	require.Len(t, queues.NodeQueues, 3)
+	for _, n := range queues.NodeQueues {
+		require.Len(t, n.Queue, 1, n.NodeName)
+		require.Equal(t, []string{"db", "queued", "s3r"}, []string{n.Queue[0].ResourceName, n.Queue[0].SnapshotName, n.Queue[0].RemoteName})
+		require.Positive(t, n.Queue[0].Start)
+	}
+	env := []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}
+	out, _, code := cliRun(t, env, "backup", "queue", "--nodes", "alpha")
+	require.Zero(t, code)
+	require.Regexp(t, `alpha .*db .*queued .*s3r`, out)
+	_, err = c.Do(ctx, http.MethodGet, "/v1/view/backup/queue?snap_to_node=true&nodes=bravo", nil, &queues)
+	require.NoError(t, err)
+	require.Len(t, queues.SnapQueues, 1)
+	require.Equal(t, "bravo", queues.SnapQueues[0].Queue[0].NodeName)
+	require.Len(t, queues.SnapQueues[0].Queue, 1, "only the nodes asked for")
 	require.NoError(t, cli.Backup.Abort(ctx, "s3r", lapi.BackupAbortRequest{RscName: "db"}))
 	eventually(t, 30*time.Second, "the queued backup aborted", func() bool {
 		sn, err := cli.Resources.GetSnapshot(ctx, "db", "queued")
@@ -166,6 +201,20 @@ func TestBackupsToMinIO(t *testing.T) {
 	l, err = cli.Backup.GetAll(ctx, "s3r", "db", "queued")
 	require.NoError(t, err)
 	require.Empty(t, l.Linstor, "an aborted backup is not listed")
+	queues.NodeQueues = nil
+	_, err = c.Do(ctx, http.MethodGet, "/v1/view/backup/queue", nil, &queues)
+	require.NoError(t, err)
+	require.Empty(t, queues.NodeQueues, "nothing waits any more")
+
+	// strata follows a shipment with --wait, showing bytes as it goes.
+	must(t, c, http.MethodPost, "/v1/controller/properties", map[string]any{"delete_props": []string{"BackupShipping/MaxConcurrentBackupsPerNode"}}, http.StatusCreated)
+	out, errOut, code := cliRun(t, env, "backup", "create", "s3r", "db", "-s", "cli1", "--wait")
+	require.Zero(t, code, "%s\n%s", out, errOut)
+	require.Contains(t, errOut, "100% done (workflow backup-create:s3r:db:cli1)")
+	require.Regexp(t, `shipped to remote s3r: 4096 KiB read and [0-9]+ KiB sent of 65536 KiB`, out, "4 MiB of data in the 64 MiB volume")
+	out, _, code = cliRun(t, env, "backup", "list", "s3r", "-r", "db")
+	require.Zero(t, code)
+	require.Regexp(t, `cli1 .*Success`, out)
 }
 
 // Bad input gets LINSTOR's answers and starts nothing.

@@ -101,8 +101,13 @@ func (o *operation) ship(ship activities.ShipInput) error {
 	if err := workflow.ExecuteLocalActivity(o.ctx, a.CommitBackup, activities.CommitInput{ShipInput: ship, Volumes: vols}).Get(o.ctx, nil); err != nil {
 		return err
 	}
+	var moved proto.JobProgress
+	for _, v := range vols {
+		moved.TotalBytes, moved.ReadBytes, moved.SentBytes = moved.TotalBytes+v.Moved.TotalBytes, moved.ReadBytes+v.Moved.ReadBytes, moved.SentBytes+v.Moved.SentBytes
+	}
 	o.out = append(o.out, apicall.Success(apicall.Created, apicall.MaskCrt, apicall.MaskBackup,
-		fmt.Sprintf("Backup %s of resource %s shipped to remote %s.", ship.Plan.Name.ID(), ship.Resource, ship.Remote), "", map[string]string{"RscDfn": ship.Resource, "Snapshot": ship.Snapshot, "Remote": ship.Remote})...)
+		fmt.Sprintf("Backup %s of resource %s shipped to remote %s: %d KiB read and %d KiB sent of %d KiB.", ship.Plan.Name.ID(), ship.Resource, ship.Remote,
+			moved.ReadBytes>>10, moved.SentBytes>>10, moved.TotalBytes>>10), "", map[string]string{"RscDfn": ship.Resource, "Snapshot": ship.Snapshot, "Remote": ship.Remote})...)
 	return nil
 }
 
