@@ -123,9 +123,9 @@ func encode(payload []byte) ([]byte, string) {
 	return encoder.EncodeAll(payload, make([]byte, 0, encoder.MaxEncodedSize(len(payload)))), bucket.ContentZstd
 }
 
-// get fetches an object and checks that its content is the one its id
-// names.
-func (b Bucket) get(ctx context.Context, key, id string, c *counters) ([]byte, error) {
+// get fetches an object into buf (reused when large enough) and checks
+// that its content is the one its id names.
+func (b Bucket) get(ctx context.Context, key, id string, buf []byte, c *counters) ([]byte, error) {
 	obj, err := b.Client.GetObject(ctx, b.Name, key, minio.GetObjectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("download %s from bucket %s: %w", key, b.Name, err)
@@ -138,14 +138,19 @@ func (b Bucket) get(ctx context.Context, key, id string, c *counters) ([]byte, e
 	if info.Size < 0 || info.Size > maxObject {
 		return nil, fmt.Errorf("object %s of bucket %s is corrupt: it holds %d bytes, more than any chunk", key, b.Name, info.Size)
 	}
-	body := make([]byte, info.Size)
+	raw := info.ContentType == bucket.ContentRaw
+	body := buf[:0]
+	if !raw || int64(cap(buf)) < info.Size {
+		body = make([]byte, 0, info.Size)
+	}
+	body = body[:info.Size]
 	if _, err := io.ReadFull(obj, body); err != nil {
 		return nil, fmt.Errorf("download %s from bucket %s: %w", key, b.Name, err)
 	}
 	c.read.Add(int64(len(body)))
 	data := body
-	if info.ContentType != bucket.ContentRaw {
-		if data, err = decoder.DecodeAll(body, make([]byte, 0, bucket.ChunkSize)); err != nil {
+	if !raw {
+		if data, err = decoder.DecodeAll(body, buf[:0]); err != nil {
 			return nil, fmt.Errorf("object %s of bucket %s is corrupt: %w", key, b.Name, err)
 		}
 	}
@@ -154,6 +159,11 @@ func (b Bucket) get(ctx context.Context, key, id string, c *counters) ([]byte, e
 	}
 	return data, nil
 }
+
+// chunkBuffers recycles the chunks a restore writes: it moves thousands,
+// and a new 4 MiB buffer each time costs its zeroing and the garbage
+// collector's work.
+var chunkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, bucket.ChunkSize); return &b }}
 
 // forEach runs fn for 0 ≤ i < n, by Workers at once, and stops at the
 // first error.

@@ -75,7 +75,9 @@ func (r Restore) Run(ctx context.Context) (Progress, error) {
 		if ch.Offset < 0 || ch.Offset >= man.SizeBytes || ch.Offset%bucket.ChunkSize != 0 || len(ch.Chain) == 0 {
 			return fmt.Errorf("manifest of %s lists a chunk at %d of a %d-byte volume", man.Resource, ch.Offset, man.SizeBytes)
 		}
-		data, err := r.Bucket.chain(ctx, ch.Chain, chunkLen(ch.Offset, man.SizeBytes), c)
+		buf := chunkBuffers.Get().(*[]byte)
+		defer chunkBuffers.Put(buf)
+		data, err := r.Bucket.chain(ctx, ch.Chain, chunkLen(ch.Offset, man.SizeBytes), *buf, c)
 		if err != nil {
 			return err
 		}
@@ -110,11 +112,11 @@ func chunkBytes(m bucket.Manifest, match func(bucket.Chunk) bool) int64 {
 	return n
 }
 
-// chain rebuilds a chunk from its full object and the deltas on it,
-// each checked against its id and its parent.
-func (b Bucket) chain(ctx context.Context, chain []string, n int64, c *counters) ([]byte, error) {
+// chain rebuilds a chunk, in buf where it fits, from its full object and
+// the deltas on it, each checked against its id and its parent.
+func (b Bucket) chain(ctx context.Context, chain []string, n int64, buf []byte, c *counters) ([]byte, error) {
 	last := len(chain) - 1
-	data, err := b.get(ctx, bucket.ChainKey(chain, last), chain[last], c)
+	data, err := b.get(ctx, bucket.ChainKey(chain, last), chain[last], buf, c)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +125,7 @@ func (b Bucket) chain(ctx context.Context, chain []string, n int64, c *counters)
 	}
 	for i := last - 1; i >= 0; i-- {
 		key := bucket.ChainKey(chain, i)
-		payload, err := b.get(ctx, key, chain[i], c)
+		payload, err := b.get(ctx, key, chain[i], nil, c)
 		if err != nil {
 			return nil, err
 		}
