@@ -308,6 +308,18 @@ func (a *Agent) applySnapshots(ctx context.Context, pool string, prov storage.Pr
 		out = append(out, r)
 	}
 	var failed error
+	if files, ok := prov.(storage.SnapshotFiles); ok {
+		receiving := map[storage.SnapshotID]bool{}
+		for _, sn := range snaps {
+			if sn.Receive {
+				receiving[storage.SnapshotID{Volume: storage.VolumeName(sn.Resource, sn.VlmNr), Snapshot: sn.Name}] = true
+			}
+		}
+		if err := files.DropPartialSnapshots(receiving); err != nil {
+			a.Log.Error("removing abandoned received snapshots failed", "pool", pool, "error", err)
+			failed = err
+		}
+	}
 	for _, id := range have {
 		if keep[id] {
 			continue

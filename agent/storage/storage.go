@@ -107,6 +107,10 @@ type SnapshotFiles interface {
 	// (never listed as a snapshot); CommitSnapshot makes it the snapshot.
 	PartialSnapshotFile(name, snapshot string) (string, error)
 	CommitSnapshot(name, snapshot string) error
+	// DropPartialSnapshots removes what receives left of the snapshots
+	// not being received (any more): a restore that failed or was
+	// given up.
+	DropPartialSnapshots(receiving map[SnapshotID]bool) error
 }
 
 // DefaultWaitAfterCreate is how long a provider waits for a new volume's

@@ -365,6 +365,26 @@ func (p *Pool) PartialSnapshotFile(name, snapshot string) (string, error) {
 	return p.snapshotPath(name, snapshot) + ".partial", nil
 }
 
+// DropPartialSnapshots removes the .snap.partial files, and their
+// restore logs, of the snapshots not being received.
+func (p *Pool) DropPartialSnapshots(receiving map[storage.SnapshotID]bool) error {
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		base, ok := strings.CutSuffix(strings.TrimSuffix(e.Name(), ".done"), ".snap.partial")
+		name, snap, at := strings.Cut(base, "@")
+		if _, _, named := storage.ParseVolumeName(name); !ok || !at || !named || e.IsDir() || receiving[storage.SnapshotID{Volume: name, Snapshot: snap}] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(p.dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // CommitSnapshot makes a received snapshot a snapshot of the pool.
 func (p *Pool) CommitSnapshot(name, snapshot string) error {
 	path := p.snapshotPath(name, snapshot)

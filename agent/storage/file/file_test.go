@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -245,5 +246,33 @@ func BenchmarkReflinkSnapshot(b *testing.B) {
 			b.ReportMetric(float64(took.Microseconds())/1000/float64(n), "ms/snapshot")
 			b.ReportMetric(float64(usedKiB)/float64(n), "KiB-used/snapshot")
 		})
+	}
+}
+
+// What an abandoned receive left goes; what is being received and the
+// snapshots stay.
+func TestDropPartialSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	p := New(context.Background(), dir, true, execrun.Exec{})
+	files := []string{"db_00000@gone.snap.partial", "db_00000@gone.snap.partial.done", "db_00000@coming.snap.partial", "db_00000@coming.snap.partial.done", "db_00000@kept.snap", "notes.partial"}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.DropPartialSnapshots(map[storage.SnapshotID]bool{{Volume: "db_00000", Snapshot: "coming"}: true}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{"db_00000@coming.snap.partial", "db_00000@coming.snap.partial.done", "db_00000@kept.snap", "notes.partial"}
+	if !slices.Equal(left, want) {
+		t.Fatalf("left %v, want %v", left, want)
 	}
 }
