@@ -80,6 +80,12 @@ func (a *Activities) remotes() remotes.Remotes {
 // is in the bucket and whose volumes have today's sizes (else a full
 // backup, with LINSTOR's warning).
 func (a *Activities) PlanBackup(ctx context.Context, in BackupCreateInput) (BackupPlan, error) {
+	// Kept: run again after a crash, the snapshot this backup took since
+	// is not to be mistaken for one that was there.
+	return kept(ctx, a.Store, func(ctx context.Context, _, _ string) (BackupPlan, error) { return a.planBackup(ctx, in) })
+}
+
+func (a *Activities) planBackup(ctx context.Context, in BackupCreateInput) (BackupPlan, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskBackup
 	refs := map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot}
 	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
@@ -360,6 +366,18 @@ func (a *Activities) FailBackup(ctx context.Context, in ShipInput, status string
 	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
 		return nil // without the keys the lease expires by itself
+	}
+	// What was shipped goes, so that no half backup is listed; its chunks
+	// are collected by the next delete. Best effort: a remote that is
+	// gone must not hold the workflow, and what stays is listed as failed.
+	if sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot); err == nil {
+		e := &backups.Entry{Name: in.Plan.Name, DataKeys: map[int32]string{}}
+		for _, vd := range sn.VolumeDefinitions {
+			e.DataKeys[vd.VlmNr] = in.Plan.Name.DataKey(vd.VlmNr)
+		}
+		if err := b.Delete(ctx, []*backups.Entry{e}); err != nil {
+			activity.GetLogger(ctx).Warn("a failed backup's objects stay in the bucket", "backup", in.Plan.Name.ID(), "error", err)
+		}
 	}
 	return b.Unlease(ctx, activity.GetInfo(ctx).WorkflowExecution.ID)
 }

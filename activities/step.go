@@ -43,27 +43,38 @@ func refusal(err error, op, obj uint64, refs map[string]string) (Step, error) {
 // after a crash of the controller before the workflow recorded the step,
 // answers what it answered the first time and writes nothing.
 func (a *Activities) once(ctx context.Context, step func(ctx context.Context) (Step, error)) (Step, error) {
+	return kept(ctx, a.Store, func(ctx context.Context, key, holder string) (Step, error) {
+		s, err := step(store.WithStep(ctx, key, holder))
+		if errors.Is(err, store.ErrStepDone) {
+			// Written, and the controller died before keeping the answer.
+			rc := apicall.NewRc(apicall.InfoOperationRunning, 0, 0, "This step of the operation was done before the controller restarted.")
+			s, err = Step{Replies: apicall.RcList{rc}}, nil
+		}
+		return s, err
+	})
+}
+
+// kept runs a local activity whose answer must not change when the
+// workflow runs it again after a crash of the controller (a decision
+// that what later steps write would change): the answer is kept under
+// the step's key, and a run again answers it.
+func kept[T any](ctx context.Context, st *store.Store, run func(ctx context.Context, key, holder string) (T, error)) (T, error) {
 	info := activity.GetInfo(ctx)
 	key := info.WorkflowExecution.RunID + "/" + info.ActivityID
 	holder := info.WorkflowExecution.ID
-	if kept, ok, err := a.Store.StepResult(ctx, key); err != nil {
-		return Step{}, err
+	var out T
+	if kept, ok, err := st.StepResult(ctx, key); err != nil {
+		return out, err
 	} else if ok {
-		var s Step
-		return s, json.Unmarshal([]byte(kept), &s)
+		return out, json.Unmarshal([]byte(kept), &out)
 	}
-	s, err := step(store.WithStep(ctx, key, holder))
-	if errors.Is(err, store.ErrStepDone) {
-		// Written, and the controller died before keeping the answer.
-		rc := apicall.NewRc(apicall.InfoOperationRunning, 0, 0, "This step of the operation was done before the controller restarted.")
-		s, err = Step{Replies: apicall.RcList{rc}}, nil
-	}
+	out, err := run(ctx, key, holder)
 	if err != nil {
-		return s, err
+		return out, err
 	}
-	b, err := json.Marshal(s)
+	b, err := json.Marshal(out)
 	if err != nil {
-		return s, err
+		return out, err
 	}
-	return s, a.Store.RecordStepResult(ctx, key, holder, string(b))
+	return out, st.RecordStepResult(ctx, key, holder, string(b))
 }

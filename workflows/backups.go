@@ -13,12 +13,13 @@ import (
 	"strata/store"
 )
 
-// A shipment runs as long as the data takes; a node that stops
-// reporting for a minute is taken to be gone, and the upload starts
-// again, sending only what the bucket does not hold yet.
+// A shipment runs as long as the data takes. The agent's progress is
+// its heartbeat: a job whose node or controller stops reporting for 20 s
+// is taken to be gone, and starts again, sending only what the bucket
+// does not hold yet.
 var shipOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 24 * time.Hour,
-	HeartbeatTimeout:    time.Minute,
+	HeartbeatTimeout:    10 * activities.HeartbeatInterval,
 	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 20},
 }
 

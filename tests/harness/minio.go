@@ -71,17 +71,11 @@ func minioBinary(t testing.TB) string {
 	return minioBin
 }
 
-// StartMinIO starts a MinIO server on a free port with the buckets
-// named, and stops it when the test ends.
-func StartMinIO(t testing.TB, buckets ...string) *MinIO {
-	t.Helper()
-	bin := minioBinary(t)
-	port, console := FreePort(t), FreePort(t)
-	m := &MinIO{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), AccessKey: "strata-test", SecretKey: "strata-test-secret-key", Dir: t.TempDir()}
-	m.process = &process{t: t, name: fmt.Sprintf("minio :%d", port), logPath: filepath.Join(t.TempDir(), "minio.log"),
-		args: []string{"server", m.Dir, "--address", fmt.Sprintf("127.0.0.1:%d", port), "--console-address", fmt.Sprintf("127.0.0.1:%d", console), "--quiet"},
-		env:  []string{"MINIO_ROOT_USER=" + m.AccessKey, "MINIO_ROOT_PASSWORD=" + m.SecretKey, "MINIO_BROWSER=off"}}
-	m.startBinary(bin)
+// Start (re)starts the server on its port and directory and waits until
+// it is live.
+func (m *MinIO) Start() {
+	m.t.Helper()
+	m.startBinary(minioBinary(m.t))
 	if err := m.waitUntil(60*time.Second, func() error {
 		resp, err := http.Get(m.Endpoint + "/minio/health/live")
 		if err == nil {
@@ -92,8 +86,20 @@ func StartMinIO(t testing.TB, buckets ...string) *MinIO {
 		}
 		return err
 	}); err != nil {
-		t.Fatalf("MinIO did not start: %v\n%s", err, m.Log())
+		m.t.Fatalf("MinIO did not start: %v\n%s", err, m.Log())
 	}
+}
+
+// StartMinIO starts a MinIO server on a free port with the buckets
+// named, and stops it when the test ends.
+func StartMinIO(t testing.TB, buckets ...string) *MinIO {
+	t.Helper()
+	port, console := FreePort(t), FreePort(t)
+	m := &MinIO{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), AccessKey: "strata-test", SecretKey: "strata-test-secret-key", Dir: t.TempDir()}
+	m.process = &process{t: t, name: fmt.Sprintf("minio :%d", port), logPath: filepath.Join(t.TempDir(), "minio.log"),
+		args: []string{"server", m.Dir, "--address", fmt.Sprintf("127.0.0.1:%d", port), "--console-address", fmt.Sprintf("127.0.0.1:%d", console), "--quiet"},
+		env:  []string{"MINIO_ROOT_USER=" + m.AccessKey, "MINIO_ROOT_PASSWORD=" + m.SecretKey, "MINIO_BROWSER=off"}}
+	m.Start()
 	m.stopAtEnd()
 	c, err := minio.New(fmt.Sprintf("127.0.0.1:%d", port), &minio.Options{Creds: credentials.NewStaticV4(m.AccessKey, m.SecretKey, ""), Region: "us-east-1"})
 	if err != nil {
