@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -388,54 +389,120 @@ type BackupDeleteInput struct {
 	Query  backups.DeleteQuery `json:"query"`
 }
 
+// BackupDeletion is what a backup delete did, and the local snapshots
+// the deleted backups were shipped from, which go too unless the request
+// keeps them (LINSTOR's keep_snaps).
+type BackupDeletion struct {
+	Step
+	Snapshots []store.SnapshotRef `json:"snapshots,omitempty"`
+}
+
 // DeleteBackups deletes the backups the query chooses, with LINSTOR's
 // rules, and then the chunks no backup uses; a dry run only tells which.
-// Deleting is idempotent: run again, it finds what is left.
-func (a *Activities) DeleteBackups(ctx context.Context, in BackupDeleteInput) (Step, error) {
+// A backup based on one that goes is based on the nearest that stays.
+// Its answer is kept: run again after a crash, it does not forget the
+// local snapshots of what it deleted.
+func (a *Activities) DeleteBackups(ctx context.Context, in BackupDeleteInput) (BackupDeletion, error) {
+	return kept(ctx, a.Store, func(ctx context.Context, _, _ string) (BackupDeletion, error) {
+		return a.deleteBackups(ctx, in)
+	})
+}
+
+func (a *Activities) deleteBackups(ctx context.Context, in BackupDeleteInput) (BackupDeletion, error) {
 	const op, obj = apicall.MaskDel, apicall.MaskBackup
 	refs := map[string]string{"Remote": in.Remote}
+	refused := func(err error) (BackupDeletion, error) {
+		s, err := refusal(err, op, obj, refs)
+		return BackupDeletion{Step: s}, err
+	}
 	if err := in.Query.Check(); err != nil {
-		return refusal(err, op, obj, refs)
+		return refused(err)
 	}
 	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
 	if err != nil {
-		return refusal(err, op, obj, refs)
+		return refused(err)
 	}
 	l, err := b.List(ctx)
 	if err != nil {
-		return Step{}, err
+		return BackupDeletion{}, err
 	}
 	cluster, err := a.Store.EnsureClusterID(ctx)
 	if err != nil {
-		return Step{}, err
+		return BackupDeletion{}, err
 	}
 	chosen, err := l.Select(in.Query, cluster)
 	if err != nil {
-		return refusal(err, op, obj, refs)
+		return refused(err)
 	}
-	var s Step
-	for _, e := range chosen {
-		msg := fmt.Sprintf("Backup %s deleted from remote %s.", e.Name.ID(), in.Remote)
-		if in.Query.DryRun {
-			msg = fmt.Sprintf("Would delete backup %s (%s and %d volume objects) from remote %s.", e.Name.ID(), e.Name.MetaKey(), len(e.DataKeys), in.Remote)
-		}
+	var out BackupDeletion
+	reply := func(msg, backup string) {
 		rc := apicall.NewRc(apicall.MaskInfo|apicall.Deleted, op, obj, msg)
-		rc.ObjRefs = map[string]string{"Remote": in.Remote, "Backup": e.Name.ID()}
-		s.Replies = append(s.Replies, rc)
+		rc.ObjRefs = map[string]string{"Remote": in.Remote, "Backup": backup}
+		out.Replies = append(out.Replies, rc)
+	}
+	relinked := l.Relinked(chosen)
+	for _, e := range chosen {
+		if in.Query.DryRun {
+			reply(fmt.Sprintf("Would delete backup %s (%s and %d volume objects) from remote %s.", e.Name.ID(), e.Name.MetaKey(), len(e.DataKeys), in.Remote), e.Name.ID())
+		} else {
+			reply(fmt.Sprintf("Backup %s deleted from remote %s.", e.Name.ID(), in.Remote), e.Name.ID())
+		}
+	}
+	for _, e := range relinked {
+		base := "no other: it is a full backup now"
+		if e.Meta.BasedOn != nil {
+			base = strings.TrimSuffix(*e.Meta.BasedOn, ".meta")
+		}
+		reply(fmt.Sprintf("Backup %s is based on %s.", e.Name.ID(), base), e.Name.ID())
 	}
 	if in.Query.DryRun || len(chosen) == 0 {
-		return s, nil
+		return out, nil
+	}
+	if !in.Query.KeepSnaps {
+		if out.Snapshots, err = a.shippedFrom(ctx, in.Remote, chosen); err != nil {
+			return BackupDeletion{}, err
+		}
+	}
+	// The dependants' metas first: a crash in between leaves a chain
+	// that is whole either way.
+	for _, e := range relinked {
+		if err := b.Commit(ctx, e.Name, *e.Meta); err != nil {
+			return BackupDeletion{}, err
+		}
 	}
 	if err := b.Delete(ctx, chosen); err != nil {
-		return Step{}, err
+		return BackupDeletion{}, err
 	}
 	n, err := b.CollectGarbage(ctx)
 	if err != nil {
-		return Step{}, err
+		return BackupDeletion{}, err
 	}
 	rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("%d objects no backup uses any more were deleted from remote %s.", n, in.Remote))
 	rc.ObjRefs = refs
-	return Step{Replies: append(s.Replies, rc)}, nil
+	out.Replies = append(out.Replies, rc)
+	return out, nil
+}
+
+// shippedFrom are this cluster's snapshots that the backups were shipped
+// from, but for those a shipment (to any remote) uses now.
+func (a *Activities) shippedFrom(ctx context.Context, remote string, entries []*backups.Entry) ([]store.SnapshotRef, error) {
+	ids := map[string]bool{}
+	var rds []string
+	for _, e := range entries {
+		ids[e.Name.ID()] = true
+		rds = append(rds, e.Name.Resource)
+	}
+	snaps, err := a.Store.ListSnapshots(ctx, store.SnapshotFilter{Resources: rds})
+	if err != nil {
+		return nil, err
+	}
+	var out []store.SnapshotRef
+	for _, sn := range snaps {
+		if ids[sn.Props[store.BackupSourceKey(remote, store.KeyBackupID)]] && !store.Shipping(sn) {
+			out = append(out, store.SnapshotRef{Resource: sn.ResourceDspName, Snapshot: sn.SnapshotDspName})
+		}
+	}
+	return out, nil
 }
 
 // BackupRestoreInput is a restore request.
@@ -448,6 +515,7 @@ type BackupRestoreInput struct {
 	Target        string            `json:"target_rsc_name"`
 	Node          string            `json:"node_name"`
 	DownloadOnly  bool              `json:"download_only,omitempty"`
+	ForceRestore  bool              `json:"force_restore,omitempty"`
 	ResourceGroup string            `json:"dst_rsc_grp,omitempty"`
 }
 
@@ -458,6 +526,9 @@ type RestorePlan struct {
 	// Volumes are the data keys by volume, each with the pool it goes to.
 	Volumes      []ShippedVolume `json:"volumes"`
 	DownloadOnly bool            `json:"download_only,omitempty"`
+	// ForceRestore rolls the target's one diskful resource back to the
+	// downloaded snapshot.
+	ForceRestore bool `json:"force_restore,omitempty"`
 }
 
 // RecordBackupRestore finds the backup (the id given, else the newest
@@ -504,18 +575,24 @@ func (a *Activities) RecordBackupRestore(ctx context.Context, in BackupRestoreIn
 			rs.Volumes = append(rs.Volumes, store.ReceivedVolume{VlmNr: nr, SizeKib: e.Meta.RscDfn.VlmDfns[strconv.Itoa(int(nr))].Size, Pool: pool})
 			plan.Volumes = append(plan.Volumes, ShippedVolume{VlmNr: nr, Key: key, Pool: pool})
 		}
-		deployed, err := a.Store.RecordReceivedSnapshot(ctx, rs)
+		diskful, err := a.Store.RecordReceivedSnapshot(ctx, rs)
 		if err != nil {
 			return refusal(err, op, obj, refs)
 		}
 		var st Step
-		if deployed || in.DownloadOnly {
+		switch {
+		case len(diskful) == 1 && diskful[0] == store.Key(in.Node) && in.ForceRestore:
+			plan.ForceRestore = true
+		case len(diskful) > 0:
 			plan.DownloadOnly = true
-			if deployed {
-				rc := apicall.NewRc(apicall.WarnBackupDlOnly, op, obj, "The target resource-definition is already deployed on nodes. After downloading the Backup Linstor will NOT restore the data to prevent unintentional data-loss.")
-				rc.ObjRefs = refs
-				st.Replies = append(st.Replies, rc)
+			rc := apicall.NewRc(apicall.WarnBackupDlOnly, op, obj, "The target resource-definition is already deployed on nodes. After downloading the Backup Linstor will NOT restore the data to prevent unintentional data-loss.")
+			if in.ForceRestore {
+				rc.Cause = fmt.Sprintf("A forced restore replaces the data of exactly one diskful resource, on the node restored to; %s has %d, on %s.", in.Target, len(diskful), strings.Join(diskful, ", "))
 			}
+			rc.ObjRefs = refs
+			st.Replies = append(st.Replies, rc)
+		case in.DownloadOnly:
+			plan.DownloadOnly = true
 		}
 		rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("Restoring backup %s of remote %s into %s on %s in progress.", e.Name.ID(), in.Remote, in.Target, in.Node))
 		rc.ObjRefs = map[string]string{"RscDfn": in.Target, "Snapshot": rs.Snapshot, "Remote": in.Remote}

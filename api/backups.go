@@ -114,7 +114,7 @@ func (s *server) registerBackups(h huma.API) {
 				return nil, err
 			}
 			input := activities.BackupRestoreInput{Remote: in.Remote, SrcResource: b.SrcRscName, SrcSnapshot: b.SrcSnapName, LastBackup: b.LastBackup, PoolMap: b.StorPoolMap,
-				Target: b.TargetRscName, Node: b.NodeName, DownloadOnly: b.DownloadOnly, ResourceGroup: b.DstRscGrp}
+				Target: b.TargetRscName, Node: b.NodeName, DownloadOnly: b.DownloadOnly, ForceRestore: b.ForceRestore, ResourceGroup: b.DstRscGrp}
 			return s.runUntilAccepted(ctx, operation{op: op, obj: obj, id: workflows.BackupRestoreID(in.Remote, b.TargetRscName), workflow: workflows.BackupRestore, input: input,
 				what: fmt.Sprintf("Restore of a backup of '%s' into '%s'", in.Remote, b.TargetRscName), refs: map[string]string{"RscDfn": b.TargetRscName, "Remote": in.Remote}}, in.wait(s.OperationWait))
 		})

@@ -137,14 +137,8 @@ func (b Bucket) Manifest(ctx context.Context, key string) (bucket.Manifest, erro
 // following basedOn as far as the bucket holds the bases.
 func (l Listing) Chain(e *Entry) []*Entry {
 	out := []*Entry{e}
-	for cur := e; cur.Meta != nil && cur.Meta.BasedOn != nil; {
-		n, ok := bucket.ParseMetaKey(*cur.Meta.BasedOn)
-		base := l.Backups[n.ID()]
-		if !ok || base == nil || slices.Contains(out, base) {
-			break
-		}
+	for base := l.base(e); base != nil && !slices.Contains(out, base); base = l.base(base) {
 		out = append([]*Entry{base}, out...)
-		cur = base
 	}
 	return out
 }

@@ -41,10 +41,10 @@ func (q DeleteQuery) Check() error {
 }
 
 // Select is the backups the query deletes: those it names and, when it
-// cascades (all does), every backup based on them. A backup that others
-// are based on is refused without cascading, since deleting it would
-// leave them a base that is gone in LINSTOR's chain, even though in
-// Strata's format every backup restores on its own.
+// cascades (all does), every backup based on them. Unlike LINSTOR, a
+// backup that others are based on can go alone: in Strata's format every
+// backup restores on its own, and Relinked keeps the chain LINSTOR's
+// clients read whole.
 func (l Listing) Select(q DeleteQuery, clusterID string) ([]*Entry, error) {
 	match := func(id string, e *Entry) bool {
 		switch {
@@ -81,22 +81,14 @@ func (l Listing) Select(q DeleteQuery, clusterID string) ([]*Entry, error) {
 	if len(chosen) == 0 && (q.ID != "" || q.S3Key != "") {
 		return nil, &apicall.Refused{Code: apicall.FailNotFoundBackup, Message: fmt.Sprintf("The backup '%s' does not exist in the given remote.", q.ID+q.S3Key)}
 	}
-	cascade := q.Cascading || q.All
-	for changed := true; changed; {
-		changed = false
-		for id, e := range l.Backups {
-			if chosen[id] || e.Meta == nil || e.Meta.BasedOn == nil {
-				continue
+	if q.Cascading || q.All {
+		for changed := true; changed; {
+			changed = false
+			for id, e := range l.Backups {
+				if base := l.base(e); !chosen[id] && base != nil && chosen[base.Name.ID()] {
+					chosen[id], changed = true, true
+				}
 			}
-			base, ok := bucket.ParseMetaKey(*e.Meta.BasedOn)
-			if !ok || !chosen[base.ID()] {
-				continue
-			}
-			if !cascade {
-				return nil, &apicall.Refused{Code: apicall.FailDependendBackup, Message: fmt.Sprintf("The backup '%s' cannot be deleted: the backup '%s' is based on it.", base.ID(), id),
-					Correction: "Delete with cascading to delete the backups based on it too."}
-			}
-			chosen[id], changed = true, true
 		}
 	}
 	var out []*Entry
@@ -104,4 +96,48 @@ func (l Listing) Select(q DeleteQuery, clusterID string) ([]*Entry, error) {
 		out = append(out, l.Backups[id])
 	}
 	return out, nil
+}
+
+// base is the backup e is based on, if the bucket holds it.
+func (l Listing) base(e *Entry) *Entry {
+	if e.Meta == nil || e.Meta.BasedOn == nil {
+		return nil
+	}
+	n, ok := bucket.ParseMetaKey(*e.Meta.BasedOn)
+	if !ok {
+		return nil
+	}
+	return l.Backups[n.ID()]
+}
+
+// Relinked are the backups that stay but are based on one that goes,
+// each with its meta based on the nearest base that stays (none: it
+// becomes the chain's full backup), so that no listed backup names a
+// base that is gone.
+func (l Listing) Relinked(deleted []*Entry) []*Entry {
+	gone := map[*Entry]bool{}
+	for _, e := range deleted {
+		gone[e] = true
+	}
+	var out []*Entry
+	for _, id := range slices.Sorted(maps.Keys(l.Backups)) {
+		e := l.Backups[id]
+		base := l.base(e)
+		if gone[e] || base == nil || !gone[base] {
+			continue
+		}
+		for base != nil && gone[base] {
+			base = l.base(base)
+		}
+		relinked := *e
+		meta := *e.Meta
+		meta.BasedOn = nil
+		if base != nil {
+			key := base.Name.MetaKey()
+			meta.BasedOn = &key
+		}
+		relinked.Meta = &meta
+		out = append(out, &relinked)
+	}
+	return out
 }

@@ -76,6 +76,7 @@ func (a *app) backupCommand() *cobra.Command {
 	restore.Flags().StringVar(&r.SrcSnapName, "snapshot", "", "restore the backup of this snapshot")
 	restore.Flags().StringVar(&r.LastBackup, "id", "", "restore this backup")
 	restore.Flags().BoolVar(&r.DownloadOnly, "download-only", false, "only download the backup as a snapshot")
+	restore.Flags().BoolVar(&r.ForceRestore, "force-restore", false, "replace the data of the target's one diskful resource, on NODE, with the backup's")
 	restore.Flags().StringToStringVar(&r.StorPoolMap, "storpool-rename", nil, "backed-up pool=pool of the node")
 
 	var del struct {

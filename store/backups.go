@@ -40,6 +40,17 @@ const (
 	ShippingAborted = "Aborted"
 )
 
+// Shipping tells whether a shipment to some remote waits for or uses the
+// snapshot.
+func Shipping(sn Snapshot) bool {
+	for k, v := range sn.Props {
+		if strings.HasPrefix(k, "BackupShipping/Source/") && strings.HasSuffix(k, "/"+KeyShippingStatus) && (v == ShippingPrepare || v == ShippingRunning) {
+			return true
+		}
+	}
+	return false
+}
+
 // ShippingNodes are the nodes that can ship a backup of sn, in the order
 // they are tried: the preferred node, then those holding the base's
 // snapshot too (whose file systems then tell what changed), then the
@@ -147,11 +158,11 @@ type ReceivedVolume struct {
 }
 
 // RecordReceivedSnapshot records a snapshot being downloaded, in phase
-// PhaseReceive: the node keeps what arrives. It reports whether the
-// definition has diskful resources already (then the backup is only
-// downloaded). The definition must exist. A download recorded before is
-// joined.
-func (s *Store) RecordReceivedSnapshot(ctx context.Context, r ReceivedSnapshot) (deployed bool, err error) {
+// PhaseReceive: the node keeps what arrives. It reports the nodes where
+// the definition has diskful resources already (then the backup is only
+// downloaded, or forced onto the one there is). The definition must
+// exist. A download recorded before is joined.
+func (s *Store) RecordReceivedSnapshot(ctx context.Context, r ReceivedSnapshot) (diskful []string, err error) {
 	err = s.Write(ctx, func(tx *gorm.DB) error {
 		rd, err := takeResourceDefinition(tx, r.Resource)
 		if err != nil {
@@ -173,7 +184,9 @@ func (s *Store) RecordReceivedSnapshot(ctx context.Context, r ReceivedSnapshot) 
 			return err
 		}
 		for _, x := range rscs {
-			deployed = deployed || (!Diskless(x.Flags) && !x.Flags.Has(FlagDelete))
+			if !Diskless(x.Flags) && !x.Flags.Has(FlagDelete) {
+				diskful = append(diskful, x.NodeName)
+			}
 		}
 		if len(found) > 0 {
 			return nil // recorded before: the download goes on
@@ -200,5 +213,5 @@ func (s *Store) RecordReceivedSnapshot(ctx context.Context, r ReceivedSnapshot) 
 		}
 		return touchDefinition(tx, rd.ResourceName)
 	})
-	return deployed, err
+	return diskful, err
 }

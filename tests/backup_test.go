@@ -2,7 +2,14 @@ package tests
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +33,31 @@ func backupRemote(t testing.TB, c *harness.Controller) (*harness.MinIO, *minio.C
 	mc, err := minio.New(strings.TrimPrefix(s3.Endpoint, "http://"), &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, ""), Region: "us-east-1"})
 	require.NoError(t, err)
 	return s3, mc
+}
+
+// changeBlocks writes random data over a share of the 4 KiB blocks of
+// rd's volume, the same on every replica.
+func changeBlocks(t *testing.T, c *harness.Controller, rd string, rng *rand.Rand, share float64) {
+	vols := deployed(t, c, rd)
+	blocks := vols[0].usable / 4
+	data := make([]byte, 4096*int(float64(blocks)*share))
+	at := make([]int64, len(data)/4096)
+	for i := range at {
+		at[i] = rng.Int64N(blocks) * 4096
+	}
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	for _, v := range vols {
+		f, err := os.OpenFile(v.device, os.O_WRONLY, 0)
+		require.NoError(t, err)
+		for i, off := range at {
+			_, err = f.WriteAt(data[i*4096:(i+1)*4096], off)
+			require.NoError(t, err)
+		}
+		require.NoError(t, f.Sync())
+		require.NoError(t, f.Close())
+	}
 }
 
 // waitForBackup waits until the backup of snapshot snap of rd is listed
@@ -56,7 +88,10 @@ func TestBackupsToMinIO(t *testing.T) {
 	ctx := context.Background()
 	c, _, _, cli := snapshotCluster(t)
 	_, mc := backupRemote(t, c)
-	then := fill(t, c, "db", 0xA1)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	sums := []map[string][32]byte{}
+	fill(t, c, "db", 0xA1) // 4 MiB of data, the rest holes
+	sums = append(sums, volumeSums(t, c, "db"))
 
 	snap, err := cli.Backup.Create(ctx, "s3r", lapi.BackupCreate{RscName: "db", SnapName: "full1"})
 	require.NoError(t, err, "golinstor reads obj_refs.Snapshot")
@@ -75,36 +110,57 @@ func TestBackupsToMinIO(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "full1", rd.Props["BackupShipping/Source/s3r/BackupLastStartedOrQueued"])
 
-	time.Sleep(time.Second) // backup ids have seconds
-	now := fill(t, c, "db", 0xB2)
-	snap, err = cli.Backup.Create(ctx, "s3r", lapi.BackupCreate{RscName: "db", SnapName: "inc1", Incremental: true})
-	require.NoError(t, err)
-	inc := waitForBackup(t, cli, "db", "inc1")
-	require.Equal(t, full.Id+".meta", inc.BasedOnId, "LINSTOR's based_on_id is the base's meta key")
-	require.Equal(t, "inc1", snap)
+	// 1 % of the 4 KiB blocks changed, then 10 %: two incremental
+	// backups, each based on the one before.
+	chain := []lapi.Backup{full}
+	for i, share := range []float64{0.01, 0.10} {
+		time.Sleep(time.Second) // backup ids have seconds
+		changeBlocks(t, c, "db", rng, share)
+		sums = append(sums, volumeSums(t, c, "db"))
+		name := fmt.Sprintf("inc%d", i+1)
+		snap, err = cli.Backup.Create(ctx, "s3r", lapi.BackupCreate{RscName: "db", SnapName: name, Incremental: true})
+		require.NoError(t, err)
+		require.Equal(t, name, snap)
+		inc := waitForBackup(t, cli, "db", name)
+		require.Equal(t, chain[i].Id+".meta", inc.BasedOnId, "LINSTOR's based_on_id is the base's meta key")
+		chain = append(chain, inc)
+	}
+	inc1, inc2 := chain[1], chain[2]
 
 	// linstor-csi asks info before it ships (404: absent) and restores.
 	_, err = cli.Backup.Info(ctx, "s3r", lapi.BackupInfoRequest{SrcRscName: "db", SrcSnapName: "nosuch"})
 	require.ErrorIs(t, err, lapi.NotFoundError, "FAIL_NOT_FOUND_BACKUP")
-	info, err := cli.Backup.Info(ctx, "s3r", lapi.BackupInfoRequest{SrcRscName: "db", SrcSnapName: "inc1", NodeName: "bravo"})
+	info, err := cli.Backup.Info(ctx, "s3r", lapi.BackupInfoRequest{SrcRscName: "db", SrcSnapName: "inc2", NodeName: "bravo"})
 	require.NoError(t, err)
-	require.Equal(t, inc.Id, info.Latest)
+	require.Equal(t, inc2.Id, info.Latest)
 	require.Equal(t, full.Id, info.Full)
 	require.Equal(t, "pool1", info.Storpools[0].TargetName)
 	require.Positive(t, info.Storpools[0].RemainingSpaceKib)
 
 	// Each backup restores on its own into a new definition, with the
 	// data of its time.
-	for _, r := range []struct {
-		id, target, node string
-		sum              [32]byte
-	}{{full.Id, "db-full", "bravo", then}, {inc.Id, "db-inc", "charlie", now}} {
-		require.NoError(t, cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: r.id, TargetRscName: r.target, NodeName: r.node}))
-		eventually(t, 60*time.Second, r.target+" restored", func() bool { return ready(t, c, r.target, 1) })
-		require.Equal(t, map[string][32]byte{r.node: r.sum}, checksums(t, c, r.target), "%s holds the data of %s", r.target, r.id)
+	restore := func(b lapi.Backup, target, node string, sum map[string][32]byte) {
+		t.Helper()
+		require.NoError(t, cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: b.Id, TargetRscName: target, NodeName: node}))
+		eventually(t, 60*time.Second, target+" restored", func() bool { return ready(t, c, target, 1) })
+		require.Equal(t, map[string][32]byte{node: sum["alpha"]}, volumeSums(t, c, target), "%s holds the data of %s", target, b.Id)
 	}
+	restore(full, "db-full", "bravo", sums[0])
+	restore(inc1, "db-inc1", "charlie", sums[1])
+	restore(inc2, "db-inc2", "bravo", sums[2])
 	err = cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: full.Id, TargetRscName: "db-full", NodeName: "bravo"})
 	require.True(t, lapi.IsApiCallError(err, linstor.FailExistsSnapshotDfn), "downloaded before: %v", err)
+
+	// The middle backup goes alone: the last is based on the full one
+	// now, both still restore, and its local snapshot goes with it.
+	require.NoError(t, cli.Backup.DeleteAll(ctx, "s3r", lapi.BackupDeleteOpts{ID: inc1.Id}))
+	require.Equal(t, full.Id+".meta", waitForBackup(t, cli, "db", "inc2").BasedOnId)
+	eventually(t, 30*time.Second, "the snapshot inc1 shipped from is deleted", func() bool {
+		_, err := cli.Resources.GetSnapshot(ctx, "db", "inc1")
+		return errors.Is(err, lapi.NotFoundError)
+	})
+	restore(inc2, "db-inc2-again", "charlie", sums[2])
+	restore(full, "db-full-again", "charlie", sums[0])
 
 	// A data object without its meta (an interrupted shipment) is not a
 	// successful backup.
@@ -116,9 +172,18 @@ func TestBackupsToMinIO(t *testing.T) {
 	require.False(t, l.Linstor["db_back_20200101_000000"].Success)
 	require.False(t, l.Linstor["db_back_20200101_000000"].Restorable)
 
-	// The base of another backup goes only with cascading.
-	err = cli.Backup.DeleteAll(ctx, "s3r", lapi.BackupDeleteOpts{ID: full.Id})
-	require.True(t, lapi.IsApiCallError(err, linstor.FailDependendBackup), "%v", err)
+	// Onto a deployed resource a backup is only downloaded, with
+	// LINSTOR's warning, and the data stays; forced onto the one diskful
+	// resource there is, it replaces the data.
+	op := finished(t, c, start(t, c, http.MethodPost, "/v1/remotes/s3r/backups/restore", map[string]any{"last_backup": full.Id, "target_rsc_name": "db-inc2-again", "node_name": "charlie"}))
+	require.Equal(t, "done", op.State)
+	require.Equal(t, uint64(linstor.WarnBackupDlOnly), uint64(op.Replies[0].RetCode)&linstor.WarnBackupDlOnly, "%+v", op.Replies)
+	require.Equal(t, map[string][32]byte{"charlie": sums[2]["alpha"]}, volumeSums(t, c, "db-inc2-again"), "not restored over")
+	op = finished(t, c, start(t, c, http.MethodPost, "/v1/remotes/s3r/backups/restore", map[string]any{"last_backup": inc2.Id, "target_rsc_name": "db-full-again", "node_name": "charlie", "force_restore": true}))
+	require.Equal(t, "done", op.State, "%+v", op.Replies)
+	require.Contains(t, op.Replies[len(op.Replies)-1].Message, "rolled back to snapshot 'inc2'")
+	eventually(t, 60*time.Second, "db-full-again up again", func() bool { return ready(t, c, "db-full-again", 1) })
+	require.Equal(t, map[string][32]byte{"charlie": sums[2]["alpha"]}, volumeSums(t, c, "db-full-again"), "forced: the backup's data")
 	var rcs []struct {
 		RetCode int64  `json:"ret_code"`
 		Message string `json:"message"`
@@ -141,8 +206,12 @@ func TestBackupsToMinIO(t *testing.T) {
 		return n
 	}
 	before := objects()
-	require.NoError(t, cli.Backup.DeleteAll(ctx, "s3r", lapi.BackupDeleteOpts{ID: inc.Id}))
+	status, err = c.Do(ctx, http.MethodDelete, "/v1/remotes/s3r/backups?keep_snaps=true&id="+url.QueryEscape(inc2.Id), nil, &rcs)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, "%+v", rcs)
 	require.Less(t, objects(), before, "the objects only the incremental backup used are collected")
+	_, err = cli.Resources.GetSnapshot(ctx, "db", "inc2")
+	require.NoError(t, err, "keep_snaps keeps the snapshot it was shipped from")
 	require.NoError(t, cli.Backup.DeleteAll(ctx, "s3r", lapi.BackupDeleteOpts{All: true}))
 	l, err = cli.Backup.GetAll(ctx, "s3r", "", "")
 	require.NoError(t, err)
@@ -211,7 +280,11 @@ func TestBackupsToMinIO(t *testing.T) {
 	out, errOut, code := cliRun(t, env, "backup", "create", "s3r", "db", "-s", "cli1", "--wait")
 	require.Zero(t, code, "%s\n%s", out, errOut)
 	require.Contains(t, errOut, "100% done (workflow backup-create:s3r:db:cli1)")
-	require.Regexp(t, `shipped to remote s3r: 4096 KiB read and [0-9]+ KiB sent of 65536 KiB`, out, "4 MiB of data in the 64 MiB volume")
+	read := regexp.MustCompile(`shipped to remote s3r: ([0-9]+) KiB read and [0-9]+ KiB sent of 65536 KiB`).FindStringSubmatch(out)
+	require.NotNil(t, read, out)
+	kib, err := strconv.Atoi(read[1])
+	require.NoError(t, err)
+	require.Less(t, kib, 65536/4, "the holes of the 64 MiB volume are not read")
 	out, _, code = cliRun(t, env, "backup", "list", "s3r", "-r", "db")
 	require.Zero(t, code)
 	require.Regexp(t, `cli1 .*Success`, out)

@@ -138,21 +138,39 @@ func (o *operation) followProgress() {
 }
 
 // BackupDelete deletes backups from a remote and collects the chunks no
-// backup uses any more.
+// backup uses any more; then the local snapshots they were shipped from,
+// unless the request keeps them.
 func BackupDelete(ctx workflow.Context, in activities.BackupDeleteInput) (Outcome, error) {
 	o, err := begin(ctx, "deleting backups")
 	if err != nil {
 		return Outcome{}, err
 	}
 	var a *activities.Activities
-	_, _, err = o.step("deleting backups", a.DeleteBackups, in)
-	return o.finish(err)
+	var d activities.BackupDeletion
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.DeleteBackups, in).Get(o.ctx, &d); err != nil {
+		return o.finish(err)
+	}
+	o.out = append(o.out, d.Replies...)
+	if len(d.Snapshots) == 0 {
+		return o.finish(nil)
+	}
+	if err := o.lock(definitionLocks(d.Snapshots)...); err != nil {
+		return o.finish(err)
+	}
+	for _, sn := range d.Snapshots {
+		if err := o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: sn.Resource, Snapshot: sn.Snapshot}); err != nil {
+			return o.finish(err)
+		}
+	}
+	return o.finish(nil)
 }
 
 // BackupRestore downloads a backup from an S3 remote into a snapshot of
 // the target definition on one node, and, unless the definition has
 // diskful resources already or only the download is asked for, restores
-// the definition's resource on that node from it.
+// the definition's resource on that node from it. Forced, the one
+// diskful resource the definition has, on that node, is rolled back to
+// the backup's data.
 func BackupRestore(ctx workflow.Context, in activities.BackupRestoreInput) (Outcome, error) {
 	return locked(ctx, "checking the restore", []string{store.ResourceDefinitionLock(in.Target)}, func(o *operation) error {
 		var a *activities.Activities
@@ -176,6 +194,9 @@ func BackupRestore(ctx workflow.Context, in activities.BackupRestoreInput) (Outc
 		}
 		if err := workflow.ExecuteLocalActivity(o.ctx, a.FinishSnapshots, activities.FinishSnapshotsInput{Flag: store.SnapshotSuccessful, Snapshots: ref}).Get(o.ctx, nil); err != nil {
 			return err
+		}
+		if plan.ForceRestore {
+			return o.rollback(activities.RollbackInput{Resource: in.Target, Snapshot: plan.Snapshot})
 		}
 		if plan.DownloadOnly {
 			return nil

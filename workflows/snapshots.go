@@ -236,40 +236,45 @@ func SnapshotRestore(ctx workflow.Context, in activities.SnapshotRestoreInput) (
 // same from the safety snapshot. The safety snapshot goes at the end.
 func SnapshotRollback(ctx workflow.Context, in activities.RollbackInput) (Outcome, error) {
 	return locked(ctx, "rolling back", []string{store.ResourceDefinitionLock(in.Resource)}, func(o *operation) error {
-		var a *activities.Activities
-		s, ok, err := o.step("checking the rollback", a.CheckRollback, in)
-		if err != nil || !ok {
-			return err
-		}
-		// The name comes from the run, not from a side effect: a crash
-		// before the side effect was recorded would otherwise give the
-		// step that records the snapshot, run again, another name than
-		// the one it recorded.
-		safety := "safety-snap-" + runName(workflow.GetInfo(o.ctx).WorkflowExecution.RunID, 10)
-		taken, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: in.Resource, Name: safety, Flags: store.NewFlags(store.SnapshotSafety)}}})
-		if err != nil || !taken {
-			return err
-		}
-		rerr := o.rollbackTo(in.Resource, in.Snapshot, s.Nodes)
-		if rerr != nil {
-			rc := apicall.NewRc(apicall.InfoRecoveringFailedRollback, apicall.MaskMod, apicall.MaskSnapshot, fmt.Sprintf("Rollback of '%s' to '%s' failed; restoring the data of before from the safety snapshot '%s'.", in.Resource, in.Snapshot, safety))
-			rc.Cause = cause(rerr)
-			o.out = append(o.out, rc)
-			if err := o.rollbackTo(in.Resource, safety, s.Nodes); err != nil {
-				return err
-			}
-			rc = apicall.NewRc(apicall.InfoAbortedFailedRollback, apicall.MaskMod, apicall.MaskSnapshot, fmt.Sprintf("Rollback of '%s' aborted; its data is as before the rollback.", in.Resource))
-			o.out = append(o.out, rc)
-		}
-		if err := o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: in.Resource, Snapshot: safety}); err != nil {
-			return err
-		}
-		if rerr == nil {
-			o.out = append(o.out, apicall.Success(apicall.Modified, apicall.MaskMod, apicall.MaskSnapshot,
-				fmt.Sprintf("Resource '%s' rolled back to snapshot '%s'.", in.Resource, in.Snapshot), "", map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot})...)
-		}
-		return nil
+		return o.rollback(in)
 	})
+}
+
+// rollback is SnapshotRollback's work, under the definition's lock.
+func (o *operation) rollback(in activities.RollbackInput) error {
+	var a *activities.Activities
+	s, ok, err := o.step("checking the rollback", a.CheckRollback, in)
+	if err != nil || !ok {
+		return err
+	}
+	// The name comes from the run, not from a side effect: a crash
+	// before the side effect was recorded would otherwise give the
+	// step that records the snapshot, run again, another name than
+	// the one it recorded.
+	safety := "safety-snap-" + runName(workflow.GetInfo(o.ctx).WorkflowExecution.RunID, 10)
+	taken, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: in.Resource, Name: safety, Flags: store.NewFlags(store.SnapshotSafety)}}})
+	if err != nil || !taken {
+		return err
+	}
+	rerr := o.rollbackTo(in.Resource, in.Snapshot, s.Nodes)
+	if rerr != nil {
+		rc := apicall.NewRc(apicall.InfoRecoveringFailedRollback, apicall.MaskMod, apicall.MaskSnapshot, fmt.Sprintf("Rollback of '%s' to '%s' failed; restoring the data of before from the safety snapshot '%s'.", in.Resource, in.Snapshot, safety))
+		rc.Cause = cause(rerr)
+		o.out = append(o.out, rc)
+		if err := o.rollbackTo(in.Resource, safety, s.Nodes); err != nil {
+			return err
+		}
+		rc = apicall.NewRc(apicall.InfoAbortedFailedRollback, apicall.MaskMod, apicall.MaskSnapshot, fmt.Sprintf("Rollback of '%s' aborted; its data is as before the rollback.", in.Resource))
+		o.out = append(o.out, rc)
+	}
+	if err := o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: in.Resource, Snapshot: safety}); err != nil {
+		return err
+	}
+	if rerr == nil {
+		o.out = append(o.out, apicall.Success(apicall.Modified, apicall.MaskMod, apicall.MaskSnapshot,
+			fmt.Sprintf("Resource '%s' rolled back to snapshot '%s'.", in.Resource, in.Snapshot), "", map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot})...)
+	}
+	return nil
 }
 
 // rollbackTo takes the definition's resources down on its nodes, makes
