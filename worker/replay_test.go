@@ -185,6 +185,8 @@ func TestRecordHistories(t *testing.T) {
 	finished()
 	call(http.MethodPost, "/v1/remotes/s3r/backups/restore", `{"src_rsc_name": "data", "target_rsc_name": "restored", "node_name": "alpha"}`)
 	finished()
+	call(http.MethodPost, "/v1/remotes/s3r/backups/restore", `{"src_rsc_name": "data", "src_snap_name": "b1", "target_rsc_name": "copy", "node_name": "alpha", "force_restore": true}`)
+	finished()
 	call(http.MethodDelete, "/v1/remotes/s3r/backups?all=true", ``)
 	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "logs", "props": {"StorPoolName": "pool1"}}}`)
 	call(http.MethodPost, "/v1/resource-definitions/logs/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
