@@ -27,7 +27,7 @@ import (
 // S3 remote s3r on its bucket.
 func backupRemote(t testing.TB, c *harness.Controller) (*harness.MinIO, *minio.Client) {
 	s3 := harness.StartMinIO(t, "backups")
-	must(t, c, http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": "backup-test-passphrase"}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": harness.Secret("backup-test-passphrase")}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/remotes/s3", map[string]any{"remote_name": "s3r", "endpoint": s3.Endpoint, "bucket": "backups", "region": "us-east-1",
 		"access_key": s3.AccessKey, "secret_key": s3.SecretKey, "use_path_style": true}, http.StatusOK)
 	mc, err := minio.New(strings.TrimPrefix(s3.Endpoint, "http://"), &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, ""), Region: "us-east-1"})
@@ -294,11 +294,11 @@ func TestBackupsToMinIO(t *testing.T) {
 func TestBackupBadInput(t *testing.T) {
 	ctx := context.Background()
 	c := harness.StartController(t, harness.ControllerOptions{})
-	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)))
+	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)), lapi.HTTPClient(c.HTTPClient()))
 	require.NoError(t, err)
 	_, err = cli.Backup.Create(ctx, "nowhere", lapi.BackupCreate{RscName: "db"})
 	require.ErrorIs(t, err, lapi.NotFoundError, "FAIL_NOT_FOUND_REMOTE answers 404, which golinstor reads as not found")
-	must(t, c, http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": "backup-test-passphrase"}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": harness.Secret("backup-test-passphrase")}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/remotes/linstor", map[string]any{"remote_name": "other", "url": "http://10.0.0.9:3370"}, http.StatusOK)
 	_, err = cli.Backup.Create(ctx, "other", lapi.BackupCreate{RscName: "db"})
 	require.True(t, lapi.IsApiCallError(err, linstor.FailInvldRemoteName), "%v", err)

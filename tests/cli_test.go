@@ -30,6 +30,7 @@ func cliRun(t *testing.T, env []string, args ...string) (string, string, int) {
 	} else {
 		require.NoError(t, err)
 	}
+	harness.NoSecret(t, "the output of strata "+strings.Join(args, " "), stdout.String()+stderr.String())
 	return stdout.String(), stderr.String(), code
 }
 

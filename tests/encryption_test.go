@@ -17,7 +17,7 @@ import (
 // `strata encryption enter-passphrase`; neither the log nor an answer
 // holds the passphrase.
 func TestMasterPassphraseAcrossRestarts(t *testing.T) {
-	const secret = "correct-horse-battery-staple"
+	secret := harness.Secret("correct-horse-battery-staple")
 	c := harness.StartController(t, harness.ControllerOptions{Config: "[encrypt]\npassphrase = \"" + secret + "\"\n"})
 	status := func() string {
 		var st struct {

@@ -20,7 +20,7 @@ func TestS3RemotesAgainstMinIO(t *testing.T) {
 	ctx := context.Background()
 	s3 := harness.StartMinIO(t, "backups")
 	c := harness.StartController(t, harness.ControllerOptions{})
-	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)))
+	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)), lapi.HTTPClient(c.HTTPClient()))
 	require.NoError(t, err)
 	var answers []string
 	call := func(method, path string, body any, want int) []struct {
@@ -47,7 +47,7 @@ func TestS3RemotesAgainstMinIO(t *testing.T) {
 
 	rcs := call(http.MethodPost, "/v1/remotes/s3", remote, http.StatusNotFound)
 	require.Equal(t, "Unable to create encrypt key without having a master key", rcs[0].Message, "no master key yet")
-	call(http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": "remote-test-passphrase"}, http.StatusCreated)
+	call(http.MethodPost, "/v1/encryption/passphrase", map[string]string{"new_passphrase": harness.Secret("remote-test-passphrase")}, http.StatusCreated)
 	rcs = call(http.MethodPost, "/v1/remotes/s3", map[string]any{"remote_name": "s3r", "endpoint": s3.Endpoint}, http.StatusInternalServerError)
 	require.Equal(t, "The remote could not be created because the following required parameter(s) is/are missing: [bucket, region, access_key, secret_key]", rcs[0].Message)
 	wrong := map[string]any{}
@@ -72,7 +72,7 @@ func TestS3RemotesAgainstMinIO(t *testing.T) {
 	require.Empty(t, l[0].AccessKey, "no key in a list")
 	require.Empty(t, l[0].SecretKey)
 	call(http.MethodPost, "/v1/remotes/linstor", map[string]any{"remote_name": "other", "url": "http://10.0.0.9:3370", "cluster_id": "not-a-uuid"}, http.StatusInternalServerError)
-	call(http.MethodPost, "/v1/remotes/linstor", map[string]any{"remote_name": "other", "url": "http://10.0.0.9:3370", "passphrase": "other-cluster-passphrase"}, http.StatusOK)
+	call(http.MethodPost, "/v1/remotes/linstor", map[string]any{"remote_name": "other", "url": "http://10.0.0.9:3370", "passphrase": harness.Secret("other-cluster-passphrase")}, http.StatusOK)
 	var all map[string][]map[string]any
 	_, err = c.Do(ctx, http.MethodGet, "/v1/remotes", nil, &all)
 	require.NoError(t, err)

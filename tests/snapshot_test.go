@@ -37,7 +37,7 @@ func snapshotCluster(t testing.TB) (*harness.Controller, map[string]string, map[
 	must(t, c, http.MethodPost, "/v1/resource-groups/db3/volume-groups", map[string]any{}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/resource-groups/db3/spawn", map[string]any{"resource_definition_name": "db", "volume_sizes": []int64{64 << 10}}, http.StatusCreated)
 	eventually(t, 30*time.Second, "db deployed on three nodes", func() bool { return ready(t, c, "db", 3) })
-	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)))
+	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)), lapi.HTTPClient(c.HTTPClient()))
 	require.NoError(t, err)
 	return c, dirs, agents, cli
 }

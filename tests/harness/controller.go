@@ -99,7 +99,7 @@ func (c *Controller) Do(ctx context.Context, method, path string, body, out any)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.HTTPClient().Do(req)
 	if err != nil {
 		return 0, err
 	}

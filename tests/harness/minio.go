@@ -95,8 +95,8 @@ func (m *MinIO) Start() {
 func StartMinIO(t testing.TB, buckets ...string) *MinIO {
 	t.Helper()
 	port, console := FreePort(t), FreePort(t)
-	m := &MinIO{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), AccessKey: "strata-test", SecretKey: "strata-test-secret-key", Dir: t.TempDir()}
-	m.process = &process{t: t, name: fmt.Sprintf("minio :%d", port), logPath: filepath.Join(t.TempDir(), "minio.log"),
+	m := &MinIO{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), AccessKey: "strata-test", SecretKey: Secret("strata-test-secret-key"), Dir: t.TempDir()}
+	m.process = &process{t: t, name: fmt.Sprintf("minio :%d", port), foreign: true, logPath: filepath.Join(t.TempDir(), "minio.log"),
 		args: []string{"server", m.Dir, "--address", fmt.Sprintf("127.0.0.1:%d", port), "--console-address", fmt.Sprintf("127.0.0.1:%d", console), "--quiet"},
 		env:  []string{"MINIO_ROOT_USER=" + m.AccessKey, "MINIO_ROOT_PASSWORD=" + m.SecretKey, "MINIO_BROWSER=off"}}
 	m.Start()

@@ -22,6 +22,9 @@ type process struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	exitErr error
+	// foreign is a program not Strata's (MinIO), whose log is not
+	// checked for secrets.
+	foreign bool
 }
 
 // start runs a Strata binary without waiting for it.
@@ -51,14 +54,17 @@ func (p *process) startBinary(path string) {
 	}()
 }
 
-// stopAtEnd stops the process with SIGTERM when the test ends, and shows
-// its log when the test failed.
+// stopAtEnd stops the process with SIGTERM when the test ends, checks
+// that its log holds no secret, and shows it when the test failed.
 func (p *process) stopAtEnd() {
 	p.t.Cleanup(func() {
 		if p.running() {
 			if err := p.Stop(); err != nil {
 				p.t.Errorf("%s did not stop cleanly: %v\n%s", p.name, err, p.Log())
 			}
+		}
+		if !p.foreign {
+			NoSecret(p.t, "the log of "+p.name, p.Log())
 		}
 		if p.t.Failed() {
 			p.t.Logf("%s log:\n%s", p.name, p.Log())
