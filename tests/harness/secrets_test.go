@@ -13,7 +13,9 @@ type errors struct {
 	reported []string
 }
 
-func (e *errors) Errorf(format string, args ...any) { e.reported = append(e.reported, fmt.Sprintf(format, args...)) }
+func (e *errors) Errorf(format string, args ...any) {
+	e.reported = append(e.reported, fmt.Sprintf(format, args...))
+}
 
 func TestNoSecretFindsEverySecretRegistered(t *testing.T) {
 	s := Secret("a-secret-of-this-test")
