@@ -31,6 +31,11 @@ type BackupCreateInput struct {
 	StartMs     int64  `json:"start_ms"`
 	Node        string `json:"node,omitempty"` // preferred
 	Incremental bool   `json:"incremental,omitempty"`
+	// Schedule is the schedule that ships it, if one does.
+	Schedule string `json:"schedule,omitempty"`
+	// ShipAttempts, when set, bounds the tries of the upload: a
+	// schedule's own retry (a minute later) takes over sooner.
+	ShipAttempts int32 `json:"ship_attempts,omitempty"`
 }
 
 // BackupBase is the backup an incremental one is based on.
@@ -224,6 +229,9 @@ func (a *Activities) SetShippingStatus(ctx context.Context, in ShipInput, status
 		snap[key(store.KeyS3KeySuffix)] = in.Plan.Name.Suffix
 		snap[key(store.KeyLastFullBackupTimestamp)] = full
 		snap[key(store.KeyBackupID)] = in.Plan.Name.ID()
+		if in.Schedule != "" {
+			snap[store.KeyBackupShippedBySchedule] = in.Schedule
+		}
 		rd = map[string]string{key(store.KeyBackupLastStartedOrQueued): in.Snapshot}
 	}
 	if in.Node != "" {

@@ -29,44 +29,54 @@ type AutoSnapshotSchedulesInput struct {
 // a schedule whose definition no longer takes them goes. It returns how
 // many schedules it created, changed and deleted.
 func (a *Activities) ReconcileAutoSnapshotSchedules(ctx context.Context, in AutoSnapshotSchedulesInput) ([3]int, error) {
-	var counts [3]int
-	want, err := a.Store.AutoSnapshots(ctx)
+	have, err := a.Store.AutoSnapshots(ctx)
 	if err != nil {
-		return counts, err
+		return [3]int{}, err
 	}
-	sc := a.Temporal.ScheduleClient()
-	wanted := map[string]time.Duration{}
-	names := map[string]string{}
-	for rd, s := range want {
+	want := map[string]client.ScheduleOptions{}
+	for rd, s := range have {
 		id := in.SchedulePrefix + strings.ToLower(rd)
-		wanted[id], names[id] = time.Duration(s.RunEveryMinutes)*time.Minute, rd
+		want[id] = client.ScheduleOptions{
+			ID:                 id,
+			Spec:               client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Duration(s.RunEveryMinutes) * time.Minute}}},
+			Action:             &client.ScheduleWorkflowAction{ID: in.RunPrefix + strings.ToLower(rd), Workflow: in.Workflow, Args: []any{rd}, TaskQueue: in.TaskQueue},
+			Overlap:            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+			TriggerImmediately: true,
+			Memo:               map[string]any{"resource_definition": rd},
+		}
 	}
-	for id, every := range wanted {
+	return a.reconcileSchedules(ctx, in.SchedulePrefix, want, func(d *client.ScheduleDescription, o client.ScheduleOptions) bool {
+		sp := d.Schedule.Spec
+		return sp != nil && len(sp.Intervals) == 1 && sp.Intervals[0].Every == o.Spec.Intervals[0].Every
+	})
+}
+
+// reconcileSchedules makes the Temporal Schedules whose ids start with
+// prefix the ones wanted: it creates those missing, updates the spec
+// (and note) of those that are not the same, and deletes the others. It
+// returns how many it created, changed and deleted.
+func (a *Activities) reconcileSchedules(ctx context.Context, prefix string, want map[string]client.ScheduleOptions, same func(*client.ScheduleDescription, client.ScheduleOptions) bool) ([3]int, error) {
+	var counts [3]int
+	sc := a.Temporal.ScheduleClient()
+	for id, o := range want {
 		h := sc.GetHandle(ctx, id)
 		desc, err := h.Describe(ctx)
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
-			_, err := sc.Create(ctx, client.ScheduleOptions{
-				ID:                 id,
-				Spec:               client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
-				Action:             &client.ScheduleWorkflowAction{ID: in.RunPrefix + strings.ToLower(names[id]), Workflow: in.Workflow, Args: []any{names[id]}, TaskQueue: in.TaskQueue},
-				Overlap:            enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-				TriggerImmediately: true,
-				Memo:               map[string]any{"resource_definition": names[id]},
-			})
-			if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			if _, err := sc.Create(ctx, o); err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 				return counts, fmt.Errorf("create schedule %s: %w", id, err)
 			}
 			counts[0]++
 		case err != nil:
 			return counts, fmt.Errorf("describe schedule %s: %w", id, err)
-		default:
-			if sp := desc.Schedule.Spec; sp != nil && len(sp.Intervals) == 1 && sp.Intervals[0].Every == every {
-				continue
-			}
+		case !same(desc, o):
 			err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-				u.Description.Schedule.Spec = &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+				spec := o.Spec
+				u.Description.Schedule.Spec = &spec
+				if u.Description.Schedule.State != nil {
+					u.Description.Schedule.State.Note = o.Note
+				}
 				return &client.ScheduleUpdate{Schedule: &u.Description.Schedule}, nil
 			}})
 			if err != nil {
@@ -84,7 +94,7 @@ func (a *Activities) ReconcileAutoSnapshotSchedules(ctx context.Context, in Auto
 		if err != nil {
 			return counts, fmt.Errorf("list schedules: %w", err)
 		}
-		if _, keep := wanted[e.ID]; keep || !strings.HasPrefix(e.ID, in.SchedulePrefix) {
+		if _, keep := want[e.ID]; keep || !strings.HasPrefix(e.ID, prefix) {
 			continue
 		}
 		var nf *serviceerror.NotFound

@@ -141,7 +141,7 @@ func (s *server) modifyControllerProps(ctx context.Context, m store.PropsModify)
 	if err := s.Store.ModifyControllerProps(ctx, m); err != nil {
 		return nil, failure(err, op, obj, nil)
 	}
-	if err := s.autoSnapshotPropsChanged(ctx, m); err != nil {
+	if err := s.propsChanged(ctx, m); err != nil {
 		return nil, failure(err, op, obj, nil)
 	}
 	return success(apicall.Modified, op, obj, "Successfully set property.", "", nil), nil

@@ -112,6 +112,9 @@ func (s *server) registerRemotes(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
+			if err := s.schedulesChanged(ctx); err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
 			return success(apicall.Deleted, op, obj, fmt.Sprintf("Remote '%s' deleted.", row.RemoteDspName), row.UUID, refs), nil
 		})
 }

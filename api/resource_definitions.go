@@ -151,7 +151,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(apicall.Created, op, obj, fmt.Sprintf("New resource definition '%s' created.", row.ResourceDspName), row.UUID, refs), nil
+			return s.definitionsChanged(ctx, success(apicall.Created, op, obj, fmt.Sprintf("New resource definition '%s' created.", row.ResourceDspName), row.UUID, refs), nil)
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}", Summary: "modify a resource definition", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -180,8 +180,13 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			if err := s.autoSnapshotPropsChanged(ctx, propsModify(b.PropsModify)); err != nil {
+			if err := s.propsChanged(ctx, propsModify(b.PropsModify)); err != nil {
 				return nil, failure(err, op, obj, refs)
+			}
+			if b.ResourceGroup != "" {
+				if _, err := s.definitionsChanged(ctx, nil, nil); err != nil {
+					return nil, failure(err, op, obj, refs)
+				}
 			}
 			out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource definition '%s' modified.", row.ResourceDspName), row.UUID, refs).Body
 			// Its nodes get the new port, peer slots and DRBD options.
@@ -202,8 +207,20 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 // resources are marked, their nodes get their new state, and the rows go
 // once the nodes no longer have them.
 func (s *server) deleteResourceDefinition(ctx context.Context, rd string, wait time.Duration) (*rcOutput, error) {
-	return s.run(ctx, operation{op: apicall.MaskDel, obj: apicall.MaskRscDfn, id: workflows.ResourceDefinitionDeleteID(rd), workflow: workflows.ResourceDefinitionDelete,
+	out, err := s.run(ctx, operation{op: apicall.MaskDel, obj: apicall.MaskRscDfn, id: workflows.ResourceDefinitionDeleteID(rd), workflow: workflows.ResourceDefinitionDelete,
 		input: rd, what: fmt.Sprintf("Deleting resource definition '%s'", rd), refs: map[string]string{"RscDfn": rd}}, wait)
+	return s.definitionsChanged(ctx, out, err)
+}
+
+// definitionsChanged has the schedules of scheduled shipping follow a
+// definition created, moved to another group or deleted: an enabled
+// group or controller covers the new one, the deleted one's go. Called
+// with the request's answer, it keeps it.
+func (s *server) definitionsChanged(ctx context.Context, out *rcOutput, err error) (*rcOutput, error) {
+	if err == nil {
+		err = s.schedulesChanged(ctx)
+	}
+	return out, err
 }
 
 func checkSize(kib int64, op, obj uint64) error {

@@ -194,7 +194,7 @@ func (s *server) registerResourceGroups(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			if err := s.autoSnapshotPropsChanged(ctx, c.Props); err != nil {
+			if err := s.propsChanged(ctx, c.Props); err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
 			return success(apicall.Modified, op, obj, fmt.Sprintf("Resource group '%s' modified.", row.ResourceGroupDspName), row.UUID, refs), nil

@@ -228,21 +228,36 @@ func snapshotJSON(sn store.Snapshot) restapi.Snapshot {
 	return out
 }
 
-// autoSnapshotPropsChanged makes the auto-snapshot schedules follow a
-// property change that touches AutoSnapshot/*: it signals their
-// reconcile, starting it when none runs, and does not wait for it.
-func (s *server) autoSnapshotPropsChanged(ctx context.Context, m store.PropsModify) error {
-	touches := false
-	for k := range m.OverrideProps {
-		touches = touches || strings.HasPrefix(k, "AutoSnapshot/")
+// propsChanged makes the schedules follow a property change: one that
+// touches AutoSnapshot/* signals the reconcile of the auto-snapshot
+// schedules, one that touches Schedule/* that of scheduled shipping
+// (each started when none runs); it does not wait for them.
+func (s *server) propsChanged(ctx context.Context, m store.PropsModify) error {
+	touches := func(prefix string) bool {
+		for k := range m.OverrideProps {
+			if strings.HasPrefix(k, prefix) {
+				return true
+			}
+		}
+		for _, k := range append(append([]string(nil), m.DeleteProps...), m.DeleteNamespaces...) {
+			if strings.HasPrefix(strings.Trim(k, "/")+"/", prefix) {
+				return true
+			}
+		}
+		return false
 	}
-	for _, k := range append(append([]string(nil), m.DeleteProps...), m.DeleteNamespaces...) {
-		touches = touches || strings.HasPrefix(strings.Trim(k, "/")+"/", "AutoSnapshot/")
-	}
-	if !touches || s.Temporal == nil {
+	if s.Temporal == nil {
 		return nil
 	}
-	return ReconcileAutoSnapshots(ctx, s.Temporal, s.taskQueue())
+	if touches("AutoSnapshot/") {
+		if err := ReconcileAutoSnapshots(ctx, s.Temporal, s.taskQueue()); err != nil {
+			return err
+		}
+	}
+	if touches(store.SchedulePrefix) {
+		return s.schedulesChanged(ctx)
+	}
+	return nil
 }
 
 // ReconcileAutoSnapshots signals the reconcile of the auto-snapshot

@@ -60,8 +60,9 @@ func (s *server) spawn(ctx context.Context, rg string, b ResourceGroupSpawn, dry
 			return nil, err
 		}
 	}
-	return s.run(ctx, operation{op: op, obj: obj, id: workflows.SpawnID(name, dryRun), workflow: workflows.Spawn, input: workflows.SpawnInput{
+	out, err := s.run(ctx, operation{op: op, obj: obj, id: workflows.SpawnID(name, dryRun), workflow: workflows.Spawn, input: workflows.SpawnInput{
 		Definitions: activities.SpawnInput{Group: rg, Resource: name, ExternalName: b.ResourceDefinitionExternalName, SizesKib: b.VolumeSizes, Partial: b.Partial},
 		Placement:   activities.AutoplaceInput{Resource: name, Filter: filter, DryRun: dryRun}, DefinitionsOnly: b.DefinitionsOnly,
 	}, what: fmt.Sprintf("Spawning '%s'", name), refs: map[string]string{"RscGrp": rg, "RscDfn": name}}, wait)
+	return s.definitionsChanged(ctx, out, err)
 }

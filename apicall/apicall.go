@@ -40,6 +40,7 @@ const (
 	MaskSnapshot    uint64 = 0x0C0000
 	MaskRemote      uint64 = 0x040000
 	MaskBackup      uint64 = 0x080000
+	MaskSchedule    uint64 = 0x540000
 )
 
 // Success codes.
@@ -93,6 +94,9 @@ const (
 	FailNotFoundBackup         = 322 | MaskError
 	FailDependendBackup        = 977 | MaskError
 	WarnBackupDlOnly           = 1019 | MaskWarn
+	FailInvldScheduleName      = 241 | MaskError
+	FailNotFoundSchedule       = 323 | MaskError
+	FailExistsSchedule         = 528 | MaskError
 
 	FailSnapshotNotUpToDate      = 979 | MaskError
 	FailSnapshotsNotSupported    = 994 | MaskError

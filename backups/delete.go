@@ -9,6 +9,7 @@ import (
 
 	"strata/agent/proto/bucket"
 	"strata/apicall"
+	"strata/store"
 )
 
 // DeleteQuery is LINSTOR's choice of backups to delete.
@@ -140,4 +141,22 @@ func (l Listing) Relinked(deleted []*Entry) []*Entry {
 		out = append(out, &relinked)
 	}
 	return out
+}
+
+// ScheduledBeyondKeep are the full backups of rd that schedule shipped,
+// oldest first, past the newest keep (LINSTOR's keep_remote); deleted
+// with cascading, their incremental backups go too.
+func (l Listing) ScheduledBeyondKeep(rd, schedule string, keep int) []*Entry {
+	var fulls []*Entry
+	for _, e := range l.Backups {
+		if e.Meta != nil && e.Meta.BasedOn == nil && strings.EqualFold(e.Name.Resource, rd) &&
+			strings.EqualFold(e.Meta.RscDfn.SnapDfnProps[store.KeyBackupShippedBySchedule], schedule) {
+			fulls = append(fulls, e)
+		}
+	}
+	if len(fulls) <= keep {
+		return nil
+	}
+	slices.SortFunc(fulls, func(a, b *Entry) int { return strings.Compare(a.Name.BackupID, b.Name.BackupID) })
+	return fulls[:len(fulls)-keep]
 }

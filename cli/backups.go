@@ -165,6 +165,6 @@ func (a *app) backupCommand() *cobra.Command {
 	queue.Flags().StringSliceVar(&q.snapshots, "snapshots", nil, "only these snapshots")
 	queue.Flags().StringSliceVar(&q.resources, "resources", nil, "only these resources")
 	queue.Flags().StringSliceVar(&q.remotes, "remotes", nil, "only these remotes")
-	c.AddCommand(create, list, restore, deleteCmd, infoCmd, abort, queue)
+	c.AddCommand(create, list, restore, deleteCmd, infoCmd, abort, queue, a.backupScheduleCommand())
 	return c
 }

@@ -602,3 +602,83 @@ type SnapQueue struct {
 	PrefNode       string      `json:"pref_node"`
 	Queue          []NodeQueue `json:"queue,omitempty"`
 }
+
+// Schedule is a backup shipping schedule. A missing keep or retry count
+// is "all" or "forever".
+type Schedule struct {
+	ScheduleName string  `json:"schedule_name"`
+	FullCron     string  `json:"full_cron"`
+	IncCron      *string `json:"inc_cron,omitempty"`
+	KeepLocal    *int32  `json:"keep_local,omitempty"`
+	KeepRemote   *int32  `json:"keep_remote,omitempty"`
+	OnFailure    *string `json:"on_failure,omitempty" doc:"SKIP (the default) or RETRY"`
+	MaxRetries   *int32  `json:"max_retries,omitempty"`
+}
+
+// ScheduleModify changes a schedule: what is missing stays; an empty
+// inc_cron removes it, a negative count makes it "all" or "forever".
+type ScheduleModify struct {
+	FullCron   *string `json:"full_cron,omitempty"`
+	IncCron    *string `json:"inc_cron,omitempty"`
+	KeepLocal  *int32  `json:"keep_local,omitempty"`
+	KeepRemote *int32  `json:"keep_remote,omitempty"`
+	OnFailure  *string `json:"on_failure,omitempty" doc:"SKIP or RETRY"`
+	MaxRetries *int32  `json:"max_retries,omitempty"`
+}
+
+// ScheduleList is every schedule.
+type ScheduleList struct {
+	Data []Schedule `json:"data"`
+}
+
+// BackupSchedule says where a schedule is enabled or disabled: a
+// definition (rsc_name), a resource group (grp_name) or, with neither,
+// the controller; node_name is the node to ship from.
+type BackupSchedule struct {
+	RscName        string            `json:"rsc_name,omitempty"`
+	GrpName        string            `json:"grp_name,omitempty"`
+	NodeName       string            `json:"node_name,omitempty"`
+	DstStorPool    string            `json:"dst_stor_pool,omitempty"`
+	StorPoolRename map[string]string `json:"stor_pool_rename,omitempty"`
+	ForceRestore   bool              `json:"force_restore,omitempty"`
+	DstRscGrp      string            `json:"dst_rsc_grp,omitempty"`
+	DstRscName     string            `json:"dst_rsc_name,omitempty"`
+	ForceMvRscGrp  bool              `json:"force_mv_rsc_grp,omitempty"`
+}
+
+// ScheduledRscsList is what runs for each definition.
+type ScheduledRscsList struct {
+	Data []ScheduledRscs `json:"data"`
+}
+
+// ScheduledRscs is one definition's shipping to a remote on a schedule,
+// or (with reason) why it has none. Times are ms since the epoch; a
+// negative last time is never, a negative next time is running now.
+type ScheduledRscs struct {
+	RscName         string `json:"rsc_name"`
+	RemoteName      string `json:"remote_name"`
+	ScheduleName    string `json:"schedule_name"`
+	Reason          string `json:"reason,omitempty"`
+	LastSnapTime    int64  `json:"last_snap_time"`
+	LastSnapInc     bool   `json:"last_snap_inc"`
+	NextExecTime    int64  `json:"next_exec_time"`
+	NextExecInc     bool   `json:"next_exec_inc"`
+	NextPlannedFull int64  `json:"next_planned_full"`
+	NextPlannedInc  int64  `json:"next_planned_inc"`
+}
+
+// ScheduleDetailsList is what each level says of a definition's
+// schedules.
+type ScheduleDetailsList struct {
+	Data []ScheduleDetails `json:"data"`
+}
+
+// ScheduleDetails is what the controller, the resource group and the
+// definition say of one remote and schedule: missing is not set.
+type ScheduleDetails struct {
+	RemoteName   string `json:"remote_name"`
+	ScheduleName string `json:"schedule_name"`
+	Ctrl         *bool  `json:"ctrl,omitempty"`
+	RscGrp       *bool  `json:"rsc_grp,omitempty"`
+	RscDfn       *bool  `json:"rsc_dfn,omitempty"`
+}

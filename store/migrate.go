@@ -319,6 +319,20 @@ var migrations = []migration{
 			passphrase_sealed TEXT         NOT NULL DEFAULT ''
 		)`,
 	}},
+	{11, "backup shipping schedules", []string{
+		// NULL keep and retry counts are LINSTOR's "all" and "forever".
+		`CREATE TABLE schedules (
+			schedule_name     VARCHAR(48)  NOT NULL PRIMARY KEY,
+			schedule_dsp_name VARCHAR(48)  NOT NULL,
+			uuid              VARCHAR(36)  NOT NULL,
+			full_cron         TEXT         NOT NULL,
+			inc_cron          TEXT         NOT NULL DEFAULT '',
+			keep_local        INTEGER,
+			keep_remote       INTEGER,
+			on_failure        VARCHAR(8)   NOT NULL DEFAULT 'SKIP',
+			max_retries       INTEGER
+		)`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

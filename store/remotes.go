@@ -94,12 +94,15 @@ func (s *Store) ModifyRemote(ctx context.Context, name string, change func(*Remo
 	return row, err
 }
 
-// DeleteRemote removes a remote.
+// DeleteRemote removes a remote, and its schedule properties everywhere.
 func (s *Store) DeleteRemote(ctx context.Context, name string) (RemoteRow, error) {
 	var row RemoteRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if row, err = take[RemoteRow](tx, remoteNotFound(name), "remote_name = ?", Key(name)); err != nil {
+			return err
+		}
+		if err := dropScheduleProps(tx, func(remote, _ string) bool { return Key(remote) == row.RemoteName }); err != nil {
 			return err
 		}
 		return tx.Delete(&row).Error

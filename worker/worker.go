@@ -47,6 +47,7 @@ var Workflows = []any{
 	workflows.SnapshotCreate, workflows.SnapshotDelete, workflows.SnapshotRestore, workflows.SnapshotRollback,
 	workflows.AutoSnapshot, workflows.AutoSnapshotSchedules,
 	workflows.BackupCreate, workflows.BackupDelete, workflows.BackupRestore,
+	workflows.BackupSchedules, workflows.ScheduledBackup,
 }
 
 // Start registers Strata's workflows and activities on taskQueue

@@ -95,7 +95,13 @@ func (o *operation) ship(ship activities.ShipInput) error {
 	o.status.State = "shipping from " + ship.Node
 	o.followProgress()
 	var vols []activities.ShippedVolume
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, shipOptions), a.ShipBackup, ship).Get(o.ctx, &vols); err != nil {
+	opts := shipOptions
+	if ship.ShipAttempts > 0 {
+		retry := *opts.RetryPolicy
+		retry.MaximumAttempts = ship.ShipAttempts
+		opts.RetryPolicy = &retry
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, opts), a.ShipBackup, ship).Get(o.ctx, &vols); err != nil {
 		return err
 	}
 	o.status.State = "committing the backup"

@@ -144,6 +144,29 @@ const AutoSnapshotSchedulesID = "auto-snapshot-schedules"
 // AutoSnapshotSchedulesSignal tells it that the properties changed again.
 const AutoSnapshotSchedulesSignal = "auto-snapshot-properties-changed"
 
+// BackupScheduleID names the Temporal Schedule of a definition's
+// shipping to a remote on a schedule; every such id starts with
+// BackupSchedulePrefix.
+func BackupScheduleID(rd, remote, schedule string) string {
+	return id("backup-schedule", rd, remote, schedule)
+}
+
+// BackupSchedulePrefix starts the id of every Temporal Schedule of
+// scheduled shipping.
+const BackupSchedulePrefix = "backup-schedule:"
+
+// ScheduledBackupRunPrefix starts the ids of scheduled shipments'
+// runs, followed by definition, remote and schedule (the schedule
+// appends each run's time).
+const ScheduledBackupRunPrefix = "scheduled-backup:"
+
+// BackupSchedulesID names the one workflow that makes the Temporal
+// Schedules of scheduled shipping match the database.
+const BackupSchedulesID = "backup-schedules"
+
+// BackupSchedulesSignal tells it that schedules changed again.
+const BackupSchedulesSignal = "backup-schedules-changed"
+
 // sortedList is names in order, comma-separated: one id however the
 // request ordered them.
 func sortedList(names []string) string {

@@ -229,6 +229,9 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	if err := api.ReconcileAutoSnapshots(context.Background(), c.client, workflows.TaskQueue); err != nil {
 		c.log.Error("reconcile the auto-snapshot schedules", "error", err)
 	}
+	if err := api.ReconcileBackupSchedules(context.Background(), c.client, workflows.TaskQueue); err != nil {
+		c.log.Error("reconcile the backup shipping schedules", "error", err)
+	}
 	var agentsCtx context.Context
 	agentsCtx, c.stopAgents = context.WithCancel(context.Background())
 	go agents.Run(agentsCtx)
