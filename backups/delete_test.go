@@ -51,3 +51,27 @@ func TestDeleteTheMiddleOfAChain(t *testing.T) {
 	_, err = l.Select(DeleteQuery{ID: "db_back_20250101_000000"}, "")
 	require.ErrorContains(t, err, "The backup 'db_back_20250101_000000' does not exist in the given remote.")
 }
+
+// keep-remote counts the full backups the schedule shipped of the
+// definition and lets the oldest past it go.
+func TestScheduledBeyondKeep(t *testing.T) {
+	l := Listing{Backups: map[string]*Entry{}}
+	add := func(rd, id, schedule string, basedOn *string) {
+		e := &Entry{Name: bucket.Name{Resource: rd, BackupID: id}, Meta: &bucket.Meta{BasedOn: basedOn,
+			RscDfn: bucket.MetaRscDfn{SnapDfnProps: map[string]string{"Schedule/BackupShippedBySchedule": schedule}}}}
+		l.Backups[e.Name.ID()] = e
+	}
+	base := "db_back_20260101_000000.meta"
+	add("db", "back_20260101_000000", "nightly", nil)
+	add("db", "back_20260101_010000", "nightly", &base)
+	add("db", "back_20260102_000000", "nightly", nil)
+	add("db", "back_20260103_000000", "nightly", nil)
+	add("db", "back_20251231_000000", "weekly", nil)
+	add("other", "back_20251231_000000", "nightly", nil)
+	var ids []string
+	for _, e := range l.ScheduledBeyondKeep("db", "nightly", 1) {
+		ids = append(ids, e.Name.ID())
+	}
+	require.Equal(t, []string{"db_back_20260101_000000", "db_back_20260102_000000"}, ids, "the oldest full ones past the newest")
+	require.Empty(t, l.ScheduledBeyondKeep("db", "nightly", 3))
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -187,6 +188,25 @@ func TestRecordHistories(t *testing.T) {
 	finished()
 	call(http.MethodPost, "/v1/remotes/s3r/backups/restore", `{"src_rsc_name": "data", "src_snap_name": "b1", "target_rsc_name": "copy", "node_name": "alpha", "force_restore": true}`)
 	finished()
+	// A schedule on data: the reconcile makes its Temporal Schedule, and
+	// a tick ships a full backup and prunes past keep-local.
+	call(http.MethodPost, "/v1/schedules", `{"schedule_name": "nightly", "full_cron": "0 0 1 1 *", "keep_local": 1}`)
+	call(http.MethodPut, "/v1/remotes/s3r/backups/schedule/nightly/enable", `{"rsc_name": "data"}`)
+	ids = append(ids, workflows.BackupSchedulesID)
+	sched := c.ScheduleClient().GetHandle(ctx, workflows.BackupScheduleID("data", "s3r", "nightly"))
+	require.Eventually(t, func() bool { _, err := sched.Describe(ctx); return err == nil }, time.Minute, 100*time.Millisecond, "the schedule is made")
+	require.NoError(t, sched.Trigger(ctx, client.ScheduleTriggerOptions{}))
+	var scheduledRun string
+	require.Eventually(t, func() bool {
+		desc, err := sched.Describe(ctx)
+		if err != nil || len(desc.Info.RecentActions) == 0 {
+			return false
+		}
+		scheduledRun = desc.Info.RecentActions[0].StartWorkflowResult.WorkflowID
+		return true
+	}, time.Minute, 100*time.Millisecond, "a tick starts a run")
+	require.NoError(t, c.GetWorkflow(ctx, scheduledRun, "").Get(ctx, nil))
+	ids = append(ids, scheduledRun)
 	call(http.MethodDelete, "/v1/remotes/s3r/backups?all=true", ``)
 	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "logs", "props": {"StorPoolName": "pool1"}}}`)
 	call(http.MethodPost, "/v1/resource-definitions/logs/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
@@ -218,8 +238,10 @@ func TestRecordHistories(t *testing.T) {
 		name := hist.Events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()
 		b, err := temporalproto.CustomJSONMarshalOptions{Indent: " "}.Marshal(&hist)
 		require.NoError(t, err)
-		if strings.HasPrefix(id, workflows.AutoSnapshotRunID("data")) {
-			id = workflows.AutoSnapshotRunID("data") // without the time the schedule appends: one file name
+		for _, run := range []string{workflows.AutoSnapshotRunID("data"), workflows.ScheduledBackupRunPrefix + "data:s3r:nightly"} {
+			if strings.HasPrefix(id, run) {
+				id = run // without the time the schedule appends: one file name
+			}
 		}
 		file := filepath.Join(historiesDir, name+"."+strings.NewReplacer(":", "_", "/", "_").Replace(id)+".json")
 		require.NoError(t, os.WriteFile(file, b, 0o644))
