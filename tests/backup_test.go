@@ -150,6 +150,13 @@ func TestBackupsToMinIO(t *testing.T) {
 	restore(inc2, "db-inc2", "bravo", sums[2])
 	err = cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: full.Id, TargetRscName: "db-full", NodeName: "bravo"})
 	require.True(t, lapi.IsApiCallError(err, linstor.FailExistsSnapshotDfn), "downloaded before: %v", err)
+	// Bad ids: LINSTOR's answers, and no definition is made for them.
+	err = cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: "db_yesterday", TargetRscName: "db-bad", NodeName: "bravo"})
+	require.ErrorContains(t, err, "The target backup db_yesterday is invalid since it does not match the pattern")
+	err = cli.Backup.Restore(ctx, "s3r", lapi.BackupRestoreRequest{LastBackup: "db_back_20200101_000000", TargetRscName: "db-bad", NodeName: "bravo"})
+	require.ErrorIs(t, err, lapi.NotFoundError, "The target backup db_back_20200101_000000 does not exist in the given remote.")
+	_, err = cli.ResourceDefinitions.Get(ctx, "db-bad")
+	require.ErrorIs(t, err, lapi.NotFoundError, "a refused restore makes nothing")
 
 	// The middle backup goes alone: the last is based on the full one
 	// now, both still restore, and its local snapshot goes with it.

@@ -86,6 +86,8 @@ func TestS3RemotesAgainstMinIO(t *testing.T) {
 	c.Start()
 	rcs = call(http.MethodPut, "/v1/remotes/s3/s3r", map[string]any{"region": "eu-west-1"}, http.StatusNotFound)
 	require.Equal(t, "Unable to create encrypt key without having a master key", rcs[0].Message)
+	rcs = call(http.MethodPost, "/v1/remotes/s3r/backups", map[string]any{"rsc_name": "nothing-shipped"}, http.StatusInternalServerError)
+	require.True(t, strings.HasPrefix(rcs[0].Message, "Backup shipping requires a set up encryption."), "no backup with the key locked: %s", rcs[0].Message)
 	call(http.MethodPatch, "/v1/encryption/passphrase", "remote-test-passphrase", http.StatusOK)
 	call(http.MethodPut, "/v1/remotes/s3/s3r", map[string]any{"bucket": "missing-bucket"}, http.StatusInternalServerError)
 	call(http.MethodPut, "/v1/remotes/s3/s3r", map[string]any{"endpoint": s3.Endpoint}, http.StatusOK)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"strata/store"
 	"strata/tests/harness"
 )
 
@@ -325,6 +329,18 @@ func TestScheduledBackups(t *testing.T) {
 	c.Start()
 	must(t, c, http.MethodPatch, "/v1/encryption/passphrase", "backup-test-passphrase", http.StatusOK)
 	eventually(t, 60*time.Second, "the schedule is back", func() bool { return exists(t, tc, db) })
+	// A change of the database while no controller runs (a restored
+	// database): the schedules follow it at the start.
+	require.NoError(t, c.Stop())
+	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(c.DataDir, "strata.db")}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	require.NoError(t, st.DeleteBackupSchedule(ctx, store.ScheduleLevel{Resource: "db"}, "s3r", "fulls"))
+	require.NoError(t, st.Close())
+	c.Start()
+	must(t, c, http.MethodPatch, "/v1/encryption/passphrase", "backup-test-passphrase", http.StatusOK)
+	eventually(t, 60*time.Second, "fulls runs no more for db", func() bool { return !exists(t, tc, fulls) })
+	require.True(t, exists(t, tc, db), "nightly still does")
+
 	out, _, code = cliRun(t, env, "schedule", "delete", "nightly")
 	require.Zero(t, code)
 	require.Contains(t, out, "Schedule: nightly deleted.")
