@@ -212,6 +212,48 @@ func (a *Activities) TakeBackupSlot(ctx context.Context, nodes []string) (string
 	return "", last
 }
 
+// SlotFreedSignal wakes a shipment waiting for a slot: one was given
+// back on a node it can ship from.
+const SlotFreedSignal = "backup-slot-freed"
+
+// WakeInput names the node where a shipment gave its slot back, and how
+// the waiting shipments' workflows are named (the prefix, followed by
+// remote, definition and snapshot, lower-cased).
+type WakeInput struct {
+	Node, IDPrefix string
+}
+
+// wakeAtOnce is how many of the oldest waiting shipments a freed slot
+// wakes: one would do, but it may lose the race to one whose own recheck
+// came at that moment.
+const wakeAtOnce = 2
+
+// WakeQueuedShipments signals the oldest shipments that wait for a slot
+// on the node (the snapshots in Prepare Shipping: LINSTOR's per-node
+// queue), so that the slot given back is taken at once.
+func (a *Activities) WakeQueuedShipments(ctx context.Context, in WakeInput) error {
+	snaps, err := a.Store.ListSnapshots(ctx, store.SnapshotFilter{})
+	if err != nil {
+		return err
+	}
+	woken := 0
+	for _, q := range store.QueuedShipments(snaps) {
+		if woken == wakeAtOnce {
+			break
+		}
+		for _, n := range q.Nodes {
+			if store.Key(n) == store.Key(in.Node) {
+				id := in.IDPrefix + strings.ToLower(q.Remote+":"+q.Resource+":"+q.Snapshot)
+				if err := a.Temporal.SignalWorkflow(ctx, id, "", SlotFreedSignal, nil); err == nil {
+					woken++
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
 // SetShippingStatus records how a shipment is going on its snapshot,
 // and, when it starts, every property LINSTOR sets for it.
 func (a *Activities) SetShippingStatus(ctx context.Context, in ShipInput, status string) error {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,33 +64,75 @@ func BackupCreate(ctx workflow.Context, in activities.BackupCreateInput) (Outcom
 	o.out = append(o.out, rc)
 	o.status.Accepted = o.out
 
-	err = o.ship(ship)
+	err = o.ship(&ship)
+	dctx, _ := workflow.NewDisconnectedContext(o.ctx)
 	if err != nil {
-		ctx, _ := workflow.NewDisconnectedContext(o.ctx)
 		status := store.ShippingFailed
 		if temporal.IsCanceledError(err) {
 			status = store.ShippingAborted
 		}
-		if ferr := workflow.ExecuteLocalActivity(ctx, a.FailBackup, ship, status).Get(ctx, nil); ferr != nil {
+		if ferr := workflow.ExecuteLocalActivity(dctx, a.FailBackup, ship, status).Get(dctx, nil); ferr != nil {
 			return o.finish(ferr)
 		}
+	}
+	// The slot goes to the oldest shipments waiting for that node at once,
+	// as LINSTOR's per-node queue does. (Runs from before this existed
+	// gave it back at the end only.)
+	if ship.Node != "" && workflow.GetVersion(dctx, "wake-queued-shipments", workflow.DefaultVersion, 1) == 1 {
+		o.locked = false
+		if rerr := workflow.ExecuteLocalActivity(dctx, a.Release).Get(dctx, nil); rerr != nil && err == nil {
+			err = rerr
+		}
+		wake := activities.WakeInput{Node: ship.Node, IDPrefix: BackupCreatePrefix}
+		_ = workflow.ExecuteLocalActivity(dctx, a.WakeQueuedShipments, wake).Get(dctx, nil) // best effort: the waiting look again in a minute
 	}
 	return o.finish(err)
 }
 
-// ship waits for a slot, uploads and commits.
-func (o *operation) ship(ship activities.ShipInput) error {
+// slotOptions take a shipping slot: a node whose slots are all taken
+// answers at once, and the shipment waits for one to be given back.
+var slotOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaximumInterval: 5 * time.Second, MaximumAttempts: 10,
+		NonRetryableErrorTypes: []string{activities.SlotsFullErrorType}},
+}
+
+// slotRecheck is how long a queued shipment waits, at most, before it
+// looks for a slot again without being woken.
+const slotRecheck = time.Minute
+
+// ship waits for a slot (woken by the shipment that gives one back, or
+// looking again every slotRecheck), uploads and commits; ship.Node is
+// the node that shipped.
+func (o *operation) ship(ship *activities.ShipInput) error {
 	var a *activities.Activities
 	var nodes []string
-	if err := workflow.ExecuteLocalActivity(o.ctx, a.BackupNodes, ship).Get(o.ctx, &nodes); err != nil {
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.BackupNodes, *ship).Get(o.ctx, &nodes); err != nil {
 		return err
 	}
 	o.status.State = fmt.Sprintf("waiting for a backup shipping slot on %v", nodes)
 	o.locked = true // a slot taken is given back by finish
-	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(o.ctx, waitOptions), a.TakeBackupSlot, nodes).Get(o.ctx, &ship.Node); err != nil {
-		return err
+	woken := workflow.GetSignalChannel(o.ctx, activities.SlotFreedSignal)
+	for {
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(o.ctx, slotOptions), a.TakeBackupSlot, nodes).Get(o.ctx, &ship.Node)
+		var app *temporal.ApplicationError
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &app) || app.Type() != activities.SlotsFullErrorType {
+			return err
+		}
+		timer, cancel := workflow.WithCancel(o.ctx)
+		sel := workflow.NewSelector(o.ctx)
+		sel.AddReceive(woken, func(c workflow.ReceiveChannel, _ bool) { c.Receive(o.ctx, nil) })
+		sel.AddFuture(workflow.NewTimer(timer, slotRecheck), func(workflow.Future) {})
+		sel.Select(o.ctx)
+		cancel()
+		if err := o.ctx.Err(); err != nil {
+			return temporal.NewCanceledError()
+		}
 	}
-	if err := workflow.ExecuteLocalActivity(o.ctx, a.SetShippingStatus, ship, store.ShippingRunning).Get(o.ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.SetShippingStatus, *ship, store.ShippingRunning).Get(o.ctx, nil); err != nil {
 		return err
 	}
 	o.status.State = "shipping from " + ship.Node
@@ -101,11 +144,11 @@ func (o *operation) ship(ship activities.ShipInput) error {
 		retry.MaximumAttempts = ship.ShipAttempts
 		opts.RetryPolicy = &retry
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, opts), a.ShipBackup, ship).Get(o.ctx, &vols); err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, opts), a.ShipBackup, *ship).Get(o.ctx, &vols); err != nil {
 		return err
 	}
 	o.status.State = "committing the backup"
-	if err := workflow.ExecuteLocalActivity(o.ctx, a.CommitBackup, activities.CommitInput{ShipInput: ship, Volumes: vols}).Get(o.ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.CommitBackup, activities.CommitInput{ShipInput: *ship, Volumes: vols}).Get(o.ctx, nil); err != nil {
 		return err
 	}
 	var moved proto.JobProgress

@@ -3,8 +3,10 @@ package workflows
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"strata/activities"
@@ -17,7 +19,8 @@ import (
 // shipErr, when set, fails.
 type backupRecorder struct {
 	*recorder
-	shipErr error
+	shipErr   error
+	slotsFull int // TakeBackupSlot's answers that every slot is taken
 }
 
 func newBackupRecorder(t *testing.T) *backupRecorder {
@@ -29,7 +32,18 @@ func newBackupRecorder(t *testing.T) *backupRecorder {
 		return nil
 	})
 	r.env.OnActivity(a.BackupNodes, mockCtx, mockCtx).Return([]string{"alpha"}, nil)
-	r.env.OnActivity(a.TakeBackupSlot, mockCtx, mockCtx).Return("alpha", nil)
+	r.env.OnActivity(a.TakeBackupSlot, mockCtx, mockCtx).Return(func(context.Context, []string) (string, error) {
+		if r.slotsFull > 0 {
+			r.slotsFull--
+			r.add("slots full")
+			return "", temporal.NewApplicationError("all 2 backup-shipping slots of node alpha are taken", activities.SlotsFullErrorType)
+		}
+		return "alpha", nil
+	})
+	r.env.OnActivity(a.WakeQueuedShipments, mockCtx, mockCtx).Return(func(_ context.Context, in activities.WakeInput) error {
+		r.add("wake " + in.Node)
+		return nil
+	})
 	r.env.OnActivity(a.ShipBackup, mockCtx, mockCtx).Return(func(context.Context, activities.ShipInput) ([]activities.ShippedVolume, error) {
 		r.add("ship")
 		return []activities.ShippedVolume{{Key: "data_00000_back_20260101_000000^s1"}}, r.shipErr
@@ -53,8 +67,29 @@ func TestBackupCreateShipsInASlotAndCommits(t *testing.T) {
 	r := newBackupRecorder(t)
 	r.env.ExecuteWorkflow(BackupCreate, backupInput)
 	msgs := r.outcome(t)
-	require.Equal(t, []string{"status " + store.ShippingPrepare, "status " + store.ShippingRunning, "ship", "commit", "release"}, r.order)
+	require.Equal(t, []string{"status " + store.ShippingPrepare, "status " + store.ShippingRunning, "ship", "commit", "release", "wake alpha"}, r.order,
+		"the slot given back wakes the shipments waiting for alpha")
 	require.Contains(t, msgs, "Shipping of resource data to remote s3r in progress.")
+}
+
+// A backup without a free slot waits until a shipment that gives one
+// back wakes it, not a minute.
+func TestBackupCreateWaitsForASlotUntilWoken(t *testing.T) {
+	r := newBackupRecorder(t)
+	r.slotsFull = 1
+	start := r.env.Now()
+	var tookAfter time.Duration
+	r.env.RegisterDelayedCallback(func() { r.env.SignalWorkflow(activities.SlotFreedSignal, nil) }, 3*time.Second)
+	r.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if info.ActivityType.Name == "SetShippingStatus" && tookAfter == 0 && r.env.Now().Sub(start) > 0 {
+			tookAfter = r.env.Now().Sub(start)
+		}
+	})
+	r.env.ExecuteWorkflow(BackupCreate, backupInput)
+	r.outcome(t)
+	require.Equal(t, []string{"status " + store.ShippingPrepare, "slots full", "status " + store.ShippingRunning, "ship", "commit", "release", "wake alpha"}, r.order)
+	require.Positive(t, tookAfter, "it waited")
+	require.Less(t, tookAfter, slotRecheck, "woken, it did not wait for its recheck")
 }
 
 // An upload that fails for good marks the backup Failed (which removes
@@ -65,7 +100,7 @@ func TestBackupCreateThatFailsIsNeverCommitted(t *testing.T) {
 	r.env.ExecuteWorkflow(BackupCreate, backupInput)
 	require.True(t, r.env.IsWorkflowCompleted())
 	require.ErrorContains(t, r.env.GetWorkflowError(), "bucket gone")
-	require.Equal(t, []string{"status " + store.ShippingPrepare, "status " + store.ShippingRunning, "ship", "fail " + store.ShippingFailed, "release"}, r.order)
+	require.Equal(t, []string{"status " + store.ShippingPrepare, "status " + store.ShippingRunning, "ship", "fail " + store.ShippingFailed, "release", "wake alpha"}, r.order)
 }
 
 // A refused plan (a remote that is not there) ends the backup with its

@@ -179,8 +179,13 @@ func id(op string, names ...string) string {
 	return op + ":" + strings.ToLower(strings.Join(names, ":"))
 }
 
-// BackupCreateID names the backup of a snapshot to a remote.
+// BackupCreateID names the backup of a snapshot to a remote; it starts
+// with BackupCreatePrefix.
 func BackupCreateID(remote, rd, snap string) string { return id("backup-create", remote, rd, snap) }
+
+// BackupCreatePrefix starts every BackupCreateID, followed by remote,
+// definition and snapshot, lower-cased.
+const BackupCreatePrefix = "backup-create:"
 
 // BackupRestoreID names the restore of a backup into a definition.
 func BackupRestoreID(remote, target string) string { return id("backup-restore", remote, target) }
