@@ -17,6 +17,7 @@ import (
 	"strata/agentlink"
 	"strata/apicall"
 	"strata/masterkey"
+	"strata/metrics"
 	"strata/store"
 )
 
@@ -60,9 +61,10 @@ type server struct {
 // New returns the HTTP handler of the whole API.
 func New(d Deps) http.Handler {
 	r := chi.NewRouter()
+	rest := metrics.NewREST()
 	// LINSTOR's clients call some lists with a trailing slash
 	// (/v1/error-reports/?since=…, /v1/physical-storage/).
-	r.Use(middleware.StripSlashes, jsonBodies)
+	r.Use(rest.Middleware, middleware.StripSlashes, jsonBodies)
 	cfg := huma.DefaultConfig("Strata", d.Build.Version)
 	cfg.Info.Description = "Strata's REST API. The /v1 paths are wire-compatible with LINSTOR's REST API " + RestAPIVersion + "."
 	cfg.CreateHooks = nil // no "$schema" fields: bodies must match LINSTOR's field for field
@@ -96,6 +98,8 @@ func New(d Deps) http.Handler {
 	s.registerErrorReports(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
+	// Prometheus: the cluster under LINSTOR's exporter names, and Strata's own.
+	r.Method("GET", "/metrics", metrics.Handler(rest, metrics.ClusterCollector{Read: s.cluster}))
 	return r
 }
 
