@@ -21,6 +21,7 @@ import (
 	"strata/agentlink"
 	"strata/apicall"
 	"strata/masterkey"
+	"strata/metrics"
 	"strata/nodestate"
 	"strata/store"
 )
@@ -56,7 +57,9 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 		return err
 	}
 	want.Generation = gen
+	start := time.Now()
 	rep, err := a.Agents.Send(ctx, node, want)
+	metrics.AgentPush.WithLabelValues(map[bool]string{true: "ok", false: "error"}[err == nil]).Observe(time.Since(start).Seconds())
 	if err != nil {
 		// An offline node gets its state when it connects.
 		return notOnlineIsFinal(err)

@@ -14,6 +14,7 @@ import (
 	"strata/agent/proto/bucket"
 	"strata/apicall"
 	"strata/backups"
+	"strata/metrics"
 	"strata/nodestate"
 	"strata/remotes"
 	"strata/store"
@@ -323,9 +324,16 @@ func (a *Activities) ShipBackup(ctx context.Context, in ShipInput) ([]ShippedVol
 		if err != nil {
 			return nil, err
 		}
+		countMoved(moved)
 		out = append(out, ShippedVolume{VlmNr: v.VlmNr, Key: job.DataKey, Pool: v.StorPoolDspName, FinishedMs: time.Now().UnixMilli(), Moved: moved})
 	}
 	return out, nil
+}
+
+// countMoved adds a finished job's bytes to the backup metrics.
+func countMoved(p proto.JobProgress) {
+	metrics.BackupBytes.WithLabelValues("read").Add(float64(p.ReadBytes))
+	metrics.BackupBytes.WithLabelValues("sent").Add(float64(p.SentBytes))
 }
 
 func target(s remotes.S3) proto.S3Target {
@@ -669,9 +677,11 @@ func (a *Activities) DownloadBackup(ctx context.Context, in BackupRestoreInput, 
 			return err
 		}
 		job := proto.BackupDownload{S3: target(s3), Pool: pool, Resource: in.Target, VlmNr: v.VlmNr, Snapshot: plan.Snapshot, DataKey: v.Key}
-		if _, err := a.Agents.Job(ctx, in.Node, proto.PathBackupDownload, job, func(p proto.JobProgress) { report(i, p) }); err != nil {
+		moved, err := a.Agents.Job(ctx, in.Node, proto.PathBackupDownload, job, func(p proto.JobProgress) { report(i, p) })
+		if err != nil {
 			return err
 		}
+		countMoved(moved)
 	}
 	return nil
 }

@@ -248,11 +248,26 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
+// What the controller's steps measure as they go (activities run in the
+// controller that serves /metrics).
+var (
+	// AgentPush is how long sending a node its state took, by result.
+	AgentPush = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "strata_agent_push_duration_seconds", Help: "Duration of sending a node its desired state and receiving its report, by result (ok, error).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+	}, []string{"result"})
+	// BackupBytes counts the bytes backups moved, by direction: read
+	// (from a snapshot or the bucket) and sent (to the bucket).
+	BackupBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "strata_backup_bytes_total", Help: "Bytes moved by backups and restores, by direction (read, sent).",
+	}, []string{"direction"})
+)
+
 // Handler serves the registry's metrics with the Go runtime's and the
 // process's.
 func Handler(cs ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), AgentPush, BackupBytes)
 	reg.MustRegister(cs...)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError})
 }

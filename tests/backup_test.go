@@ -169,6 +169,14 @@ func TestBackupsToMinIO(t *testing.T) {
 	restore(inc2, "db-inc2-again", "charlie", sums[2])
 	restore(full, "db-full-again", "charlie", sums[0])
 
+	// What moved shows in the metrics.
+	m := scrape(t, c.URL)
+	for _, dir := range []string{"read", "sent"} {
+		v, ok := metricValue(m["strata_backup_bytes_total"], map[string]string{"direction": dir})
+		require.True(t, ok, dir)
+		require.Positive(t, v, dir)
+	}
+
 	// A data object without its meta (an interrupted shipment) is not a
 	// successful backup.
 	_, err = mc.PutObject(ctx, "backups", "db_00000_back_20200101_000000", strings.NewReader("{}"), 2, minio.PutObjectOptions{})

@@ -125,6 +125,19 @@ func TestMetrics(t *testing.T) {
 		"requests counted under their route, not their path")
 	require.Equal(t, 1.0, value("strata_workflows", map[string]string{"type": "SnapshotCreate", "status": "Running"}))
 	freeze(t, filepath.Dir(dirs["alpha"]), false)
+	require.Positive(t, value("strata_agent_push_duration_seconds", map[string]string{"result": "ok"}), "the pushes that deployed db")
 	_, ok := families["go_goroutines"]
 	require.True(t, ok, "the Go runtime's")
+}
+
+// scrape reads the controller's /metrics.
+func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var parser expfmt.TextParser
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	return families
 }
