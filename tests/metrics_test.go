@@ -126,6 +126,8 @@ func TestMetrics(t *testing.T) {
 	require.Equal(t, 1.0, value("strata_workflows", map[string]string{"type": "SnapshotCreate", "status": "Running"}))
 	freeze(t, filepath.Dir(dirs["alpha"]), false)
 	require.Positive(t, value("strata_agent_push_duration_seconds", map[string]string{"result": "ok"}), "the pushes that deployed db")
+	require.Positive(t, value("strata_workflow_duration_seconds", map[string]string{"type": "Spawn"}), "the spawn of db")
+	require.Positive(t, value("strata_workflows_ended_total", map[string]string{"type": "Spawn", "result": "completed"}))
 	_, ok := families["go_goroutines"]
 	require.True(t, ok, "the Go runtime's")
 }

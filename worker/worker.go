@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"strata/activities"
+	"strata/metrics"
 	"strata/workflows"
 )
 
@@ -26,6 +27,8 @@ func Dial(ctx context.Context, hostPort, namespace string, timeout time.Duration
 		HostPort:  hostPort,
 		Namespace: namespace,
 		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-client")),
+		// Workflow durations and ends for /metrics.
+		MetricsHandler: metrics.Temporal{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", hostPort, err)
