@@ -209,6 +209,12 @@ func TestScheduledBackups(t *testing.T) {
 		require.Len(t, details.Data, 1)
 		require.Equal(t, []*bool{say(tc2.ctrl), say(tc2.rg), say(tc2.rd)}, []*bool{details.Data[0].Ctrl, details.Data[0].RscGrp, details.Data[0].RscDfn}, "%+v", tc2)
 	}
+	// A definition made later is covered by the level that enables it.
+	must(t, c, http.MethodPost, "/v1/resource-groups/db3/spawn", map[string]any{"resource_definition_name": "late", "volume_sizes": []int64{4 << 10}}, http.StatusCreated)
+	eventually(t, 30*time.Second, "late ships on nightly too", func() bool { return exists(t, tc, "backup-schedule:late:s3r:nightly") })
+	deleteDefinition(t, c, "late")
+	eventually(t, 30*time.Second, "a deleted definition ships nothing", func() bool { return !exists(t, tc, "backup-schedule:late:s3r:nightly") })
+
 	// The last row enabled it on the controller: the undeployed
 	// definition in the other group is listed so, with its reason.
 	out, _, code = cliRun(t, env, "schedule", "list-by-resource")
