@@ -101,20 +101,28 @@ func (s *server) registerRemotes(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RemoteName string `query:"remote_name" required:"true"`
 		}) (*rcOutput, error) {
-			const op = apicall.MaskDel
 			refs := map[string]string{"Remote": in.RemoteName}
 			row, err := s.Store.DeleteRemote(ctx, in.RemoteName)
-			if e, ok := store.AsError(err); ok && e.Problem == store.NotFound {
-				rc := apicall.NewRc(apicall.WarnNotFound, op, obj, fmt.Sprintf("Remote: %s not found.", in.RemoteName))
-				rc.ObjRefs = refs
-				return &rcOutput{apicall.RcList{rc}}, nil
-			}
-			if err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			if err := s.schedulesChanged(ctx); err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			return success(apicall.Deleted, op, obj, fmt.Sprintf("Remote '%s' deleted.", row.RemoteDspName), row.UUID, refs), nil
+			return s.deletedWithSchedules(ctx, err, obj, refs, fmt.Sprintf("Remote: %s not found.", in.RemoteName),
+				fmt.Sprintf("Remote '%s' deleted.", row.RemoteDspName), row.UUID)
 		})
+}
+
+// deletedWithSchedules answers a delete of a remote or schedule as
+// LINSTOR does — WARN_NOT_FOUND with 200 for one that is not there — and
+// has the schedules of scheduled shipping follow a delete that happened.
+func (s *server) deletedWithSchedules(ctx context.Context, err error, obj uint64, refs map[string]string, notFound, deleted, uuid string) (*rcOutput, error) {
+	const op = apicall.MaskDel
+	if e, ok := store.AsError(err); ok && e.Problem == store.NotFound {
+		rc := apicall.NewRc(apicall.WarnNotFound, op, obj, notFound)
+		rc.ObjRefs = refs
+		return &rcOutput{apicall.RcList{rc}}, nil
+	}
+	if err == nil {
+		err = s.schedulesChanged(ctx)
+	}
+	if err != nil {
+		return nil, failure(err, op, obj, refs)
+	}
+	return success(apicall.Deleted, op, obj, deleted, uuid, refs), nil
 }

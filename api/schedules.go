@@ -164,21 +164,9 @@ func (s *server) registerSchedules(h huma.API) {
 		func(ctx context.Context, in *struct {
 			Schedule string `path:"schedule"`
 		}) (*rcOutput, error) {
-			const op = apicall.MaskDel
-			refs := map[string]string{"Schedule": in.Schedule}
 			row, err := s.Store.DeleteSchedule(ctx, in.Schedule)
-			if e, ok := store.AsError(err); ok && e.Problem == store.NotFound {
-				rc := apicall.NewRc(apicall.WarnNotFound, op, obj, fmt.Sprintf("Schedule: %s not found.", in.Schedule))
-				rc.ObjRefs = refs
-				return &rcOutput{apicall.RcList{rc}}, nil
-			}
-			if err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			if err := s.schedulesChanged(ctx); err != nil {
-				return nil, failure(err, op, obj, refs)
-			}
-			return success(apicall.Deleted, op, obj, fmt.Sprintf("Schedule: %s deleted.", row.ScheduleDspName), row.UUID, refs), nil
+			return s.deletedWithSchedules(ctx, err, obj, map[string]string{"Schedule": in.Schedule}, fmt.Sprintf("Schedule: %s not found.", in.Schedule),
+				fmt.Sprintf("Schedule: %s deleted.", row.ScheduleDspName), row.UUID)
 		})
 
 	base := "/v1/remotes/{remote_name}/backups/schedule/{schedule_name}"

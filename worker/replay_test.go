@@ -164,17 +164,21 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodDelete, "/v1/resource-definitions/data/snapshots/snap1", ``)
 	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"AutoSnapshot/RunEvery": "60"}}`)
 	ids = append(ids, workflows.AutoSnapshotSchedulesID)
-	var autoRun string
-	require.Eventually(t, func() bool {
-		desc, err := c.ScheduleClient().GetHandle(ctx, workflows.AutoSnapshotScheduleID("data")).Describe(ctx)
-		if err != nil || len(desc.Info.RecentActions) == 0 {
-			return false
-		}
-		autoRun = desc.Info.RecentActions[0].StartWorkflowResult.WorkflowID
-		return true
-	}, time.Minute, 100*time.Millisecond, "setting RunEvery takes a snapshot at once")
-	require.NoError(t, c.GetWorkflow(ctx, autoRun, "").Get(ctx, nil))
-	ids = append(ids, autoRun)
+	// firstRun waits for the first run a schedule starts to end.
+	firstRun := func(h client.ScheduleHandle, what string) string {
+		var run string
+		require.Eventually(t, func() bool {
+			desc, err := h.Describe(ctx)
+			if err != nil || len(desc.Info.RecentActions) == 0 {
+				return false
+			}
+			run = desc.Info.RecentActions[0].StartWorkflowResult.WorkflowID
+			return true
+		}, time.Minute, 100*time.Millisecond, what)
+		require.NoError(t, c.GetWorkflow(ctx, run, "").Get(ctx, nil))
+		return run
+	}
+	ids = append(ids, firstRun(c.ScheduleClient().GetHandle(ctx, workflows.AutoSnapshotScheduleID("data")), "setting RunEvery takes a snapshot at once"))
 	call(http.MethodPut, "/v1/resource-definitions/data", `{"delete_props": ["AutoSnapshot/RunEvery"]}`)
 	call(http.MethodPost, "/v1/encryption/passphrase", `{"new_passphrase": "record-passphrase"}`)
 	call(http.MethodPost, "/v1/remotes/s3", fmt.Sprintf(`{"remote_name": "s3r", "endpoint": %q, "bucket": "backups", "region": "us-east-1", "access_key": %q, "secret_key": %q, "use_path_style": true}`,
@@ -196,17 +200,7 @@ func TestRecordHistories(t *testing.T) {
 	sched := c.ScheduleClient().GetHandle(ctx, workflows.BackupScheduleID("data", "s3r", "nightly"))
 	require.Eventually(t, func() bool { _, err := sched.Describe(ctx); return err == nil }, time.Minute, 100*time.Millisecond, "the schedule is made")
 	require.NoError(t, sched.Trigger(ctx, client.ScheduleTriggerOptions{}))
-	var scheduledRun string
-	require.Eventually(t, func() bool {
-		desc, err := sched.Describe(ctx)
-		if err != nil || len(desc.Info.RecentActions) == 0 {
-			return false
-		}
-		scheduledRun = desc.Info.RecentActions[0].StartWorkflowResult.WorkflowID
-		return true
-	}, time.Minute, 100*time.Millisecond, "a tick starts a run")
-	require.NoError(t, c.GetWorkflow(ctx, scheduledRun, "").Get(ctx, nil))
-	ids = append(ids, scheduledRun)
+	ids = append(ids, firstRun(sched, "a tick starts a run"))
 	call(http.MethodDelete, "/v1/remotes/s3r/backups?all=true", ``)
 	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "logs", "props": {"StorPoolName": "pool1"}}}`)
 	call(http.MethodPost, "/v1/resource-definitions/logs/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
