@@ -5,6 +5,7 @@ package embedded
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,10 +99,11 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("register temporal namespace %q: %w", cfg.Namespace, err)
 	}
 
-	serverCfg, err := serverConfig(host, frontendPort, sqlCfg)
+	internal, err := internalPorts(filepath.Join(filepath.Dir(cfg.DBPath), "temporal-ports.json"))
 	if err != nil {
 		return nil, err
 	}
+	serverCfg := serverConfig(host, frontendPort, internal, sqlCfg)
 	quiet := new(atomic.Bool)
 	quiet.Store(true) // until Ready
 	// One partition per task queue: a single process gains nothing from
@@ -133,28 +135,24 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// serverConfig describes one host running every service on loopback ports.
-func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Config, error) {
+// serverConfig describes one host running every service on loopback
+// ports: the frontend's, and the internal ones in order.
+func serverConfig(host string, frontendPort int, internal []int, sqlCfg *config.SQL) *config.Config {
+	next := func() int {
+		p := internal[0]
+		internal = internal[1:]
+		return p
+	}
 	services := map[string]config.Service{}
 	for _, name := range []string{"frontend", "history", "matching", "worker"} {
 		grpcPort := frontendPort
 		if name != "frontend" {
-			p, err := ports.Free("127.0.0.1")
-			if err != nil {
-				return nil, err
-			}
-			grpcPort = p
+			grpcPort = next()
 		}
-		membershipPort, err := ports.Free("127.0.0.1")
-		if err != nil {
-			return nil, err
-		}
-		rpc := config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort, BindOnLocalHost: true}
+		rpc := config.RPC{GRPCPort: grpcPort, MembershipPort: next(), BindOnLocalHost: true}
 		if name == "frontend" {
 			// The frontend's HTTP API serves Temporal's REST and Nexus calls.
-			if rpc.HTTPPort, err = ports.Free("127.0.0.1"); err != nil {
-				return nil, err
-			}
+			rpc.HTTPPort = next()
 			if host != "127.0.0.1" && host != "localhost" {
 				rpc.BindOnLocalHost, rpc.BindOnIP = false, host
 			}
@@ -190,7 +188,7 @@ func serverConfig(host string, frontendPort int, sqlCfg *config.SQL) (*config.Co
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
 		PublicClient: config.PublicClient{HostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort))},
-	}, nil
+	}
 }
 
 func (s *Server) startUI(cfg Config, frontend string) error {
@@ -256,6 +254,49 @@ func splitHostPort(addr string) (string, int, error) {
 
 // checkFree fails early with a clear message: the UI server would otherwise
 // exit the whole process when it cannot bind.
+// internalPortCount is how many loopback ports the services need besides
+// the frontend's: three gRPC, four membership and one HTTP.
+const internalPortCount = 8
+
+// internalPorts are the ports of the services' internal listeners: those
+// of the last start when they are all free (kept in path), else new
+// ones. Keeping them shrinks the moment in which another process can
+// take a port between its check and the server's bind to the time the
+// controller was down — a restart right after a crash no longer picks
+// eight new ports that any process may be taking meanwhile.
+func internalPorts(path string) ([]int, error) {
+	var kept []int
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &kept) == nil && len(kept) == internalPortCount {
+		free := true
+		for _, p := range kept {
+			free = free && checkFree(net.JoinHostPort("127.0.0.1", strconv.Itoa(p))) == nil
+		}
+		if free {
+			return kept, nil
+		}
+	}
+	seen := map[int]bool{}
+	var out []int
+	for len(out) < internalPortCount {
+		p, err := ports.Free("127.0.0.1")
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("keep the embedded temporal ports: %w", err)
+	}
+	return out, nil
+}
+
 func checkFree(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
