@@ -49,13 +49,9 @@ func (a *Activities) ReconcileBackupSchedules(ctx context.Context, in BackupSche
 	if err != nil {
 		return [3]int{}, err
 	}
-	rows, err := a.Store.ListSchedules(ctx)
+	known, err := a.Store.SchedulesByKey(ctx)
 	if err != nil {
 		return [3]int{}, err
-	}
-	known := map[string]store.ScheduleRow{}
-	for _, r := range rows {
-		known[r.ScheduleName] = r
 	}
 	remotes, err := a.Store.ListRemotes(ctx)
 	if err != nil {
@@ -163,18 +159,14 @@ func (a *Activities) lastScheduledFull(ctx context.Context, in ScheduledBackupIn
 	if err != nil {
 		return time.Time{}, err
 	}
-	var last time.Time
-	for _, sn := range snaps {
-		prop := func(k string) string { return sn.Props[store.BackupSourceKey(in.Remote, k)] }
-		if store.Key(sn.Props[store.KeyBackupShippedBySchedule]) != store.Key(in.Schedule) || store.Key(prop(store.KeyLastFullBackupTimestamp)) != sn.SnapshotName {
-			continue
-		}
-		var ms int64
-		if _, err := fmt.Sscan(prop(store.KeyBackupStartTimestamp), &ms); err == nil && time.UnixMilli(ms).After(last) {
-			last = time.UnixMilli(ms)
-		}
+	var last int64
+	for _, sn := range store.ScheduledFulls(snaps, in.Remote, in.Schedule) {
+		last = max(last, store.BackupStartMs(sn, in.Remote))
 	}
-	return last, nil
+	if last == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(last), nil
 }
 
 // scheduledShipAttempts is how often a scheduled upload is tried before

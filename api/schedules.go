@@ -279,13 +279,9 @@ func (s *server) scheduledResources(ctx context.Context, rsc, remote, schedule s
 	if err != nil {
 		return restapi.ScheduledRscsList{}, err
 	}
-	rows, err := s.Store.ListSchedules(ctx)
+	known, err := s.Store.SchedulesByKey(ctx)
 	if err != nil {
 		return restapi.ScheduledRscsList{}, err
-	}
-	known := map[string]store.ScheduleRow{}
-	for _, r := range rows {
-		known[r.ScheduleName] = r
 	}
 	reason := func(rd, why string) restapi.ScheduledRscs {
 		return restapi.ScheduledRscs{RscName: rd, Reason: why, LastSnapTime: -1, NextExecTime: -1, NextPlannedFull: -1, NextPlannedInc: -1}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -43,12 +42,26 @@ const (
 // Shipping tells whether a shipment to some remote waits for or uses the
 // snapshot.
 func Shipping(sn Snapshot) bool {
-	for k, v := range sn.Props {
-		if strings.HasPrefix(k, "BackupShipping/Source/") && strings.HasSuffix(k, "/"+KeyShippingStatus) && (v == ShippingPrepare || v == ShippingRunning) {
+	for _, status := range shippingStatuses(sn) {
+		if status == ShippingPrepare || status == ShippingRunning {
 			return true
 		}
 	}
 	return false
+}
+
+// shippingStatuses are the ShippingStatus of each remote sn was (or is
+// being) shipped to, by remote.
+func shippingStatuses(sn Snapshot) map[string]string {
+	out := map[string]string{}
+	for k, v := range sn.Props {
+		rest, ok1 := strings.CutPrefix(k, "BackupShipping/Source/")
+		remote, ok2 := strings.CutSuffix(rest, "/"+KeyShippingStatus)
+		if ok1 && ok2 {
+			out[remote] = v
+		}
+	}
+	return out
 }
 
 // ShippingNodes are the nodes that can ship a backup of sn, in the order
@@ -98,15 +111,13 @@ func QueuedShipments(snaps []Snapshot) []QueuedShipment {
 	}
 	var out []QueuedShipment
 	for _, sn := range snaps {
-		for k, v := range sn.Props {
-			rest, ok1 := strings.CutPrefix(k, "BackupShipping/Source/")
-			remote, ok2 := strings.CutSuffix(rest, "/"+KeyShippingStatus)
-			if !ok1 || !ok2 || v != ShippingPrepare {
+		for remote, status := range shippingStatuses(sn) {
+			if status != ShippingPrepare {
 				continue
 			}
 			prop := func(key string) string { return sn.Props[BackupSourceKey(remote, key)] }
 			q := QueuedShipment{Remote: remote, Resource: sn.ResourceDspName, Snapshot: sn.SnapshotDspName, BasedOn: prop(KeyBackupLastSnapshot), PrefNode: prop(KeySrcNode)}
-			q.StartMs, _ = strconv.ParseInt(prop(KeyBackupStartTimestamp), 10, 64)
+			q.StartMs = BackupStartMs(sn, remote)
 			var base *Snapshot
 			if q.BasedOn != "" {
 				base = byName[[2]string{sn.ResourceName, Key(q.BasedOn)}]

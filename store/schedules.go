@@ -67,6 +67,16 @@ func (s *Store) ListSchedules(ctx context.Context) ([]ScheduleRow, error) {
 	return rows, s.DB.WithContext(ctx).Order("schedule_name").Find(&rows).Error
 }
 
+// SchedulesByKey is every schedule by the key of its name.
+func (s *Store) SchedulesByKey(ctx context.Context) (map[string]ScheduleRow, error) {
+	rows, err := s.ListSchedules(ctx)
+	out := make(map[string]ScheduleRow, len(rows))
+	for _, r := range rows {
+		out[r.ScheduleName] = r
+	}
+	return out, err
+}
+
 // ModifySchedule changes a schedule in one write: change gets the stored
 // row and may refuse.
 func (s *Store) ModifySchedule(ctx context.Context, name string, change func(*ScheduleRow) error) (ScheduleRow, error) {
@@ -354,6 +364,36 @@ func linstorBool(b bool) string {
 	return "False"
 }
 
+// scheduledBy tells whether schedule shipped sn to remote.
+func scheduledBy(sn Snapshot, remote, schedule string) bool {
+	return Key(sn.Props[KeyBackupShippedBySchedule]) == Key(schedule) && Key(sn.Props[BackupSourceKey(remote, KeyBackupTargetRemote)]) == Key(remote)
+}
+
+// basedOnFull tells whether sn's backup to remote belongs to the chain of
+// the full backup shipped from the snapshot full (the full one itself too).
+func basedOnFull(sn Snapshot, remote, full string) bool {
+	return Key(sn.Props[BackupSourceKey(remote, KeyLastFullBackupTimestamp)]) == full
+}
+
+// ScheduledFulls are the snapshots that schedule shipped full backups
+// from to remote.
+func ScheduledFulls(snaps []Snapshot, remote, schedule string) []Snapshot {
+	var out []Snapshot
+	for _, sn := range snaps {
+		if scheduledBy(sn, remote, schedule) && basedOnFull(sn, remote, sn.SnapshotName) {
+			out = append(out, sn)
+		}
+	}
+	return out
+}
+
+// BackupStartMs is when the shipment of sn to remote started, in ms
+// since the epoch (0: none).
+func BackupStartMs(sn Snapshot, remote string) int64 {
+	ms, _ := strconv.ParseInt(sn.Props[BackupSourceKey(remote, KeyBackupStartTimestamp)], 10, 64)
+	return ms
+}
+
 // ScheduledSnapshotsBeyondKeep are the snapshots keep_local lets go of a
 // definition's shipping to remote on schedule: of the snapshots full
 // backups were shipped from, the failed ones first, then the oldest, as
@@ -361,35 +401,24 @@ func linstorBool(b bool) string {
 // backups based on it. Unlike LINSTOR, every full beyond keep goes, not
 // only one per run. A snapshot a shipment uses stays.
 func ScheduledSnapshotsBeyondKeep(snaps []Snapshot, remote, schedule string, keep int) []string {
-	prop := func(sn Snapshot, key string) string { return sn.Props[BackupSourceKey(remote, key)] }
-	ours := func(sn Snapshot) bool {
-		return Key(sn.Props[KeyBackupShippedBySchedule]) == Key(schedule) && Key(prop(sn, KeyBackupTargetRemote)) == Key(remote)
-	}
-	var fulls []Snapshot
-	for _, sn := range snaps {
-		if ours(sn) && Key(prop(sn, KeyLastFullBackupTimestamp)) == sn.SnapshotName {
-			fulls = append(fulls, sn)
-		}
-	}
+	fulls := ScheduledFulls(snaps, remote, schedule)
 	if len(fulls) <= keep {
 		return nil
 	}
+	succeeded := func(sn Snapshot) bool { return sn.Props[BackupSourceKey(remote, KeyShippingStatus)] == ShippingSuccess }
 	slices.SortStableFunc(fulls, func(a, b Snapshot) int {
-		okA, okB := prop(a, KeyShippingStatus) == ShippingSuccess, prop(b, KeyShippingStatus) == ShippingSuccess
-		if okA != okB {
+		if okA, okB := succeeded(a), succeeded(b); okA != okB {
 			if okA {
 				return 1
 			}
 			return -1
 		}
-		ta, _ := strconv.ParseInt(prop(a, KeyBackupStartTimestamp), 10, 64)
-		tb, _ := strconv.ParseInt(prop(b, KeyBackupStartTimestamp), 10, 64)
-		return cmp.Compare(ta, tb)
+		return cmp.Compare(BackupStartMs(a, remote), BackupStartMs(b, remote))
 	})
 	var out []string
 	for _, full := range fulls[:len(fulls)-keep] {
 		for _, sn := range snaps {
-			if ours(sn) && sn.SnapshotName != full.SnapshotName && Key(prop(sn, KeyLastFullBackupTimestamp)) == full.SnapshotName && !Shipping(sn) {
+			if scheduledBy(sn, remote, schedule) && sn.SnapshotName != full.SnapshotName && basedOnFull(sn, remote, full.SnapshotName) && !Shipping(sn) {
 				out = append(out, sn.SnapshotDspName)
 			}
 		}
