@@ -2,9 +2,12 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -142,4 +145,65 @@ func serveJob[J any](a *Agent, run func(context.Context, J, func(backup.Progress
 		}
 		send(proto.JobEvent{Done: &p})
 	}
+}
+
+// Send streams a volume's snapshot to another node's agent.
+func (a *Agent) Send(ctx context.Context, job proto.ShipSend, progress func(backup.Progress)) (backup.Progress, error) {
+	files, err := a.snapshotFiles(ctx, job.Pool)
+	if err != nil {
+		return backup.Progress{}, err
+	}
+	name := storage.VolumeName(job.Resource, job.VlmNr)
+	s := backup.Send{Address: job.Address, Token: job.Token, Fingerprint: job.Fingerprint, Progress: progress}
+	if s.Path, err = files.SnapshotFile(name, job.Snapshot); err != nil {
+		return backup.Progress{}, err
+	}
+	if job.Base != "" {
+		if s.BasePath, err = files.SnapshotFile(name, job.Base); err != nil {
+			return backup.Progress{}, fmt.Errorf("base of the incremental shipment: %w", err)
+		}
+	}
+	a.Log.Info("snapshot send started", "volume", name, "snapshot", job.Snapshot, "to", job.Address, "base", job.Base)
+	p, err := s.Run(ctx)
+	if err == nil {
+		a.Log.Info("snapshot send done", "volume", name, "snapshot", job.Snapshot, "read_bytes", p.ReadBytes, "sent_bytes", p.SentBytes)
+	}
+	return p, err
+}
+
+// Receive listens for a volume's snapshot from another node's agent and
+// commits it.
+func (a *Agent) Receive(ctx context.Context, job proto.ShipReceive, progress func(backup.Progress)) (backup.Progress, error) {
+	files, err := a.snapshotFiles(ctx, job.Pool)
+	if err != nil {
+		return backup.Progress{}, err
+	}
+	name := storage.VolumeName(job.Resource, job.VlmNr)
+	if _, err := files.SnapshotFile(name, job.Snapshot); err == nil {
+		return backup.Progress{}, nil // received before
+	}
+	cert, err := tls.X509KeyPair([]byte(job.CertPEM), []byte(job.KeyPEM))
+	if err != nil {
+		return backup.Progress{}, fmt.Errorf("the shipment's certificate: %w", err)
+	}
+	r := backup.Receive{Token: job.Token, Wait: time.Duration(job.WaitMs) * time.Millisecond, Log: a.Log, Progress: progress,
+		Commit: func() error { return files.CommitSnapshot(name, job.Snapshot) }}
+	if r.Path, err = files.PartialSnapshotFile(name, job.Snapshot); err != nil {
+		return backup.Progress{}, err
+	}
+	if job.Base != "" {
+		if r.BasePath, err = files.SnapshotFile(name, job.Base); err != nil {
+			return backup.Progress{}, fmt.Errorf("base of the incremental shipment: %w", err)
+		}
+	}
+	ln, err := tls.Listen("tcp", net.JoinHostPort("", strconv.Itoa(job.Port)), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+	if err != nil {
+		return backup.Progress{}, fmt.Errorf("listen for the snapshot: %w", err)
+	}
+	a.Log.Info("snapshot receive listening", "volume", name, "snapshot", job.Snapshot, "port", job.Port, "base", job.Base)
+	p, err := r.Run(ctx, ln)
+	if err == nil {
+		a.Log.Info("snapshot receive done", "volume", name, "snapshot", job.Snapshot, "read_bytes", p.ReadBytes)
+	}
+	return p, err
 }

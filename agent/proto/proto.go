@@ -288,6 +288,50 @@ type BackupDownload struct {
 	DataKey  string   `json:"data_key"`
 }
 
+// Paths of shipment jobs between two nodes' agents, for LINSTOR remotes
+// and copies within the cluster: the receiver listens for one volume,
+// the sender streams its snapshot to it.
+const (
+	PathShipSend    = "/v1/backups/send"
+	PathShipReceive = "/v1/backups/receive"
+)
+
+// ShipSend streams one volume's snapshot to a listening agent. Base,
+// when set, is a snapshot of this node that the receiver holds too: only
+// what changed since is sent.
+type ShipSend struct {
+	Pool     Pool   `json:"pool"`
+	Resource string `json:"resource"`
+	VlmNr    int32  `json:"vlm_nr"`
+	Snapshot string `json:"snapshot"`
+	Base     string `json:"base,omitempty"`
+	// Address is the receiver's host:port; Fingerprint the SHA-256 (hex)
+	// of the certificate it listens with; Token proves the sender.
+	Address     string `json:"address"`
+	Fingerprint string `json:"fingerprint"`
+	Token       string `json:"token"`
+}
+
+// ShipReceive listens on Port, with the certificate given, for one
+// volume's snapshot and commits it as Snapshot of the pool (named in the
+// node state with Receive). Base is the snapshot of the pool the
+// sender's changes apply to.
+type ShipReceive struct {
+	Pool     Pool   `json:"pool"`
+	Resource string `json:"resource"`
+	VlmNr    int32  `json:"vlm_nr"`
+	Snapshot string `json:"snapshot"`
+	Base     string `json:"base,omitempty"`
+	Port     int    `json:"port"`
+	CertPEM  string `json:"cert_pem"`
+	KeyPEM   string `json:"key_pem"`
+	Token    string `json:"token"`
+	// WaitMs is how long the sender may take to connect (LINSTOR's
+	// BackupShipping/L2LReceiveStartedTimeout); 0 waits as long as the
+	// job runs.
+	WaitMs int64 `json:"wait_ms,omitempty"`
+}
+
 // JobEvent is one line of a job's answer.
 type JobEvent struct {
 	Progress *JobProgress `json:"progress,omitempty"`
