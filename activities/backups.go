@@ -37,6 +37,8 @@ type BackupCreateInput struct {
 	// ShipAttempts, when set, bounds the tries of the upload: a
 	// schedule's own retry (a minute later) takes over sooner.
 	ShipAttempts int32 `json:"ship_attempts,omitempty"`
+	// Ship is set for a shipment to a LINSTOR remote (backup ship).
+	Ship *ShipRequest `json:"ship,omitempty"`
 }
 
 // BackupBase is the backup an incremental one is based on.
@@ -69,6 +71,7 @@ type ShippedVolume struct {
 	VlmNr      int32  `json:"vlm_nr"`
 	Key        string `json:"key"`
 	Pool       string `json:"pool"`
+	SizeKib    int64  `json:"size_kib,omitempty"`
 	FinishedMs int64  `json:"finished_ms"`
 	// What the agent read and sent of the volume's bytes.
 	Moved proto.JobProgress `json:"moved"`
@@ -100,27 +103,15 @@ func (a *Activities) planBackup(ctx context.Context, in BackupCreateInput) (Back
 		s, err := refusal(err, op, obj, map[string]string{"Remote": in.Remote})
 		return BackupPlan{Step: s}, err
 	}
-	rd, err := a.Store.GetResourceDefinition(ctx, in.Resource)
-	if err != nil {
-		s, err := refusal(err, op, obj, refs)
-		return BackupPlan{Step: s}, err
+	plan, rd, err := a.shippedSnapshot(ctx, in)
+	if err != nil || plan.Refused() {
+		return plan, err
 	}
 	cp, err := a.Store.Props(ctx, store.CtrlPropsInstance)
 	if err != nil {
 		return BackupPlan{}, err
 	}
-	plan := BackupPlan{Name: bucket.Name{Resource: rd.ResourceDspName, BackupID: in.BackupID, Suffix: cp["BackupShipping/"+store.KeyS3KeySuffix], Snapshot: in.Snapshot}}
-	if sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot); err == nil {
-		if !sn.Successful() || sn.Flags.Has(store.FlagDelete) {
-			l := apicall.Failure(apicall.FailInvldSnapshotName, op, obj, "The given snapshot was not successful and can therefore not be shipped", "", "")
-			l[0].ObjRefs = refs
-			return BackupPlan{Step: Step{Replies: l}}, nil
-		}
-	} else if _, ok := store.AsError(err); ok {
-		plan.Take = true
-	} else {
-		return BackupPlan{}, err
-	}
+	plan.Name.Suffix = cp["BackupShipping/"+store.KeyS3KeySuffix]
 	if in.Incremental {
 		base, why, err := a.backupBase(ctx, b, rd, in)
 		if err != nil {
@@ -134,6 +125,32 @@ func (a *Activities) planBackup(ctx context.Context, in BackupCreateInput) (Back
 		plan.Base = base
 	}
 	return plan, nil
+}
+
+// shippedSnapshot names a shipment and checks its definition and
+// snapshot: one the user named must be successful; one that does not
+// exist is taken now.
+func (a *Activities) shippedSnapshot(ctx context.Context, in BackupCreateInput) (BackupPlan, store.ResourceDefinition, error) {
+	const op, obj = apicall.MaskCrt, apicall.MaskBackup
+	refs := map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot}
+	rd, err := a.Store.GetResourceDefinition(ctx, in.Resource)
+	if err != nil {
+		s, err := refusal(err, op, obj, refs)
+		return BackupPlan{Step: s}, rd, err
+	}
+	plan := BackupPlan{Name: bucket.Name{Resource: rd.ResourceDspName, BackupID: in.BackupID, Snapshot: in.Snapshot}}
+	if sn, err := a.Store.GetSnapshot(ctx, in.Resource, in.Snapshot); err == nil {
+		if !sn.Successful() || sn.Flags.Has(store.FlagDelete) {
+			l := apicall.Failure(apicall.FailInvldSnapshotName, op, obj, "The given snapshot was not successful and can therefore not be shipped", "", "")
+			l[0].ObjRefs = refs
+			return BackupPlan{Step: Step{Replies: l}}, rd, nil
+		}
+	} else if _, ok := store.AsError(err); ok {
+		plan.Take = true
+	} else {
+		return BackupPlan{}, rd, err
+	}
+	return plan, rd, nil
 }
 
 // backupBase is the base of an incremental backup, or why there is none
@@ -222,6 +239,9 @@ const SlotFreedSignal = "backup-slot-freed"
 // remote, definition and snapshot, lower-cased).
 type WakeInput struct {
 	Node, IDPrefix string
+	// ShipPrefix names the shipments to LINSTOR remotes, which wait in the
+	// same queue.
+	ShipPrefix string `json:",omitempty"`
 }
 
 // wakeAtOnce is how many of the oldest waiting shipments a freed slot
@@ -244,9 +264,12 @@ func (a *Activities) WakeQueuedShipments(ctx context.Context, in WakeInput) erro
 		}
 		for _, n := range q.Nodes {
 			if store.Key(n) == store.Key(in.Node) {
-				id := in.IDPrefix + strings.ToLower(q.Remote+":"+q.Resource+":"+q.Snapshot)
-				if err := a.Temporal.SignalWorkflow(ctx, id, "", SlotFreedSignal, nil); err == nil {
-					woken++
+				for _, prefix := range []string{in.IDPrefix, in.ShipPrefix} {
+					id := prefix + strings.ToLower(q.Remote+":"+q.Resource+":"+q.Snapshot)
+					if prefix != "" && a.Temporal.SignalWorkflow(ctx, id, "", SlotFreedSignal, nil) == nil {
+						woken++
+						break
+					}
 				}
 				break
 			}
@@ -590,76 +613,101 @@ type RestorePlan struct {
 }
 
 // RecordBackupRestore finds the backup (the id given, else the newest
-// successful backup of the resource, or of its snapshot), creates the
-// target definition when it is missing, and records the snapshot being
-// downloaded on the node. A target with diskful resources gets the
-// snapshot only, with LINSTOR's warning. Run again (a crash), it finds
-// the download it recorded.
+// successful backup of the resource, or of its snapshot) and records its
+// download (recordDownload). Run again (a crash), it finds the download
+// it recorded.
 func (a *Activities) RecordBackupRestore(ctx context.Context, in BackupRestoreInput) (RestorePlan, error) {
-	var plan RestorePlan
-	s, err := func() (Step, error) {
-		const op, obj = apicall.MaskCrt, apicall.MaskBackup
-		refs := map[string]string{"RscDfn": in.Target, "Remote": in.Remote}
-		b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
-		if err != nil {
-			return refusal(err, op, obj, refs)
+	const op, obj = apicall.MaskCrt, apicall.MaskBackup
+	refs := map[string]string{"RscDfn": in.Target, "Remote": in.Remote}
+	b, _, err := a.remotes().OpenBucket(ctx, in.Remote)
+	if err != nil {
+		s, err := refusal(err, op, obj, refs)
+		return RestorePlan{Step: s}, err
+	}
+	l, err := b.List(ctx)
+	if err != nil {
+		return RestorePlan{}, err
+	}
+	e, err := l.Latest(in.LastBackup, in.SrcResource, in.SrcSnapshot)
+	if err != nil {
+		s, err := refusal(err, op, obj, refs)
+		return RestorePlan{Step: s}, err
+	}
+	d := download{Target: in.Target, ResourceGroup: in.ResourceGroup, Node: in.Node, ForceRestore: in.ForceRestore, DownloadOnly: in.DownloadOnly,
+		Snapshot: store.ReceivedSnapshot{Resource: in.Target, Snapshot: e.Name.SnapshotName(), Node: in.Node, ResourceDefinitionProps: e.Meta.RscDfn.RscDfnProps}}
+	keys := map[int32]string{}
+	for nr, key := range e.DataKeys {
+		pool := ""
+		for _, v := range e.Meta.Backups[strconv.Itoa(int(nr))] {
+			pool = v.StorPool
 		}
-		l, err := b.List(ctx)
-		if err != nil {
-			return Step{}, err
+		if to, ok := in.PoolMap[pool]; ok {
+			pool = to
 		}
-		e, err := l.Latest(in.LastBackup, in.SrcResource, in.SrcSnapshot)
-		if err != nil {
-			return refusal(err, op, obj, refs)
+		d.Snapshot.Volumes = append(d.Snapshot.Volumes, store.ReceivedVolume{VlmNr: nr, SizeKib: e.Meta.RscDfn.VlmDfns[strconv.Itoa(int(nr))].Size, Pool: pool})
+		keys[nr] = key
+	}
+	plan, err := a.recordDownload(ctx, d, refs)
+	if err != nil || plan.Refused() {
+		return plan, err
+	}
+	for i := range plan.Volumes {
+		plan.Volumes[i].Key = keys[plan.Volumes[i].VlmNr]
+	}
+	rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("Restoring backup %s of remote %s into %s on %s in progress.", e.Name.ID(), in.Remote, in.Target, in.Node))
+	rc.ObjRefs = map[string]string{"RscDfn": in.Target, "Snapshot": d.Snapshot.Snapshot, "Remote": in.Remote}
+	plan.Replies = append(plan.Replies, rc)
+	return plan, nil
+}
+
+// download is a snapshot to bring onto a node, from a backup or from
+// another cluster, and what is to become of it.
+type download struct {
+	Target, ResourceGroup, Node string
+	ForceRestore, DownloadOnly  bool
+	Snapshot                    store.ReceivedSnapshot
+}
+
+// recordDownload creates the target definition when it is missing and
+// records the snapshot being received on the node. A target with
+// diskful resources gets the snapshot only, with LINSTOR's warning,
+// unless the restore is forced onto the one it has on that node.
+func (a *Activities) recordDownload(ctx context.Context, d download, refs map[string]string) (RestorePlan, error) {
+	const op, obj = apicall.MaskCrt, apicall.MaskBackup
+	if _, err := a.Store.GetResourceDefinition(ctx, d.Target); err != nil {
+		if _, ok := store.AsError(err); !ok {
+			return RestorePlan{}, err
 		}
-		if _, err := a.Store.GetResourceDefinition(ctx, in.Target); err != nil {
-			if _, ok := store.AsError(err); !ok {
-				return Step{}, err
-			}
-			if _, err := a.Store.CreateResourceDefinition(ctx, store.ResourceDefinitionSpec{Name: in.Target, ResourceGroup: in.ResourceGroup}); err != nil {
-				return refusal(err, op, obj, refs)
-			}
+		if _, err := a.Store.CreateResourceDefinition(ctx, store.ResourceDefinitionSpec{Name: d.Target, ResourceGroup: d.ResourceGroup}); err != nil {
+			s, err := refusal(err, op, obj, refs)
+			return RestorePlan{Step: s}, err
 		}
-		rs := store.ReceivedSnapshot{Resource: in.Target, Snapshot: e.Name.SnapshotName(), Node: in.Node, ResourceDefinitionProps: e.Meta.RscDfn.RscDfnProps}
-		plan = RestorePlan{Snapshot: rs.Snapshot}
-		for nr, key := range e.DataKeys {
-			pool := ""
-			for _, v := range e.Meta.Backups[strconv.Itoa(int(nr))] {
-				pool = v.StorPool
-			}
-			if to, ok := in.PoolMap[pool]; ok {
-				pool = to
-			}
-			rs.Volumes = append(rs.Volumes, store.ReceivedVolume{VlmNr: nr, SizeKib: e.Meta.RscDfn.VlmDfns[strconv.Itoa(int(nr))].Size, Pool: pool})
-			plan.Volumes = append(plan.Volumes, ShippedVolume{VlmNr: nr, Key: key, Pool: pool})
+	}
+	plan := RestorePlan{Snapshot: d.Snapshot.Snapshot}
+	for _, v := range d.Snapshot.Volumes {
+		plan.Volumes = append(plan.Volumes, ShippedVolume{VlmNr: v.VlmNr, Pool: v.Pool, SizeKib: v.SizeKib})
+	}
+	diskful, err := a.Store.RecordReceivedSnapshot(ctx, d.Snapshot)
+	if err != nil {
+		s, err := refusal(err, op, obj, refs)
+		return RestorePlan{Step: s}, err
+	}
+	switch {
+	case len(diskful) == 1 && diskful[0] == store.Key(d.Node) && d.ForceRestore:
+		plan.ForceRestore = true
+	case len(diskful) > 0:
+		plan.DownloadOnly = true
+		rc := apicall.NewRc(apicall.WarnBackupDlOnly, op, obj, "The target resource-definition is already deployed on nodes. After downloading the Backup Linstor will NOT restore the data to prevent unintentional data-loss.")
+		if d.ForceRestore {
+			rc.Cause = fmt.Sprintf("A forced restore replaces the data of exactly one diskful resource, on the node restored to; %s has %d, on %s.", d.Target, len(diskful), strings.Join(diskful, ", "))
 		}
-		diskful, err := a.Store.RecordReceivedSnapshot(ctx, rs)
-		if err != nil {
-			return refusal(err, op, obj, refs)
-		}
-		var st Step
-		switch {
-		case len(diskful) == 1 && diskful[0] == store.Key(in.Node) && in.ForceRestore:
-			plan.ForceRestore = true
-		case len(diskful) > 0:
-			plan.DownloadOnly = true
-			rc := apicall.NewRc(apicall.WarnBackupDlOnly, op, obj, "The target resource-definition is already deployed on nodes. After downloading the Backup Linstor will NOT restore the data to prevent unintentional data-loss.")
-			if in.ForceRestore {
-				rc.Cause = fmt.Sprintf("A forced restore replaces the data of exactly one diskful resource, on the node restored to; %s has %d, on %s.", in.Target, len(diskful), strings.Join(diskful, ", "))
-			}
-			rc.ObjRefs = refs
-			st.Replies = append(st.Replies, rc)
-		case in.DownloadOnly:
-			plan.DownloadOnly = true
-		}
-		rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("Restoring backup %s of remote %s into %s on %s in progress.", e.Name.ID(), in.Remote, in.Target, in.Node))
-		rc.ObjRefs = map[string]string{"RscDfn": in.Target, "Snapshot": rs.Snapshot, "Remote": in.Remote}
-		st.Replies = append(st.Replies, rc)
-		st.Nodes = []string{in.Node}
-		return st, nil
-	}()
-	plan.Step = s
-	return plan, err
+		rc.ObjRefs = refs
+		plan.Replies = append(plan.Replies, rc)
+	case d.DownloadOnly:
+		plan.DownloadOnly = true
+	}
+	plan.Nodes = []string{d.Node}
+	return plan, nil
 }
 
 // DownloadBackup has the node's agent download each volume of the

@@ -201,6 +201,7 @@ func (a *Agent) Receive(ctx context.Context, job proto.ShipReceive, progress fun
 		return backup.Progress{}, fmt.Errorf("listen for the snapshot: %w", err)
 	}
 	a.Log.Info("snapshot receive listening", "volume", name, "snapshot", job.Snapshot, "port", job.Port, "base", job.Base)
+	progress(backup.Progress{}) // the first report says it listens
 	p, err := r.Run(ctx, ln)
 	if err == nil {
 		a.Log.Info("snapshot receive done", "volume", name, "snapshot", job.Snapshot, "read_bytes", p.ReadBytes)

@@ -90,6 +90,7 @@ func New(d Deps) http.Handler {
 	s.registerEncryption(h)
 	s.registerRemotes(h)
 	s.registerBackups(h)
+	s.registerShip(h)
 	s.registerSchedules(h)
 	s.registerConnections(h)
 	s.registerPropsInfo(h)

@@ -169,7 +169,7 @@ func (s *server) abortBackups(ctx context.Context, remote string, req restapi.Ba
 		for _, sn := range snaps {
 			st := sn.Props[store.BackupSourceKey(remote, store.KeyShippingStatus)]
 			if (st == store.ShippingPrepare || st == store.ShippingRunning) && (req.Snapshot == "" || strings.EqualFold(req.Snapshot, sn.SnapshotDspName)) {
-				ids = append(ids, workflows.BackupCreateID(remote, req.RscName, sn.SnapshotDspName))
+				ids = append(ids, workflows.BackupCreateID(remote, req.RscName, sn.SnapshotDspName), workflows.BackupShipID(remote, req.RscName, sn.SnapshotDspName))
 			}
 		}
 	}

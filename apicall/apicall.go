@@ -93,6 +93,7 @@ const (
 	FailExistsSnapshotShipping = 525 | MaskError
 	FailNotFoundBackup         = 322 | MaskError
 	FailDependendBackup        = 977 | MaskError
+	FailBackupUnknownCluster   = 976 | MaskError
 	WarnBackupDlOnly           = 1019 | MaskWarn
 	FailInvldScheduleName      = 241 | MaskError
 	FailNotFoundSchedule       = 323 | MaskError

@@ -18,7 +18,7 @@ import (
 )
 
 func (a *app) backupCommand() *cobra.Command {
-	c := &cobra.Command{Use: "backup", Aliases: []string{"b"}, Short: "backup commands: ship snapshots to S3 remotes and bring them back"}
+	c := &cobra.Command{Use: "backup", Aliases: []string{"b"}, Short: "backup commands: ship snapshots to S3 remotes and other clusters, and bring them back"}
 	var full, wait bool
 	// follow shows a shipment's or restore's progress until it ends, on a
 	// terminal or with --wait; otherwise it answers as LINSTOR's client
@@ -78,6 +78,28 @@ func (a *app) backupCommand() *cobra.Command {
 	restore.Flags().BoolVar(&r.DownloadOnly, "download-only", false, "only download the backup as a snapshot")
 	restore.Flags().BoolVar(&r.ForceRestore, "force-restore", false, "replace the data of the target's one diskful resource, on NODE, with the backup's")
 	restore.Flags().StringToStringVar(&r.StorPoolMap, "storpool-rename", nil, "backed-up pool=pool of the node")
+
+	var sh restapi.BackupShip
+	var noIncremental bool
+	ship := verb("ship REMOTE RESOURCE TARGET_RESOURCE", "ship a resource's snapshot to a LINSTOR remote (another cluster, or this one) as TARGET_RESOURCE: incremental when the target holds a base", nil, cobra.ExactArgs(3), func(cmd *cobra.Command, args []string) error {
+		sh.SrcRscName, sh.DstRscName = args[1], args[2]
+		if noIncremental {
+			no := false
+			sh.AllowIncremental = &no
+		}
+		return follow(cmd, "/v1/remotes/"+url.PathEscape(args[0])+"/backups/ship", sh)
+	})
+	ship.Flags().BoolVar(&wait, "wait", false, "follow the shipment until it ends (always on a terminal)")
+	ship.Flags().StringVar(&sh.SrcNodeName, "source-node", "", "the node to ship from, when it has a free slot")
+	ship.Flags().StringVar(&sh.SrcSnapName, "source-snapshot", "", "the snapshot to ship (taken now when it does not exist)")
+	ship.Flags().StringVar(&sh.DstNodeName, "target-node", "", "the target cluster's node to receive on")
+	ship.Flags().StringVar(&sh.DstNetIfName, "target-net-if", "", "the target node's interface to receive on")
+	ship.Flags().StringVar(&sh.DstStorPool, "target-storage-pool", "", "the target node's pool for every volume")
+	ship.Flags().StringToStringVar(&sh.StorPoolRename, "storpool-rename", nil, "source pool=target pool")
+	ship.Flags().StringVar(&sh.DstRscGrp, "target-resource-group", "", "the resource group of the target resource, when it is created")
+	ship.Flags().BoolVar(&sh.DownloadOnly, "download-only", false, "only receive the snapshot, do not restore the resource from it")
+	ship.Flags().BoolVar(&sh.ForceRestore, "force-restore", false, "replace the data of the target's one diskful resource with the snapshot's")
+	ship.Flags().BoolVar(&noIncremental, "full", false, "ship the whole snapshot even when the target holds a base")
 
 	var del struct {
 		id, prefix, timestamp, resource, node, s3key string
@@ -165,6 +187,6 @@ func (a *app) backupCommand() *cobra.Command {
 	queue.Flags().StringSliceVar(&q.snapshots, "snapshots", nil, "only these snapshots")
 	queue.Flags().StringSliceVar(&q.resources, "resources", nil, "only these resources")
 	queue.Flags().StringSliceVar(&q.remotes, "remotes", nil, "only these remotes")
-	c.AddCommand(create, list, restore, deleteCmd, infoCmd, abort, queue, a.backupScheduleCommand())
+	c.AddCommand(create, list, restore, ship, deleteCmd, infoCmd, abort, queue, a.backupScheduleCommand())
 	return c
 }

@@ -528,6 +528,24 @@ type BackupRestore struct {
 	ForceMvRscGrp bool              `json:"force_mv_rsc_grp,omitempty"`
 }
 
+// BackupShip ships a snapshot of a definition to a LINSTOR remote.
+type BackupShip struct {
+	SrcNodeName      string            `json:"src_node_name,omitempty"`
+	SrcRscName       string            `json:"src_rsc_name"`
+	DstRscName       string            `json:"dst_rsc_name"`
+	DstNodeName      string            `json:"dst_node_name,omitempty"`
+	DstNetIfName     string            `json:"dst_net_if_name,omitempty"`
+	DstStorPool      string            `json:"dst_stor_pool,omitempty"`
+	StorPoolRename   map[string]string `json:"stor_pool_rename,omitempty"`
+	DownloadOnly     bool              `json:"download_only,omitempty"`
+	ForceRestore     bool              `json:"force_restore,omitempty"`
+	AllowIncremental *bool             `json:"allow_incremental,omitempty" doc:"default true"`
+	DstRscGrp        string            `json:"dst_rsc_grp,omitempty"`
+	ForceMvRscGrp    bool              `json:"force_mv_rsc_grp,omitempty"`
+	SrcSnapName      string            `json:"src_snap_name,omitempty"`
+	DstSnapName      string            `json:"dst_snap_name,omitempty"`
+}
+
 // BackupInfoRequest asks what restoring a backup takes.
 type BackupInfoRequest struct {
 	SrcRscName  string            `json:"src_rsc_name,omitempty"`

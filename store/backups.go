@@ -15,6 +15,10 @@ import (
 // BackupShipping/Source/<remote>/<key>, which linstor-csi reads.
 func BackupSourceKey(remote, key string) string { return "BackupShipping/Source/" + remote + "/" + key }
 
+// KeyBackupTargetPrefix is the namespace of a received snapshot's
+// shipment properties (LINSTOR's BackupShipping/Target/).
+const KeyBackupTargetPrefix = "BackupShipping/Target/"
+
 // Keys under BackupSourceKey.
 const (
 	KeyShippingStatus            = "ShippingStatus"

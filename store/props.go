@@ -223,14 +223,20 @@ func (s *Store) ModifyControllerProps(ctx context.Context, m PropsModify) error 
 // EnsureClusterID returns the cluster's id, creating it if this is the first
 // start on the database. Controllers starting together agree on one id.
 func (s *Store) EnsureClusterID(ctx context.Context) (string, error) {
-	row := propRow{PropsInstance: CtrlPropsInstance, PropKey: KeyClusterLocalID, PropValue: uuid.NewString()}
+	return s.ensureControllerProp(ctx, KeyClusterLocalID, uuid.NewString())
+}
+
+// ensureControllerProp returns a controller property, setting it to
+// value first when it is not set; concurrent callers agree on one value.
+func (s *Store) ensureControllerProp(ctx context.Context, key, value string) (string, error) {
+	row := propRow{PropsInstance: CtrlPropsInstance, PropKey: key, PropValue: value}
 	db := s.DB.WithContext(ctx)
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-		return "", fmt.Errorf("create cluster id: %w", err)
+		return "", fmt.Errorf("set %s: %w", key, err)
 	}
 	var got propRow
-	if err := db.Where("props_instance = ? AND prop_key = ?", CtrlPropsInstance, KeyClusterLocalID).Take(&got).Error; err != nil {
-		return "", fmt.Errorf("read cluster id: %w", err)
+	if err := db.Where("props_instance = ? AND prop_key = ?", CtrlPropsInstance, key).Take(&got).Error; err != nil {
+		return "", fmt.Errorf("read %s: %w", key, err)
 	}
 	return got.PropValue, nil
 }

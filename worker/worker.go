@@ -49,7 +49,7 @@ var Workflows = []any{
 	workflows.PhysicalStorage, workflows.DevicePool,
 	workflows.SnapshotCreate, workflows.SnapshotDelete, workflows.SnapshotRestore, workflows.SnapshotRollback,
 	workflows.AutoSnapshot, workflows.AutoSnapshotSchedules,
-	workflows.BackupCreate, workflows.BackupDelete, workflows.BackupRestore,
+	workflows.BackupCreate, workflows.BackupDelete, workflows.BackupRestore, workflows.BackupShip, workflows.BackupReceive,
 	workflows.BackupSchedules, workflows.ScheduledBackup,
 }
 

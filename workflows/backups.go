@@ -30,13 +30,29 @@ var shipOptions = workflow.ActivityOptions{
 // has that node's agent upload it, and commits the backup with its meta.
 // Progress (bytes, rate) is in the status query.
 func BackupCreate(ctx workflow.Context, in activities.BackupCreateInput) (Outcome, error) {
+	var a *activities.Activities
+	return shipment(ctx, in, shipSteps{plan: a.PlanBackup, fail: a.FailBackup, move: (*operation).upload})
+}
+
+// shipSteps are the steps in which shipping to S3 and to another
+// cluster differ: the plan and the failure are local activities, move
+// ships the snapshot from the node that has the slot.
+type shipSteps struct {
+	plan, fail any
+	move       func(o *operation, ship *activities.ShipInput) error
+}
+
+// shipment checks a shipment, takes its snapshot (unless it exists),
+// answers the request, waits for a slot on a node that holds the
+// snapshot and moves the data from there.
+func shipment(ctx workflow.Context, in activities.BackupCreateInput, steps shipSteps) (Outcome, error) {
 	o, err := begin(ctx, "checking the backup")
 	if err != nil {
 		return Outcome{}, err
 	}
 	var a *activities.Activities
 	var plan activities.BackupPlan
-	if err := workflow.ExecuteLocalActivity(o.ctx, a.PlanBackup, in).Get(o.ctx, &plan); err != nil {
+	if err := workflow.ExecuteLocalActivity(o.ctx, steps.plan, in).Get(o.ctx, &plan); err != nil {
 		return o.finish(err)
 	}
 	o.out = append(o.out, plan.Replies...)
@@ -64,14 +80,14 @@ func BackupCreate(ctx workflow.Context, in activities.BackupCreateInput) (Outcom
 	o.out = append(o.out, rc)
 	o.status.Accepted = o.out
 
-	err = o.ship(&ship)
+	err = o.ship(&ship, steps.move)
 	dctx, _ := workflow.NewDisconnectedContext(o.ctx)
 	if err != nil {
 		status := store.ShippingFailed
 		if temporal.IsCanceledError(err) {
 			status = store.ShippingAborted
 		}
-		if ferr := workflow.ExecuteLocalActivity(dctx, a.FailBackup, ship, status).Get(dctx, nil); ferr != nil {
+		if ferr := workflow.ExecuteLocalActivity(dctx, steps.fail, ship, status).Get(dctx, nil); ferr != nil {
 			return o.finish(ferr)
 		}
 	}
@@ -83,7 +99,7 @@ func BackupCreate(ctx workflow.Context, in activities.BackupCreateInput) (Outcom
 		if rerr := workflow.ExecuteLocalActivity(dctx, a.Release).Get(dctx, nil); rerr != nil && err == nil {
 			err = rerr
 		}
-		wake := activities.WakeInput{Node: ship.Node, IDPrefix: BackupCreatePrefix}
+		wake := activities.WakeInput{Node: ship.Node, IDPrefix: BackupCreatePrefix, ShipPrefix: BackupShipPrefix}
 		_ = workflow.ExecuteLocalActivity(dctx, a.WakeQueuedShipments, wake).Get(dctx, nil) // best effort: the waiting look again in a minute
 	}
 	return o.finish(err)
@@ -102,9 +118,9 @@ var slotOptions = workflow.LocalActivityOptions{
 const slotRecheck = time.Minute
 
 // ship waits for a slot (woken by the shipment that gives one back, or
-// looking again every slotRecheck), uploads and commits; ship.Node is
-// the node that shipped.
-func (o *operation) ship(ship *activities.ShipInput) error {
+// looking again every slotRecheck) and moves the data; ship.Node is the
+// node that shipped.
+func (o *operation) ship(ship *activities.ShipInput, move func(o *operation, ship *activities.ShipInput) error) error {
 	var a *activities.Activities
 	var nodes []string
 	if err := workflow.ExecuteLocalActivity(o.ctx, a.BackupNodes, *ship).Get(o.ctx, &nodes); err != nil {
@@ -137,28 +153,46 @@ func (o *operation) ship(ship *activities.ShipInput) error {
 	}
 	o.status.State = "shipping from " + ship.Node
 	o.followProgress()
-	var vols []activities.ShippedVolume
+	return move(o, ship)
+}
+
+// moveOptions are a shipment's options for the activity that moves the
+// data.
+func moveOptions(ship *activities.ShipInput) workflow.ActivityOptions {
 	opts := shipOptions
 	if ship.ShipAttempts > 0 {
 		retry := *opts.RetryPolicy
 		retry.MaximumAttempts = ship.ShipAttempts
 		opts.RetryPolicy = &retry
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, opts), a.ShipBackup, *ship).Get(o.ctx, &vols); err != nil {
+	return opts
+}
+
+// upload has the node's agent upload the snapshot to S3 and commits the
+// backup with its meta.
+func (o *operation) upload(ship *activities.ShipInput) error {
+	var a *activities.Activities
+	var vols []activities.ShippedVolume
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, moveOptions(ship)), a.ShipBackup, *ship).Get(o.ctx, &vols); err != nil {
 		return err
 	}
 	o.status.State = "committing the backup"
 	if err := workflow.ExecuteLocalActivity(o.ctx, a.CommitBackup, activities.CommitInput{ShipInput: *ship, Volumes: vols}).Get(o.ctx, nil); err != nil {
 		return err
 	}
+	o.shipped(ship, vols, "Backup "+ship.Plan.Name.ID())
+	return nil
+}
+
+// shipped answers what a shipment moved.
+func (o *operation) shipped(ship *activities.ShipInput, vols []activities.ShippedVolume, what string) {
 	var moved proto.JobProgress
 	for _, v := range vols {
 		moved.TotalBytes, moved.ReadBytes, moved.SentBytes = moved.TotalBytes+v.Moved.TotalBytes, moved.ReadBytes+v.Moved.ReadBytes, moved.SentBytes+v.Moved.SentBytes
 	}
 	o.out = append(o.out, apicall.Success(apicall.Created, apicall.MaskCrt, apicall.MaskBackup,
-		fmt.Sprintf("Backup %s of resource %s shipped to remote %s: %d KiB read and %d KiB sent of %d KiB.", ship.Plan.Name.ID(), ship.Resource, ship.Remote,
+		fmt.Sprintf("%s of resource %s shipped to remote %s: %d KiB read and %d KiB sent of %d KiB.", what, ship.Resource, ship.Remote,
 			moved.ReadBytes>>10, moved.SentBytes>>10, moved.TotalBytes>>10), "", map[string]string{"RscDfn": ship.Resource, "Snapshot": ship.Snapshot, "Remote": ship.Remote})...)
-	return nil
 }
 
 // followProgress keeps the status up to date with the progress the data
@@ -235,36 +269,62 @@ func BackupRestore(ctx workflow.Context, in activities.BackupRestoreInput) (Outc
 		o.status.Accepted = o.out
 		o.status.State = "downloading to " + in.Node
 		o.followProgress()
-		ref := []store.SnapshotRef{{Resource: in.Target, Snapshot: plan.Snapshot}}
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, shipOptions), a.DownloadBackup, in, plan).Get(o.ctx, nil); err != nil {
-			ctx, _ := workflow.NewDisconnectedContext(o.ctx)
-			_ = workflow.ExecuteLocalActivity(ctx, a.FinishSnapshots, activities.FinishSnapshotsInput{Flag: store.SnapshotFailedDeployment, Snapshots: ref}).Get(ctx, nil)
+			o.downloadFailed(in.Target, plan)
 			return err
 		}
-		if err := workflow.ExecuteLocalActivity(o.ctx, a.FinishSnapshots, activities.FinishSnapshotsInput{Flag: store.SnapshotSuccessful, Snapshots: ref}).Get(o.ctx, nil); err != nil {
-			return err
-		}
-		if plan.ForceRestore {
-			return o.rollback(activities.RollbackInput{Resource: in.Target, Snapshot: plan.Snapshot})
-		}
-		if plan.DownloadOnly {
-			return nil
-		}
-		o.status.State = "restoring the resource"
-		if err := workflow.ExecuteLocalActivity(o.ctx, a.RestoreVolumeDefinitions, in.Target, plan.Snapshot).Get(o.ctx, nil); err != nil {
-			return err
-		}
-		spec := activities.SnapshotRestoreInput{RestoreSpec: store.RestoreSpec{Resource: in.Target, Snapshot: plan.Snapshot, To: in.Target, Nodes: []string{in.Node}}}
-		s, ok, err := o.step("recording the restored resource", a.RestoreResources, spec)
-		if err != nil || !ok {
-			return err
-		}
-		if err := o.quorum(in.Target); err != nil {
-			return err
-		}
-		if err := o.deploy(s.Nodes, in.Target); err != nil {
-			return err
-		}
-		return workflow.ExecuteLocalActivity(o.ctx, a.FinishRestore, in.Target).Get(o.ctx, nil)
+		return o.restoreDownloaded(in.Target, in.Node, plan)
 	})
+}
+
+// downloadFailed marks the snapshot a download could not bring.
+func (o *operation) downloadFailed(rd string, plan activities.RestorePlan) {
+	var a *activities.Activities
+	ctx, _ := workflow.NewDisconnectedContext(o.ctx)
+	ref := []store.SnapshotRef{{Resource: rd, Snapshot: plan.Snapshot}}
+	_ = workflow.ExecuteLocalActivity(ctx, a.FinishSnapshots, activities.FinishSnapshotsInput{Flag: store.SnapshotFailedDeployment, Snapshots: ref}).Get(ctx, nil)
+}
+
+// restoreDownloaded marks a downloaded snapshot successful and, as the
+// plan says, rolls the definition's one resource back to it, keeps only
+// the snapshot, or restores the definition's resource on the node.
+func (o *operation) restoreDownloaded(rd, node string, plan activities.RestorePlan) error {
+	if err := o.downloaded(rd, plan); err != nil {
+		return err
+	}
+	return o.restoreFrom(rd, node, plan)
+}
+
+// downloaded marks a downloaded snapshot successful.
+func (o *operation) downloaded(rd string, plan activities.RestorePlan) error {
+	var a *activities.Activities
+	ref := []store.SnapshotRef{{Resource: rd, Snapshot: plan.Snapshot}}
+	return workflow.ExecuteLocalActivity(o.ctx, a.FinishSnapshots, activities.FinishSnapshotsInput{Flag: store.SnapshotSuccessful, Snapshots: ref}).Get(o.ctx, nil)
+}
+
+// restoreFrom does with a downloaded snapshot what the plan says.
+func (o *operation) restoreFrom(rd, node string, plan activities.RestorePlan) error {
+	var a *activities.Activities
+	if plan.ForceRestore {
+		return o.rollback(activities.RollbackInput{Resource: rd, Snapshot: plan.Snapshot})
+	}
+	if plan.DownloadOnly {
+		return nil
+	}
+	o.status.State = "restoring the resource"
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.RestoreVolumeDefinitions, rd, plan.Snapshot).Get(o.ctx, nil); err != nil {
+		return err
+	}
+	spec := activities.SnapshotRestoreInput{RestoreSpec: store.RestoreSpec{Resource: rd, Snapshot: plan.Snapshot, To: rd, Nodes: []string{node}}}
+	s, ok, err := o.step("recording the restored resource", a.RestoreResources, spec)
+	if err != nil || !ok {
+		return err
+	}
+	if err := o.quorum(rd); err != nil {
+		return err
+	}
+	if err := o.deploy(s.Nodes, rd); err != nil {
+		return err
+	}
+	return workflow.ExecuteLocalActivity(o.ctx, a.FinishRestore, rd).Get(o.ctx, nil)
 }

@@ -187,6 +187,18 @@ func BackupCreateID(remote, rd, snap string) string { return id("backup-create",
 // definition and snapshot, lower-cased.
 const BackupCreatePrefix = "backup-create:"
 
+// BackupShipID names the shipment of a snapshot to a LINSTOR remote; it
+// starts with BackupShipPrefix.
+func BackupShipID(remote, rd, snap string) string { return id("backup-ship", remote, rd, snap) }
+
+// BackupShipPrefix starts every BackupShipID, followed by remote,
+// definition and snapshot, lower-cased.
+const BackupShipPrefix = "backup-ship:"
+
+// BackupReceiveID names the receive of a snapshot shipped from the
+// cluster with the id into a definition.
+func BackupReceiveID(cluster, rd, snap string) string { return id("backup-receive", cluster, rd, snap) }
+
 // BackupRestoreID names the restore of a backup into a definition.
 func BackupRestoreID(remote, target string) string { return id("backup-restore", remote, target) }
 
