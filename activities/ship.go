@@ -460,10 +460,10 @@ func (a *Activities) RecordReceive(ctx context.Context, in ReceiveInput) (Restor
 			return plan, err
 		}
 		props := map[string]string{
-			store.KeyBackupTargetPrefix + "BackupSrcRemote":      cmp.Or(in.Sender, in.Remote),
+			store.KeyBackupTargetPrefix + "BackupSrcRemote":       cmp.Or(in.Sender, in.Remote),
 			store.KeyBackupTargetPrefix + store.KeyShippingStatus: store.ShippingRunning,
-			store.KeyBackupTargetPrefix + "BackupStartTimestamp": strconv.FormatInt(in.StartMs, 10),
-			store.KeyBackupTargetPrefix + "DstNode":              d.Node,
+			store.KeyBackupTargetPrefix + "BackupStartTimestamp":  strconv.FormatInt(in.StartMs, 10),
+			store.KeyBackupTargetPrefix + "DstNode":               d.Node,
 		}
 		if in.DstBase != "" {
 			props[store.KeyBackupTargetPrefix+store.KeyBackupLastSnapshot] = in.DstBase
