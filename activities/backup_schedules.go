@@ -182,8 +182,13 @@ func (a *Activities) StartScheduledShipment(ctx context.Context, in ScheduledBac
 	if err := a.Store.RecordScheduledShipment(ctx, in.Resource, in.Remote, in.Schedule, now.UnixMilli(), plan.Incremental); err != nil {
 		return BackupCreateInput{}, err
 	}
-	return BackupCreateInput{Remote: in.Remote, Resource: in.Resource, Snapshot: id, BackupID: id, StartMs: now.UnixMilli(), Node: plan.PrefNode,
-		Incremental: plan.Incremental, Schedule: in.Schedule, ShipAttempts: scheduledShipAttempts}, nil
+	ship := BackupCreateInput{Remote: in.Remote, Resource: in.Resource, Snapshot: id, BackupID: id, StartMs: now.UnixMilli(), Node: plan.PrefNode,
+		Incremental: plan.Incremental, Schedule: in.Schedule, ShipAttempts: scheduledShipAttempts}
+	if !plan.S3 {
+		// To another cluster, into the definition of the same name there.
+		ship.Ship = &ShipRequest{DstResource: in.Resource}
+	}
+	return ship, nil
 }
 
 // ScheduledSnapshotsBeyondKeep are the local snapshots keep_local lets

@@ -16,6 +16,7 @@ import (
 
 	lapi "github.com/LINBIT/golinstor/client"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"strata/tests/harness"
 )
@@ -165,6 +166,35 @@ func TestShipToAnotherCluster(t *testing.T) {
 	for _, sum := range volumeSums(t, dst, "db2") {
 		require.NotEqual(t, want["alpha"], sum, "a deployed target gets the snapshot only")
 	}
+
+	// A schedule whose remote is the other cluster ships into the
+	// definition of the same name there: full, then incremental.
+	tc, err := client.Dial(client.Options{HostPort: src.TemporalAddr, Namespace: "default"})
+	require.NoError(t, err)
+	defer tc.Close()
+	must(t, src, http.MethodPost, "/v1/schedules", map[string]any{"schedule_name": "hourly", "full_cron": "0 0 * * *", "inc_cron": "0 * * * *"}, http.StatusOK)
+	must(t, src, http.MethodPut, "/v1/remotes/dst/backups/schedule/hourly/enable", map[string]any{"rsc_name": "db"}, http.StatusOK)
+	const sched = "backup-schedule:db:dst:hourly"
+	eventually(t, 30*time.Second, "the schedule exists", func() bool { return exists(t, tc, sched) })
+	require.NoError(t, scheduledRun(t, tc, sched))
+	eventually(t, 60*time.Second, "db restored on the target by the schedule", func() bool { return ready(t, dst, "db", 1) })
+	for _, sum := range volumeSums(t, dst, "db") {
+		require.Equal(t, want["alpha"], sum)
+	}
+	time.Sleep(time.Second)
+	require.NoError(t, scheduledRun(t, tc, sched))
+	byName, err := dstCli.Resources.GetSnapshots(ctx, "db")
+	require.NoError(t, err)
+	require.Len(t, byName, 2)
+	bases := 0
+	for _, s := range byName {
+		require.Equal(t, "Success", s.Props["BackupShipping/Target/ShippingStatus"])
+		if s.Props["BackupShipping/Target/BackupLastSnapshot"] != "" {
+			bases++
+		}
+	}
+	require.Equal(t, 1, bases, "the second scheduled shipment is incremental")
+	must(t, src, http.MethodPut, "/v1/remotes/dst/backups/schedule/hourly/disable", map[string]any{"rsc_name": "db"}, http.StatusOK)
 
 	// A copy within the cluster: a remote whose URL is this controller.
 	must(t, src, http.MethodPost, "/v1/remotes/linstor", map[string]any{"remote_name": "self", "url": src.URL}, http.StatusOK)

@@ -72,7 +72,12 @@ func ScheduledBackup(ctx workflow.Context, in activities.ScheduledBackupInput) (
 		}
 		o.status.State = fmt.Sprintf("shipping %s (%s)", ship.BackupID, map[bool]string{true: "incremental", false: "full"}[plan.Incremental])
 		before := len(o.out)
-		err := o.child(BackupCreateID(ship.Remote, ship.Resource, ship.Snapshot), BackupCreate, ship)
+		var err error
+		if ship.Ship != nil {
+			err = o.child(BackupShipID(ship.Remote, ship.Resource, ship.Snapshot), BackupShip, ship)
+		} else {
+			err = o.child(BackupCreateID(ship.Remote, ship.Resource, ship.Snapshot), BackupCreate, ship)
+		}
 		failed := err != nil || o.out[before:].HasError()
 		if !plan.Incremental {
 			if err := o.keep(in, plan); err != nil {
