@@ -192,6 +192,18 @@ func TestRecordHistories(t *testing.T) {
 	finished()
 	call(http.MethodPost, "/v1/remotes/s3r/backups/restore", `{"src_rsc_name": "data", "src_snap_name": "b1", "target_rsc_name": "copy", "node_name": "alpha", "force_restore": true}`)
 	finished()
+	// A shipment to this cluster itself (a LINSTOR remote whose URL is
+	// this controller): full into a new definition, then incremental into
+	// the deployed one, which gets the snapshot only.
+	call(http.MethodPost, "/v1/remotes/linstor", fmt.Sprintf(`{"remote_name": "self", "url": %q}`, h.URL))
+	cluster, err := st.EnsureClusterID(ctx)
+	require.NoError(t, err)
+	for _, snap := range []string{"l1", "l2"} {
+		call(http.MethodPost, "/v1/remotes/self/backups/ship", fmt.Sprintf(`{"src_rsc_name": "data", "src_snap_name": %q, "dst_rsc_name": "shipped"}`, snap))
+		finished()
+		ids = append(ids, workflows.BackupReceiveID(cluster, "shipped", snap))
+		finished()
+	}
 	// A schedule on data: the reconcile makes its Temporal Schedule, and
 	// a tick ships a full backup and prunes past keep-local.
 	call(http.MethodPost, "/v1/schedules", `{"schedule_name": "nightly", "full_cron": "0 0 1 1 *", "keep_local": 1}`)
