@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"strata/agent/proto"
+	"strata/agentlink"
 	"strata/apicall"
 	"strata/nodestate"
 	"strata/store"
@@ -343,7 +344,8 @@ func receiveID(l apicall.RcList) string {
 
 // sendVolume streams one volume to the listener the receiver names: a
 // listener that fails is replaced by the receiver (a new session), and
-// the stream starts again there.
+// the stream starts again there. While this node's agent cannot be
+// reached, the same listener is tried again.
 func (a *Activities) sendVolume(ctx context.Context, p peer, id, node string, job proto.ShipSend, progress func(proto.JobProgress)) (proto.JobProgress, error) {
 	tried := int32(-1)
 	for {
@@ -362,6 +364,14 @@ func (a *Activities) sendVolume(ctx context.Context, p peer, id, node string, jo
 		}
 		if ctx.Err() != nil {
 			return proto.JobProgress{}, ctx.Err()
+		}
+		var failed *agentlink.JobError
+		if !errors.As(err, &failed) {
+			activity.GetLogger(ctx).Warn("the sending node's agent is out of reach; trying again", "node", node, "error", err)
+			if err := sleep(ctx, time.Second); err != nil {
+				return proto.JobProgress{}, err
+			}
+			continue
 		}
 		activity.GetLogger(ctx).Warn("a volume's stream failed; waiting for the receiver to listen again", "volume", job.VlmNr, "session", l.Session, "error", err)
 		tried = l.Session
@@ -382,11 +392,19 @@ func (p peer) await(ctx context.Context, id string, ok func(ReceiveState) bool) 
 		if ok(st) {
 			return st, nil
 		}
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-time.After(peerPoll):
+		if err := sleep(ctx, peerPoll); err != nil {
+			return st, err
 		}
+	}
+}
+
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
 	}
 }
 

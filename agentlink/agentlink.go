@@ -254,6 +254,12 @@ func (l *Link) CreateDevicePool(ctx context.Context, node string, req proto.Devi
 // Job runs a backup job on a node's agent (proto.PathBackupUpload or
 // PathBackupDownload), calling progress with each report it streams, and
 // returns the job's end. The job stops when ctx ends.
+// JobError is a job that ran on the agent and failed there, as opposed
+// to an agent that could not be reached or stopped answering.
+type JobError struct{ Node, Message string }
+
+func (e *JobError) Error() string { return "node " + e.Node + ": " + e.Message }
+
 func (l *Link) Job(ctx context.Context, node, path string, job any, progress func(proto.JobProgress)) (proto.JobProgress, error) {
 	base, err := l.agentOf(ctx, node)
 	if err != nil {
@@ -288,7 +294,7 @@ func (l *Link) Job(ctx context.Context, node, path string, job any, progress fun
 		}
 		switch {
 		case ev.Error != "":
-			return proto.JobProgress{}, fmt.Errorf("node %s: %s", node, ev.Error)
+			return proto.JobProgress{}, &JobError{Node: node, Message: ev.Error}
 		case ev.Done != nil:
 			return *ev.Done, nil
 		case ev.Progress != nil && progress != nil:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"strata/activities"
@@ -89,6 +90,13 @@ func (s *server) registerShip(h huma.API) {
 				return nil, err
 			}
 			id := workflows.BackupReceiveID(r.ClusterID, r.Ship.DstResource, r.DstSnapshot)
+			// A receive that ended well is not started again: the sender
+			// asking again (after a crash of its own) is told it is there.
+			if d, err := s.Temporal.DescribeWorkflowExecution(ctx, id, ""); err == nil && d.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				rc := apicall.NewRc(apicall.MaskInfo, op, obj, fmt.Sprintf("Snapshot %s of %s was received before.", r.DstSnapshot, r.Ship.DstResource))
+				rc.ObjRefs = map[string]string{"WorkflowId": id, "RscDfn": r.Ship.DstResource, "Snapshot": r.DstSnapshot}
+				return &rcOutput{apicall.RcList{rc}}, nil
+			}
 			return s.runUntilAccepted(ctx, operation{op: op, obj: obj, id: id, workflow: workflows.BackupReceive, input: r,
 				what: fmt.Sprintf("Receive of '%s' into '%s'", r.Resource, r.Ship.DstResource), refs: map[string]string{"RscDfn": r.Ship.DstResource, "Snapshot": r.DstSnapshot}}, s.OperationWait)
 		})
