@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func sentBytes(t *testing.T, agents map[string]*harness.Agent, snap string) int6
 func TestShipToAnotherCluster(t *testing.T) {
 	ctx := context.Background()
 	src, _, srcAgents, cli := snapshotCluster(t)
-	dst, dstDirs, _ := threeNodeClusterIn(t, harness.ControllerOptions{}, harness.ReflinkDir(t, 1024))
+	dst, dstDirs, dstAgents := threeNodeClusterIn(t, harness.ControllerOptions{}, harness.ReflinkDir(t, 1024))
 	dstCli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, dst.URL)), lapi.HTTPClient(dst.HTTPClient()))
 	require.NoError(t, err)
 	fill(t, src, "db", 0x5C)
@@ -197,12 +198,13 @@ func TestShipToAnotherCluster(t *testing.T) {
 	must(t, src, http.MethodPut, "/v1/remotes/dst/backups/schedule/hourly/disable", map[string]any{"rsc_name": "db"}, http.StatusOK)
 
 	// A copy within the cluster: a remote whose URL is this controller.
-	must(t, src, http.MethodPost, "/v1/remotes/linstor", map[string]any{"remote_name": "self", "url": src.URL}, http.StatusOK)
-	var out []lapi.ApiCallRc
-	status, err := src.Do(ctx, http.MethodPost, "/v1/remotes/self/backups/ship", map[string]any{"src_rsc_name": "db", "dst_rsc_name": "dbcopy", "dst_node_name": "charlie"}, &out)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusCreated, status, "%v", out)
-	copySnap := out[len(out)-1].ObjRefs["Snapshot"]
+	env := []string{"LS_CONTROLLERS=" + strings.TrimPrefix(src.URL, "http://")}
+	stdout, stderr, code := cliRun(t, env, "remote", "create", "linstor", "self", src.URL)
+	require.Zero(t, code, stdout+stderr)
+	stdout, stderr, code = cliRun(t, env, "backup", "ship", "self", "db", "dbcopy", "--target-node", "charlie", "--source-snapshot", "copy1")
+	require.Zero(t, code, stdout+stderr)
+	require.Contains(t, stdout, "Shipping of resource db to remote self in progress.")
+	const copySnap = "copy1"
 	require.Equal(t, "Success", waitShipped(t, cli, "db", copySnap, "self"))
 	eventually(t, 60*time.Second, "dbcopy restored on charlie", func() bool { return ready(t, src, "dbcopy", 1) })
 	copies := volumeSums(t, src, "dbcopy")
@@ -211,4 +213,28 @@ func TestShipToAnotherCluster(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, copied, 1)
 	require.Equal(t, copySnap, copied[0].Name, "no suffix within the cluster")
+
+	// Abort: a shipment whose receiving node is down waits; aborted, it
+	// ends Aborted here and its receive ends there, the received snapshot
+	// failed.
+	dstAgents["charlie"].Kill()
+	id := start(t, src, http.MethodPost, "/v1/remotes/dst/backups/ship", map[string]any{"src_rsc_name": "db", "src_snap_name": "stuck", "dst_rsc_name": "db2", "dst_node_name": "charlie"})
+	eventually(t, 30*time.Second, "the stuck shipment is shipping", func() bool {
+		sn, err := cli.Resources.GetSnapshot(ctx, "db", "stuck")
+		return err == nil && sn.Props["BackupShipping/Source/dst/ShippingStatus"] == "Shipping"
+	})
+	require.NoError(t, cli.Backup.Abort(ctx, "dst", lapi.BackupAbortRequest{RscName: "db"}))
+	op := finished(t, src, id)
+	require.Equal(t, "failed", op.State)
+	require.Equal(t, "Aborted", waitShipped(t, cli, "db", "stuck", "dst"))
+	eventually(t, 30*time.Second, "the receive of stuck ended failed", func() bool {
+		received, err := dstCli.Resources.GetSnapshots(ctx, "db2")
+		require.NoError(t, err)
+		for _, s := range received {
+			if strings.HasPrefix(s.Name, "stuck_") {
+				return s.Props["BackupShipping/Target/ShippingStatus"] == "Failed" && slices.Contains(s.Flags, "FAILED_DEPLOYMENT")
+			}
+		}
+		return false
+	})
 }
