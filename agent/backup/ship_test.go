@@ -22,7 +22,7 @@ import (
 )
 
 // receiver listens on a loopback port with a new certificate.
-func receiver(t *testing.T) (net.Listener, proto.ShipCertificate) {
+func receiver(t testing.TB) (net.Listener, proto.ShipCertificate) {
 	c, err := proto.NewShipCertificate()
 	require.NoError(t, err)
 	kp, err := tls.X509KeyPair([]byte(c.CertPEM), []byte(c.KeyPEM))
