@@ -112,4 +112,3 @@ func TestBackupReceiveThatFailsSaysWhy(t *testing.T) {
 	require.Contains(t, st.Failed, "no sender connected")
 	require.False(t, st.Done)
 }
-
