@@ -19,6 +19,7 @@ import (
 
 	"strata/agent/proto"
 	"strata/agent/proto/bucket"
+	"strata/agent/storage"
 )
 
 // A shipment to another node is one TLS connection per volume: the
@@ -342,7 +343,7 @@ func (r Receive) serve(ctx context.Context, conn net.Conn, br *bufio.Reader, h s
 func (r Receive) write(conn net.Conn, br *bufio.Reader, h shipHeader, c *counters) error {
 	_ = os.Remove(r.Path) // what an interrupted attempt wrote
 	if r.BasePath != "" {
-		if err := cloneFile(r.BasePath, r.Path); err != nil {
+		if err := storage.CopyFile(r.BasePath, r.Path, false); err != nil {
 			return fmt.Errorf("start from the base snapshot: %w", err)
 		}
 	}
@@ -407,25 +408,4 @@ func (r Receive) write(conn net.Conn, br *bufio.Reader, h shipHeader, c *counter
 			c.report(c.progress())
 		}
 	}
-}
-
-// cloneFile makes dst a copy of src: a reflink where the file system
-// can, else a copy of its bytes.
-func cloneFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if unix.IoctlFileClone(int(out.Fd()), int(in.Fd())) != nil {
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-	}
-	return out.Close()
 }

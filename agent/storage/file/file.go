@@ -310,7 +310,7 @@ func (p *Pool) SupportsSnapshots(context.Context) bool {
 // Snapshot clones the volume's data aside: a reflink where the file
 // system makes them, else a copy.
 func (p *Pool) Snapshot(_ context.Context, name, snapshot string) error {
-	if err := copyFile(p.path(name), p.snapshotPath(name, snapshot), false); err != nil {
+	if err := storage.CopyFile(p.path(name), p.snapshotPath(name, snapshot), false); err != nil {
 		return fmt.Errorf("snapshot %s of volume %s: %w", snapshot, name, err)
 	}
 	return nil
@@ -319,7 +319,7 @@ func (p *Pool) Snapshot(_ context.Context, name, snapshot string) error {
 // Rollback writes the snapshot's data back into the volume's file, in
 // place: its loop device keeps pointing at the same file.
 func (p *Pool) Rollback(_ context.Context, name, snapshot string) error {
-	if err := copyFile(p.snapshotPath(name, snapshot), p.path(name), true); err != nil {
+	if err := storage.CopyFile(p.snapshotPath(name, snapshot), p.path(name), true); err != nil {
 		return fmt.Errorf("roll volume %s back to %s: %w", name, snapshot, err)
 	}
 	return nil
@@ -338,7 +338,7 @@ func (p *Pool) Clone(ctx context.Context, name, snapshot, target string) (storag
 	if err := checkName(target); err != nil {
 		return storage.VolumeState{}, err
 	}
-	if err := copyFile(p.snapshotPath(name, snapshot), p.path(target), false); err != nil {
+	if err := storage.CopyFile(p.snapshotPath(name, snapshot), p.path(target), false); err != nil {
 		return storage.VolumeState{}, fmt.Errorf("clone %s from snapshot %s of %s: %w", target, snapshot, name, err)
 	}
 	return p.attach(ctx, target)
@@ -420,7 +420,7 @@ func (p *Pool) Receive(ctx context.Context, v storage.Volume, r io.Reader) (stor
 	if err != nil {
 		return storage.VolumeState{}, fmt.Errorf("receive volume %s: %w", name, err)
 	}
-	err = sparseCopy(f, r)
+	err = storage.SparseCopy(f, r)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -429,63 +429,6 @@ func (p *Pool) Receive(ctx context.Context, v storage.Volume, r io.Reader) (stor
 		return storage.VolumeState{}, fmt.Errorf("receive volume %s: %w", name, err)
 	}
 	return p.attach(ctx, name)
-}
-
-// copyFile makes dst hold src's data: a reflink where the file system
-// can, else a copy that keeps holes. inPlace writes into an existing dst
-// instead of creating it.
-func copyFile(src, dst string, inPlace bool) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	flags := os.O_RDWR | os.O_CREATE | os.O_EXCL
-	if inPlace {
-		flags = os.O_RDWR
-	}
-	out, err := os.OpenFile(dst, flags, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd())); err == nil {
-		return out.Close()
-	}
-	if err := out.Truncate(0); err == nil {
-		err = sparseCopy(out, in)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	}
-	out.Close()
-	return err
-}
-
-// sparseCopy writes r into f, leaving holes where r has zero blocks.
-func sparseCopy(f *os.File, r io.Reader) error {
-	buf := make([]byte, 64<<10)
-	zero := make([]byte, len(buf))
-	var size int64
-	for {
-		n, err := io.ReadFull(r, buf)
-		if n > 0 {
-			if bytes.Equal(buf[:n], zero[:n]) {
-				if _, err := f.Seek(int64(n), io.SeekCurrent); err != nil {
-					return err
-				}
-			} else if _, err := f.Write(buf[:n]); err != nil {
-				return err
-			}
-			size += int64(n)
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return f.Truncate(size)
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
 
 // loopLock is the host-wide lock of attaching loop devices.
