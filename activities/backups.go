@@ -12,6 +12,7 @@ import (
 
 	"strata/agent/proto"
 	"strata/agent/proto/bucket"
+	"strata/agentlink"
 	"strata/apicall"
 	"strata/backups"
 	"strata/metrics"
@@ -215,7 +216,7 @@ func (a *Activities) BackupNodes(ctx context.Context, in ShipInput) ([]string, e
 func (a *Activities) TakeBackupSlot(ctx context.Context, nodes []string) (string, error) {
 	var last error
 	for _, n := range nodes {
-		if a.Agents.Status(n).Connection != "ONLINE" {
+		if a.Agents.Status(n).Connection != agentlink.Online {
 			continue
 		}
 		err := a.TakeSlot(ctx, SlotInput{Node: n, Kind: store.BackupShipping})
@@ -323,12 +324,7 @@ func (a *Activities) ShipBackup(ctx context.Context, in ShipInput) ([]ShippedVol
 	if err != nil {
 		return nil, err
 	}
-	var part *store.NodeSnapshot
-	for i := range sn.Nodes {
-		if store.Key(sn.Nodes[i].NodeDspName) == store.Key(in.Node) {
-			part = &sn.Nodes[i]
-		}
-	}
+	part := nodePart(sn, in.Node)
 	if part == nil {
 		return nil, fmt.Errorf("snapshot %s of %s is not on node %s", in.Snapshot, in.Resource, in.Node)
 	}

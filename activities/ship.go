@@ -505,6 +505,7 @@ func (a *Activities) roomiest(ctx context.Context, vols []store.ReceivedVolume) 
 		pools = append(pools, v.Pool)
 		need += v.SizeKib
 	}
+	distinct := len(slices.Compact(slices.Sorted(slices.Values(pools))))
 	all, err := a.Store.ListStoragePools(ctx, store.StoragePoolFilter{Pools: pools})
 	if err != nil {
 		return "", err
@@ -512,7 +513,7 @@ func (a *Activities) roomiest(ctx context.Context, vols []store.ReceivedVolume) 
 	free := map[string]int64{}
 	count := map[string]int{}
 	for _, sp := range all {
-		if sp.FreeCapacity == nil || a.Agents.Status(sp.NodeName).Connection != agentOnline {
+		if sp.FreeCapacity == nil || a.Agents.Status(sp.NodeName).Connection != agentlink.Online {
 			continue
 		}
 		free[sp.NodeDspName] += *sp.FreeCapacity
@@ -520,7 +521,7 @@ func (a *Activities) roomiest(ctx context.Context, vols []store.ReceivedVolume) 
 	}
 	best := ""
 	for n, f := range free {
-		if count[n] == len(slices.Compact(slices.Sorted(slices.Values(pools)))) && f >= need && (best == "" || f > free[best]) {
+		if count[n] == distinct && f >= need && (best == "" || f > free[best]) {
 			best = n
 		}
 	}
@@ -530,9 +531,6 @@ func (a *Activities) roomiest(ctx context.Context, vols []store.ReceivedVolume) 
 	}
 	return best, nil
 }
-
-// agentOnline is the link's state of a reachable agent.
-const agentOnline = "ONLINE"
 
 // ReceiveVolumeInput is one volume of a receive.
 type ReceiveVolumeInput struct {
@@ -618,16 +616,15 @@ func (a *Activities) nodeAddress(ctx context.Context, node, netIf string) (strin
 // receiveWait is BackupShipping/L2LReceiveStartedTimeout (definition >
 // node > controller; LINSTOR's default 5 minutes), 0 for -1 (forever).
 func (a *Activities) receiveWait(ctx context.Context, node, rd string) (int64, error) {
-	const key = "BackupShipping/L2LReceiveStartedTimeout"
-	v := "300000"
-	for _, inst := range []string{store.CtrlPropsInstance, store.NodeInstance(node), store.ResourceDefinitionInstance(rd)} {
+	var chain []map[string]string
+	for _, inst := range []string{store.ResourceDefinitionInstance(rd), store.NodeInstance(node), store.CtrlPropsInstance} {
 		props, err := a.Store.Props(ctx, inst)
 		if err != nil {
 			return 0, err
 		}
-		v = cmp.Or(props[key], v)
+		chain = append(chain, props)
 	}
-	ms, err := strconv.ParseInt(v, 10, 64)
+	ms, err := strconv.ParseInt(cmp.Or(store.Inherited("BackupShipping/L2LReceiveStartedTimeout", chain...), "300000"), 10, 64)
 	if err != nil || ms < 0 {
 		return 0, nil
 	}

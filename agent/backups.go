@@ -74,15 +74,26 @@ func (a *Agent) Upload(ctx context.Context, job proto.BackupUpload, progress fun
 	return p, err
 }
 
+// toReceive opens the pool a volume's snapshot is received into and
+// names the volume; files is nil when the snapshot is there already
+// (received before).
+func (a *Agent) toReceive(ctx context.Context, p proto.Pool, resource string, vlm int32, snapshot string) (storage.SnapshotFiles, string, error) {
+	files, err := a.snapshotFiles(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
+	name := storage.VolumeName(resource, vlm)
+	if _, err := files.SnapshotFile(name, snapshot); err == nil {
+		return nil, name, nil
+	}
+	return files, name, nil
+}
+
 // Download brings a volume of a backup back as a snapshot of the pool.
 func (a *Agent) Download(ctx context.Context, job proto.BackupDownload, progress func(backup.Progress)) (backup.Progress, error) {
-	files, err := a.snapshotFiles(ctx, job.Pool)
-	if err != nil {
+	files, name, err := a.toReceive(ctx, job.Pool, job.Resource, job.VlmNr, job.Snapshot)
+	if err != nil || files == nil {
 		return backup.Progress{}, err
-	}
-	name := storage.VolumeName(job.Resource, job.VlmNr)
-	if _, err := files.SnapshotFile(name, job.Snapshot); err == nil {
-		return backup.Progress{}, nil // received before
 	}
 	b, err := s3Bucket(job.S3)
 	if err != nil {
@@ -174,13 +185,9 @@ func (a *Agent) Send(ctx context.Context, job proto.ShipSend, progress func(back
 // Receive listens for a volume's snapshot from another node's agent and
 // commits it.
 func (a *Agent) Receive(ctx context.Context, job proto.ShipReceive, progress func(backup.Progress)) (backup.Progress, error) {
-	files, err := a.snapshotFiles(ctx, job.Pool)
-	if err != nil {
+	files, name, err := a.toReceive(ctx, job.Pool, job.Resource, job.VlmNr, job.Snapshot)
+	if err != nil || files == nil {
 		return backup.Progress{}, err
-	}
-	name := storage.VolumeName(job.Resource, job.VlmNr)
-	if _, err := files.SnapshotFile(name, job.Snapshot); err == nil {
-		return backup.Progress{}, nil // received before
 	}
 	cert, err := tls.X509KeyPair([]byte(job.CertPEM), []byte(job.KeyPEM))
 	if err != nil {
