@@ -101,6 +101,7 @@ func New(d Deps) http.Handler {
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	// Prometheus: the cluster under LINSTOR's exporter names, and Strata's own.
 	r.Method("GET", "/metrics", metrics.Handler(rest, metrics.ClusterCollector{Read: s.cluster}))
+	serveGaps(r)
 	return r
 }
 

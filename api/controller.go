@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -159,7 +158,5 @@ func (s *server) deleteControllerProperty(w http.ResponseWriter, r *http.Request
 	} else {
 		body = out.Body
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	writeJSON(w, status, body)
 }
