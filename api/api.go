@@ -97,6 +97,7 @@ func New(d Deps) http.Handler {
 	s.registerSizing(h)
 	s.registerOperations(h)
 	s.registerErrorReports(h)
+	s.registerKeyValueStore(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	// Prometheus: the cluster under LINSTOR's exporter names, and Strata's own.

@@ -67,6 +67,7 @@ const (
 	FailInvldNetPort         = 211 | MaskError
 	FailInvldNetType         = 212 | MaskError
 	FailInvldProp            = 213 | MaskError
+	FailInvldKvsName         = 223 | MaskError
 	FailInvldLayerStack      = 225 | MaskError
 	FailInvldProvider        = 227 | MaskError
 	FailInvldRequest         = 234 | MaskError
@@ -83,6 +84,7 @@ const (
 	FailNotFoundSnapshotDfn    = 313 | MaskError
 	FailNotFoundSnapshotVlmDfn = 314 | MaskError
 	FailNotFoundSnapshot       = 315 | MaskError
+	FailNotFoundKvs            = 316 | MaskError
 	FailExistsSnapshotDfn      = 514 | MaskError
 	FailExistsCryptPassphrase  = 512 | MaskError
 	FailExistsRemote           = 527 | MaskError

@@ -85,7 +85,7 @@ func (a *app) rootCommand(version string, stdout io.Writer) *cobra.Command {
 
 	root.AddCommand(a.controllerCommand(), a.nodeCommand(), a.nodeConnectionCommand(), a.storagePoolCommand(), a.storagePoolDefinitionCommand(), a.physicalStorageCommand(),
 		a.resourceGroupCommand(), a.volumeGroupCommand(), a.resourceDefinitionCommand(), a.volumeDefinitionCommand(),
-		a.resourceCommand(), a.resourceConnectionCommand(), a.snapshotCommand(), a.encryptionCommand(), a.remoteCommand(), a.backupCommand(), a.scheduleCommand(), a.errorReportsCommand())
+		a.resourceCommand(), a.resourceConnectionCommand(), a.snapshotCommand(), a.encryptionCommand(), a.remoteCommand(), a.backupCommand(), a.scheduleCommand(), a.errorReportsCommand(), a.keyValueStoreCommand())
 	a.completeNames(root)
 	return root
 }
@@ -146,6 +146,7 @@ var (
 	aliasModify    = []string{"m"}
 	aliasSetProp   = []string{"sp"}
 	aliasListProps = []string{"lp"}
+	aliasShow      = []string{"s"}
 )
 
 // pathEscape joins path segments, each escaped.

@@ -700,3 +700,9 @@ type ScheduleDetails struct {
 	RscGrp       *bool  `json:"rsc_grp,omitempty"`
 	RscDfn       *bool  `json:"rsc_dfn,omitempty"`
 }
+
+// KeyValueStore is a named property container clients keep state in.
+type KeyValueStore struct {
+	Name  string            `json:"name"`
+	Props map[string]string `json:"props"`
+}

@@ -26,6 +26,7 @@ const (
 	KindResourceConnection
 	KindSnapshot
 	KindSnapshotVolumeDefinition
+	KindKeyValueStore
 )
 
 // Problem says what went wrong with a request.

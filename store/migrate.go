@@ -333,6 +333,14 @@ var migrations = []migration{
 			max_retries       INTEGER
 		)`,
 	}},
+	{12, "key-value stores: named property containers clients keep their own state in", []string{
+		// Their properties live in props_containers under /KEYVALUESTORES/.
+		`CREATE TABLE key_value_stores (
+			kvs_name     VARCHAR(48) NOT NULL PRIMARY KEY,
+			kvs_dsp_name VARCHAR(48) NOT NULL,
+			uuid         VARCHAR(36) NOT NULL
+		)`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

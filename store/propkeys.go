@@ -67,7 +67,7 @@ func CheckProp(kind Kind, key, value string) *Error {
 	switch {
 	case key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") || strings.Contains(key, "//"):
 		return bad("A property key is a '/'-separated path without empty parts.")
-	case strings.HasPrefix(key, "Aux/"):
+	case strings.HasPrefix(key, "Aux/") || kind == KindKeyValueStore: // the user's own keys
 		return nil
 	case drbdOptionKey.MatchString(key):
 		if kind == KindStorPoolDefinition {

@@ -128,6 +128,13 @@ func TestGuideCommands(t *testing.T) {
 	ok("resource-definition list", "rd_in_group", "my_verify_group")
 	ok("resource-definition delete backups", "deleted")
 
+	// Key-value stores (linstor-csi's and the plug-ins' own state).
+	ok("key-value-store modify csi owner linstor-csi", "Successfully updated properties")
+	ok("kv list", "csi")
+	ok("kv show csi", "owner", "linstor-csi")
+	ok("kv m csi owner", "SUCCESS")
+	fails("kv show csi", 10, "Could not find key value store instance 'csi'.")
+
 	var rscs []map[string]any
 	status, err := c.Do(context.Background(), http.MethodGet, "/v1/view/resources", nil, &rscs)
 	require.NoError(t, err)
