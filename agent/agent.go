@@ -189,8 +189,27 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 		a, b := rep.Volumes[i], rep.Volumes[j]
 		return a.Resource < b.Resource || (a.Resource == b.Resource && a.VlmNr < b.VlmNr)
 	})
+	rep.Resources = storageOnly(rep.Volumes, drbdWanted, refused)
 	a.applyDrbd(ctx, want.Node, drbdWanted, grown, suspend, a.capabilities(ctx), &rep)
 	return rep
+}
+
+// storageOnly reports the resources without layers above their storage
+// whose volumes are all there (vols sorted by resource).
+func storageOnly(vols []proto.VolumeReport, drbd map[string]proto.Resource, refused map[string]error) []proto.ResourceReport {
+	var out []proto.ResourceReport
+	for i := 0; i < len(vols); {
+		name, there, inUse := vols[i].Resource, true, false
+		for ; i < len(vols) && vols[i].Resource == name; i++ {
+			there = there && vols[i].DevicePath != "" && vols[i].Error == ""
+			inUse = inUse || vols[i].DevicePath != "" && storage.DeviceInUse(vols[i].DevicePath)
+		}
+		_, isDrbd := drbd[name]
+		if _, no := refused[name]; there && !isDrbd && !no {
+			out = append(out, proto.ResourceReport{Name: name, InUse: inUse})
+		}
+	}
+	return out
 }
 
 func failed(v proto.Volume, why string) proto.VolumeReport {

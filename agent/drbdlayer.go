@@ -211,7 +211,8 @@ func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]pr
 				held = false
 			}
 		}
-		rr := proto.ResourceReport{Name: name, Role: r.Role, Connections: map[string]string{}, Suspended: held}
+		rr := proto.ResourceReport{Name: name, Role: r.Role, InUse: r.Role == "Primary", PromotionScore: r.PromotionScore, MayPromote: r.MayPromote,
+			Connections: map[string]string{}, Suspended: held}
 		for host, c := range r.Connections {
 			if n, ok := nodeOf[host]; ok {
 				rr.Connections[n] = c.Connection

@@ -233,13 +233,18 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		c.get("/v1/resource-definitions/backups/resources/charlie", &layered)
 		require.Len(t, layered.Volumes[0].LayerDataList, 1)
 		require.Equal(t, "Diskless", layered.Volumes[0].State.DiskState)
-		require.NoError(t, c.store.SetResourceActual(t.Context(), "alpha", map[string]store.ResourceActual{"BACKUPS": {
-			DrbdRole: "Primary", DrbdConnections: map[string]string{"bravo": "Connected", "charlie": "Connecting"}}}))
+		require.NotNil(t, layered.LayerObject, "LINSTOR's clients read the layer tree of every resource")
+		require.Nil(t, layered.State, "no state before the node's agent reported one")
+		inUse := true
+		require.NoError(t, c.store.SetResourceActual(t.Context(), "alpha", map[string]store.ResourceActual{"BACKUPS": {InUse: &inUse,
+			DrbdRole: "Primary", PromotionScore: 10102, DrbdConnections: map[string]string{"bravo": "Connected", "charlie": "Connecting"}}}))
 		c.get("/v1/resource-definitions/backups/resources/alpha", &layered)
 		require.True(t, *layered.State.InUse, "Primary is in use")
+		require.EqualValues(t, 10102, layered.LayerObject.Drbd.PromotionScore)
 		require.Equal(t, restapi.DrbdConnection{Connected: false, Message: "Connecting"}, layered.LayerObject.Drbd.Connections["charlie"])
 		require.True(t, layered.LayerObject.Drbd.Connections["bravo"].Connected)
 		require.Equal(t, "STORAGE", layered.LayerObject.Children[0].Type)
+		require.Equal(t, "/dev/vg/backups_00000", layered.LayerObject.Children[0].Storage.StorageVolumes[0].DevicePath)
 
 		// Effective properties say where a value comes from.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)

@@ -38,17 +38,25 @@ type jsonBytes struct {
 func resourceJSON(r store.Resource) restapi.ResourceWithVolumes {
 	out := restapi.ResourceWithVolumes{Resource: restapi.Resource{Name: r.ResourceDspName, NodeName: r.NodeDspName, Props: r.Props, Flags: r.Flags.List(),
 		UUID: r.UUID, CreateTimestamp: r.CreateTimestamp}}
+	storage := restapi.ResourceLayer{Type: "STORAGE", Storage: &restapi.StorageLayer{StorageVolumes: []restapi.StorageVolume{}}}
+	drbd := r.DrbdRole != "" || r.Flags.Has("DRBD_DISKLESS") || r.Flags.Has(store.FlagTieBreaker)
 	for _, v := range r.Volumes {
 		out.Volumes = append(out.Volumes, volumeJSON(v))
+		storage.Storage.StorageVolumes = append(storage.Storage.StorageVolumes, storageVolume(v))
+		drbd = drbd || v.TopLayer == "DRBD"
 	}
-	if r.DrbdRole != "" { // the agent brought DRBD up and reported it
-		inUse := r.DrbdRole == "Primary"
-		out.State = &restapi.ResourceState{InUse: &inUse}
-		drbd := &restapi.DrbdResource{NodeID: r.DrbdNodeID, Connections: map[string]restapi.DrbdConnection{}}
+	if r.InUse != nil { // the node's agent reported the resource
+		out.State = &restapi.ResourceState{InUse: r.InUse}
+	}
+	// LINSTOR always sends the layer tree; its client reads it for every
+	// resource.
+	out.LayerObject = &storage
+	if drbd {
+		layer := &restapi.DrbdResource{NodeID: r.DrbdNodeID, PromotionScore: r.PromotionScore, MayPromote: r.MayPromote, Connections: map[string]restapi.DrbdConnection{}}
 		for peer, state := range r.DrbdConnections {
-			drbd.Connections[peer] = restapi.DrbdConnection{Connected: state == "Connected", Message: state}
+			layer.Connections[peer] = restapi.DrbdConnection{Connected: state == "Connected", Message: state}
 		}
-		out.LayerObject = &restapi.ResourceLayer{Type: "DRBD", Drbd: drbd, Children: []restapi.ResourceLayer{{Type: "STORAGE"}}}
+		out.LayerObject = &restapi.ResourceLayer{Type: "DRBD", Drbd: layer, Children: []restapi.ResourceLayer{storage}}
 	}
 	return out
 }
@@ -67,17 +75,26 @@ func volumeJSON(v store.Volume) restapi.Volume {
 	return out
 }
 
+// storageVolume is a volume's STORAGE layer: the device DRBD sits on, or
+// the volume's own device.
+func storageVolume(v store.Volume) restapi.StorageVolume {
+	out := restapi.StorageVolume{VolumeNumber: v.VlmNr, DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}
+	if v.TopLayer == "DRBD" {
+		out.DevicePath = v.BackingDevice
+	}
+	return out
+}
+
 // volumeLayers are the layers of a volume its agent reported: DRBD over
 // the storage device, or the storage device alone.
 func volumeLayers(v store.Volume) []restapi.VolumeLayer {
 	if v.DevicePath == "" {
 		return nil
 	}
-	storage := restapi.StorageVolume{VolumeNumber: v.VlmNr, DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}
+	storage := storageVolume(v)
 	if v.TopLayer != "DRBD" {
 		return []restapi.VolumeLayer{{Type: "STORAGE", Data: storage}}
 	}
-	storage.DevicePath = v.BackingDevice
 	if v.BackingDevice == "" { // diskless: DRBD over nothing
 		return []restapi.VolumeLayer{{Type: "DRBD", Data: restapi.DrbdVolume{DevicePath: v.DevicePath, DiskState: v.DiskState}}}
 	}

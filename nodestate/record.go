@@ -41,11 +41,12 @@ func Record(ctx context.Context, st *store.Store, node string, deleting []string
 	if err := st.SetVolumeActual(ctx, node, actual); err != nil {
 		return err
 	}
-	drbd := map[string]store.ResourceActual{}
+	rscs := map[string]store.ResourceActual{}
 	for _, r := range rep.Resources {
-		drbd[store.Key(r.Name)] = store.ResourceActual{DrbdRole: r.Role, DrbdConnections: r.Connections}
+		rscs[store.Key(r.Name)] = store.ResourceActual{InUse: &r.InUse, DrbdRole: r.Role, PromotionScore: r.PromotionScore, MayPromote: r.MayPromote,
+			DrbdConnections: r.Connections}
 	}
-	if err := st.SetResourceActual(ctx, node, drbd); err != nil {
+	if err := st.SetResourceActual(ctx, node, rscs); err != nil {
 		return err
 	}
 	if err := recordSnapshots(ctx, st, node, rep); err != nil {

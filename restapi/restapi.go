@@ -257,18 +257,26 @@ type Resource struct {
 	CreateTimestamp int64                        `json:"create_timestamp,omitempty"`
 }
 
-// ResourceLayer is a resource's layer as its agent reported it (DRBD, over
-// its STORAGE child).
+// ResourceLayer is a layer of a resource, top down: DRBD over its STORAGE
+// child, or STORAGE alone.
 type ResourceLayer struct {
 	Children []ResourceLayer `json:"children,omitempty"`
 	Type     string          `json:"type"`
 	Drbd     *DrbdResource   `json:"drbd,omitempty"`
+	Storage  *StorageLayer   `json:"storage,omitempty"`
 }
 
 // DrbdResource is a resource's DRBD layer.
 type DrbdResource struct {
-	NodeID      int32                     `json:"node_id"`
-	Connections map[string]DrbdConnection `json:"connections,omitempty"`
+	NodeID         int32                     `json:"node_id"`
+	Connections    map[string]DrbdConnection `json:"connections,omitempty"`
+	PromotionScore int32                     `json:"promotion_score,omitempty"`
+	MayPromote     bool                      `json:"may_promote,omitempty"`
+}
+
+// StorageLayer is a resource's STORAGE layer (LINSTOR's StorageResource).
+type StorageLayer struct {
+	StorageVolumes []StorageVolume `json:"storage_volumes"`
 }
 
 // DrbdConnection is DRBD's connection to one peer node.

@@ -341,6 +341,12 @@ var migrations = []migration{
 			uuid         VARCHAR(36) NOT NULL
 		)`,
 	}},
+	{13, "resources: whether they are in use and DRBD's promotion score, as their agents report them", []string{
+		// NULL: the node's agent has not reported the resource.
+		`ALTER TABLE resources ADD COLUMN in_use BOOLEAN`,
+		`ALTER TABLE resources ADD COLUMN promotion_score INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE resources ADD COLUMN may_promote BOOLEAN NOT NULL DEFAULT FALSE`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

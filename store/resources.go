@@ -433,8 +433,8 @@ func sameActual(a, b VolumeActual) bool {
 		eq(a.UsableKib, b.UsableKib) && a.DiskState == b.DiskState && a.StateError == b.StateError && a.StateReport == b.StateReport
 }
 
-// SetResourceActual records the DRBD states a node's agent reported, by
-// definition key; resources it did not report keep no DRBD state.
+// SetResourceActual records the states a node's agent reported, by
+// definition key; resources it did not report keep no state.
 func (s *Store) SetResourceActual(ctx context.Context, node string, actual map[string]ResourceActual) error {
 	return s.Write(ctx, func(tx *gorm.DB) error {
 		var rows []ResourceRow
@@ -443,11 +443,14 @@ func (s *Store) SetResourceActual(ctx context.Context, node string, actual map[s
 		}
 		for _, r := range rows {
 			a := actual[r.ResourceName]
-			if a.DrbdRole == r.DrbdRole && maps.Equal(a.DrbdConnections, r.DrbdConnections) {
+			sameUse := (a.InUse == nil) == (r.InUse == nil) && (a.InUse == nil || *a.InUse == *r.InUse)
+			if sameUse && a.DrbdRole == r.DrbdRole && a.PromotionScore == r.PromotionScore && a.MayPromote == r.MayPromote &&
+				maps.Equal(a.DrbdConnections, r.DrbdConnections) {
 				continue
 			}
 			if err := tx.Model(&ResourceRow{}).Where("resource_name = ? AND node_name = ?", r.ResourceName, r.NodeName).
-				Updates(map[string]any{"drbd_role": a.DrbdRole, "drbd_connections": jsonOf(a.DrbdConnections)}).Error; err != nil {
+				Updates(map[string]any{"in_use": a.InUse, "drbd_role": a.DrbdRole, "promotion_score": a.PromotionScore, "may_promote": a.MayPromote,
+					"drbd_connections": jsonOf(a.DrbdConnections)}).Error; err != nil {
 				return err
 			}
 			if err := touchDefinition(tx, r.ResourceName); err != nil {

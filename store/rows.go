@@ -142,12 +142,19 @@ type ResourceRow struct {
 	ResourceActual
 }
 
-// ResourceActual is a resource's DRBD state as its node's agent last
-// reported it.
+// ResourceActual is a resource's state as its node's agent last reported
+// it: whether it is in use (nil: not reported), and for DRBD its role,
+// promotion score and connections.
 type ResourceActual struct {
+	InUse           *bool
 	DrbdRole        string
+	PromotionScore  int32
+	MayPromote      bool
 	DrbdConnections map[string]string `gorm:"serializer:json"` // peer node → Connected, Connecting, ...
 }
+
+// Used tells whether the agent last reported the resource in use.
+func (a ResourceActual) Used() bool { return a.InUse != nil && *a.InUse }
 
 func (ResourceRow) TableName() string { return "resources" }
 

@@ -302,7 +302,7 @@ func (s *Store) CheckRollback(ctx context.Context, rd, snap string, avail NodeAv
 		}
 	}
 	for _, r := range rscs {
-		if r.DrbdRole == "Primary" {
+		if r.Used() {
 			return nil, refuse(InUse, KindResource, fmt.Sprintf("Resource '%s' on node '%s' is still in use.", src.ResourceDspName, all[r.NodeName].NodeDspName), "Resource is mounted/in use.", "Unmount it or stop what uses it, then roll back.")
 		}
 	}

@@ -282,11 +282,12 @@ func TestRollbackChecks(t *testing.T) {
 		nodes, err := s.CheckRollback(ctx, "data", "s2", NodeAvailability{})
 		require.NoError(t, err)
 		require.Equal(t, []string{"alpha", "bravo", "charlie"}, nodes)
-		require.NoError(t, s.SetResourceActual(ctx, "alpha", map[string]ResourceActual{"DATA": {DrbdRole: "Primary"}}))
+		inUse := true
+		require.NoError(t, s.SetResourceActual(ctx, "alpha", map[string]ResourceActual{"DATA": {DrbdRole: "Primary", InUse: &inUse}}))
 		_, err = s.CheckRollback(ctx, "data", "s2", NodeAvailability{})
 		require.Equal(t, apicall.FailInUse, refusalCode(t, err), "%v", err)
 		require.EqualError(t, err, "Resource 'data' on node 'alpha' is still in use.")
-		require.NoError(t, s.SetResourceActual(ctx, "alpha", map[string]ResourceActual{"DATA": {DrbdRole: "Secondary"}}))
+		require.NoError(t, s.SetResourceActual(ctx, "alpha", map[string]ResourceActual{"DATA": {DrbdRole: "Secondary", InUse: new(bool)}}))
 
 		require.NoError(t, s.Write(ctx, func(tx *gorm.DB) error {
 			return tx.Model(&StoragePoolRow{}).Where("node_name = ?", "BRAVO").Update("driver_name", ProviderZFSThin).Error

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"strata/agent/proto"
+	"strata/restapi"
 	"strata/tests/harness"
 )
 
@@ -134,6 +136,36 @@ func TestAgentsServeFileThinVolumes(t *testing.T) {
 	for _, p := range pools {
 		require.NotNil(t, p.Total, "the agents report their pools' capacity")
 	}
+
+	// Each resource carries LINSTOR's state and layer tree once its agent
+	// reported it (the linstor client and linstor-csi read both); a device
+	// held as a mount holds it is in use from the next report on.
+	inUse := func() *bool {
+		var r restapi.ResourceWithVolumes
+		status, err := c.Do(context.Background(), http.MethodGet, "/v1/resource-definitions/data/resources/alpha", nil, &r)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status)
+		require.NotNil(t, r.LayerObject)
+		require.Equal(t, "STORAGE", r.LayerObject.Type)
+		require.Equal(t, vol.DevicePath, r.LayerObject.Storage.StorageVolumes[0].DevicePath)
+		if r.State == nil {
+			return nil
+		}
+		return r.State.InUse
+	}
+	require.False(t, *inUse())
+	held, err := unix.Open(vol.DevicePath, unix.O_RDONLY|unix.O_EXCL, 0)
+	require.NoError(t, err)
+	// (a reconnect joins a push that may have read the state already)
+	reported := func(want bool) func() bool {
+		return func() bool {
+			must(t, c, http.MethodPut, "/v1/nodes/alpha/reconnect", nil, http.StatusOK)
+			return *inUse() == want
+		}
+	}
+	eventually(t, 10*time.Second, "in use while held", reported(true))
+	require.NoError(t, unix.Close(held))
+	eventually(t, 10*time.Second, "not in use once let go", reported(false))
 
 	// Bytes written survive the agent's crash and restart.
 	data := []byte("strata keeps these bytes " + time.Now().String())

@@ -50,9 +50,13 @@ type ResourceState struct {
 	Role string
 	// Suspended is why I/O is suspended ("user" for suspend-io, "no"
 	// when it runs).
-	Suspended   string
-	Devices     map[int32]*DeviceState
-	Connections map[string]*ConnectionState // by peer name
+	Suspended string
+	// PromotionScore and MayPromote are DRBD's (9.1+) view of whether
+	// this node could become Primary, and how well.
+	PromotionScore int32
+	MayPromote     bool
+	Devices        map[int32]*DeviceState
+	Connections    map[string]*ConnectionState // by peer name
 }
 
 // DeviceState is a local volume.
@@ -110,6 +114,12 @@ func (s State) Apply(ev Event) {
 	case "resource":
 		set(&r.Role, f, "role")
 		set(&r.Suspended, f, "suspended")
+		if v, ok := f["promotion_score"]; ok {
+			r.PromotionScore = int32(number(v))
+		}
+		if v, ok := f["may_promote"]; ok {
+			r.MayPromote = v == "yes"
+		}
 	case "device":
 		if ev.What == "destroy" {
 			delete(r.Devices, vol)

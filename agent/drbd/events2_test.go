@@ -20,6 +20,8 @@ func TestEvents2InitialStateAndChanges(t *testing.T) {
 	b := s["backups"]
 	require.NotNil(t, b)
 	assert.Equal(t, "Secondary", b.Role)
+	assert.EqualValues(t, 10102, b.PromotionScore)
+	assert.True(t, b.MayPromote)
 	assert.Equal(t, DeviceState{Minor: 1000, Disk: "UpToDate", Quorum: true}, *b.Devices[0])
 	assert.Equal(t, "Inconsistent", b.Devices[1].Disk)
 	assert.Equal(t, "Connected", b.Connections["bravo"].Connection)

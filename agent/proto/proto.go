@@ -163,13 +163,18 @@ type SnapshotReport struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// ResourceReport is a DRBD resource as drbdsetup events2 shows it: its
-// role and, by peer node, its connection state (Connected, Connecting,
-// StandAlone, ...).
+// ResourceReport is a resource whose volumes are there: for DRBD as
+// drbdsetup events2 shows it (its role, promotion score and, by peer
+// node, its connection state: Connected, Connecting, StandAlone, ...);
+// storage only, without a role, in use while a volume's device is held
+// (mounted, or opened exclusively).
 type ResourceReport struct {
-	Name        string            `json:"name"`
-	Role        string            `json:"role"`
-	Connections map[string]string `json:"connections,omitempty"`
+	Name           string            `json:"name"`
+	Role           string            `json:"role,omitempty"`
+	InUse          bool              `json:"in_use"`
+	PromotionScore int32             `json:"promotion_score,omitempty"`
+	MayPromote     bool              `json:"may_promote,omitempty"`
+	Connections    map[string]string `json:"connections,omitempty"`
 	// Suspended: the resource's I/O is suspended (by a snapshot).
 	Suspended bool `json:"suspended,omitempty"`
 }

@@ -6,6 +6,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // VolumeName is LINSTOR's name of a resource's volume: <resource>_<nr:05d>.
@@ -126,6 +129,18 @@ type DeviceExists func(path string) bool
 func OSDeviceExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// DeviceInUse tells whether a block device is held: mounted, or opened
+// exclusively by another program (the kernel refuses an exclusive open
+// then). A plain file is never held.
+func DeviceInUse(path string) bool {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return errors.Is(err, unix.EBUSY)
+	}
+	unix.Close(fd)
+	return false
 }
 
 // WaitForDevice waits until path exists or timeout passes.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"golang.org/x/sys/unix"
+
 	"strata/agent/execrun"
 	"strata/agent/storage"
 	"strata/tests/harness"
@@ -112,6 +114,16 @@ func TestVolumesHoldBytes(t *testing.T) {
 			grown, err := p.Resize(ctx, storage.Volume{Name: name, SizeKib: 32 << 10})
 			require.NoError(t, err)
 			require.EqualValues(t, 32<<20, deviceSize(t, grown.DevicePath))
+
+			// A device held exclusively, as a mount holds it, is in use.
+			require.False(t, storage.DeviceInUse(st.DevicePath))
+			if p.loop {
+				fd, err := unix.Open(st.DevicePath, unix.O_RDONLY|unix.O_EXCL, 0)
+				require.NoError(t, err)
+				require.True(t, storage.DeviceInUse(st.DevicePath))
+				require.NoError(t, unix.Close(fd))
+				require.False(t, storage.DeviceInUse(st.DevicePath))
+			}
 
 			require.NoError(t, p.DeleteSnapshot(ctx, name, "snap1"))
 			require.NoError(t, p.DeleteSnapshot(ctx, name, "snap1"), "deleting twice is no error")
