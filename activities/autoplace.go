@@ -27,68 +27,81 @@ const placeAttempts = 3
 // them. A placement that another request overtook is made again on a
 // fresh view of the cluster. A dry run answers where they would go.
 func (a *Activities) Autoplace(ctx context.Context, in AutoplaceInput) (Step, error) {
-	return a.once(ctx, func(ctx context.Context) (Step, error) {
-		const op, obj = apicall.MaskCrt, apicall.MaskRsc
-		refs := map[string]string{"RscDfn": in.Resource}
-		def, err := a.Store.GetResourceDefinition(ctx, in.Resource)
+	return a.once(ctx, func(ctx context.Context) (Step, error) { return a.place(ctx, in) })
+}
+
+// place is Autoplace's step.
+func (a *Activities) place(ctx context.Context, in AutoplaceInput) (Step, error) {
+	const op, obj = apicall.MaskCrt, apicall.MaskRsc
+	refs := map[string]string{"RscDfn": in.Resource}
+	def, err := a.Store.GetResourceDefinition(ctx, in.Resource)
+	if err != nil {
+		return refusal(err, op, obj, refs)
+	}
+	f, err := a.selectFilter(ctx, def, in.Filter)
+	if err != nil {
+		return refusal(err, op, obj, refs)
+	}
+	for attempt := 1; ; attempt++ {
+		view, err := a.Store.PlacementView(ctx)
+		if err != nil {
+			return Step{}, err
+		}
+		decision, err := placement.Place(view.Cluster, view.PlacementRequest(def, f))
+		if err != nil {
+			var perr *placement.Error
+			if errors.As(err, &perr) {
+				return Step{Replies: NotEnoughNodes(perr, in.Resource, op, obj)}, nil
+			}
+			return Step{Replies: apicall.Failure(apicall.FailInvldRequest, op, obj, err.Error(), "", "")}, nil
+		}
+		holders := view.Holders(def.ResourceName)
+		if len(decision.Pools) == 0 && len(decision.Diskless) == 0 {
+			rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Resource '%s' already has %d replicas; nothing to place.", def.ResourceDspName, len(holders.Diskful)))
+			rc.ObjRefs = refs
+			return Step{Replies: apicall.RcList{rc}}, nil
+		}
+		if in.DryRun {
+			return Step{Replies: placementReplies(def.ResourceDspName, decision)}, nil
+		}
+		var specs []store.ResourceSpec
+		for _, p := range decision.Pools {
+			specs = append(specs, store.ResourceSpec{Node: p.Node, Props: map[string]string{store.KeyStorPoolName: p.Name}})
+		}
+		for _, p := range decision.Diskless {
+			specs = append(specs, store.ResourceSpec{Node: p.Node, Props: map[string]string{store.KeyStorPoolName: p.Name}, Flags: store.NewFlags("DRBD_DISKLESS")})
+		}
+		_, err = a.Store.CreateResourcesIf(ctx, in.Resource, specs, holders.All)
+		if errors.Is(err, store.ErrPlacementChanged) && attempt < placeAttempts {
+			continue
+		}
 		if err != nil {
 			return refusal(err, op, obj, refs)
 		}
-		rg, err := a.Store.GetResourceGroup(ctx, def.ResourceGroupDspName)
-		if err != nil {
-			return refusal(err, op, obj, refs)
+		rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Resource '%s' successfully autoplaced on %d nodes", def.ResourceDspName, len(decision.Pools)))
+		rc.Details, rc.ObjRefs = "Placed on "+strings.Join(placedOn(decision), ", ")+".", refs
+		s := Step{Replies: apicall.RcList{rc}}
+		for _, sp := range specs {
+			s.Nodes = append(s.Nodes, sp.Node)
 		}
-		f := rg.SelectFilter
-		f.Merge(in.Filter)
-		f.AdditionalPlaceCount = in.Filter.AdditionalPlaceCount // +1 is the request's alone
-		if len(f.LayerStack) == 0 {
-			f.LayerStack = def.LayerStack.List()
-		}
-		for attempt := 1; ; attempt++ {
-			view, err := a.Store.PlacementView(ctx)
-			if err != nil {
-				return Step{}, err
-			}
-			decision, err := placement.Place(view.Cluster, view.PlacementRequest(def, f))
-			if err != nil {
-				var perr *placement.Error
-				if errors.As(err, &perr) {
-					return Step{Replies: NotEnoughNodes(perr, in.Resource, op, obj)}, nil
-				}
-				return Step{Replies: apicall.Failure(apicall.FailInvldRequest, op, obj, err.Error(), "", "")}, nil
-			}
-			holders := view.Holders(def.ResourceName)
-			if len(decision.Pools) == 0 && len(decision.Diskless) == 0 {
-				rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Resource '%s' already has %d replicas; nothing to place.", def.ResourceDspName, len(holders.Diskful)))
-				rc.ObjRefs = refs
-				return Step{Replies: apicall.RcList{rc}}, nil
-			}
-			if in.DryRun {
-				return Step{Replies: placementReplies(def.ResourceDspName, decision)}, nil
-			}
-			var specs []store.ResourceSpec
-			for _, p := range decision.Pools {
-				specs = append(specs, store.ResourceSpec{Node: p.Node, Props: map[string]string{store.KeyStorPoolName: p.Name}})
-			}
-			for _, p := range decision.Diskless {
-				specs = append(specs, store.ResourceSpec{Node: p.Node, Props: map[string]string{store.KeyStorPoolName: p.Name}, Flags: store.NewFlags("DRBD_DISKLESS")})
-			}
-			_, err = a.Store.CreateResourcesIf(ctx, in.Resource, specs, holders.All)
-			if errors.Is(err, store.ErrPlacementChanged) && attempt < placeAttempts {
-				continue
-			}
-			if err != nil {
-				return refusal(err, op, obj, refs)
-			}
-			rc := apicall.NewRc(apicall.Created, op, obj, fmt.Sprintf("Resource '%s' successfully autoplaced on %d nodes", def.ResourceDspName, len(decision.Pools)))
-			rc.Details, rc.ObjRefs = "Placed on "+strings.Join(placedOn(decision), ", ")+".", refs
-			s := Step{Replies: apicall.RcList{rc}}
-			for _, sp := range specs {
-				s.Nodes = append(s.Nodes, sp.Node)
-			}
-			return s, nil
-		}
-	})
+		return s, nil
+	}
+}
+
+// selectFilter is the request's auto-select filter over the group's of
+// def.
+func (a *Activities) selectFilter(ctx context.Context, def store.ResourceDefinition, req store.SelectFilter) (store.SelectFilter, error) {
+	rg, err := a.Store.GetResourceGroup(ctx, def.ResourceGroupDspName)
+	if err != nil {
+		return store.SelectFilter{}, err
+	}
+	f := rg.SelectFilter
+	f.Merge(req)
+	f.AdditionalPlaceCount = req.AdditionalPlaceCount // +1 is the request's alone
+	if len(f.LayerStack) == 0 {
+		f.LayerStack = def.LayerStack.List()
+	}
+	return f, nil
 }
 
 // NotEnoughNodes is LINSTOR's refusal of a placement, with the reason

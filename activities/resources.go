@@ -59,21 +59,24 @@ type CreateResourcesInput struct {
 // CreateResources records resources of one definition on nodes, all or
 // none.
 func (a *Activities) CreateResources(ctx context.Context, in CreateResourcesInput) (Step, error) {
-	return a.once(ctx, func(ctx context.Context) (Step, error) {
-		const op, obj = apicall.MaskCrt, apicall.MaskRsc
-		rows, err := a.Store.CreateResources(ctx, in.Resource, in.Specs)
-		if err != nil {
-			return refusal(err, op, obj, map[string]string{"RscDfn": in.Resource})
-		}
-		var s Step
-		for i, row := range rows {
-			node := in.Specs[i].Node
-			s.Replies = append(s.Replies, apicall.Success(apicall.Created, op, obj, fmt.Sprintf("New resource '%s' on node '%s' registered.", in.Resource, node), row.UUID,
-				map[string]string{"RscDfn": in.Resource, "Node": node})...)
-			s.Nodes = append(s.Nodes, node)
-		}
-		return s, nil
-	})
+	return a.once(ctx, func(ctx context.Context) (Step, error) { return a.createResources(ctx, in) })
+}
+
+// createResources is CreateResources' step.
+func (a *Activities) createResources(ctx context.Context, in CreateResourcesInput) (Step, error) {
+	const op, obj = apicall.MaskCrt, apicall.MaskRsc
+	rows, err := a.Store.CreateResources(ctx, in.Resource, in.Specs)
+	if err != nil {
+		return refusal(err, op, obj, map[string]string{"RscDfn": in.Resource})
+	}
+	var s Step
+	for i, row := range rows {
+		node := in.Specs[i].Node
+		s.Replies = append(s.Replies, apicall.Success(apicall.Created, op, obj, fmt.Sprintf("New resource '%s' on node '%s' registered.", in.Resource, node), row.UUID,
+			map[string]string{"RscDfn": in.Resource, "Node": node})...)
+		s.Nodes = append(s.Nodes, node)
+	}
+	return s, nil
 }
 
 // ResourceInput names one resource.

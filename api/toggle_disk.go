@@ -68,6 +68,19 @@ func (s *server) registerToggleDisk(h huma.API) {
 		}) (*rcOutput, error) {
 			return s.toggleDisk(ctx, in.Resource, in.Node, true, in.Pool, in.wait(s.OperationWait))
 		})
+	huma.Register(h, huma.Operation{OperationID: "resourceMakeAvailableOnNode", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources/{node}/make-available",
+		Summary: "create the resource on the node if it is not there", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			RscPath
+			OperationWaitParam
+			Body *MakeAvailable `required:"false"`
+		}) (*rcOutput, error) {
+			var body MakeAvailable
+			if in.Body != nil {
+				body = *in.Body
+			}
+			return s.makeAvailable(ctx, in.Resource, in.Node, body, in.wait(s.OperationWait))
+		})
 	for _, a := range []struct {
 		id, path string
 		active   bool
@@ -84,6 +97,29 @@ func (s *server) registerToggleDisk(h huma.API) {
 					what:  fmt.Sprintf("Resource '%s' on node '%s': %s", in.Resource, in.Node, word), refs: map[string]string{"RscDfn": in.Resource, "Node": in.Node}}, in.wait(s.OperationWait))
 			})
 	}
+}
+
+// MakeAvailable is LINSTOR's body of make-available. (LINSTOR's
+// drbd_tcp_ports and snapshot copies are not taken.)
+type MakeAvailable struct {
+	Diskful   bool     `json:"diskful,omitempty"`
+	LayerList []string `json:"layer_list,omitempty"`
+}
+
+// makeAvailable makes a definition usable on a node by its MakeAvailable
+// workflow.
+func (s *server) makeAvailable(ctx context.Context, rd, node string, in MakeAvailable, wait time.Duration) (*rcOutput, error) {
+	const op, obj = apicall.MaskCrt, apicall.MaskRsc
+	var layers []string
+	if len(in.LayerList) > 0 {
+		var err error
+		if layers, err = checkLayers(in.LayerList, op, obj); err != nil {
+			return nil, err
+		}
+	}
+	return s.run(ctx, operation{op: op, obj: obj, id: workflows.MakeAvailableID(rd, node, in.Diskful), workflow: workflows.MakeAvailable,
+		input: activities.MakeAvailableInput{Resource: rd, Node: node, Diskful: in.Diskful, LayerList: layers},
+		what:  fmt.Sprintf("Making resource '%s' available on node '%s'", rd, node), refs: map[string]string{"RscDfn": rd, "Node": node}}, wait)
 }
 
 // toggleDisk gives a resource a disk or takes it away by its ToggleDisk

@@ -239,7 +239,19 @@ func (a *app) resourceCommand() *cobra.Command {
 	deactivate := verb("deactivate NODE RESOURCE", "take a resource's DRBD device down, keeping its storage", nil, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
 		return a.write(cmd.Context(), http.MethodPost, resourceProps.path(args)+"/deactivate", nil)
 	})
-	c.AddCommand(create, list, listVolumes, del, toggle, activate, deactivate)
+	var diskful bool
+	var availableLayers string
+	makeAvailable := verb("make-available NODE RESOURCE", "make a resource usable on a node: diskless where DRBD allows it, else (or with --diskful) with a disk", []string{"mkavail"}, cobra.ExactArgs(2),
+		func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{"diskful": diskful}
+			if availableLayers != "" {
+				body["layer_list"] = strings.Split(strings.ToUpper(availableLayers), ",")
+			}
+			return a.write(cmd.Context(), http.MethodPost, resourceProps.path(args)+"/make-available", body)
+		})
+	makeAvailable.Flags().BoolVar(&diskful, "diskful", false, "with a disk, even where diskless would do")
+	makeAvailable.Flags().StringVarP(&availableLayers, "layer-list", "l", "", "layer stack, such as drbd,storage")
+	c.AddCommand(create, list, listVolumes, del, toggle, makeAvailable, activate, deactivate)
 	c.AddCommand(a.propsCommands(resourceProps)...)
 	return c
 }

@@ -65,8 +65,15 @@ func (s *Store) ToggleDisk(ctx context.Context, rd, node string, diskful bool, p
 		if err := tx.Model(&row).Update("flags", flags).Error; err != nil {
 			return err
 		}
+		instance := ResourceInstance(row.ResourceName, row.NodeName)
 		if pool != "" {
-			if err := setProps(tx, ResourceInstance(row.ResourceName, row.NodeName), map[string]string{KeyStorPoolName: pool}); err != nil {
+			if err := setProps(tx, instance, map[string]string{KeyStorPoolName: pool}); err != nil {
+				return err
+			}
+		} else if diskful {
+			// A diskless resource placed in its node's diskless pool (a
+			// tie-breaker, an autoplaced one) leaves that choice behind.
+			if err := dropDisklessPool(tx, instance, row.NodeName); err != nil {
 				return err
 			}
 		}
@@ -83,6 +90,49 @@ func (s *Store) ToggleDisk(ctx context.Context, rd, node string, diskful bool, p
 			if err := createVolume(tx, def, row, n.NodeDspName, vd); err != nil {
 				return err
 			}
+		}
+		if diskful {
+			// createVolume makes a resource whose pool is diskless diskless.
+			if err := tx.Take(&row, "resource_name = ? AND node_name = ?", row.ResourceName, row.NodeName).Error; err != nil {
+				return err
+			}
+			if Diskless(row.Flags) {
+				return refuse(Invalid, KindResource, fmt.Sprintf("Resource '%s' on node '%s' has no storage pool for a disk.", def.ResourceDspName, n.NodeDspName),
+					"Its storage pool (property StorPoolName) is a diskless pool.", "Name the storage pool to toggle into.")
+			}
+		}
+		return touchDefinition(tx, row.ResourceName)
+	})
+	return row, err
+}
+
+// dropDisklessPool deletes a StorPoolName property of the container that
+// names a diskless pool of the node.
+func dropDisklessPool(tx *gorm.DB, instance, nodeKey string) error {
+	props, err := readProps(tx, instance)
+	if err != nil || props[KeyStorPoolName] == "" {
+		return err
+	}
+	var sp StoragePoolRow
+	ok, err := found(tx.Take(&sp, "node_name = ? AND pool_name = ?", nodeKey, Key(props[KeyStorPoolName])).Error)
+	if err != nil || !ok || sp.DriverName != ProviderDiskless {
+		return err
+	}
+	return applyProps(tx, instance, PropsModify{DeleteProps: []string{KeyStorPoolName}})
+}
+
+// KeepDiskless makes a tie-breaker a wanted diskless resource, which
+// auto-quorum no longer removes.
+func (s *Store) KeepDiskless(ctx context.Context, rd, node string) (ResourceRow, error) {
+	var row ResourceRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if row, err = takeResource(tx, rd, node); err != nil {
+			return err
+		}
+		row.Flags = row.Flags.Without(FlagTieBreaker).With("DRBD_DISKLESS")
+		if err := tx.Model(&row).Update("flags", row.Flags).Error; err != nil {
+			return err
 		}
 		return touchDefinition(tx, row.ResourceName)
 	})

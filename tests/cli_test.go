@@ -119,6 +119,11 @@ func TestGuideCommands(t *testing.T) {
 	ok("node list-properties node-1", "Aux/testProperty", "0")
 	ok("resource-group list", "ReplicasOnSame: testProperty=1")
 
+	// Attach as linstor-csi does it: a diskless replica where DRBD has a
+	// diskful peer; again changes nothing.
+	ok("resource make-available node-0 backups", "New resource 'backups' on node 'node-0' registered.")
+	ok("resource make-available node-0 backups", "Resource already deployed as requested")
+
 	// 1.15 Deleting.
 	ok("resource delete bravo backups", "deleted")
 	ok("resource-definition create rd_in_group --resource-group my_ssd_group", "SUCCESS")

@@ -155,6 +155,7 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodPost, "/v1/resource-definitions/data/autoplace", `{"select_filter": {"additional_place_count": 1}}`)
 	call(http.MethodPut, "/v1/resource-definitions/data/resources/charlie/toggle-disk/diskless", ``)
 	call(http.MethodPost, "/v1/resource-definitions/data/resources/charlie/deactivate", ``)
+	call(http.MethodPost, "/v1/resource-definitions/data/resources/charlie/make-available", `{}`)
 	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`)
 	call(http.MethodPost, "/v1/resource-definitions/data/snapshots", `{"name": "snap1"}`)
 	call(http.MethodPost, "/v1/resource-definitions/data/snapshot-rollback/snap1", `{}`)

@@ -53,6 +53,12 @@ func ToggleDiskID(rd, node string, diskful bool) string {
 	return id("toggle-disk", rd, node, map[bool]string{true: "diskful", false: "diskless"}[diskful])
 }
 
+// MakeAvailableID names the make-available of a definition on a node,
+// diskful or not.
+func MakeAvailableID(rd, node string, diskful bool) string {
+	return id("make-available", rd, node, map[bool]string{true: "diskful", false: "any"}[diskful])
+}
+
 // ActivateID names the activate or the deactivate of a resource.
 func ActivateID(rd, node string, active bool) string {
 	return id(map[bool]string{true: "activate", false: "deactivate"}[active], rd, node)

@@ -119,6 +119,21 @@ func TestToggleDiskRunsItsStepsUnderTheDefinitionsLock(t *testing.T) {
 	require.Equal(t, []string{"lock " + store.ResourceDefinitionLock("data"), "toggle", "quorum data", "push alpha bravo", "report", "release"}, r.order)
 }
 
+// A make-available records the new or changed resource under the
+// definition's lock, then quorum and the push follow, as for any change.
+func TestMakeAvailableRunsItsStepsUnderTheDefinitionsLock(t *testing.T) {
+	r := newRecorder(t)
+	var a *activities.Activities
+	in := activities.MakeAvailableInput{Resource: "data", Node: "alpha"}
+	r.env.OnActivity(a.MakeAvailable, mockCtx, in).Return(func(context.Context, activities.MakeAvailableInput) (activities.Step, error) {
+		r.add("make available")
+		return activities.Step{Replies: apicall.RcList{{Message: "New resource 'data' on node 'alpha' registered."}}, Nodes: []string{"alpha"}}, nil
+	})
+	r.env.ExecuteWorkflow(MakeAvailable, in)
+	require.Equal(t, []string{"New resource 'data' on node 'alpha' registered.", "Tie breaker resource 'data' created on charlie", "deployed"}, r.outcome(t))
+	require.Equal(t, []string{"lock " + store.ResourceDefinitionLock("data"), "make available", "quorum data", "push alpha bravo", "report", "release"}, r.order)
+}
+
 // A refused step ends the operation: nothing follows it but the lock's
 // release, and the refusal is the answer.
 func TestARefusedStepEndsTheOperation(t *testing.T) {

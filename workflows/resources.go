@@ -20,6 +20,14 @@ func Activate(ctx workflow.Context, in activities.ActivateInput) (Outcome, error
 	return changeResources(ctx, in.Resource, "activating", a.SetResourceActive, in)
 }
 
+// MakeAvailable makes a definition usable on a node (LINSTOR's
+// make-available, how linstor-csi attaches a volume), then applies
+// auto-quorum and deploys.
+func MakeAvailable(ctx workflow.Context, in activities.MakeAvailableInput) (Outcome, error) {
+	var a *activities.Activities
+	return changeResources(ctx, in.Resource, "making the resource available", a.MakeAvailable, in)
+}
+
 // ResourceCreate creates resources of a definition on the nodes named,
 // then applies auto-quorum and deploys them.
 func ResourceCreate(ctx workflow.Context, in activities.CreateResourcesInput) (Outcome, error) {
