@@ -271,7 +271,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		require.Len(t, conns, 1)
 
 		// The guide's refusal, and a move that makes the delete possible.
-		rc = c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/resource-groups/rg1", nil)
+		rc = c.fail(http.StatusInternalServerError, apicall.FailExists+1, http.MethodDelete, "/v1/resource-groups/rg1", nil) // FAIL_EXISTS_RSC_DFN
 		require.Equal(t, "Cannot delete resource group 'rg1' because it has existing resource definitions.", rc.Message)
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups", `{"resource_group": "DfltRscGrp"}`)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/resource-groups/rg1", nil)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"strata/apicall"
 )
 
 // ResourceGroup is a resource group with its properties.
@@ -156,10 +158,13 @@ func (s *Store) DeleteResourceGroup(ctx context.Context, name string) (ResourceG
 			return err
 		}
 		if n > 0 {
-			return refuse(InUse, KindResourceGroup,
+			// LINSTOR's FAIL_EXISTS_RSC_DFN, which linstor-csi checks for.
+			e := refuse(InUse, KindResourceGroup,
 				fmt.Sprintf("Cannot delete resource group '%s' because it has existing resource definitions.", row.ResourceGroupDspName),
 				fmt.Sprintf("%d resource definitions belong to it.", n),
 				"Delete those resource definitions, or move them to another resource group with resource-definition modify --resource-group.")
+			e.Code = apicall.FailExists + kindCodes[KindResourceDefinition].exists
+			return e
 		}
 		if err := dropProps(tx, []string{ResourceGroupInstance(name)}, "/VOLUMEGROUPS/"+row.ResourceGroupName+"/"); err != nil {
 			return err
