@@ -4,6 +4,7 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ type Deps struct {
 	// Keyring holds this controller's unlocked master key; nil: one of
 	// the API's own.
 	Keyring *masterkey.Keyring
+	// Log gets a line per request; nil: none.
+	Log *slog.Logger
 }
 
 type server struct {
@@ -64,7 +67,11 @@ func New(d Deps) http.Handler {
 	rest := metrics.NewREST()
 	// LINSTOR's clients call some lists with a trailing slash
 	// (/v1/error-reports/?since=…, /v1/physical-storage/).
-	r.Use(rest.Middleware, middleware.StripSlashes, jsonBodies)
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r.Use(rest.Middleware, requestLog(log), middleware.StripSlashes, jsonBodies)
 	cfg := huma.DefaultConfig("Strata", d.Build.Version)
 	cfg.Info.Description = "Strata's REST API. The /v1 paths are wire-compatible with LINSTOR's REST API " + RestAPIVersion + "."
 	cfg.CreateHooks = nil // no "$schema" fields: bodies must match LINSTOR's field for field

@@ -118,6 +118,7 @@ func (s *server) backupDB(ctx context.Context, name string, wait time.Duration) 
 	}
 
 	id := workflows.DatabaseBackupID(name)
+	noteWorkflow(ctx, id)
 	r, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                s.taskQueue(),

@@ -51,6 +51,7 @@ func (s *server) start(ctx context.Context, id string, workflow, input any) (cli
 }
 
 func startOrJoin(ctx context.Context, c client.Client, taskQueue, id string, workflow, input any) (client.WorkflowRun, error) {
+	noteWorkflow(ctx, id)
 	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -64,6 +65,7 @@ func startOrJoin(ctx context.Context, c client.Client, taskQueue, id string, wor
 // signal sends a definition's running Deploy more nodes, starting it when
 // none runs, and waits up to wait for its outcome.
 func (s *server) signal(ctx context.Context, o operation, nodes []string, wait time.Duration) (*rcOutput, error) {
+	noteWorkflow(ctx, o.id)
 	r, err := s.Temporal.SignalWithStartWorkflow(ctx, o.id, workflows.DeploySignal, nodes, client.StartWorkflowOptions{
 		ID: o.id, TaskQueue: s.taskQueue(), WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 	}, o.workflow, o.input)

@@ -216,6 +216,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			OperationWait: cfg.Temporal.OperationWait.Duration,
 			Agents:        agents,
 			Keyring:       keyring,
+			Log:           c.log.With("component", "rest"),
 		})}
 	}
 	// A node whose agent comes online is sent its whole state.

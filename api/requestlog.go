@@ -1,0 +1,70 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Every request is logged, so that an operator can see what a plug-in
+// did: at DEBUG, and at INFO when it failed, with the workflows it
+// started or joined. Bodies are never logged (they may carry secrets).
+
+type requestWorkflows struct{}
+
+// workflowNote collects the workflows one request starts.
+type workflowNote struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+// noteWorkflow records that the request of ctx started or joined id.
+func noteWorkflow(ctx context.Context, id string) {
+	if n, ok := ctx.Value(requestWorkflows{}).(*workflowNote); ok {
+		n.mu.Lock()
+		n.ids = append(n.ids, id)
+		n.mu.Unlock()
+	}
+}
+
+func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			note := &workflowNote{}
+			rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestWorkflows{}, note)))
+			level := slog.LevelDebug
+			if rec.status >= 400 {
+				level = slog.LevelInfo
+			}
+			if !log.Enabled(r.Context(), level) {
+				return
+			}
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr)}
+			note.mu.Lock()
+			if len(note.ids) > 0 {
+				attrs = append(attrs, slog.Any("workflows", note.ids))
+			}
+			note.mu.Unlock()
+			log.LogAttrs(r.Context(), level, "REST request", attrs...)
+		})
+	}
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
