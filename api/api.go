@@ -4,8 +4,10 @@
 package api
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -31,6 +33,23 @@ type BuildInfo struct {
 	Version   string
 	GitHash   string
 	BuildTime string
+}
+
+// filled gives every field a value, as LINSTOR's clients print them all
+// (linstor controller version fails on a missing one): what the linker
+// did not set comes from the version control stamp Go keeps in the
+// binary, else "unknown".
+func (b BuildInfo) filled() BuildInfo {
+	vcs := map[string]string{}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			vcs[s.Key] = s.Value
+		}
+	}
+	b.GitHash = cmp.Or(b.GitHash, vcs["vcs.revision"], "unknown")
+	b.BuildTime = cmp.Or(b.BuildTime, vcs["vcs.time"], "unknown")
+	b.Version = cmp.Or(b.Version, "unknown")
+	return b
 }
 
 // Deps is what the API needs from the rest of the controller.
@@ -78,6 +97,7 @@ func New(d Deps) http.Handler {
 	cfg.DocsPath = ""     // served below, without assets from the internet
 	h := humachi.New(r, cfg)
 
+	d.Build = d.Build.filled()
 	if d.Keyring == nil {
 		d.Keyring = &masterkey.Keyring{}
 	}

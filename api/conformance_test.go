@@ -53,6 +53,7 @@ func loadSpec(t *testing.T) *openapi3.T {
 // server disagree; clients follow the server:
 //   - node types are answered upper-case (SATELLITE), the description
 //     lists them capitalised;
+//   - one resource connection is answered as an object, not a list;
 //   - a failed operation answers a list of apicall.ApiCallRc like every other
 //     error, the description's OperationFailed shows a single entry;
 //   - a volume layer's data is one of seven schemas with no required
@@ -66,6 +67,8 @@ func patchSpec(doc *openapi3.T) {
 	for path, schema := range map[string]string{"/v1/encryption/passphrase": "PassphraseStatus", "/v1/remotes": "RemoteList"} {
 		doc.Paths.Find(path).Get.Responses.Value("200").Value.Content["application/json"].Schema = doc.Components.Schemas[schema]
 	}
+	doc.Paths.Find("/v1/resource-definitions/{resource}/resource-connections/{node_a}/{node_b}").Get.Responses.Value("200").Value.Content["application/json"].Schema =
+		doc.Components.Schemas["ResourceConnection"]
 	data := doc.Components.Schemas["VolumeLayer"].Value.Properties["data"].Value
 	data.AnyOf, data.OneOf = data.OneOf, nil
 	typ := doc.Components.Schemas["Node"].Value.Properties["type"].Value

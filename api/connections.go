@@ -71,9 +71,18 @@ func (s *server) registerConnections(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RdPath
 			ConnPath
-		}) (*struct{ Body []restapi.Connection }, error) {
+		}) (*struct{ Body restapi.Connection }, error) {
+			// One object, as LINSTOR's server answers and its clients (golinstor's
+			// GetResourceConnection, linstor rc list-properties) read it; its
+			// description says a list.
 			out, err := list(ctx, in.Resource, in.NodeA, in.NodeB)
-			return &struct{ Body []restapi.Connection }{out}, err
+			if err != nil {
+				return nil, err
+			}
+			if len(out) == 0 {
+				return &struct{ Body restapi.Connection }{connectionJSON(in.NodeA, in.NodeB, nil, "", nil)}, nil
+			}
+			return &struct{ Body restapi.Connection }{out[0]}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceConnectionModify", Method: http.MethodPut, Path: "/v1/resource-definitions/{resource}/resource-connections/{node_a}/{node_b}", Summary: "modify a resource connection", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {

@@ -24,10 +24,10 @@ import (
 
 // ControllerVersion is LINSTOR's ControllerVersion object.
 type ControllerVersion struct {
-	Version        string `json:"version,omitempty"`
-	GitHash        string `json:"git_hash,omitempty"`
-	BuildTime      string `json:"build_time,omitempty"`
-	RestAPIVersion string `json:"rest_api_version,omitempty"`
+	Version        string `json:"version"`
+	GitHash        string `json:"git_hash"`
+	BuildTime      string `json:"build_time"`
+	RestAPIVersion string `json:"rest_api_version"`
 }
 
 // DatabaseBackupRequest is LINSTOR's DatabaseBackupRequest object.

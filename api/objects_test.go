@@ -263,9 +263,9 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		// Connections: DRBD peer options as properties.
 		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/max-buffers": "8192"}}`)
 		var conns []restapi.Connection
-		c.get("/v1/resource-definitions/backups/resource-connections/bravo/alpha", &conns)
-		require.Len(t, conns, 1)
-		require.Equal(t, "8192", conns[0].Props["DrbdOptions/Net/max-buffers"])
+		var conn restapi.Connection
+		c.get("/v1/resource-definitions/backups/resource-connections/bravo/alpha", &conn)
+		require.Equal(t, "8192", conn.Props["DrbdOptions/Net/max-buffers"])
 		c.ok(http.StatusOK, http.MethodPut, "/v1/node-connections/alpha/charlie", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)
 		c.get("/v1/node-connections?node_a=charlie", &conns)
 		require.Len(t, conns, 1)
@@ -361,7 +361,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"connection to itself", http.MethodPut, "/v1/node-connections/alpha/ALPHA", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusInternalServerError, apicall.FailInvldRequest},
 			{"connection of missing resources", http.MethodPut, "/v1/resource-definitions/res1/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/protocol": "C"}}`, http.StatusNotFound, apicall.FailNotFound + 2},
 			{"delete missing definition", http.MethodDelete, "/v1/resource-definitions/nope", "", http.StatusNotFound, apicall.FailNotFound + 1},
-			{"delete group in use", http.MethodDelete, "/v1/resource-groups/rg1", "", http.StatusInternalServerError, apicall.FailInUse},
+			{"delete group in use", http.MethodDelete, "/v1/resource-groups/rg1", "", http.StatusInternalServerError, apicall.FailExists + 1},
 			{"delete default group", http.MethodDelete, "/v1/resource-groups/DfltRscGrp", "", http.StatusInternalServerError, apicall.FailInUse},
 			{"controller property value", http.MethodPost, "/v1/controller/properties", `{"override_props": {"TcpPortAutoRange": "lots"}}`, http.StatusInternalServerError, apicall.FailInvldProp},
 		}

@@ -18,8 +18,7 @@ var (
 	resourceConnectionProps = propsObject{args: []string{"NODE_A", "NODE_B", "RESOURCE"}, method: http.MethodPut,
 		path: func(a []string) string {
 			return "/v1/resource-definitions/" + pathEscape(a[2], "resource-connections", a[0], a[1])
-		},
-		props: firstProps}
+		}}
 )
 
 // connectionRows are the rows of a connection list: the nodes and the

@@ -31,6 +31,8 @@ func TestControllerOnEmbeddedDefaults(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "1.28.0", v.RestAPIVersion)
 	require.NotEmpty(t, v.Version)
+	require.NotEmpty(t, v.GitHash, "linstor controller version prints every field")
+	require.NotEmpty(t, v.BuildTime)
 
 	var props map[string]string
 	status, err = c.Do(ctx, http.MethodGet, "/v1/controller/properties", nil, &props)
