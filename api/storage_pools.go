@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"strata/apicall"
 	"strata/restapi"
 	"strata/store"
+	"strata/workflows"
 )
 
 type SpdPath struct {
@@ -139,9 +141,10 @@ func (s *server) registerStoragePools(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolCreate", Method: http.MethodPost, Path: "/v1/nodes/{node}/storage-pools", Summary: "create a storage pool on a node", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
 			NodePath
+			OperationWaitParam
 			Body restapi.StoragePool
 		}) (*rcOutput, error) {
-			return s.createStoragePool(ctx, in.Node, in.Body)
+			return s.createStoragePool(ctx, in.Node, in.Body, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "nodeStoragePoolModify", Method: http.MethodPut, Path: "/v1/nodes/{node}/storage-pools/{storagepool}", Summary: "modify a storage pool", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
@@ -168,7 +171,7 @@ func (s *server) registerStoragePools(h huma.API) {
 		})
 }
 
-func (s *server) createStoragePool(ctx context.Context, node string, p restapi.StoragePool) (*rcOutput, error) {
+func (s *server) createStoragePool(ctx context.Context, node string, p restapi.StoragePool, wait time.Duration) (*rcOutput, error) {
 	const op, obj = apicall.MaskCrt, apicall.MaskStorPool
 	refs := map[string]string{"Node": node, "StorPoolDfn": p.StoragePoolName}
 	if err := spNameRule.check(p.StoragePoolName, op, obj); err != nil {
@@ -183,7 +186,34 @@ func (s *server) createStoragePool(ctx context.Context, node string, p restapi.S
 	if err != nil {
 		return nil, failure(err, op, obj, refs)
 	}
-	return success(apicall.Created, op, obj, fmt.Sprintf("New storage pool '%s' on node '%s' registered.", p.StoragePoolName, node), row.UUID, refs), nil
+	out := success(apicall.Created, op, obj, fmt.Sprintf("New storage pool '%s' on node '%s' registered.", p.StoragePoolName, node), row.UUID, refs)
+	out.Body = append(out.Body, s.syncNode(ctx, node, wait)...)
+	return out, nil
+}
+
+// syncNode sends a node its state and waits up to wait for its report,
+// so that what the node now has (a new pool's capacity) is known when the
+// request is answered: a spawn right after a storage-pool create finds
+// the pool. A node that is not reached gets its state when it connects.
+func (s *server) syncNode(ctx context.Context, node string, wait time.Duration) apicall.RcList {
+	if s.Temporal == nil {
+		return nil
+	}
+	id, err := StartNodeSync(ctx, s.Temporal, s.taskQueue(), node)
+	if err == nil && wait == 0 {
+		return nil
+	}
+	if err == nil {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		var o workflows.Outcome
+		if err = s.Temporal.GetWorkflow(wctx, id, "").Get(wctx, &o); err == nil {
+			return o.Replies
+		}
+	}
+	rc := apicall.NewRc(apicall.WarnNodeNotReached, apicall.MaskMod, apicall.MaskNode, fmt.Sprintf("Node '%s' was not reached; it gets its state when it connects.", node))
+	rc.Details, rc.ObjRefs = err.Error(), map[string]string{"Node": node, "WorkflowId": id}
+	return apicall.RcList{rc}
 }
 
 func storagePoolJSON(p store.StoragePool) restapi.StoragePool {

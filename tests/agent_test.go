@@ -102,6 +102,20 @@ func TestAgentsServeFileThinVolumes(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	require.Equal(t, host, nodeStatus(t, c, "alpha").Props["NodeUname"], "the node's uname is detected")
+
+	// A pool created on an online node has its capacity when the create
+	// is answered: a spawn right after it can use the pool.
+	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "fresh", "provider_kind": "FILE_THIN",
+		"props": map[string]string{"StorDriver/StorPoolName": t.TempDir()}}, http.StatusCreated)
+	var fresh []struct {
+		Free *int64 `json:"free_capacity"`
+	}
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/view/storage-pools?storage_pools=fresh", nil, &fresh)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	require.Len(t, fresh, 1)
+	require.NotNil(t, fresh[0].Free, "the agent reported the new pool before the create was answered")
+	must(t, c, http.MethodDelete, "/v1/nodes/alpha/storage-pools/fresh", nil, http.StatusOK)
 	out, errOut, code := cliRun(t, []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}, "node", "info", "--no-utf8")
 	require.Zero(t, code, errOut)
 	require.Regexp(t, `\| alpha +\| \+ +\| - +\| - +\| - +\| - +\| \+ +\| \+ +\|`, out, "DISKLESS, FILE and FILE_THIN are served")
@@ -130,7 +144,7 @@ func TestAgentsServeFileThinVolumes(t *testing.T) {
 		Name  string `json:"storage_pool_name"`
 		Total *int64 `json:"total_capacity"`
 	}
-	status, err := c.Do(context.Background(), http.MethodGet, "/v1/view/storage-pools?storage_pools=pool1", nil, &pools)
+	status, err = c.Do(context.Background(), http.MethodGet, "/v1/view/storage-pools?storage_pools=pool1", nil, &pools)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status)
 	for _, p := range pools {
