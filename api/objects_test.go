@@ -472,7 +472,7 @@ func TestObjectReads(t *testing.T) {
 		c.get("/v1/resource-definitions/res1/resources", &rscs)
 		require.Len(t, rscs, 3, "two diskful replicas get a tie-breaker")
 		require.Equal(t, "alpha", rscs[0].NodeName)
-		require.Equal(t, []string{"DRBD_DISKLESS", "TIE_BREAKER"}, rscs[2].Flags)
+		require.Equal(t, []string{"DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"}, rscs[2].Flags)
 		var vlms []restapi.Volume
 		c.get("/v1/resource-definitions/res1/resources/bravo/volumes", &vlms)
 		require.Len(t, vlms, 1)
@@ -516,7 +516,7 @@ func TestAutoQuorumAndTieBreaker(t *testing.T) {
 		require.Empty(t, q, "one replica has no quorum")
 		require.Empty(t, onNo)
 		rcs := c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources", `[{"resource": {"node_name": "bravo"}}]`)
-		require.Equal(t, []string{"DRBD_DISKLESS", "TIE_BREAKER"}, flags("charlie"), "the best rated node without a replica: no pool reported its capacity, so they rate alike and the first by name wins")
+		require.Equal(t, []string{"DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"}, flags("charlie"), "the best rated node without a replica: no pool reported its capacity, so they rate alike and the first by name wins")
 		require.Contains(t, messages(rcs), "Tie breaker resource 'db' created on charlie")
 		q, onNo = quorum()
 		require.Equal(t, "majority", q)
@@ -524,7 +524,7 @@ func TestAutoQuorumAndTieBreaker(t *testing.T) {
 
 		// A diskless resource asked for on the tie-breaker's node replaces it.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/db/resources/charlie", `{"resource": {"flags": ["DRBD_DISKLESS"]}}`)
-		require.Equal(t, []string{"DRBD_DISKLESS"}, flags("charlie"))
+		require.Equal(t, []string{"DISKLESS", "DRBD_DISKLESS"}, flags("charlie"))
 		var rscs []restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/db/resources", &rscs)
 		require.Len(t, rscs, 3, "no second tie-breaker: a diskless replica gives quorum")

@@ -36,7 +36,7 @@ type jsonBytes struct {
 }
 
 func resourceJSON(r store.Resource) restapi.ResourceWithVolumes {
-	out := restapi.ResourceWithVolumes{Resource: restapi.Resource{Name: r.ResourceDspName, NodeName: r.NodeDspName, Props: r.Props, Flags: r.Flags.List(),
+	out := restapi.ResourceWithVolumes{Resource: restapi.Resource{Name: r.ResourceDspName, NodeName: r.NodeDspName, Props: r.Props, Flags: resourceFlags(r.Flags),
 		UUID: r.UUID, CreateTimestamp: r.CreateTimestamp}}
 	storage := restapi.ResourceLayer{Type: "STORAGE", Storage: &restapi.StorageLayer{StorageVolumes: []restapi.StorageVolume{}}}
 	drbd := r.DrbdRole != "" || r.Flags.Has("DRBD_DISKLESS") || r.Flags.Has(store.FlagTieBreaker)
@@ -59,6 +59,23 @@ func resourceJSON(r store.Resource) restapi.ResourceWithVolumes {
 		out.LayerObject = &restapi.ResourceLayer{Type: "DRBD", Drbd: layer, Children: []restapi.ResourceLayer{storage}}
 	}
 	return out
+}
+
+// resourceFlags lists a resource's flags as LINSTOR does, whose flags are
+// bit sets: TIE_BREAKER includes DRBD_DISKLESS, which (as NVME_INITIATOR
+// does) includes DISKLESS, listed first.
+func resourceFlags(f store.Flags) []string {
+	var implied []string
+	if f.Has("DRBD_DISKLESS") || f.Has("NVME_INITIATOR") || f.Has(store.FlagTieBreaker) {
+		implied = append(implied, "DISKLESS")
+	}
+	if f.Has(store.FlagTieBreaker) {
+		implied = append(implied, "DRBD_DISKLESS")
+	}
+	for _, name := range implied {
+		f = f.Without(name)
+	}
+	return append(implied, f.List()...)
 }
 
 func volumeJSON(v store.Volume) restapi.Volume {
