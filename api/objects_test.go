@@ -572,3 +572,22 @@ func TestNodeLostReappliesQuorum(t *testing.T) {
 		require.Contains(t, rscs[2].Flags, "TIE_BREAKER")
 	})
 }
+
+// A definition lists its whole layer stack, whatever its top layer.
+func TestDefinitionLayers(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	for name, stack := range map[string][]string{"nvme": {"NVME", "STORAGE"}, "plain": {"STORAGE"}, "drbd": {"DRBD", "LUKS", "STORAGE"}} {
+		var layers []map[string]string
+		for _, l := range stack {
+			layers = append(layers, map[string]string{"type": l})
+		}
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": name, "layer_data": layers}})
+		var rd restapi.ResourceDefinition
+		c.get("/v1/resource-definitions/"+name, &rd)
+		var got []string
+		for _, l := range rd.LayerData {
+			got = append(got, l.Type)
+		}
+		require.Equal(t, stack, got, name)
+	}
+}

@@ -56,17 +56,15 @@ func resourceDefinitionJSON(d store.ResourceDefinition) restapi.ResourceDefiniti
 		drbd.Port = *d.DrbdPort
 	}
 	stack := d.LayerStack.List()
-	if len(stack) == 0 || stack[0] == "DRBD" {
-		out.LayerData = append(out.LayerData, restapi.ResourceDefinitionLayer{Type: "DRBD", Data: drbd})
-	}
 	if len(stack) == 0 {
 		stack = []string{"DRBD", "STORAGE"}
 	}
-	for _, l := range stack[1:] {
-		out.LayerData = append(out.LayerData, restapi.ResourceDefinitionLayer{Type: l})
-	}
-	if len(stack) == 1 && stack[0] != "DRBD" {
-		out.LayerData = []restapi.ResourceDefinitionLayer{{Type: stack[0]}}
+	for _, l := range stack {
+		layer := restapi.ResourceDefinitionLayer{Type: l}
+		if l == "DRBD" {
+			layer.Data = drbd
+		}
+		out.LayerData = append(out.LayerData, layer)
 	}
 	for _, v := range d.VolumeDefinitions {
 		out.VolumeDefinitions = append(out.VolumeDefinitions, volumeDefinitionJSON(v))
