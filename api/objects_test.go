@@ -591,3 +591,28 @@ func TestDefinitionLayers(t *testing.T) {
 		require.Equal(t, stack, got, name)
 	}
 }
+
+// resource create --layer-list: a node whose agent does not serve a layer
+// is refused as LINSTOR refuses it; the first stack given becomes the
+// definition's, and another one is refused.
+func TestResourceCreateLayerList(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	cluster(c)
+	require.NoError(t, c.store.SetNodeAgentInfo(t.Context(), "alpha", "alpha", []string{"STORAGE", "LUKS"}))
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "data", "props": {"StorPoolName": "pool1"}}}`)
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/data/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+
+	rc := c.fail(http.StatusInternalServerError, apicall.FailStltDoesNotSupportLayer, http.MethodPost, "/v1/resource-definitions/data/resources",
+		`[{"resource": {"node_name": "alpha"}, "layer_list": ["drbd", "storage"]}]`)
+	require.Equal(t, "Satellite 'alpha' does not support the following layers: [DRBD]", rc.Message)
+	require.Empty(t, placed(c, "data"))
+
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/data/resources", `[{"resource": {"node_name": "alpha"}, "layer_list": ["storage"]}]`)
+	var rd restapi.ResourceDefinition
+	c.get("/v1/resource-definitions/data", &rd)
+	require.Len(t, rd.LayerData, 1)
+	require.Equal(t, "STORAGE", rd.LayerData[0].Type, "the definition takes the first stack given")
+	c.fail(http.StatusInternalServerError, apicall.FailInvldLayerStack, http.MethodPost, "/v1/resource-definitions/data/resources",
+		`[{"resource": {"node_name": "bravo"}, "layer_list": ["drbd", "storage"]}]`)
+	require.Equal(t, []string{"alpha"}, placed(c, "data"))
+}

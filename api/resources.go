@@ -290,6 +290,11 @@ func (s *server) createResources(ctx context.Context, rd string, reqs []restapi.
 			return nil, err
 		}
 		specs[i] = store.ResourceSpec{Node: r.Resource.NodeName, Props: r.Resource.Props, Flags: set(""), DrbdNodeID: r.DrbdNodeID}
+		if len(r.LayerList) > 0 {
+			if specs[i].LayerStack, err = checkLayers(r.LayerList, op, obj); err != nil {
+				return nil, err
+			}
+		}
 	}
 	nodes := make([]string, len(specs))
 	for i, sp := range specs {

@@ -107,17 +107,18 @@ const (
 	InfoAbortedFailedRollback    = 10009 | MaskInfo
 	InfoRecoveringFailedRollback = 10010 | MaskInfo
 
-	FailPoolExhaustedVlmNr   = 800 | MaskError
-	FailPoolExhaustedMinorNr = 801 | MaskError
-	FailPoolExhaustedTCPPort = 802 | MaskError
-	FailPoolExhaustedNodeID  = 803 | MaskError
-	FailNotConnected         = 995 | MaskError
-	FailNotEnoughNodes       = 996 | MaskError
-	FailInUse                = 997 | MaskError
-	FailUnknownError         = 998 | MaskError
-	FailSignIn               = 10000 | MaskError
-	FailSignInMissing        = 10001 | MaskError
-	APICallParseError        = 0x0FFFFFFFFFFFFFFD | MaskError
+	FailPoolExhaustedVlmNr      = 800 | MaskError
+	FailPoolExhaustedMinorNr    = 801 | MaskError
+	FailPoolExhaustedTCPPort    = 802 | MaskError
+	FailPoolExhaustedNodeID     = 803 | MaskError
+	FailNotConnected            = 995 | MaskError
+	FailNotEnoughNodes          = 996 | MaskError
+	FailStltDoesNotSupportLayer = 988 | MaskError
+	FailInUse                   = 997 | MaskError
+	FailUnknownError            = 998 | MaskError
+	FailSignIn                  = 10000 | MaskError
+	FailSignInMissing           = 10001 | MaskError
+	APICallParseError           = 0x0FFFFFFFFFFFFFFD | MaskError
 
 	// WarnNotEnoughNodes is the size queries' warning that a filter finds
 	// fewer pools than replicas.

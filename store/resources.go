@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -48,6 +49,9 @@ type ResourceSpec struct {
 	Props      map[string]string
 	Flags      Flags
 	DrbdNodeID *int32 // nil: the lowest free id
+	// LayerStack is the stack asked for; a definition's resources share
+	// one, so it becomes the definition's when that has none yet.
+	LayerStack []string `json:",omitempty"`
 }
 
 func rscNotFound(rd, node string) *Error {
@@ -115,6 +119,26 @@ func (s *Store) CreateResourcesIf(ctx context.Context, rd string, specs []Resour
 	return rows, err
 }
 
+// useLayerStack makes stack the definition's when it has none and no
+// resources yet; a different stack from the definition's is refused.
+func useLayerStack(tx *gorm.DB, rd ResourceDefinitionRow, stack []string) (ResourceDefinitionRow, error) {
+	if len(stack) == 0 || slices.Equal(rd.LayerStack.List(), stack) {
+		return rd, nil
+	}
+	var n int64
+	if err := tx.Model(&ResourceRow{}).Where("resource_name = ?", rd.ResourceName).Count(&n).Error; err != nil {
+		return rd, err
+	}
+	if rd.LayerStack != "" || n > 0 {
+		e := refuse(Invalid, KindResource, fmt.Sprintf("The layer stack %s differs from that of resource definition '%s'.", strings.Join(stack, ","), rd.ResourceDspName),
+			"The resources of a definition share its layer stack.", "Leave out the layer list, or use the definition's.")
+		e.Code = apicall.FailInvldLayerStack
+		return rd, e
+	}
+	rd.LayerStack = NewFlags(stack...)
+	return rd, tx.Model(&rd).Update("layer_stack", rd.LayerStack).Error
+}
+
 func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds []VolumeDefinitionRow) (ResourceRow, error) {
 	n, err := takeNode(tx, sp.Node)
 	if err != nil {
@@ -132,6 +156,21 @@ func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds 
 	if err := absent[ResourceRow](tx, exists(KindResource, "Resource '%s' already exists on node '%s'.", rd.ResourceDspName, n.NodeDspName),
 		"resource_name = ? AND node_name = ?", rd.ResourceName, n.NodeName); err != nil {
 		return ResourceRow{}, err
+	}
+	if rd, err = useLayerStack(tx, rd, sp.LayerStack); err != nil {
+		return ResourceRow{}, err
+	}
+	var unsupported []string
+	for _, l := range rd.LayerStack.List() {
+		if n.ServedLayers != nil && !n.Serves(l) { // known once its agent answered
+			unsupported = append(unsupported, l)
+		}
+	}
+	if len(unsupported) > 0 {
+		e := refuse(Invalid, KindResource, fmt.Sprintf("Satellite '%s' does not support the following layers: [%s]", n.NodeDspName, strings.Join(unsupported, ", ")),
+			"Its agent does not serve them (node info shows why).", "Place the resource on a node that serves its layers, or give it other layers.")
+		e.Code = apicall.FailStltDoesNotSupportLayer
+		return ResourceRow{}, e
 	}
 	var used []int32
 	if err := tx.Model(&ResourceRow{}).Where("resource_name = ?", rd.ResourceName).Pluck("drbd_node_id", &used).Error; err != nil {
