@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -293,18 +294,20 @@ func (s *server) registerNetInterfaces(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "netinterfaceModified", Method: http.MethodPut, Path: "/v1/nodes/{node}/net-interfaces/{netinterface}", Summary: "modify a net interface", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			NetIfPath
-			Body restapi.NetInterface
+			Body restapi.NetInterfaceModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskNetIf
 			refs := map[string]string{"Node": in.Node, "NetIf": in.NetInterface}
-			body := in.Body
-			body.Name = in.NetInterface
+			b := in.Body
+			body := restapi.NetInterface{Name: in.NetInterface, Address: cmp.Or(b.Address, "::"), SatellitePort: b.SatellitePort, SatelliteEncryptionType: b.SatelliteEncryptionType}
 			want, err := netIfRow(body, op, obj)
 			if err != nil {
 				return nil, err
 			}
 			row, err := s.Store.ModifyNetInterface(ctx, in.Node, in.NetInterface, func(r *store.NetInterfaceRow) {
-				r.InetAddress = want.InetAddress
+				if b.Address != "" {
+					r.InetAddress = want.InetAddress
+				}
 				if want.StltConnPort != nil {
 					r.StltConnPort, r.StltConnEncrType = want.StltConnPort, want.StltConnEncrType
 				}

@@ -81,6 +81,11 @@ func TestNodesAndNetInterfaces(t *testing.T) {
 		c.get("/v1/nodes/n1/net-interfaces/data", &nif)
 		require.Equal(t, "10.1.0.9", nif.Address)
 		require.True(t, nif.IsActive)
+		// linstor node interface modify n1 data --active sends no address.
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n1/net-interfaces/data", `{"name": "data", "is_active": true}`)
+		c.get("/v1/nodes/n1/net-interfaces/data", &nif)
+		require.Equal(t, "10.1.0.9", nif.Address, "what the modify leaves out stays")
+		require.True(t, nif.IsActive)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n1/net-interfaces/default", nil)
 
 		// Every node gets its diskless pool.
@@ -615,4 +620,17 @@ func TestResourceCreateLayerList(t *testing.T) {
 	c.fail(http.StatusInternalServerError, apicall.FailInvldLayerStack, http.MethodPost, "/v1/resource-definitions/data/resources",
 		`[{"resource": {"node_name": "bravo"}, "layer_list": ["drbd", "storage"]}]`)
 	require.Equal(t, []string{"alpha"}, placed(c, "data"))
+}
+
+// create-device-pool takes the kinds as the linstor client spells them.
+func TestDevicePoolKinds(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("alpha", "10.0.0.1"))
+	for _, kind := range []string{"LVMTHIN", "zfsthin", "LVM_THIN"} {
+		_, out := c.do(http.MethodPost, "/v1/physical-storage/alpha", map[string]any{"provider_kind": kind, "device_paths": []string{"/dev/vdb"}, "pool_name": "vg1"})
+		var rcs apicall.RcList
+		require.NoError(t, json.Unmarshal(out, &rcs))
+		require.NotEqual(t, apicall.FailInvldProvider, uint64(rcs[0].RetCode)&(apicall.MaskError|apicall.MaskCode), "%s: %s", kind, out)
+	}
+	c.fail(http.StatusInternalServerError, apicall.FailInvldProvider, http.MethodPost, "/v1/physical-storage/alpha", `{"provider_kind": "EXT4", "device_paths": ["/dev/vdb"], "pool_name": "vg1"}`)
 }

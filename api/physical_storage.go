@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sort"
 	"time"
 
@@ -108,7 +109,13 @@ func (s *server) createDevicePool(ctx context.Context, node string, b restapi.Ph
 	if err != nil {
 		return nil, failure(err, op, apicall.MaskNode, map[string]string{"Node": node})
 	}
+	// The linstor client sends LVMTHIN and ZFSTHIN.
 	provider, ok := upperEnum(b.ProviderKind, devicePoolProviders)
+	for _, p := range devicePoolProviders {
+		if !ok && strings.EqualFold(strings.ReplaceAll(p, "_", ""), b.ProviderKind) {
+			provider, ok = p, true
+		}
+	}
 	if !ok {
 		return nil, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("A device pool cannot be of kind '%s'.", b.ProviderKind), "", "Use LVM, LVM_THIN, ZFS or ZFS_THIN.")
 	}

@@ -34,6 +34,16 @@ type NetInterface struct {
 	UUID                    string `json:"uuid,omitempty"`
 }
 
+// NetInterfaceModify changes a net interface: what it leaves out stays
+// (linstor node interface modify --active sends no address).
+type NetInterfaceModify struct {
+	Name                    string `json:"name,omitempty"`
+	Address                 string `json:"address,omitempty"`
+	SatellitePort           *int32 `json:"satellite_port,omitempty"`
+	SatelliteEncryptionType string `json:"satellite_encryption_type,omitempty"`
+	IsActive                bool   `json:"is_active,omitempty"`
+}
+
 type Node struct {
 	Name             string            `json:"name"`
 	Type             string            `json:"type"`
