@@ -268,11 +268,20 @@ func (a *Agent) applyPool(ctx context.Context, p proto.Pool, vols []proto.Volume
 			out = append(out, failed(v, err.Error()))
 			continue
 		}
-		if old, ok := before[name]; ok && old < st.UsableKib {
+		old, existed := before[name]
+		if existed && old < st.UsableKib {
 			grown[name] = true
 		}
-		out = append(out, proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: p.Name, DevicePath: st.DevicePath, BackingPath: st.BackingPath,
-			AllocatedKib: st.AllocatedKib, UsableKib: st.UsableKib, DiskState: proto.DiskUpToDate})
+		vr := proto.VolumeReport{Resource: v.Resource, VlmNr: v.VlmNr, Pool: p.Name, DevicePath: st.DevicePath, BackingPath: st.BackingPath,
+			AllocatedKib: st.AllocatedKib, UsableKib: st.UsableKib, DiskState: proto.DiskUpToDate}
+		if v.FileSystem != nil {
+			fresh := !existed || strings.HasSuffix(p.Provider, "_THIN") && st.AllocatedKib == 0
+			if vr.FileSystem, err = a.fileSystem(ctx, st.DevicePath, *v.FileSystem, fresh); err != nil {
+				a.Log.Error("file system failed", "volume", name, "error", err)
+				vr.DiskState, vr.Error = proto.DiskFailed, "file system: "+err.Error()
+			}
+		}
+		out = append(out, vr)
 	}
 	srs, serr := a.applySnapshots(ctx, p.Name, prov, snaps)
 	if serr != nil {

@@ -105,6 +105,13 @@ func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeStat
 		if rolling && rb.Phase == store.PhaseRollbackDown {
 			continue // down, its storage removed, until it is made again from the snapshot
 		}
+		res, err := l.layers(ctx, r, rd, view)
+		if err != nil {
+			return proto.NodeState{}, nil, err
+		}
+		if res != nil {
+			st.Resources = append(st.Resources, *res)
+		}
 		for _, v := range r.Volumes {
 			pv := proto.Volume{Resource: r.ResourceDspName, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, SizeKib: v.SizeKib, CreateOptions: createOptions(rd, v)}
 			switch {
@@ -113,14 +120,13 @@ func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeStat
 			case v.Props[store.KeyRestoreFromSnapshot] != "":
 				pv.From = &proto.SnapshotSource{Resource: v.Props[store.KeyRestoreFromResource], Snapshot: v.Props[store.KeyRestoreFromSnapshot]}
 			}
+			// A storage-only volume gets its file system from the agent
+			// until the agent reported it made; one made from a snapshot
+			// brings its own.
+			if fs := fileSystemProp(rd, r, v.VlmNr, store.KeyFileSystemType); fs != "" && res == nil && pv.From == nil && v.FileSystem == "" && !r.Flags.Has(store.FlagInactive) {
+				pv.FileSystem = &proto.FileSystem{Type: fs, MkfsParams: fileSystemProp(rd, r, v.VlmNr, store.KeyMkfsParams)}
+			}
 			st.Volumes = append(st.Volumes, pv)
-		}
-		res, err := l.layers(ctx, r, rd, view)
-		if err != nil {
-			return proto.NodeState{}, nil, err
-		}
-		if res != nil {
-			st.Resources = append(st.Resources, *res)
 		}
 	}
 	return st, deleting, nil
@@ -197,10 +203,35 @@ func createOptions(rd store.ResourceDefinition, v store.Volume) *string {
 	if key == "" {
 		return nil
 	}
+	return volumeProp(rd, v.VlmNr, key)
+}
+
+// fileSystemProp is a FileSystem/* property of a volume: its volume
+// definition's, else its resource's, else its definition's.
+func fileSystemProp(rd store.ResourceDefinition, r store.Resource, nr int32, key string) string {
+	if v, ok := r.Props[key]; ok && volumeDefinitionProp(rd, nr, key) == nil {
+		return v
+	}
+	if p := volumeProp(rd, nr, key); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// volumeDefinitionProp is a property of volume definition nr of rd.
+func volumeDefinitionProp(rd store.ResourceDefinition, nr int32, key string) *string {
 	for _, vd := range rd.VolumeDefinitions {
-		if o, ok := vd.Props[key]; ok && vd.VlmNr == v.VlmNr {
+		if o, ok := vd.Props[key]; ok && vd.VlmNr == nr {
 			return &o
 		}
+	}
+	return nil
+}
+
+// volumeProp is a property of volume definition nr of rd, else of rd.
+func volumeProp(rd store.ResourceDefinition, nr int32, key string) *string {
+	if o := volumeDefinitionProp(rd, nr, key); o != nil {
+		return o
 	}
 	if o, ok := rd.Props[key]; ok {
 		return &o

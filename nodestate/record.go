@@ -41,6 +41,19 @@ func Record(ctx context.Context, st *store.Store, node string, deleting []string
 	if err := st.SetVolumeActual(ctx, node, actual); err != nil {
 		return err
 	}
+	made := map[string]map[int32]string{}
+	for _, v := range rep.Volumes {
+		if v.FileSystem != "" {
+			rd := store.Key(v.Resource)
+			if made[rd] == nil {
+				made[rd] = map[int32]string{}
+			}
+			made[rd][v.VlmNr] = v.FileSystem
+		}
+	}
+	if err := st.SetFileSystems(ctx, node, made); err != nil {
+		return err
+	}
 	rscs := map[string]store.ResourceActual{}
 	for _, r := range rep.Resources {
 		rscs[store.Key(r.Name)] = store.ResourceActual{InUse: &r.InUse, DrbdRole: r.Role, PromotionScore: r.PromotionScore, MayPromote: r.MayPromote,

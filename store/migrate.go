@@ -347,6 +347,9 @@ var migrations = []migration{
 		`ALTER TABLE resources ADD COLUMN promotion_score INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE resources ADD COLUMN may_promote BOOLEAN NOT NULL DEFAULT FALSE`,
 	}},
+	{14, "volumes: the file system the agent made on them (FileSystem/Type), once", []string{
+		`ALTER TABLE volumes ADD COLUMN file_system VARCHAR(16) NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

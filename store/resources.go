@@ -423,6 +423,32 @@ func (s *Store) ModifyVolume(ctx context.Context, rd, node string, nr int32, m P
 	})
 }
 
+// Properties of the file system the agent makes on a new volume.
+const (
+	KeyFileSystemType = "FileSystem/Type"
+	KeyMkfsParams     = "FileSystem/MkfsParams"
+)
+
+// SetFileSystems records the file systems a node's agent reported on
+// volumes that were to get one, by definition key and volume number; a
+// volume's first report stays.
+func (s *Store) SetFileSystems(ctx context.Context, node string, made map[string]map[int32]string) error {
+	if len(made) == 0 {
+		return nil
+	}
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		for rd, vols := range made {
+			for nr, fs := range vols {
+				if err := tx.Model(&VolumeRow{}).Where("resource_name = ? AND node_name = ? AND vlm_nr = ? AND file_system = ''", rd, Key(node), nr).
+					Update("file_system", fs).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
 // SetVolumeActual records what a node's agent reported of its volumes,
 // by definition key and volume number.
 func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[string]map[int32]VolumeActual) error {

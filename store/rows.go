@@ -165,6 +165,9 @@ type VolumeRow struct {
 	UUID         string `gorm:"column:uuid"`
 	StorPoolName string
 	Flags        Flags
+	// FileSystem is the file system the agent reported it made on the
+	// volume (FileSystem/Type); "" until then.
+	FileSystem string
 	VolumeActual
 }
 

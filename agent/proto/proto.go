@@ -135,6 +135,16 @@ type Volume struct {
 	// From: a volume that does not exist yet is made as a clone of this
 	// snapshot of the same volume number (restore, rollback).
 	From *SnapshotSource `json:"from,omitempty"`
+	// FileSystem is the file system a new, empty volume is to get
+	// (FileSystem/Type); sent until the agent reported it made.
+	FileSystem *FileSystem `json:"file_system,omitempty"`
+}
+
+// FileSystem is what mkfs makes: the type (ext4, xfs) and LINSTOR's
+// FileSystem/MkfsParams.
+type FileSystem struct {
+	Type       string `json:"type"`
+	MkfsParams string `json:"mkfs_params,omitempty"`
 }
 
 // Report is the node's actual state after an apply.
@@ -203,6 +213,8 @@ type VolumeReport struct {
 	UsableKib    int64  `json:"usable_kib"`
 	DiskState    string `json:"disk_state"`
 	Error        string `json:"error,omitempty"`
+	// FileSystem is the file system found on a volume that was to get one.
+	FileSystem string `json:"file_system,omitempty"`
 }
 
 // Disk states reported for volumes.

@@ -77,7 +77,9 @@ func checkName(name string) error {
 	return nil
 }
 
-// Create makes the volume's file and attaches it.
+// Create makes the volume's file and attaches it. An existing volume is
+// adopted as it is: growing it is Resize's, which also tells its loop
+// device the new size.
 func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeState, error) {
 	if err := checkName(v.Name); err != nil {
 		return storage.VolumeState{}, err
@@ -85,8 +87,10 @@ func (p *Pool) Create(ctx context.Context, v storage.Volume) (storage.VolumeStat
 	if err := p.checkDir(); err != nil {
 		return storage.VolumeState{}, err
 	}
-	if err := p.grow(v, os.O_CREATE); err != nil {
-		return storage.VolumeState{}, fmt.Errorf("create volume %s: %w", v.Name, err)
+	if _, err := os.Stat(p.path(v.Name)); errors.Is(err, os.ErrNotExist) {
+		if err := p.grow(v, os.O_CREATE); err != nil {
+			return storage.VolumeState{}, fmt.Errorf("create volume %s: %w", v.Name, err)
+		}
 	}
 	return p.attach(ctx, v.Name)
 }

@@ -110,7 +110,11 @@ func TestVolumesHoldBytes(t *testing.T) {
 			require.EqualValues(t, 16<<10, recv.UsableKib)
 			require.Less(t, recv.AllocatedKib, int64(1<<10), "a received volume keeps the holes")
 
-			// Grow online.
+			// Grow online: an existing volume is adopted as it is, and
+			// Resize grows it, its loop device too.
+			adopted, err := p.Create(ctx, storage.Volume{Name: name, SizeKib: 32 << 10})
+			require.NoError(t, err)
+			require.EqualValues(t, 16<<10, adopted.UsableKib, "Create leaves growing to Resize")
 			grown, err := p.Resize(ctx, storage.Volume{Name: name, SizeKib: 32 << 10})
 			require.NoError(t, err)
 			require.EqualValues(t, 32<<20, deviceSize(t, grown.DevicePath))
