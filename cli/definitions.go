@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"strata/apicall"
 	"strata/restapi"
 )
 
@@ -129,8 +133,50 @@ func (a *app) resourceDefinitionCommand() *cobra.Command {
 	del := verb("delete RESOURCE", "delete a resource definition with all its resources", aliasDelete, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
 		return a.write(cmd.Context(), http.MethodDelete, resourceDefinitionProps.path(args), nil)
 	})
+	var noWait bool
+	var cloneGroup, cloneExternal, cloneLayers string
+	clone := verb("clone SOURCE CLONE", "copy a resource definition with its resources and data into a new one", nil, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
+		body := map[string]any{"name": args[1]}
+		if cloneGroup != "" {
+			body["resource_group"] = cloneGroup
+		}
+		if cloneExternal != "" {
+			body["external_name"] = cloneExternal
+		}
+		if cloneLayers != "" {
+			body["layer_list"] = strings.Split(strings.ToUpper(cloneLayers), ",")
+		}
+		var started restapi.ResourceDefinitionCloneStarted
+		if _, err := a.query(cmd.Context(), http.MethodPost, resourceDefinitionProps.path(args[:1])+"/clone", nil, body, &started); err != nil {
+			return err
+		}
+		for !noWait {
+			var st restapi.ResourceDefinitionCloneStatus
+			if _, err := a.get(cmd.Context(), started.Location, nil, &st); err != nil {
+				return err
+			}
+			switch st.Status {
+			case "COMPLETE":
+				done, _ := json.Marshal(apicall.RcList{{RetCode: int64(apicall.Created), Message: fmt.Sprintf("Resource definition '%s' cloned from '%s'.", args[1], args[0])}})
+				return a.out.replies(done)
+			case "FAILED":
+				return &exitError{exitAPIError, fmt.Sprintf("Cloning '%s' into '%s' failed (workflow clone:%s).", args[0], args[1], strings.ToLower(args[1]))}
+			}
+			select {
+			case <-cmd.Context().Done():
+				return cmd.Context().Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		msgs, _ := json.Marshal(started.Messages)
+		return a.out.replies(msgs)
+	})
+	clone.Flags().BoolVar(&noWait, "no-wait", false, "answer once the clone started")
+	clone.Flags().StringVar(&cloneGroup, "resource-group", "", "resource group of the clone (default: the source's)")
+	clone.Flags().StringVar(&cloneExternal, "external-name", "", "external name of the clone")
+	clone.Flags().StringVarP(&cloneLayers, "layer-list", "l", "", "layer stack of the clone, such as drbd,storage")
 	c.AddCommand(a.autoPlaceCommand())
-	c.AddCommand(create, modify, list, del,
+	c.AddCommand(create, modify, list, del, clone,
 		a.drbdOptionsCommand("drbd-options", "set DRBD options of the definition's resources", resourceDefinitionProps, "Net", "Disk", "PeerDevice", "Resource", "Handlers"))
 	c.AddCommand(a.propsCommands(resourceDefinitionProps)...)
 	return c

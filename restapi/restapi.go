@@ -724,3 +724,32 @@ type KeyValueStore struct {
 	Name  string            `json:"name"`
 	Props map[string]string `json:"props"`
 }
+
+// ResourceDefinitionCloneRequest asks for a clone of a definition with
+// its data.
+type ResourceDefinitionCloneRequest struct {
+	Name              string            `json:"name"`
+	ExternalName      string            `json:"external_name,omitempty"`
+	UseZfsClone       bool              `json:"use_zfs_clone,omitempty"`
+	LayerList         []string          `json:"layer_list,omitempty"`
+	VolumePassphrases []string          `json:"volume_passphrases,omitempty"`
+	ResourceGroup     string            `json:"resource_group,omitempty"`
+	OverrideProps     map[string]string `json:"override_props,omitempty"`
+	DeleteProps       []string          `json:"delete_props,omitempty"`
+	DeleteNamespaces  []string          `json:"delete_namespaces,omitempty"`
+}
+
+// ResourceDefinitionCloneStarted answers a clone request: where its
+// status is.
+type ResourceDefinitionCloneStarted struct {
+	Location   string              `json:"location"`
+	SourceName string              `json:"source_name"`
+	CloneName  string              `json:"clone_name"`
+	Messages   []apicall.ApiCallRc `json:"messages,omitempty"`
+}
+
+// ResourceDefinitionCloneStatus is a clone's state: CLONING, FAILED or
+// COMPLETE.
+type ResourceDefinitionCloneStatus struct {
+	Status string `json:"status"`
+}

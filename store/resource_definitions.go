@@ -38,6 +38,7 @@ type ResourceDefinitionSpec struct {
 	DrbdSecret    string // empty: a random one
 	PeerSlots     *int32 // nil: PeerSlotsNewResource, the group's, or 7
 	TransportType string
+	Flags         Flags
 }
 
 func rdNotFound(name string) *Error {
@@ -99,7 +100,7 @@ func createResourceDefinition(tx *gorm.DB, spec ResourceDefinitionSpec) (Resourc
 	}
 	row := ResourceDefinitionRow{ResourceName: Key(spec.Name), ResourceDspName: spec.Name, UUID: uuid.NewString(),
 		ResourceGroupName: rg.ResourceGroupName, LayerStack: NewFlags(spec.LayerStack...), DrbdSecret: spec.DrbdSecret,
-		DrbdTransportType: spec.TransportType, CreateTimestamp: nowMs()}
+		DrbdTransportType: spec.TransportType, CreateTimestamp: nowMs(), Flags: spec.Flags}
 	if spec.ExternalName != "" {
 		ext := spec.ExternalName
 		row.ResourceExternalName = &ext

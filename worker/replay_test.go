@@ -163,6 +163,12 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodPost, "/v1/resource-definitions/data/snapshot-restore-volume-definition/snap1", `{"to_resource": "copy"}`)
 	call(http.MethodPost, "/v1/resource-definitions/data/snapshot-restore-resource/snap1", `{"to_resource": "copy", "nodes": ["alpha"]}`)
 	call(http.MethodDelete, "/v1/resource-definitions/data/snapshots/snap1", ``)
+	resp, err := http.Post(h.URL+"/v1/resource-definitions/data/clone", "application/json", strings.NewReader(`{"name": "data-clone"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	ids = append(ids, workflows.CloneID("data-clone"))
+	require.NoError(t, c.GetWorkflow(ctx, workflows.CloneID("data-clone"), "").Get(ctx, nil))
 	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"AutoSnapshot/RunEvery": "60"}}`)
 	ids = append(ids, workflows.AutoSnapshotSchedulesID)
 	// firstRun waits for the first run a schedule starts to end.

@@ -45,7 +45,7 @@ func Dial(ctx context.Context, hostPort, namespace string, timeout time.Duration
 var Workflows = []any{
 	workflows.DatabaseBackup, workflows.NodeSync, workflows.Deploy,
 	workflows.ToggleDisk, workflows.Activate, workflows.MakeAvailable, workflows.ResourceCreate, workflows.ResourceDelete, workflows.ResourceDefinitionDelete,
-	workflows.Autoplace, workflows.Spawn, workflows.NodeDelete,
+	workflows.Autoplace, workflows.Spawn, workflows.Clone, workflows.NodeDelete,
 	workflows.PhysicalStorage, workflows.DevicePool,
 	workflows.SnapshotCreate, workflows.SnapshotDelete, workflows.SnapshotRestore, workflows.SnapshotRollback,
 	workflows.AutoSnapshot, workflows.AutoSnapshotSchedules,

@@ -59,6 +59,9 @@ func MakeAvailableID(rd, node string, diskful bool) string {
 	return id("make-available", rd, node, map[bool]string{true: "diskful", false: "any"}[diskful])
 }
 
+// CloneID names the clone of a definition into target.
+func CloneID(target string) string { return id("clone", target) }
+
 // ActivateID names the activate or the deactivate of a resource.
 func ActivateID(rd, node string, active bool) string {
 	return id(map[bool]string{true: "activate", false: "deactivate"}[active], rd, node)
