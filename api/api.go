@@ -126,6 +126,7 @@ func New(d Deps) http.Handler {
 	s.registerErrorReports(h)
 	s.registerKeyValueStore(h)
 	s.registerClone(h)
+	s.registerSpaceReport(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	// Prometheus: the cluster under LINSTOR's exporter names, and Strata's own.

@@ -634,3 +634,17 @@ func TestDevicePoolKinds(t *testing.T) {
 	}
 	c.fail(http.StatusInternalServerError, apicall.FailInvldProvider, http.MethodPost, "/v1/physical-storage/alpha", `{"provider_kind": "EXT4", "device_paths": ["/dev/vdb"], "pool_name": "vg1"}`)
 }
+
+// linstor space-reporting query: the cluster's space, pool by pool.
+func TestSpaceReport(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	cluster(c)
+	require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), "alpha", "pool1", 300, 1000, nil))
+	require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), "bravo", "pool1", 100, 1000, nil))
+	var r SpaceReport
+	c.get("/v1/space-report", &r)
+	require.Regexp(t, `alpha\s+pool1\s+FILE_THIN\s+1000\s+300`, r.ReportText)
+	require.Contains(t, r.ReportText, "Total capacity: 2000 KiB, free: 400 KiB, used: 1600 KiB")
+	require.Contains(t, r.ReportText, "1 storage pools have not reported their capacity yet.", "charlie's")
+	require.NotContains(t, r.ReportText, "DfltDisklessStorPool")
+}

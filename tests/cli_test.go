@@ -133,6 +133,8 @@ func TestGuideCommands(t *testing.T) {
 	ok("resource-definition list", "rd_in_group", "my_verify_group")
 	ok("resource-definition delete backups", "deleted")
 
+	ok("space-reporting query", "Total capacity:")
+
 	// Key-value stores (linstor-csi's and the plug-ins' own state).
 	ok("key-value-store modify csi owner linstor-csi", "Successfully updated properties")
 	ok("kv list", "csi")
