@@ -250,6 +250,7 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		require.True(t, layered.LayerObject.Drbd.Connections["bravo"].Connected)
 		require.Equal(t, "STORAGE", layered.LayerObject.Children[0].Type)
 		require.Equal(t, "/dev/vg/backups_00000", layered.LayerObject.Children[0].Storage.StorageVolumes[0].DevicePath)
+		require.Equal(t, "/dev/vg/backups_00000", layered.LayerObject.Drbd.DrbdVolumes[0].BackingDevice, "the Proxmox plug-in reads the DRBD volumes' sizes here")
 
 		// Effective properties say where a value comes from.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)

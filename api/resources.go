@@ -56,6 +56,11 @@ func resourceJSON(r store.Resource) restapi.ResourceWithVolumes {
 		for peer, state := range r.DrbdConnections {
 			layer.Connections[peer] = restapi.DrbdConnection{Connected: state == "Connected", Message: state}
 		}
+		for _, v := range r.Volumes { // the Proxmox plug-in reads a volume's size here
+			if v.TopLayer == "DRBD" {
+				layer.DrbdVolumes = append(layer.DrbdVolumes, drbdVolume(v))
+			}
+		}
 		out.LayerObject = &restapi.ResourceLayer{Type: "DRBD", Drbd: layer, Children: []restapi.ResourceLayer{storage}}
 	}
 	return out
@@ -113,13 +118,19 @@ func volumeLayers(v store.Volume) []restapi.VolumeLayer {
 		return []restapi.VolumeLayer{{Type: "STORAGE", Data: storage}}
 	}
 	if v.BackingDevice == "" { // diskless: DRBD over nothing
-		return []restapi.VolumeLayer{{Type: "DRBD", Data: restapi.DrbdVolume{DevicePath: v.DevicePath, DiskState: v.DiskState}}}
+		return []restapi.VolumeLayer{{Type: "DRBD", Data: drbdVolume(v)}}
 	}
-	return []restapi.VolumeLayer{
-		{Type: "DRBD", Data: restapi.DrbdVolume{DevicePath: v.DevicePath, BackingDevice: v.BackingDevice, MetaDisk: "internal",
-			AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}},
-		{Type: "STORAGE", Data: storage},
+	return []restapi.VolumeLayer{{Type: "DRBD", Data: drbdVolume(v)}, {Type: "STORAGE", Data: storage}}
+}
+
+// drbdVolume is a volume's DRBD layer: over its backing device, or over
+// nothing (diskless).
+func drbdVolume(v store.Volume) restapi.DrbdVolume {
+	if v.BackingDevice == "" {
+		return restapi.DrbdVolume{DevicePath: v.DevicePath, DiskState: v.DiskState}
 	}
+	return restapi.DrbdVolume{DevicePath: v.DevicePath, BackingDevice: v.BackingDevice, MetaDisk: "internal",
+		AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}
 }
 
 func effectiveJSON(chain []store.PropsLevel) map[string]restapi.EffectiveProperty {

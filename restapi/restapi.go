@@ -282,6 +282,7 @@ type DrbdResource struct {
 	Connections    map[string]DrbdConnection `json:"connections,omitempty"`
 	PromotionScore int32                     `json:"promotion_score,omitempty"`
 	MayPromote     bool                      `json:"may_promote,omitempty"`
+	DrbdVolumes    []DrbdVolume              `json:"drbd_volumes,omitempty"`
 }
 
 // StorageLayer is a resource's STORAGE layer (LINSTOR's StorageResource).
