@@ -11,15 +11,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// golinstor, LINSTOR's own Go client (the one linstor-csi uses), drives
-// Strata unchanged.
+// golinstor is LINSTOR's own Go client (the one linstor-csi uses) on the
+// test's API.
+func (c *apiClient) golinstor() *lapi.Client {
+	u, err := url.Parse(c.srv.URL)
+	require.NoError(c.t, err)
+	cli, err := lapi.NewClient(lapi.BaseURL(u))
+	require.NoError(c.t, err)
+	return cli
+}
+
+// golinstor drives Strata unchanged.
 func TestGolinstorClient(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *apiClient) {
 		ctx := t.Context()
-		u, err := url.Parse(c.srv.URL)
-		require.NoError(t, err)
-		cli, err := lapi.NewClient(lapi.BaseURL(u))
-		require.NoError(t, err)
+		cli := c.golinstor()
+		var err error
 
 		port := int32(3366)
 		node := lapi.Node{Name: "csi-1", Type: "satellite", NetInterfaces: []lapi.NetInterface{{Name: "default", Address: net.ParseIP("10.0.0.1"), SatellitePort: port, SatelliteEncryptionType: "plain"}}}

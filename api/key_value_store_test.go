@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"testing"
 
 	linstor "github.com/LINBIT/golinstor"
@@ -18,10 +17,7 @@ import (
 func TestKeyValueStore(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *apiClient) {
 		ctx := t.Context()
-		u, err := url.Parse(c.srv.URL)
-		require.NoError(t, err)
-		cli, err := lapi.NewClient(lapi.BaseURL(u))
-		require.NoError(t, err)
+		cli := c.golinstor()
 
 		all, err := cli.KeyValueStore.List(ctx)
 		require.NoError(t, err)

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"testing"
 
 	linstor "github.com/LINBIT/golinstor"
@@ -20,10 +19,7 @@ import (
 func TestMakeAvailable(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *apiClient) {
 		ctx := t.Context()
-		u, err := url.Parse(c.srv.URL)
-		require.NoError(t, err)
-		cli, err := lapi.NewClient(lapi.BaseURL(u))
-		require.NoError(t, err)
+		cli := c.golinstor()
 		cluster(c)
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("delta", "10.0.0.4"))
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", nodeBody("echo", "10.0.0.5")) // no storage pool
@@ -67,7 +63,7 @@ func TestMakeAvailable(t *testing.T) {
 
 		// Refusals change nothing. A node with no pool that fits answers
 		// LINSTOR's not-found, on which linstor-csi falls back.
-		err = cli.Resources.MakeAvailable(ctx, "local", "echo", lapi.ResourceMakeAvailable{})
+		err := cli.Resources.MakeAvailable(ctx, "local", "echo", lapi.ResourceMakeAvailable{})
 		require.True(t, errors.Is(err, lapi.NotFoundError), "%v", err)
 		rc := c.fail(http.StatusNotFound, apicall.FailNotFound+10, http.MethodPost, "/v1/resource-definitions/local/resources/echo/make-available", `{}`)
 		require.Equal(t, "Autoplacer could not find diskful stor pool on node echo matching resource-groups autoplace-settings", rc.Message)

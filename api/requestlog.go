@@ -1,11 +1,14 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
 )
 
 // Every request is logged, so that an operator can see what a plug-in
@@ -34,16 +37,17 @@ func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			note := &workflowNote{}
-			rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			rec := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestWorkflows{}, note)))
+			status := cmp.Or(rec.Status(), http.StatusOK)
 			level := slog.LevelDebug
-			if rec.status >= 400 {
+			if status >= 400 {
 				level = slog.LevelInfo
 			}
 			if !log.Enabled(r.Context(), level) {
 				return
 			}
-			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
 				slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr)}
 			note.mu.Lock()
 			if len(note.ids) > 0 {
@@ -54,17 +58,3 @@ func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
 		})
 	}
 }
-
-// statusWriter remembers the status a handler answered with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
