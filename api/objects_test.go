@@ -649,3 +649,12 @@ func TestSpaceReport(t *testing.T) {
 	require.Contains(t, r.ReportText, "1 storage pools have not reported their capacity yet.", "charlie's")
 	require.NotContains(t, r.ReportText, "DfltDisklessStorPool")
 }
+
+// A storage pool definition with pools is refused as LINSTOR refuses it.
+func TestStoragePoolDefinitionInUse(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	cluster(c)
+	rc := c.fail(http.StatusInternalServerError, apicall.FailInUse, http.MethodDelete, "/v1/storage-pool-definitions/pool1", nil)
+	require.Equal(t, "Storage pool definition 'pool1' has still storage pools on node(s): 'alpha', 'bravo', 'charlie'.", rc.Message)
+	require.Equal(t, "Remove the storage pools first.", rc.Correction)
+}

@@ -121,14 +121,22 @@ func (s *Store) DeleteStorPoolDefinition(ctx context.Context, name string) (Stor
 		if row, err = takeStorPoolDefinition(tx, name); err != nil {
 			return err
 		}
-		var n int64
-		if err := tx.Model(&StoragePoolRow{}).Where("pool_name = ?", row.PoolName).Count(&n).Error; err != nil {
+		var nodes []string
+		if err := tx.Model(&StoragePoolRow{}).Where("pool_name = ?", row.PoolName).Order("node_name").Pluck("node_name", &nodes).Error; err != nil {
 			return err
 		}
-		if n > 0 {
+		if len(nodes) > 0 { // LINSTOR's text, with FAIL_IN_USE
+			names := make([]string, len(nodes))
+			for i, n := range nodes {
+				nr, err := takeNode(tx, n)
+				if err != nil {
+					return err
+				}
+				names[i] = nr.NodeDspName
+			}
 			return refuse(InUse, KindStorPoolDefinition,
-				fmt.Sprintf("Storage pool definition '%s' still has %d storage pools.", row.PoolDspName, n),
-				"Storage pools of this definition exist on nodes.", "Delete those storage pools first.")
+				fmt.Sprintf("Storage pool definition '%s' has still storage pools on node(s): '%s'.", row.PoolDspName, strings.Join(names, "', '")),
+				"", "Remove the storage pools first.")
 		}
 		if err := dropProps(tx, []string{StorPoolDefinitionInstance(name)}); err != nil {
 			return err
