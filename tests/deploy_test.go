@@ -163,7 +163,7 @@ func TestSpawnTwentyResourcesOnThreeAgents(t *testing.T) {
 
 	out, errOut, code := cliRun(t, env, "resource", "list", "--no-utf8", "-r", "site00")
 	require.Zero(t, code, errOut)
-	require.Regexp(t, `\| site00 +\| \w+ +\| 7000 +\| +\| Ok +\| UpToDate +\| 20`, out)
+	require.Regexp(t, `\| site00 +\| \w+ +\| 7000 +\| Unused +\| Ok +\| UpToDate +\| 20`, out, "the agents report storage-only resources, so their usage is known")
 
 	// Growing a volume definition grows the volumes on their nodes.
 	out, errOut, code = cliRun(t, env, "volume-definition", "set-size", "site01", "0", "24M")
