@@ -72,6 +72,9 @@ type Deps struct {
 	Keyring *masterkey.Keyring
 	// Log gets a line per request; nil: none.
 	Log *slog.Logger
+	// LogLevel is the controller's log level, changed at run time by
+	// controller set-log-level; nil: one of the API's own.
+	LogLevel *slog.LevelVar
 }
 
 type server struct {
@@ -98,11 +101,15 @@ func New(d Deps) http.Handler {
 	h := humachi.New(r, cfg)
 
 	d.Build = d.Build.filled()
+	if d.LogLevel == nil {
+		d.LogLevel = &slog.LevelVar{}
+	}
 	if d.Keyring == nil {
 		d.Keyring = &masterkey.Keyring{}
 	}
 	s := &server{Deps: d, resources: definitionView{build: resourcePieces}, snapshots: definitionView{build: snapshotPieces}}
 	s.registerController(h)
+	s.registerControllerConfig(h)
 	s.registerHealth(h)
 	s.registerNodes(h)
 	s.registerStoragePools(h)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"strata/apicall"
 	"strata/store"
 )
 
@@ -59,4 +60,36 @@ func TestRequestsAreLogged(t *testing.T) {
 	require.Regexp(t, `level=DEBUG .* path=/v1/resource-definitions/data/resources status=201 .* workflows=\[resource-create:data:alpha\]`, lines[5])
 	require.Contains(t, lines[6], `level=INFO msg="REST request" method=GET path=/v1/nodes/nobody status=404`)
 	require.NotContains(t, strings.Join(lines, "\n"), "hidden-value")
+}
+
+// controller set-log-level changes the log level at run time: the
+// request log's DEBUG lines appear once the level is DEBUG.
+func TestSetLogLevel(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	var out syncBuffer
+	d := operationsDeps(t, c.store)
+	d.LogLevel = &slog.LevelVar{}
+	d.Log = slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: d.LogLevel}))
+	srv := httptest.NewServer(New(d))
+	t.Cleanup(srv.Close)
+	c.srv = srv
+
+	var cfg ControllerConfig
+	c.get("/v1/controller/config", &cfg)
+	require.Equal(t, "INFO", cfg.Log.Level)
+	var nodes []any
+	c.get("/v1/nodes", &nodes)
+	require.NotContains(t, strings.Join(out.lines(), "\n"), "path=/v1/nodes ", "no DEBUG lines at INFO")
+
+	rcs := c.ok(http.StatusOK, http.MethodPut, "/v1/controller/config", `{"log": {"level_linstor": "DEBUG"}}`)
+	require.Equal(t, "Log level of the controller set to DEBUG.", rcs[0].Message)
+	require.Equal(t, slog.LevelDebug, d.LogLevel.Level())
+	c.get("/v1/controller/config", &cfg)
+	require.Equal(t, "DEBUG", cfg.Log.Level)
+	c.get("/v1/nodes", &nodes)
+	require.Contains(t, strings.Join(out.lines(), "\n"), `level=DEBUG msg="REST request" method=GET path=/v1/nodes status=200`)
+
+	c.fail(http.StatusBadRequest, apicall.APICallParseError&apicall.MaskCode, http.MethodPut, "/v1/controller/config", `{"log": {"level": "LOUD"}}`)
+	c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, "/v1/controller/config", `{}`)
+	require.Equal(t, slog.LevelDebug, d.LogLevel.Level(), "a refused change changes nothing")
 }

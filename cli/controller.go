@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -39,6 +40,10 @@ func (a *app) controllerCommand() *cobra.Command {
 	c.AddCommand(verb("backup-db NAME", "write a consistent copy of the embedded database into the controller's backup directory", nil, cobra.ExactArgs(1),
 		func(cmd *cobra.Command, args []string) error {
 			return a.startOperation(cmd.Context(), "/v1/controller/backup/db", map[string]string{"backup_name": args[0]}, cmd.ErrOrStderr())
+		}))
+	c.AddCommand(verb("set-log-level LEVEL", "change the controller's log level at run time (ERROR, WARN, INFO, DEBUG, TRACE)", nil, cobra.ExactArgs(1),
+		func(cmd *cobra.Command, args []string) error {
+			return a.write(cmd.Context(), http.MethodPut, "/v1/controller/config", map[string]any{"log": map[string]string{"level_linstor": strings.ToUpper(args[0])}})
 		}))
 	// The controller's property commands take the key right away.
 	props := controllerProps

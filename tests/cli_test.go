@@ -134,6 +134,7 @@ func TestGuideCommands(t *testing.T) {
 	ok("resource-definition delete backups", "deleted")
 
 	ok("space-reporting query", "Total capacity:")
+	ok("controller set-log-level debug", "Log level of the controller set to DEBUG.")
 
 	// Key-value stores (linstor-csi's and the plug-ins' own state).
 	ok("key-value-store modify csi owner linstor-csi", "Successfully updated properties")

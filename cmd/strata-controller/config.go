@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"strata/api"
 )
 
 // defaultConfigPath is read when it exists; --config names another file,
@@ -161,7 +162,7 @@ func (c *Config) httpEnabled() bool { return c.HTTP.Enabled == nil || *c.HTTP.En
 
 // validate checks what the file's syntax cannot.
 func (c *Config) validate() error {
-	if _, err := parseLevel(c.Logging.Level); err != nil {
+	if _, err := api.ParseLogLevel(c.Logging.Level); err != nil {
 		return err
 	}
 	if c.DataDir == "" {
@@ -189,25 +190,6 @@ func (c *Config) validate() error {
 		return errors.New("[temporal] dial_timeout and operation_wait must be positive")
 	}
 	return nil
-}
-
-// LevelTrace is the guide's TRACE level, below slog's DEBUG.
-const LevelTrace = slog.LevelDebug - 4
-
-func parseLevel(s string) (slog.Level, error) {
-	switch strings.ToUpper(s) {
-	case "ERROR":
-		return slog.LevelError, nil
-	case "WARN", "WARNING":
-		return slog.LevelWarn, nil
-	case "INFO", "":
-		return slog.LevelInfo, nil
-	case "DEBUG":
-		return slog.LevelDebug, nil
-	case "TRACE":
-		return LevelTrace, nil
-	}
-	return 0, fmt.Errorf("invalid log level %q: use ERROR, WARN, INFO, DEBUG or TRACE", s)
 }
 
 // dataPath is a file or directory inside the data directory.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"strata/api"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -40,9 +42,9 @@ operation_wait = "5s"
 	require.Equal(t, "127.0.0.1:3380", cfg.listenAddress())
 	require.Equal(t, 5*time.Second, cfg.Temporal.OperationWait.Duration)
 	require.Equal(t, 10*time.Second, cfg.Temporal.DialTimeout.Duration, "defaults stay where the file is silent")
-	level, err := parseLevel(cfg.Logging.Level)
+	level, err := api.ParseLogLevel(cfg.Logging.Level)
 	require.NoError(t, err)
-	require.Equal(t, LevelTrace, level)
+	require.Equal(t, api.LevelTrace, level)
 }
 
 func TestDefaultConfigPathMayBeMissing(t *testing.T) {
@@ -93,6 +95,6 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 	require.Equal(t, "DEBUG", cfg.Logging.Level)
 	require.Equal(t, "postgres://db/strata", cfg.DB.ConnectionURL)
 	require.Equal(t, "from-file", cfg.Encrypt.Passphrase, "the file wins over MASTER_PASSPHRASE, as in LINSTOR")
-	level, _ := parseLevel(cfg.Logging.Level)
+	level, _ := api.ParseLogLevel(cfg.Logging.Level)
 	require.Equal(t, slog.LevelDebug, level)
 }

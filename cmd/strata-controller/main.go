@@ -94,6 +94,7 @@ func newCommand() *cobra.Command {
 // controller is the set of running parts, stopped in reverse order.
 type controller struct {
 	log      *slog.Logger
+	level    *slog.LevelVar
 	store    *store.Store
 	temporal *embedded.Server
 	client   client.Client
@@ -109,11 +110,13 @@ type controller struct {
 const agentPollInterval = 2 * time.Second
 
 func run(ctx context.Context, cfg Config, addr string) error {
-	level, _ := parseLevel(cfg.Logging.Level)
+	level := &slog.LevelVar{} // controller set-log-level changes it
+	l, _ := api.ParseLogLevel(cfg.Logging.Level)
+	level.Set(l)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	started := time.Now()
 
-	c := &controller{log: log}
+	c := &controller{log: log, level: level}
 	defer c.stop()
 	if err := c.start(ctx, cfg, addr); err != nil {
 		return err
@@ -217,6 +220,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			Agents:        agents,
 			Keyring:       keyring,
 			Log:           c.log.With("component", "rest"),
+			LogLevel:      c.level,
 		})}
 	}
 	// A node whose agent comes online is sent its whole state.
