@@ -24,8 +24,9 @@ import (
 // two agents with FILE_THIN pools, on SQLite and PostgreSQL: CreateVolume
 // (resource group reconcile, definition with file system properties,
 // volume definition, autoplace), ControllerPublish/Unpublish (attach by
-// make-available), ControllerExpand, ListVolumes with health, GetCapacity
-// and DeleteVolume with its clean-up, which must leave nothing behind.
+// make-available), ControllerExpand, ListVolumes with health, GetCapacity,
+// in-cluster snapshots with a volume made from one (its file there), and
+// DeleteVolume with its clean-up, which must leave nothing behind.
 func TestLinstorCSIControllerFlows(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
@@ -40,7 +41,13 @@ func TestLinstorCSIControllerFlows(t *testing.T) {
 
 func csiFlows(t *testing.T, opts harness.ControllerOptions) {
 	ctx := context.Background()
-	dirs := map[string]string{"alpha": t.TempDir(), "bravo": t.TempDir()}
+	// The pools sit on a reflink file system, so that snapshots and
+	// volumes from them are real.
+	root := harness.ReflinkDir(t, 600)
+	dirs := map[string]string{"alpha": filepath.Join(root, "alpha"), "bravo": filepath.Join(root, "bravo")}
+	for _, d := range dirs {
+		require.NoError(t, os.Mkdir(d, 0o755))
+	}
 	t.Cleanup(func() { detachLoops(dirs) })
 	c := harness.StartController(t, opts)
 	u, err := url.Parse(c.URL)
@@ -171,37 +178,108 @@ func csiFlows(t *testing.T, opts harness.ControllerOptions) {
 	_, err = cli.Nodes.GetAll(ctx)
 	require.NoError(t, err)
 
-	// DeleteVolume: the volume definition first, then the resources, then
-	// the definition and group if nothing else uses them.
-	require.NoError(t, cli.ResourceDefinitions.DeleteVolumeDefinition(ctx, vol, 0))
+	// CreateSnapshot (in cluster): every resource's state is known, then
+	// the snapshot, ready once SUCCESSFUL. A file written first must be in
+	// the volume made from it.
+	mnt := t.TempDir()
+	run(t, "mount", v.DevicePath, mnt)
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "marker"), []byte("before the snapshot"), 0o644))
+	run(t, "umount", mnt)
+	const snap = "snapshot-7a1c"
 	ress, err = cli.Resources.GetAll(ctx, vol)
 	require.NoError(t, err)
 	for _, r := range ress {
-		require.NoError(t, cli.Resources.Delete(ctx, vol, r.NodeName))
+		require.NotNil(t, r.State, "linstor-csi refuses to snapshot a resource in unknown state")
 	}
-	ress, err = cli.Resources.GetAll(ctx, vol)
+	require.NoError(t, cli.Resources.CreateSnapshot(ctx, lapi.Snapshot{Name: snap, ResourceName: vol}))
+	eventually(t, 30*time.Second, "the snapshot is ready", func() bool {
+		sn, err := cli.Resources.GetSnapshot(ctx, vol, snap)
+		require.NoError(t, err)
+		return slices.Contains(sn.Flags, linstor.FlagSuccessful)
+	})
+	all, err := cli.Resources.GetSnapshotView(ctx) // ListSnapshots
 	require.NoError(t, err)
-	for _, r := range ress {
-		require.Contains(t, r.Flags, linstor.FlagDelete, "not deleting resource definition, found undeleted resource")
+	require.Len(t, all, 1)
+	require.Len(t, all[0].VolumeDefinitions, 1)
+	require.NotEmpty(t, all[0].Snapshots)
+
+	// Volume from snapshot (VolFromSnap): definition, volume definitions
+	// and one resource restored from the snapshot, then the placement.
+	const restored = "pvc-9e21"
+	require.NoError(t, cli.ResourceDefinitions.Create(ctx, lapi.ResourceDefinitionCreate{ResourceDefinition: lapi.ResourceDefinition{
+		Name: restored, ResourceGroupName: rgName, Props: map[string]string{"FileSystem/Type": "ext4"}}}))
+	sn, err := cli.Resources.GetSnapshot(ctx, vol, snap)
+	require.NoError(t, err)
+	vds, err = cli.ResourceDefinitions.GetVolumeDefinitions(ctx, restored)
+	require.NoError(t, err)
+	require.Empty(t, vds)
+	require.NoError(t, cli.Resources.RestoreVolumeDefinitionSnapshot(ctx, vol, snap, lapi.SnapshotRestore{ToResource: restored}))
+	require.NotEmpty(t, sn.Nodes)
+	require.NoError(t, cli.Resources.RestoreSnapshot(ctx, vol, snap, lapi.SnapshotRestore{ToResource: restored, Nodes: []string{sn.Nodes[0]}}))
+	_, err = cli.ResourceDefinitions.GetVolumeDefinition(ctx, restored, 0)
+	require.NoError(t, err)
+	require.NoError(t, cli.Resources.Autoplace(ctx, restored, lapi.AutoPlaceRequest{}))
+	var rv lapi.Volume
+	eventually(t, 30*time.Second, "the restored volume is there", func() bool {
+		rv, err = cli.Resources.GetVolume(ctx, restored, sn.Nodes[0], 0)
+		return err == nil && rv.DevicePath != "" && rv.State.DiskState == "UpToDate"
+	})
+	run(t, "mount", rv.DevicePath, mnt)
+	got, err := os.ReadFile(filepath.Join(mnt, "marker"))
+	run(t, "umount", mnt)
+	require.NoError(t, err, "the restored volume brings the snapshot's file system, not a new one")
+	require.Equal(t, "before the snapshot", string(got))
+
+	// DeleteSnapshot.
+	require.NoError(t, cli.Resources.DeleteSnapshot(ctx, vol, snap))
+	eventually(t, 30*time.Second, "the snapshot is gone", func() bool {
+		snaps, err := cli.Resources.GetSnapshots(ctx, vol)
+		require.NoError(t, err)
+		return len(snaps) == 0
+	})
+
+	// DeleteVolume, of both: the volume definition first, then the
+	// resources, then the definition and the group if nothing else uses
+	// them (the first delete finds the group still used).
+	deleteVolume := func(vol string) {
+		require.NoError(t, cli.ResourceDefinitions.DeleteVolumeDefinition(ctx, vol, 0))
+		ress, err := cli.Resources.GetAll(ctx, vol)
+		require.NoError(t, err)
+		for _, r := range ress {
+			require.NoError(t, cli.Resources.Delete(ctx, vol, r.NodeName))
+		}
+		ress, err = cli.Resources.GetAll(ctx, vol)
+		require.NoError(t, err)
+		for _, r := range ress {
+			require.Contains(t, r.Flags, linstor.FlagDelete, "not deleting resource definition, found undeleted resource")
+		}
+		snaps, err := cli.Resources.GetSnapshots(ctx, vol)
+		require.NoError(t, err)
+		require.Empty(t, snaps)
+		rd, err := cli.ResourceDefinitions.Get(ctx, vol)
+		require.NoError(t, err)
+		require.NoError(t, cli.ResourceDefinitions.Delete(ctx, vol))
+		if err := cli.ResourceGroups.Delete(ctx, rd.ResourceGroupName); err != nil {
+			require.True(t, lapi.IsApiCallError(err, linstor.FailExistsRscDfn), "linstor-csi leaves a group in use alone: %v", err)
+		}
 	}
-	snaps, err := cli.Resources.GetSnapshots(ctx, vol)
-	require.NoError(t, err)
-	require.Empty(t, snaps)
-	rd, err := cli.ResourceDefinitions.Get(ctx, vol)
-	require.NoError(t, err)
-	require.NoError(t, cli.ResourceDefinitions.Delete(ctx, vol))
-	require.NoError(t, cli.ResourceGroups.Delete(ctx, rd.ResourceGroupName))
+	deleteVolume(restored)
+	_, err = cli.ResourceGroups.Get(ctx, rgName)
+	require.NoError(t, err, "the group still holds the first volume")
+	deleteVolume(vol)
 
 	// Nothing is left behind: no definition, group, resource or file.
 	_, err = cli.ResourceDefinitions.Get(ctx, vol)
 	require.True(t, errors.Is(err, lapi.NotFoundError), "%v", err)
 	_, err = cli.ResourceGroups.Get(ctx, rgName)
 	require.True(t, errors.Is(err, lapi.NotFoundError), "%v", err)
+	_, err = cli.ResourceDefinitions.Get(ctx, restored)
+	require.True(t, errors.Is(err, lapi.NotFoundError), "%v", err)
 	eventually(t, 30*time.Second, "every volume file is gone", func() bool {
 		view, err := cli.Resources.GetResourceView(ctx)
 		require.NoError(t, err)
 		for _, dir := range dirs {
-			if files, _ := filepath.Glob(filepath.Join(dir, vol+"_*")); len(files) > 0 {
+			if files, _ := filepath.Glob(filepath.Join(dir, "pvc-*")); len(files) > 0 {
 				return false
 			}
 		}
