@@ -187,7 +187,7 @@ func (s *server) createStoragePool(ctx context.Context, node string, p restapi.S
 		return nil, failure(err, op, obj, refs)
 	}
 	out := success(apicall.Created, op, obj, fmt.Sprintf("New storage pool '%s' on node '%s' registered.", p.StoragePoolName, node), row.UUID, refs)
-	out.Body = append(out.Body, s.syncNode(ctx, node, wait)...)
+	out.Body = append(out.Body, s.syncNode(ctx, node, workflows.PoolSyncID(node, p.StoragePoolName), wait)...)
 	return out, nil
 }
 
@@ -195,11 +195,11 @@ func (s *server) createStoragePool(ctx context.Context, node string, p restapi.S
 // so that what the node now has (a new pool's capacity) is known when the
 // request is answered: a spawn right after a storage-pool create finds
 // the pool. A node that is not reached gets its state when it connects.
-func (s *server) syncNode(ctx context.Context, node string, wait time.Duration) apicall.RcList {
+func (s *server) syncNode(ctx context.Context, node, id string, wait time.Duration) apicall.RcList {
 	if s.Temporal == nil {
 		return nil
 	}
-	id, err := StartNodeSync(ctx, s.Temporal, s.taskQueue(), node)
+	_, err := startOrJoin(ctx, s.Temporal, s.taskQueue(), id, workflows.NodeSync, node)
 	if err == nil && wait == 0 {
 		return nil
 	}

@@ -103,6 +103,11 @@ func DeployID(rd string) string { return id("deploy", rd) }
 // NodeSyncID names the one sync of a node at a time.
 func NodeSyncID(node string) string { return id("node-sync", node) }
 
+// PoolSyncID names the push that follows a storage pool's create: its
+// own run, so that it does not join a node sync that read the node's
+// state before the pool was there.
+func PoolSyncID(node, pool string) string { return id("node-sync", node, "pool", pool) }
+
 // PhysicalStorageID names a listing of the nodes' unused disks.
 func PhysicalStorageID(nodes []string) string { return id("physical-storage", sortedList(nodes)) }
 
