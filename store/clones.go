@@ -1,10 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
-	"maps"
 
 	"gorm.io/gorm"
 )
@@ -41,25 +41,15 @@ func (s *Store) CreateClone(ctx context.Context, spec CloneSpec) (ResourceDefini
 		if err != nil {
 			return err
 		}
-		props = maps.Clone(props)
-		for _, k := range spec.Props.DeleteProps {
-			delete(props, k)
-		}
-		maps.Copy(props, spec.Props.OverrideProps)
-		rd := ResourceDefinitionSpec{Name: spec.Target, ExternalName: spec.ExternalName, ResourceGroup: spec.ResourceGroup, Props: props,
-			LayerStack: spec.LayerStack, TransportType: src.DrbdTransportType, Flags: NewFlags(FlagCloning)}
-		if rd.ResourceGroup == "" {
-			var rg ResourceGroupRow
-			if err := tx.Take(&rg, "resource_group_name = ?", src.ResourceGroupName).Error; err != nil {
-				return err
-			}
-			rd.ResourceGroup = rg.ResourceGroupDspName
-		}
+		rd := ResourceDefinitionSpec{Name: spec.Target, ExternalName: spec.ExternalName, ResourceGroup: cmp.Or(spec.ResourceGroup, src.ResourceGroupName),
+			Props: props, LayerStack: spec.LayerStack, TransportType: src.DrbdTransportType, Flags: NewFlags(FlagCloning)}
 		if len(rd.LayerStack) == 0 {
 			rd.LayerStack = src.LayerStack.List()
 		}
-		row, err = createResourceDefinition(tx, rd)
-		return err
+		if row, err = createResourceDefinition(tx, rd); err != nil {
+			return err
+		}
+		return applyProps(tx, ResourceDefinitionInstance(spec.Target), spec.Props)
 	})
 	return row, err
 }
