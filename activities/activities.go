@@ -67,7 +67,25 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 	if err := nodestate.Record(ctx, a.Store, node, deleting, rep); err != nil {
 		return err
 	}
-	return snapshotFailure(node, want, rep)
+	if err := snapshotFailure(node, want, rep); err != nil {
+		return err
+	}
+	return fileFailure(node, rep)
+}
+
+// fileFailure is the end of a push whose external files could not all
+// be written or deleted: final, as a path outside the agent's allowed
+// directories stays outside them.
+func fileFailure(node string, rep proto.Report) error {
+	if len(rep.FileErrors) == 0 {
+		return nil
+	}
+	var why []string
+	for _, path := range slices.Sorted(maps.Keys(rep.FileErrors)) {
+		why = append(why, fmt.Sprintf("external file %s: %s", path, rep.FileErrors[path]))
+	}
+	msg := fmt.Sprintf("node %s: %s", node, strings.Join(why, "; "))
+	return temporal.NewNonRetryableApplicationError(msg, "ExternalFileFailed", nil)
 }
 
 // snapshotFailure is the end of a push that could not suspend I/O or
@@ -154,18 +172,20 @@ func (a *Activities) ReconcileNodeQuorum(ctx context.Context, node string) error
 }
 
 // DeployReportInput is a finished deployment of a definition: its
-// workflow, the nodes it pushed, and those it could not reach, with why.
+// workflow, the nodes it pushed, those it could not reach and those
+// whose agent could not apply their state, with why.
 type DeployReportInput struct {
 	Resource, WorkflowID string
 	Nodes                []string
 	Failed               map[string]string
+	Refused              map[string]string
 }
 
 // DeployReport answers a finished deployment: the workflow that made it,
 // nodes that were not reached, and each volume a node reported as failed.
 func (a *Activities) DeployReport(ctx context.Context, in DeployReportInput) (apicall.RcList, error) {
 	refs := map[string]string{"RscDfn": in.Resource, "WorkflowId": in.WorkflowID}
-	rc := apicall.NewRc(apicall.InfoDeployed, 0, apicall.MaskRscDfn, fmt.Sprintf("Resource '%s' deployed on %d nodes.", in.Resource, len(in.Nodes)-len(in.Failed)))
+	rc := apicall.NewRc(apicall.InfoDeployed, 0, apicall.MaskRscDfn, fmt.Sprintf("Resource '%s' deployed on %d nodes.", in.Resource, len(in.Nodes)-len(in.Failed)-len(in.Refused)))
 	rc.Details, rc.ObjRefs = "By workflow "+in.WorkflowID+".", refs
 	out := apicall.RcList{rc}
 	for _, n := range in.Nodes {
@@ -173,6 +193,11 @@ func (a *Activities) DeployReport(ctx context.Context, in DeployReportInput) (ap
 			w := apicall.NewRc(apicall.WarnNodeNotReached, 0, apicall.MaskRscDfn, fmt.Sprintf("Node '%s' was not reached.", n))
 			w.Cause, w.Correction, w.ObjRefs = why, "It gets its state when its agent is back (node list shows it Online).", map[string]string{"Node": n, "WorkflowId": in.WorkflowID}
 			out = append(out, w)
+		}
+		if why, ok := in.Refused[n]; ok {
+			e := apicall.NewRc(apicall.FailUnknownError, 0, apicall.MaskRscDfn, fmt.Sprintf("Node '%s' could not apply its state.", n))
+			e.Cause, e.ObjRefs = why, map[string]string{"Node": n, "WorkflowId": in.WorkflowID}
+			out = append(out, e)
 		}
 	}
 	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{in.Resource}})

@@ -32,6 +32,8 @@ type Agent struct {
 	Log     *slog.Logger
 	// DrbdDir is where DRBD resource files go (DefaultDrbdDir if empty).
 	DrbdDir string
+	// Files says where external files may be written.
+	Files ExternalFiles
 
 	mu      sync.Mutex // one apply at a time
 	applied int64      // generation of the last state applied
@@ -81,7 +83,8 @@ func (a *Agent) Info(ctx context.Context) proto.Info {
 	}
 	c := a.capabilities(ctx)
 	return proto.Info{Version: a.Version, ProtocolVersion: proto.ProtocolVersion, Uname: uname,
-		Providers: c.providers, UnsupportedProviders: c.unsupportedProviders, Layers: c.layers, UnsupportedLayers: c.unsupportedLayers}
+		Providers: c.providers, UnsupportedProviders: c.unsupportedProviders, Layers: c.layers, UnsupportedLayers: c.unsupportedLayers,
+		ExternalFileDirs: a.Files.Dirs}
 }
 
 // provider opens a pool's provider.
@@ -191,6 +194,7 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 	})
 	rep.Resources = storageOnly(rep.Volumes, drbdWanted, refused)
 	a.applyDrbd(ctx, want.Node, drbdWanted, grown, suspend, a.capabilities(ctx), &rep)
+	rep.FileErrors = a.applyFiles(want.Files)
 	return rep
 }
 
@@ -403,6 +407,15 @@ func (a *Agent) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, a.Apply(r.Context(), want))
+	})
+	mux.HandleFunc("GET "+proto.PathExternalFile, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		st, err := ExternalFileStatus(q.Get("path"), q["alt"])
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
 	})
 	mux.HandleFunc("POST "+proto.PathBackupUpload, serveJob(a, a.Upload))
 	mux.HandleFunc("POST "+proto.PathBackupDownload, serveJob(a, a.Download))

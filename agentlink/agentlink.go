@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -239,6 +240,18 @@ func (l *Link) Disks(ctx context.Context, node string) ([]proto.Disk, error) {
 	}
 	var disks []proto.Disk
 	return disks, l.call(ctx, http.MethodGet, base+proto.PathPhysicalStorage, nil, &disks)
+}
+
+// ExternalFileStatus is where an external file is on the node, as its
+// agent finds it, and the SHA-256 of its content.
+func (l *Link) ExternalFileStatus(ctx context.Context, node, path string, altSuffixes []string) (proto.ExternalFileStatus, error) {
+	base, err := l.agentOf(ctx, node)
+	if err != nil {
+		return proto.ExternalFileStatus{}, err
+	}
+	q := url.Values{"path": {path}, "alt": altSuffixes}
+	var st proto.ExternalFileStatus
+	return st, l.call(ctx, http.MethodGet, base+proto.PathExternalFile+"?"+q.Encode(), nil, &st)
 }
 
 // CreateDevicePool has the node's agent make a device pool.

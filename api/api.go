@@ -132,6 +132,7 @@ func New(d Deps) http.Handler {
 	s.registerOperations(h)
 	s.registerErrorReports(h)
 	s.registerKeyValueStore(h)
+	s.registerExternalFiles(h)
 	s.registerClone(h)
 	s.registerSpaceReport(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)

@@ -38,6 +38,7 @@ const (
 	MaskRscGrp      uint64 = 0x440000
 	MaskVlmGrp      uint64 = 0x480000
 	MaskSnapshot    uint64 = 0x0C0000
+	MaskExtFiles    uint64 = 0x500000
 	MaskRemote      uint64 = 0x040000
 	MaskBackup      uint64 = 0x080000
 	MaskSchedule    uint64 = 0x540000
@@ -53,28 +54,31 @@ const (
 
 // LINSTOR's failure codes, with the error bits.
 const (
-	FailInvldNodeName        = 200 | MaskError
-	FailInvldNodeType        = 201 | MaskError
-	FailInvldRscName         = 202 | MaskError
-	FailInvldRscPort         = 203 | MaskError
-	FailInvldNodeID          = 204 | MaskError
-	FailInvldVlmNr           = 205 | MaskError
-	FailInvldVlmSize         = 206 | MaskError
-	FailInvldMinorNr         = 207 | MaskError
-	FailInvldStorPoolName    = 208 | MaskError
-	FailInvldNetName         = 209 | MaskError
-	FailInvldNetAddr         = 210 | MaskError
-	FailInvldNetPort         = 211 | MaskError
-	FailInvldNetType         = 212 | MaskError
-	FailInvldProp            = 213 | MaskError
-	FailInvldKvsName         = 223 | MaskError
-	FailInvldLayerStack      = 225 | MaskError
-	FailInvldProvider        = 227 | MaskError
-	FailInvldRequest         = 234 | MaskError
-	FailInvldRscGrpName      = 237 | MaskError
-	FailInvldSnapshotName    = 218 | MaskError
-	FailInvldCryptPassphrase = 216 | MaskError
-	FailInvldBackupConfig    = 238 | MaskError
+	FailInvldNodeName                 = 200 | MaskError
+	FailInvldNodeType                 = 201 | MaskError
+	FailInvldRscName                  = 202 | MaskError
+	FailInvldRscPort                  = 203 | MaskError
+	FailInvldNodeID                   = 204 | MaskError
+	FailInvldVlmNr                    = 205 | MaskError
+	FailInvldVlmSize                  = 206 | MaskError
+	FailInvldMinorNr                  = 207 | MaskError
+	FailInvldStorPoolName             = 208 | MaskError
+	FailInvldNetName                  = 209 | MaskError
+	FailInvldNetAddr                  = 210 | MaskError
+	FailInvldNetPort                  = 211 | MaskError
+	FailInvldNetType                  = 212 | MaskError
+	FailInvldProp                     = 213 | MaskError
+	FailInvldKvsName                  = 223 | MaskError
+	FailInvldDrbdProxyCompressionType = 222 | MaskError
+	FailInvldExtFileName              = 235 | MaskError
+	FailInvldExtFile                  = 236 | MaskError
+	FailInvldLayerStack               = 225 | MaskError
+	FailInvldProvider                 = 227 | MaskError
+	FailInvldRequest                  = 234 | MaskError
+	FailInvldRscGrpName               = 237 | MaskError
+	FailInvldSnapshotName             = 218 | MaskError
+	FailInvldCryptPassphrase          = 216 | MaskError
+	FailInvldBackupConfig             = 238 | MaskError
 
 	// FailNotFound and FailExists start LINSTOR's ranges of not-found and
 	// already-exists codes, one per kind of object.
@@ -85,6 +89,7 @@ const (
 	FailNotFoundSnapshotVlmDfn = 314 | MaskError
 	FailNotFoundSnapshot       = 315 | MaskError
 	FailNotFoundKvs            = 316 | MaskError
+	FailNotFoundExtFile        = 320 | MaskError
 	FailExistsSnapshotDfn      = 514 | MaskError
 	FailExistsCryptPassphrase  = 512 | MaskError
 	FailExistsRemote           = 527 | MaskError

@@ -129,7 +129,32 @@ func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeStat
 			st.Volumes = append(st.Volumes, pv)
 		}
 	}
+	if st.Files, err = l.files(ctx, rscs, rdByName); err != nil {
+		return proto.NodeState{}, nil, err
+	}
 	return st, deleting, nil
+}
+
+// files are the external files attached to the definitions of the
+// node's resources.
+func (l compiler) files(ctx context.Context, rscs []store.Resource, rdByName map[string]store.ResourceDefinition) ([]proto.ExternalFile, error) {
+	var paths []string
+	for _, r := range rscs {
+		paths = append(paths, store.AttachedFiles(rdByName[r.ResourceName].Props)...)
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	slices.Sort(paths)
+	files, err := l.store.ListExternalFiles(ctx, slices.Compact(paths)...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]proto.ExternalFile, len(files))
+	for i, f := range files {
+		out[i] = proto.ExternalFile{Path: f.Path, Content: f.Content, AltSuffixes: f.AltSuffixes}
+	}
+	return out, nil
 }
 
 // pushView keeps what one node state reads for every DRBD resource: the

@@ -726,6 +726,25 @@ type KeyValueStore struct {
 	Props map[string]string `json:"props"`
 }
 
+// ExternalFile is a file deployed to the nodes of the resource
+// definitions it is attached to; Content is base64.
+type ExternalFile struct {
+	Path        string   `json:"path,omitempty"`
+	Content     string   `json:"content,omitempty"`
+	AltSuffixes []string `json:"alt_suffixes,omitempty"`
+}
+
+// ExtFileCheckResult says whether a node's agent may write a path.
+type ExtFileCheckResult struct {
+	Allowed bool `json:"allowed"`
+}
+
+// ExtFileStatusResult is an external file as it is on a node.
+type ExtFileStatusResult struct {
+	ActualPath   string `json:"actual_path,omitempty"`
+	ContentMatch bool   `json:"content_match"`
+}
+
 // ResourceDefinitionCloneRequest asks for a clone of a definition with
 // its data.
 type ResourceDefinitionCloneRequest struct {

@@ -350,6 +350,15 @@ var migrations = []migration{
 	{14, "volumes: the file system the agent made on them (FileSystem/Type), once", []string{
 		`ALTER TABLE volumes ADD COLUMN file_system VARCHAR(16) NOT NULL DEFAULT ''`,
 	}},
+	{15, "external files: files the agents write on the nodes of the definitions they are attached to", []string{
+		// Attached by the definition property Files/<path> = True.
+		`CREATE TABLE external_files (
+			path         VARCHAR(4096) NOT NULL PRIMARY KEY,
+			uuid         VARCHAR(36)   NOT NULL,
+			content      TEXT          NOT NULL,
+			alt_suffixes TEXT          NOT NULL DEFAULT ''
+		)`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -138,10 +138,10 @@ func (o *operation) deploy(nodes []string, rds ...string) error {
 	if len(nodes) == 0 {
 		return nil
 	}
-	failed := causes(push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), nodes, &o.status))
+	failed, refused := byAgent(push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), nodes, &o.status))
 	for _, rd := range rds {
 		var replies apicall.RcList
-		in := activities.DeployReportInput{Resource: rd, WorkflowID: workflow.GetInfo(o.ctx).WorkflowExecution.ID, Nodes: nodes, Failed: failed}
+		in := activities.DeployReportInput{Resource: rd, WorkflowID: workflow.GetInfo(o.ctx).WorkflowExecution.ID, Nodes: nodes, Failed: failed, Refused: refused}
 		if err := workflow.ExecuteLocalActivity(o.ctx, a.DeployReport, in).Get(o.ctx, &replies); err != nil {
 			return err
 		}
@@ -190,16 +190,23 @@ func (o *operation) finish(err error) (Outcome, error) {
 	return Outcome{Replies: o.out}, nil
 }
 
-// causes are the messages of push failures.
-func causes(failed map[string]error) map[string]string {
-	if failed == nil {
-		return nil
-	}
-	out := make(map[string]string, len(failed))
+// byAgent splits failed pushes into the nodes that were not reached and
+// those whose agent answered that it could not apply the state (a final
+// failure, such as an external file outside its allowed directories),
+// each with why.
+func byAgent(failed map[string]error) (notReached, refused map[string]string) {
 	for n, err := range failed {
-		out[n] = cause(err)
+		var app *temporal.ApplicationError
+		m := &notReached
+		if errors.As(err, &app) && app.NonRetryable() && app.Type() != activities.NodeNotOnlineErrorType {
+			m = &refused
+		}
+		if *m == nil {
+			*m = map[string]string{}
+		}
+		(*m)[n] = cause(err)
 	}
-	return out
+	return notReached, refused
 }
 
 // notOnline tells whether a push failed because the node's agent is not

@@ -5,7 +5,7 @@ package proto
 // ProtocolVersion changes when controller and agents stop understanding
 // each other; a node whose agent speaks another version is shown as
 // OFFLINE(VERSION_MISMATCH).
-const ProtocolVersion = 3
+const ProtocolVersion = 4
 
 // Paths of the agent's HTTP API.
 const (
@@ -22,6 +22,9 @@ type Info struct {
 	UnsupportedProviders map[string][]string `json:"unsupported_providers,omitempty"`
 	Layers               []string            `json:"layers"`
 	UnsupportedLayers    map[string][]string `json:"unsupported_layers,omitempty"`
+	// ExternalFileDirs are the directories external files may be written
+	// to (LINSTOR's allowExtFiles).
+	ExternalFileDirs []string `json:"external_file_dirs,omitempty"`
 }
 
 // NodeState is the whole desired state of one node. The agent makes the
@@ -45,6 +48,31 @@ type NodeState struct {
 	// snapshot of them is taken; every other resource's I/O runs, so a
 	// node that missed the end of a snapshot resumes at its next state.
 	Suspended []string `json:"suspended,omitempty"`
+	// Files are the external files the node's resources deploy. A file
+	// the agent wrote before that is not here is deleted.
+	Files []ExternalFile `json:"files,omitempty"`
+}
+
+// ExternalFile is a file LINSTOR deploys to the nodes of the resource
+// definitions it is attached to: an absolute path in a directory the
+// agent allows, and its content. When the path with one of AltSuffixes
+// appended exists (a unit renamed to .disabled), that file is updated
+// instead.
+type ExternalFile struct {
+	Path        string   `json:"path"`
+	Content     []byte   `json:"content"`
+	AltSuffixes []string `json:"alt_suffixes,omitempty"`
+}
+
+// PathExternalFile answers where an external file (?path=) is on the
+// node and the SHA-256 of its content (ExternalFileStatus).
+const PathExternalFile = "/v1/external-file"
+
+// ExternalFileStatus is an external file as it is on the node: the path
+// it was found at (empty: nowhere) and its content's SHA-256 in hex.
+type ExternalFileStatus struct {
+	ActualPath string `json:"actual_path,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
 }
 
 // Snapshot is one volume's snapshot in a pool of the node.
@@ -162,6 +190,9 @@ type Report struct {
 	// SuspendFailed are resources whose I/O could not be suspended, with
 	// why.
 	SuspendFailed map[string]string `json:"suspend_failed,omitempty"`
+	// FileErrors are the external files that could not be written or
+	// deleted, by path, with why.
+	FileErrors map[string]string `json:"file_errors,omitempty"`
 }
 
 // SnapshotReport is a snapshot on the node, or why it is not there.

@@ -34,6 +34,7 @@ func main() {
 
 func newCommand() *cobra.Command {
 	var listen, drbdDir string
+	var files agent.ExternalFiles
 	var tlsFiles tlsconf.Files
 	cmd := &cobra.Command{
 		Use:           "strata-agent",
@@ -45,18 +46,20 @@ func newCommand() *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, listen, drbdDir, tlsFiles)
+			return serve(ctx, listen, drbdDir, files, tlsFiles)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":3366", "address the controller connects to (3367 is LINSTOR's for SSL)")
 	cmd.Flags().StringVar(&drbdDir, "drbd-dir", agent.DefaultDrbdDir, "where the DRBD resource files the agent renders are kept")
+	cmd.Flags().StringSliceVar(&files.Dirs, "allow-ext-files", nil, "directories external files may be written to, each a file's parent (LINSTOR's allowExtFiles)")
+	cmd.Flags().StringVar(&files.Record, "ext-files-record", agent.DefaultFilesRecord, "where the agent lists the external files it wrote")
 	cmd.Flags().StringVar(&tlsFiles.Cert, "tls-cert", "", "the agent's certificate (PEM): serve mutual TLS, for nodes of communication type SSL")
 	cmd.Flags().StringVar(&tlsFiles.Key, "tls-key", "", "the key of --tls-cert")
 	cmd.Flags().StringVar(&tlsFiles.CA, "tls-ca", "", "the CA that signed the controller's certificate")
 	return cmd
 }
 
-func serve(ctx context.Context, addr, drbdDir string, tlsFiles tlsconf.Files) error {
+func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles, tlsFiles tlsconf.Files) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var tlsConfig *tls.Config
 	if tlsFiles.Set() {
@@ -72,7 +75,7 @@ func serve(ctx context.Context, addr, drbdDir string, tlsFiles tlsconf.Files) er
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, DrbdDir: drbdDir}
+	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, DrbdDir: drbdDir, Files: files}
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,0 +1,248 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"strata/apicall"
+	"strata/restapi"
+	"strata/store"
+)
+
+// maxExternalFileKib bounds an external file's content: they are
+// configuration files (drbd-reactor plug-ins, systemd units), and each
+// node state carries the files of its resources.
+const maxExternalFileKib = 1024
+
+// ExtFilePath is an external file's name in a path: the file's absolute
+// path, URL-encoded (golinstor and the linstor client escape its '/').
+type ExtFilePath struct {
+	ExtFileName string `path:"extFileName"`
+}
+
+// path is the file's path, decoded once more as LINSTOR does, so that a
+// path the router left escaped (%2F) and one it decoded read the same.
+func (p ExtFilePath) path() string {
+	if d, err := url.PathUnescape(p.ExtFileName); err == nil {
+		return d
+	}
+	return p.ExtFileName
+}
+
+func extFileRefs(path string) map[string]string { return map[string]string{"ExtFile": path} }
+
+// checkExtFilePath refuses a path that is not absolute and clean, or
+// that holds control characters, as LINSTOR refuses it.
+func checkExtFilePath(path string, op uint64) error {
+	const obj = apicall.MaskExtFiles
+	switch {
+	case path == "":
+		return invalid(apicall.FailInvldExtFileName, op, obj, "The path must not be null or empty", "", "")
+	case !strings.HasPrefix(path, "/"):
+		return invalid(apicall.FailInvldExtFileName, op, obj, fmt.Sprintf("The path '%s' must be absolute", path), "", "Give the path from /, such as /etc/drbd-reactor.d/r1.toml.")
+	case filepath.Clean(path) != path || path == "/":
+		return invalid(apicall.FailInvldExtFileName, op, obj, fmt.Sprintf("Invalid external file name '%s'.", path), "The path is not clean: it has '..', '.', a repeated or trailing '/'.", "Give the file's plain absolute path.")
+	case len(path) > 4096 || strings.ContainsFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return invalid(apicall.FailInvldExtFileName, op, obj, "Invalid external file name.", "The path is longer than 4096 bytes or holds control characters.", "")
+	}
+	return nil
+}
+
+func checkAltSuffixes(suffixes []string, op uint64) error {
+	for _, s := range suffixes {
+		if s == "" || strings.Contains(s, "/") || strings.Contains(s, "..") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
+			return invalid(apicall.FailInvldExtFile, op, apicall.MaskExtFiles, fmt.Sprintf("Alternative suffixes must not contain path separators or '..': %s", s), "", "")
+		}
+	}
+	return nil
+}
+
+func externalFileJSON(f store.ExternalFile, content bool) restapi.ExternalFile {
+	out := restapi.ExternalFile{Path: f.Path, AltSuffixes: f.AltSuffixes}
+	if content {
+		out.Content = base64.StdEncoding.EncodeToString(f.Content)
+	}
+	return out
+}
+
+// unavailable is an answer LINSTOR gives with 503: a node's agent that
+// could not be asked.
+type unavailable struct{ apicall.RcList }
+
+func (unavailable) GetStatus() int                 { return http.StatusServiceUnavailable }
+func (u unavailable) MarshalJSON() ([]byte, error) { return json.Marshal(u.RcList) }
+
+// registerExternalFiles serves LINSTOR's external files: files (a
+// drbd-reactor plug-in, a systemd unit) registered once and attached to
+// resource definitions, which every node holding one of their resources
+// writes — only into the directories its agent allows (--allow-ext-files,
+// LINSTOR's allowExtFiles).
+func (s *server) registerExternalFiles(h huma.API) {
+	reg := func(id, method, path, summary string) huma.Operation {
+		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"developers"}}
+	}
+	huma.Register(h, reg("externalFileList", http.MethodGet, "/v1/files", "list the external files"),
+		func(ctx context.Context, in *struct {
+			Content bool `query:"content"`
+		}) (*struct{ Body []restapi.ExternalFile }, error) {
+			files, err := s.Store.ListExternalFiles(ctx)
+			if err != nil {
+				return nil, failure(err, 0, apicall.MaskExtFiles, nil)
+			}
+			out := make([]restapi.ExternalFile, len(files))
+			for i, f := range files {
+				out[i] = externalFileJSON(f, in.Content)
+			}
+			return &struct{ Body []restapi.ExternalFile }{out}, nil
+		})
+	huma.Register(h, reg("externalFileShow", http.MethodGet, "/v1/files/{extFileName}", "show an external file with its content"),
+		func(ctx context.Context, in *ExtFilePath) (*struct{ Body restapi.ExternalFile }, error) {
+			f, err := s.Store.GetExternalFile(ctx, in.path())
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			return &struct{ Body restapi.ExternalFile }{externalFileJSON(f, true)}, nil
+		})
+	huma.Register(h, reg("externalFileModify", http.MethodPut, "/v1/files/{extFileName}", "register or change an external file"),
+		func(ctx context.Context, in *struct {
+			ExtFilePath
+			OperationWaitParam
+			Body restapi.ExternalFile
+		}) (*rcOutput, error) {
+			const op, obj = apicall.MaskMod, apicall.MaskExtFiles
+			path := in.path()
+			refs := extFileRefs(path)
+			if err := checkExtFilePath(path, op); err != nil {
+				return nil, err
+			}
+			if err := checkAltSuffixes(in.Body.AltSuffixes, op); err != nil {
+				return nil, err
+			}
+			content, err := base64.StdEncoding.DecodeString(in.Body.Content)
+			if err != nil {
+				return nil, invalid(apicall.FailInvldExtFile, op, obj, "The content is not base64.", err.Error(), "Send the file's bytes base64-encoded.")
+			}
+			if len(content) > maxExternalFileKib*1024 {
+				return nil, invalid(apicall.FailInvldExtFile, op, obj, fmt.Sprintf("The content of %d bytes is too large.", len(content)), fmt.Sprintf("An external file holds at most %d KiB.", maxExternalFileKib), "")
+			}
+			created, id, attached, err := s.Store.SetExternalFile(ctx, path, store.ExternalFileChange{Content: content, AltSuffixes: in.Body.AltSuffixes})
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			code, msg := apicall.Modified, fmt.Sprintf("External file '%s' modified.", path)
+			if created {
+				code, msg = apicall.Created, fmt.Sprintf("External file '%s' registered.", path)
+			}
+			return s.deployAttached(ctx, success(code, op, obj, msg, id, refs).Body, op, obj, attached, in.wait(s.OperationWait))
+		})
+	huma.Register(h, reg("externalFileDelete", http.MethodDelete, "/v1/files/{extFileName}", "delete an external file from the nodes and the cluster"),
+		func(ctx context.Context, in *struct {
+			ExtFilePath
+			OperationWaitParam
+		}) (*rcOutput, error) {
+			const op, obj = apicall.MaskDel, apicall.MaskExtFiles
+			path := in.path()
+			id, attached, err := s.Store.DeleteExternalFile(ctx, path)
+			if err != nil {
+				return nil, failure(err, op, obj, extFileRefs(path))
+			}
+			if id == "" {
+				rc := apicall.NewRc(apicall.WarnNotFound, op, obj, fmt.Sprintf("External file: %s not found in LINSTOR database.", path))
+				return &rcOutput{apicall.RcList{rc}}, nil
+			}
+			out := success(apicall.Deleted, op, obj, fmt.Sprintf("External file: %s deleted.", path), id, extFileRefs(path)).Body
+			return s.deployAttached(ctx, out, op, obj, attached, in.wait(s.OperationWait))
+		})
+	huma.Register(h, reg("externalFileCheck", http.MethodGet, "/v1/files/{extFileName}/check/{node}", "tell whether a node's agent may write an external file"),
+		func(_ context.Context, in *struct {
+			ExtFilePath
+			Node string `path:"node"`
+		}) (*struct{ Body restapi.ExtFileCheckResult }, error) {
+			path := in.path()
+			allowed := false
+			if s.Agents != nil && checkExtFilePath(path, 0) == nil {
+				for _, d := range s.Agents.Status(in.Node).Info.ExternalFileDirs {
+					allowed = allowed || filepath.Clean(d) == filepath.Dir(path)
+				}
+			}
+			return &struct{ Body restapi.ExtFileCheckResult }{restapi.ExtFileCheckResult{Allowed: allowed}}, nil
+		})
+	huma.Register(h, reg("externalFileStatus", http.MethodGet, "/v1/files/{extFileName}/status/{node}", "show an external file as it is on a node"),
+		func(ctx context.Context, in *struct {
+			ExtFilePath
+			Node string `path:"node"`
+		}) (*struct{ Body restapi.ExtFileStatusResult }, error) {
+			f, err := s.Store.GetExternalFile(ctx, in.path())
+			if err != nil {
+				return nil, notFoundOnly(err)
+			}
+			if _, err := s.Store.GetNode(ctx, in.Node); err != nil {
+				return nil, notFoundOnly(err)
+			}
+			if s.Agents == nil {
+				return nil, unavailable{apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("No connection to satellite '%s'.", in.Node), "", "")}
+			}
+			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			st, err := s.Agents.ExternalFileStatus(qctx, in.Node, f.Path, f.AltSuffixes)
+			if err != nil {
+				return nil, unavailable{apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("Could not ask satellite '%s' for external file %s.", in.Node, f.Path), err.Error(), "Check the node with node list.")}
+			}
+			sum := sha256.Sum256(f.Content)
+			return &struct{ Body restapi.ExtFileStatusResult }{restapi.ExtFileStatusResult{ActualPath: st.ActualPath, ContentMatch: st.ActualPath != "" && st.SHA256 == hex.EncodeToString(sum[:])}}, nil
+		})
+	attach := func(id, method, summary string, on bool) {
+		huma.Register(h, reg(id, method, "/v1/resource-definitions/{resource}/files/{extFileName}", summary),
+			func(ctx context.Context, in *struct {
+				RdPath
+				ExtFilePath
+				OperationWaitParam
+			}) (*rcOutput, error) {
+				const op, obj = apicall.MaskMod, apicall.MaskRscDfn
+				path := in.path()
+				refs := map[string]string{"RscDfn": in.Resource, "ExtFile": path}
+				if err := checkExtFilePath(path, op); err != nil {
+					return nil, err
+				}
+				rd, err := s.Store.AttachExternalFile(ctx, in.Resource, path, on)
+				if err != nil {
+					return nil, failure(err, op, obj, refs)
+				}
+				msg := fmt.Sprintf("External file '%s' is deployed with resource definition '%s'.", path, rd)
+				if !on {
+					msg = fmt.Sprintf("External file '%s' is no longer deployed with resource definition '%s'.", path, rd)
+				}
+				return s.answerDeployed(ctx, success(apicall.Modified, op, obj, msg, "", refs).Body, op, obj, rd, nil, in.wait(s.OperationWait))
+			})
+	}
+	attach("resourceDeploy", http.MethodPost, "deploy an external file with a resource definition", true)
+	attach("resourceUndeploy", http.MethodDelete, "stop deploying an external file with a resource definition", false)
+}
+
+// deployAttached answers a change of an external file: its replies, then
+// the deployment of every definition it is attached to, whose nodes
+// write (or delete) it.
+func (s *server) deployAttached(ctx context.Context, out apicall.RcList, op, obj uint64, attached []string, wait time.Duration) (*rcOutput, error) {
+	for _, rd := range attached {
+		deployed, err := s.answerDeployed(ctx, nil, op, obj, rd, nil, wait)
+		if err != nil {
+			if l, ok := err.(apicall.RcList); ok {
+				return nil, append(out, l...)
+			}
+			return nil, err
+		}
+		out = append(out, deployed.Body...)
+	}
+	return replyOrFail(out)
+}
