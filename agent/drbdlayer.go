@@ -226,7 +226,8 @@ func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]pr
 // disks, adjusts DRBD to the file and has it use grown backing disks.
 func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols []*proto.VolumeReport, grown map[string]bool) error {
 	d := r.Drbd
-	res := drbd.Resource{Name: r.Name, Port: d.Port, Secret: d.Secret, Options: d.Options, PeerOptions: map[string]map[string]string{}, Paths: map[string][]drbd.Path{}}
+	res := drbd.Resource{Name: r.Name, Port: d.Port, Secret: d.Secret, Options: d.Options, PeerOptions: map[string]map[string]string{}, Paths: map[string][]drbd.Path{},
+		Proxy: map[string]int32{}, ProxyCompression: d.ProxyCompression}
 	var local *proto.DrbdNode
 	for i, n := range d.Nodes {
 		res.Nodes = append(res.Nodes, drbd.Node{Name: n.Host, NodeID: n.NodeID, Address: n.Address, Diskless: n.Diskless})
@@ -235,6 +236,9 @@ func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols 
 		}
 		for _, p := range d.Paths[n.Name] {
 			res.Paths[n.Host] = append(res.Paths[n.Host], drbd.Path{Local: p.Local, Peer: p.Peer})
+		}
+		if port, ok := d.Proxy[n.Name]; ok {
+			res.Proxy[n.Host] = port
 		}
 		if n.Name == node {
 			local = &d.Nodes[i]

@@ -18,7 +18,11 @@ type ConnPath struct {
 }
 
 func connectionJSON(a, b string, props map[string]string, flags store.Flags, port *int32) restapi.Connection {
-	return restapi.Connection{NodeA: a, NodeB: b, Props: props, Flags: flags.List(), Port: port}
+	c := restapi.Connection{NodeA: a, NodeB: b, Props: props, Flags: flags.List(), Port: port}
+	if flags.Has(store.FlagLocalDrbdProxy) {
+		c.DrbdProxyPortA, c.DrbdProxyPortB = port, port
+	}
+	return c
 }
 
 func (s *server) registerConnections(h huma.API) {
@@ -88,6 +92,7 @@ func (s *server) registerConnections(h huma.API) {
 		func(ctx context.Context, in *struct {
 			RdPath
 			ConnPath
+			OperationWaitParam
 			Body restapi.PropsModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskRscConn
@@ -96,6 +101,9 @@ func (s *server) registerConnections(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(apicall.Modified, op, obj, fmt.Sprintf("Resource connection of '%s' between nodes '%s' and '%s' modified.", in.Resource, in.NodeA, in.NodeB), row.UUID, refs), nil
+			out := success(apicall.Modified, op, obj, fmt.Sprintf("Resource connection of '%s' between nodes '%s' and '%s' modified.", in.Resource, in.NodeA, in.NodeB), row.UUID, refs).Body
+			// Both nodes get the connection's new options and paths.
+			return s.answerDeployed(ctx, out, op, obj, in.Resource, nil, in.wait(s.OperationWait))
 		})
+	s.registerDrbdProxy(h)
 }

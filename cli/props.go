@@ -101,6 +101,8 @@ var drbdOptions = map[string][]string{
 	"PeerDevice": {"resync-rate", "c-plan-ahead", "c-delay-target", "c-fill-target", "c-max-rate", "c-min-rate", "bitmap"},
 	"Resource": {"quorum", "quorum-minimum-redundancy", "on-no-quorum", "on-no-data-accessible", "on-suspended-primary-outdated",
 		"auto-promote", "cpu-mask", "peer-ack-window", "peer-ack-delay", "twopc-timeout"},
+	// Proxy: DRBD Proxy's own options (drbd-proxy options).
+	"Proxy": {"memlimit", "ping-timeout", "rcvbuf-size", "read-loops", "sndbuf-size"},
 	"Handlers": {"before-resync-target", "after-resync-target", "before-resync-source", "fence-peer", "unfence-peer", "split-brain",
 		"local-io-error", "quorum-lost", "pri-on-incon-degr", "pri-lost-after-sb", "initial-split-brain"},
 }

@@ -321,6 +321,9 @@ func (l compiler) layers(ctx context.Context, r store.Resource, rd store.Resourc
 		if strings.HasPrefix(k, "DrbdOptions/") {
 			d.Options[k] = e.Value
 		}
+		if k == store.KeyDrbdProxyCompressionType {
+			d.ProxyCompression = e.Value
+		}
 	}
 	for _, p := range peers {
 		n, err := view.nodeByKey(ctx, p.NodeName)
@@ -360,12 +363,8 @@ func (l compiler) connections(ctx context.Context, r store.Resource, d *proto.Dr
 	}
 	peerProps := map[string]map[string]string{} // by peer node key
 	add := func(a, b string, props map[string]string) {
-		peer := b
-		switch r.NodeName {
-		case a:
-		case b:
-			peer = a
-		default:
+		peer, ok := peerOf(r.NodeName, a, b)
+		if !ok {
 			return
 		}
 		if peerProps[peer] == nil {
@@ -376,13 +375,29 @@ func (l compiler) connections(ctx context.Context, r store.Resource, d *proto.Dr
 	for _, c := range nodeConns {
 		add(c.NodeNameSrc, c.NodeNameDst, c.Props)
 	}
+	proxied := map[string]int32{} // port, by peer node key
 	for _, c := range rscConns {
 		add(c.NodeNameSrc, c.NodeNameDst, c.Props)
+		if c.Flags.Has(store.FlagLocalDrbdProxy) && c.TCPPort != nil {
+			if peer, ok := peerOf(r.NodeName, c.NodeNameSrc, c.NodeNameDst); ok {
+				proxied[peer] = *c.TCPPort
+			}
+		}
 	}
 	d.PeerOptions, d.Paths = map[string]map[string]string{}, map[string][]proto.DrbdPath{}
 	local, err := view.nodeByKey(ctx, r.NodeName)
 	if err != nil {
 		return err
+	}
+	for peerKey, port := range proxied {
+		peer, err := view.nodeByKey(ctx, peerKey)
+		if err != nil {
+			return err
+		}
+		if d.Proxy == nil {
+			d.Proxy = map[string]int32{}
+		}
+		d.Proxy[peer.NodeDspName] = port
 	}
 	for peerKey, props := range peerProps {
 		peer, err := view.nodeByKey(ctx, peerKey)
@@ -417,6 +432,18 @@ func (l compiler) connections(ctx context.Context, r store.Resource, d *proto.Dr
 		}
 	}
 	return nil
+}
+
+// peerOf is the other end of connection a-b seen from node, if node is
+// one of its ends.
+func peerOf(node, a, b string) (string, bool) {
+	switch node {
+	case a:
+		return b, true
+	case b:
+		return a, true
+	}
+	return "", false
 }
 
 // interfaceAddress is the address of a node's net interface by name.

@@ -361,6 +361,27 @@ type Connection struct {
 	Props map[string]string `json:"props,omitempty"`
 	Flags []string          `json:"flags,omitempty"`
 	Port  *int32            `json:"port,omitempty"`
+	// DrbdProxyPortA and DrbdProxyPortB are the ports of a connection
+	// through DRBD Proxy, one per end (Strata's two are the same).
+	DrbdProxyPortA *int32 `json:"drbd_proxy_port_a,omitempty"`
+	DrbdProxyPortB *int32 `json:"drbd_proxy_port_b,omitempty"`
+}
+
+// DrbdProxyEnable optionally names the port of a connection through
+// DRBD Proxy.
+type DrbdProxyEnable struct {
+	Port       *int32 `json:"port,omitempty"`
+	PortSrc    *int32 `json:"port_src,omitempty"`
+	PortTarget *int32 `json:"port_target,omitempty"`
+}
+
+// DrbdProxyModify changes a definition's DRBD Proxy options and
+// compression.
+type DrbdProxyModify struct {
+	OverrideProps    map[string]string `json:"override_props,omitempty"`
+	DeleteProps      []string          `json:"delete_props,omitempty"`
+	CompressionType  *string           `json:"compression_type,omitempty"`
+	CompressionProps map[string]string `json:"compression_props,omitempty"`
 }
 
 type ControllerPropsModify struct {

@@ -134,33 +134,39 @@ func (s *Store) ModifyResourceConnection(ctx context.Context, rd, a, b string, m
 	}
 	var row ResourceConnectionRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		if err := twoEnds(KindResourceConnection, a, b); err != nil {
+		var err error
+		if row, err = resourceConnection(tx, rd, a, b); err != nil {
 			return err
-		}
-		r, err := takeResourceDefinition(tx, rd)
-		if err != nil {
-			return err
-		}
-		for _, n := range []string{a, b} {
-			if _, err := takeNode(tx, n); err != nil {
-				return err
-			}
-			if _, err := takeResource(tx, rd, n); err != nil {
-				return err
-			}
-		}
-		ka, kb := ordered(a, b)
-		ok, err := found(tx.Take(&row, "resource_name = ? AND node_name_src = ? AND node_name_dst = ?", r.ResourceName, ka, kb).Error)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			row = ResourceConnectionRow{ResourceName: r.ResourceName, NodeNameSrc: ka, NodeNameDst: kb, UUID: uuid.NewString()}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
 		}
 		return applyProps(tx, ResourceConnectionInstance(rd, a, b), m)
 	})
 	return row, err
+}
+
+// resourceConnection is the connection between the resources of rd on
+// nodes a and b, made when there is none.
+func resourceConnection(tx *gorm.DB, rd, a, b string) (ResourceConnectionRow, error) {
+	var row ResourceConnectionRow
+	if err := twoEnds(KindResourceConnection, a, b); err != nil {
+		return row, err
+	}
+	r, err := takeResourceDefinition(tx, rd)
+	if err != nil {
+		return row, err
+	}
+	for _, n := range []string{a, b} {
+		if _, err := takeNode(tx, n); err != nil {
+			return row, err
+		}
+		if _, err := takeResource(tx, rd, n); err != nil {
+			return row, err
+		}
+	}
+	ka, kb := ordered(a, b)
+	ok, err := found(tx.Take(&row, "resource_name = ? AND node_name_src = ? AND node_name_dst = ?", r.ResourceName, ka, kb).Error)
+	if err != nil || ok {
+		return row, err
+	}
+	row = ResourceConnectionRow{ResourceName: r.ResourceName, NodeNameSrc: ka, NodeNameDst: kb, UUID: uuid.NewString()}
+	return row, tx.Create(&row).Error
 }

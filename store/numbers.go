@@ -52,16 +52,30 @@ func lowestFree(used []int32, lo, hi int32) (int32, bool) {
 	return 0, false
 }
 
-// allocate picks a free number of column in table from the range held in
-// the controller property key.
-func allocate(tx *gorm.DB, model any, column, key, dflt string, kind Kind, what string, code uint64) (int32, error) {
+// numberColumn is a column that numbers of a pool are kept in.
+type numberColumn struct {
+	model  any
+	column string
+}
+
+// tcpPorts are where TCP ports are kept: the definitions' DRBD ports and
+// the ports of connections through DRBD Proxy share one pool.
+var tcpPorts = []numberColumn{{&ResourceDefinitionRow{}, "drbd_port"}, {&ResourceConnectionRow{}, "tcp_port"}}
+
+// allocate picks a free number of the range held in the controller
+// property key, one that none of the columns holds.
+func allocate(tx *gorm.DB, key, dflt string, kind Kind, what string, code uint64, in ...numberColumn) (int32, error) {
 	lo, hi, err := numberRange(tx, key, dflt)
 	if err != nil {
 		return 0, err
 	}
 	var used []int32
-	if err := tx.Model(model).Where(column+" BETWEEN ? AND ?", lo, hi).Pluck(column, &used).Error; err != nil {
-		return 0, err
+	for _, c := range in {
+		var some []int32
+		if err := tx.Model(c.model).Where(c.column+" BETWEEN ? AND ?", lo, hi).Pluck(c.column, &some).Error; err != nil {
+			return 0, err
+		}
+		used = append(used, some...)
 	}
 	n, ok := lowestFree(used, lo, hi)
 	if !ok {

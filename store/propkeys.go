@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,7 +39,7 @@ var propObject = map[Kind]string{
 var (
 	rulesByKey = func() map[string][]propRule {
 		m := map[string][]propRule{}
-		for _, r := range append(knownProps, unlistedProps...) {
+		for _, r := range slices.Concat(knownProps, unlistedProps, drbdProxyProps) {
 			m[r.key] = append(m[r.key], r)
 		}
 		return m
@@ -172,17 +173,22 @@ func PropertiesInfo(kind Kind) map[string]PropInfo {
 		if r.internal || !strings.Contains(","+r.objects+",", ","+obj+",") {
 			continue
 		}
-		value := r.values
-		switch r.typ {
-		case "range", "range-float":
-			lo, hi, _ := strings.Cut(r.values, "..")
-			value = "(" + lo + " - " + hi + ")"
-		case "symbol":
-			value = strings.ReplaceAll(r.values, " / ", "|")
-		}
-		out[r.key] = PropInfo{Info: r.info, PropType: r.typ, Value: value, Dflt: r.dflt, Unit: r.unit}
+		out[r.key] = r.propInfo()
 	}
 	return out
+}
+
+// propInfo is the rule as LINSTOR's properties info shows it.
+func (r propRule) propInfo() PropInfo {
+	value := r.values
+	switch r.typ {
+	case "range", "range-float":
+		lo, hi, _ := strings.Cut(r.values, "..")
+		value = "(" + lo + " - " + hi + ")"
+	case "symbol":
+		value = strings.ReplaceAll(r.values, " / ", "|")
+	}
+	return PropInfo{Info: r.info, PropType: r.typ, Value: value, Dflt: r.dflt, Unit: r.unit}
 }
 
 // PropertiesInfoEntities names, upper-case as LINSTOR's info/all answer

@@ -131,16 +131,16 @@ func createResourceDefinition(tx *gorm.DB, spec ResourceDefinitionSpec) (Resourc
 
 func drbdPort(tx *gorm.DB, want *int32) (*int32, error) {
 	if want == nil {
-		p, err := allocate(tx, &ResourceDefinitionRow{}, "drbd_port", KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceDefinition, "TCP port", apicall.FailPoolExhaustedTCPPort)
+		p, err := allocate(tx, KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceDefinition, "TCP port", apicall.FailPoolExhaustedTCPPort, tcpPorts...)
 		return &p, err
 	}
-	ok, err := found(tx.Take(&ResourceDefinitionRow{}, "drbd_port = ?", *want).Error)
+	used, err := tcpPortUsed(tx, *want)
 	if err != nil {
 		return nil, err
 	}
-	if ok {
+	if used {
 		e := refuse(Invalid, KindResourceDefinition, fmt.Sprintf("TCP port %d is already in use.", *want),
-			"Another resource definition uses this DRBD port.", "Choose another port, or leave it out to have one allocated.")
+			"Another resource definition or a connection through DRBD Proxy uses this port.", "Choose another port, or leave it out to have one allocated.")
 		e.Code = apicall.FailInvldRscPort
 		return nil, e
 	}

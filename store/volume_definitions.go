@@ -66,7 +66,7 @@ func createVolumeDefinition(tx *gorm.DB, rd string, spec VolumeDefinitionSpec) (
 	}
 	minor := spec.DrbdMinor
 	if minor == nil {
-		m, err := allocate(tx, &VolumeDefinitionRow{}, "drbd_minor", KeyMinorNrAutoRange, defaultMinorRange, KindVolumeDefinition, "DRBD minor number", apicall.FailPoolExhaustedMinorNr)
+		m, err := allocate(tx, KeyMinorNrAutoRange, defaultMinorRange, KindVolumeDefinition, "DRBD minor number", apicall.FailPoolExhaustedMinorNr, numberColumn{&VolumeDefinitionRow{}, "drbd_minor"})
 		if err != nil {
 			return VolumeDefinitionRow{}, err
 		}

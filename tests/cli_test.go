@@ -108,6 +108,14 @@ func TestGuideCommands(t *testing.T) {
 	out = ok("resource list-volumes", "pool_hdd", "pool_ssd", "DfltDisklessStorPool")
 	require.Equal(t, 6, strings.Count(out, "backups"), "two volumes on two nodes, and on the tie-breaker auto-quorum adds on a third (guide 2.15.3)")
 
+	// 2.13.3 DRBD Proxy on the connection between alpha and bravo.
+	ok("drbd-proxy enable alpha bravo backups", "DRBD Proxy enabled")
+	ok("drbd-proxy options backups --memlimit 100000000", "SUCCESS")
+	ok("drbd-proxy compression zlib backups --level 9", "SUCCESS")
+	ok("resource-definition list-properties backups", "DrbdProxy/CompressionType", "zlib", "DrbdOptions/ProxyCompression/level", "DrbdOptions/Proxy/memlimit")
+	fails("drbd-proxy compression zlib backups --level 10", 10, "The property 'DrbdOptions/ProxyCompression/level' with value '10' is invalid.")
+	ok("drbd-proxy disable alpha bravo backups", "DRBD Proxy disabled")
+
 	// 1.14.2 The autoplacer's settings (placement itself comes later).
 	ok("controller set-property Autoplacer/Weights/MaxFreeSpace 1", "SUCCESS")
 	for _, n := range []string{"node-0", "node-2"} {

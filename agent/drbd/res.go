@@ -33,6 +33,13 @@ type Resource struct {
 	// Paths are a connection's network paths, by the peer's name; none:
 	// one path between the nodes' addresses.
 	Paths map[string][]Path
+	// Proxy are the connections through DRBD Proxy on both nodes, with
+	// their port, by the peer's name: DRBD talks to its local proxy, the
+	// proxies to each other.
+	Proxy map[string]int32
+	// ProxyCompression is the proxy's compression plug-in (zlib, lzma,
+	// lz4, zstd), its options DrbdOptions/ProxyCompression/* of Options.
+	ProxyCompression string
 }
 
 // Path is one network path of a connection: this node's address and the
@@ -134,12 +141,26 @@ func Render(r Resource) (string, error) {
 				w(2, "{")
 				depth = 3
 			}
+			port, proxied := r.Proxy[n.Name]
+			if !proxied {
+				port = r.Port
+			}
 			for _, end := range []struct{ name, addr string }{{local.Name, p.Local}, {n.Name, p.Peer}} {
-				addr, err := address(end.addr, r.Port)
+				addr, err := address(end.addr, port)
 				if err != nil {
 					return "", fmt.Errorf("resource %s, node %s: %w", r.Name, end.name, err)
 				}
-				w(depth, "host %q address %s;", end.name, addr)
+				if !proxied {
+					w(depth, "host %q address %s;", end.name, addr)
+					continue
+				}
+				// DRBD connects to the proxy on its own node, which
+				// reaches the peer's proxy at the node's address.
+				w(depth, "host %q address 127.0.0.1:%d via proxy on %q", end.name, port, end.name)
+				w(depth, "{")
+				w(depth+1, "inside 127.0.0.2:%d;", port)
+				w(depth+1, "outside %s;", addr)
+				w(depth, "}")
 			}
 			if depth == 3 {
 				w(2, "}")
@@ -147,8 +168,40 @@ func Render(r Resource) (string, error) {
 		}
 		w(1, "}")
 	}
+	writeProxy(w, r)
 	w(0, "}")
 	return b.String(), nil
+}
+
+// writeProxy writes the proxy section: DRBD Proxy's options and its
+// compression plug-in, when the resource has either.
+func writeProxy(w func(int, string, ...any), r Resource) {
+	lines := options(r.Options, "Proxy")
+	plugin := r.ProxyCompression != "" && r.ProxyCompression != "none"
+	if len(lines) == 0 && !plugin {
+		return
+	}
+	w(1, "proxy")
+	w(1, "{")
+	for _, l := range lines {
+		w(2, "%s", l)
+	}
+	if plugin {
+		terms := []string{r.ProxyCompression}
+		prefix := "DrbdOptions/ProxyCompression/"
+		var keys []string
+		for k := range r.Options {
+			if strings.HasPrefix(k, prefix) {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			terms = append(terms, strings.TrimPrefix(k, prefix), quote(r.Options[k]))
+		}
+		writeBlock(w, 2, "plugin", []string{strings.Join(terms, " ") + ";"})
+	}
+	w(1, "}")
 }
 
 func (r Resource) node(name string) (Node, bool) {

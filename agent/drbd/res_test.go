@@ -110,3 +110,28 @@ func TestRenderedPathsAreValidDRBD(t *testing.T) {
 	require.Contains(t, out.String(), "drbdsetup new-path backups 1 ipv4:10.0.0.1:7000 ipv4:10.0.0.2:7000")
 	require.Contains(t, out.String(), "drbdsetup new-path backups 1 ipv4:192.168.1.1:7000 ipv4:192.168.1.2:7000")
 }
+
+// A connection through DRBD Proxy, as LINSTOR's satellites render it
+// (drbd-proxy enable, options, compression), checked by drbdadm: DRBD
+// talks to the proxy on its own node, the proxies to each other.
+func TestRenderedProxyIsValidDRBD(t *testing.T) {
+	r := resource(t)
+	r.Proxy = map[string]int32{"charlie": 7701}
+	r.ProxyCompression = "zlib"
+	r.Options["DrbdOptions/Proxy/memlimit"] = "100000000"
+	r.Options["DrbdOptions/ProxyCompression/level"] = "9"
+	res, err := Render(r)
+	require.NoError(t, err)
+	require.NoError(t, Check(context.Background(), execrun.Exec{}, "backups", res), "drbdadm accepts:\n%s", res)
+
+	r.Local, r.Nodes[0].Name = "node0", "node0"
+	golden, err := Render(r)
+	require.NoError(t, err)
+	path := filepath.Join("testdata", "backups-proxy.res")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(golden), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, string(want), golden)
+}

@@ -113,8 +113,15 @@ type Drbd struct {
 	PeerOptions map[string]map[string]string `json:"peer_options,omitempty"`
 	// Paths are a connection's network paths, by the peer's node; none:
 	// one path between the nodes' addresses.
-	Paths   map[string][]DrbdPath `json:"paths,omitempty"`
-	Nodes   []DrbdNode            `json:"nodes"`
+	Paths map[string][]DrbdPath `json:"paths,omitempty"`
+	// Proxy are the connections that run through DRBD Proxy on both
+	// nodes, with their port, by the peer's node; ProxyCompression is
+	// the proxy's compression plug-in (DrbdProxy/CompressionType), its
+	// options and the proxy's own are DrbdOptions/ProxyCompression/* and
+	// DrbdOptions/Proxy/* of Options.
+	Proxy            map[string]int32 `json:"proxy,omitempty"`
+	ProxyCompression string           `json:"proxy_compression,omitempty"`
+	Nodes            []DrbdNode       `json:"nodes"`
 	Volumes []DrbdVolume          `json:"volumes"`
 }
 
