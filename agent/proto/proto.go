@@ -122,7 +122,7 @@ type Drbd struct {
 	Proxy            map[string]int32 `json:"proxy,omitempty"`
 	ProxyCompression string           `json:"proxy_compression,omitempty"`
 	Nodes            []DrbdNode       `json:"nodes"`
-	Volumes []DrbdVolume          `json:"volumes"`
+	Volumes          []DrbdVolume     `json:"volumes"`
 }
 
 // DrbdNode is a node holding the resource. Host is its uname, which is
