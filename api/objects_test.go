@@ -596,6 +596,26 @@ func TestDefinitionLayers(t *testing.T) {
 		}
 		require.Equal(t, stack, got, name)
 	}
+
+	// Without layers of its own, a definition on a node without DRBD is
+	// storage only, and shown so.
+	cluster(c)
+	require.NoError(t, c.store.SetNodeAgentInfo(t.Context(), "alpha", "alpha", []string{"STORAGE"}))
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "local", "props": {"StorPoolName": "pool1"}}}`)
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/local/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+	stackOf := func(name string) []string {
+		var rds []restapi.ResourceDefinition
+		c.get("/v1/resource-definitions?resource_definitions="+name, &rds)
+		require.Len(t, rds, 1)
+		var got []string
+		for _, l := range rds[0].LayerData {
+			got = append(got, l.Type)
+		}
+		return got
+	}
+	require.Equal(t, []string{"DRBD", "STORAGE"}, stackOf("local"), "no resource yet: LINSTOR's default stack")
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/local/resources", `[{"resource": {"node_name": "alpha"}}]`)
+	require.Equal(t, []string{"STORAGE"}, stackOf("local"))
 }
 
 // resource create --layer-list: a node whose agent does not serve a layer

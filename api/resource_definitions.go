@@ -46,7 +46,10 @@ func nameFromExternal(ext string) string {
 	return n
 }
 
-func resourceDefinitionJSON(d store.ResourceDefinition) restapi.ResourceDefinition {
+// resourceDefinitionJSON is a definition as LINSTOR shows it; storageOnly
+// says its resources are storage only although it names no layers (one
+// of their nodes has no DRBD), so that its layers are shown as they are.
+func resourceDefinitionJSON(d store.ResourceDefinition, storageOnly bool) restapi.ResourceDefinition {
 	out := restapi.ResourceDefinition{Name: d.ResourceDspName, Props: d.Props, Flags: d.Flags.List(), UUID: d.UUID, ResourceGroupName: d.ResourceGroupDspName}
 	if d.ResourceExternalName != nil {
 		out.ExternalName = *d.ResourceExternalName
@@ -56,7 +59,11 @@ func resourceDefinitionJSON(d store.ResourceDefinition) restapi.ResourceDefiniti
 		drbd.Port = *d.DrbdPort
 	}
 	stack := d.LayerStack.List()
-	if len(stack) == 0 {
+	switch {
+	case len(stack) > 0:
+	case storageOnly:
+		stack = []string{"STORAGE"}
+	default:
 		stack = []string{"DRBD", "STORAGE"}
 	}
 	for _, l := range stack {
@@ -93,9 +100,13 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
 			}
 			rds = page(filter(rds, func(d store.ResourceDefinition) map[string]string { return d.Props }, in.Props), in.ListParams)
+			storageOnly, err := s.Store.StorageOnlyDefinitions(ctx)
+			if err != nil {
+				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
+			}
 			out := make([]restapi.ResourceDefinition, len(rds))
 			for i, d := range rds {
-				out[i] = resourceDefinitionJSON(d)
+				out[i] = resourceDefinitionJSON(d, storageOnly[d.ResourceName])
 			}
 			return &struct{ Body []restapi.ResourceDefinition }{out}, nil
 		})
@@ -105,7 +116,11 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			return &struct{ Body restapi.ResourceDefinition }{resourceDefinitionJSON(d)}, nil
+			storageOnly, err := s.Store.StorageOnlyDefinitions(ctx)
+			if err != nil {
+				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
+			}
+			return &struct{ Body restapi.ResourceDefinition }{resourceDefinitionJSON(d, storageOnly[d.ResourceName])}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceDefinitionCreate", Method: http.MethodPost, Path: "/v1/resource-definitions", Summary: "add a resource definition", Tags: []string{"developers"}, DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {

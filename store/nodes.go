@@ -240,6 +240,32 @@ func (s *Store) SetNodeAgentInfo(ctx context.Context, node, uname string, layers
 	})
 }
 
+// StorageOnlyDefinitions are the keys of the definitions without a
+// layer stack of their own whose resources are storage only: one of their
+// nodes does not serve DRBD (the stack each node is sent).
+func (s *Store) StorageOnlyDefinitions(ctx context.Context) (map[string]bool, error) {
+	db := s.DB.WithContext(ctx)
+	var nodes []NodeRow
+	if err := db.Find(&nodes).Error; err != nil {
+		return nil, err
+	}
+	noDrbd := map[string]bool{}
+	for _, n := range nodes {
+		noDrbd[n.NodeName] = !n.Serves("DRBD")
+	}
+	var rscs []ResourceRow
+	if err := db.Select("resource_name", "node_name").Where("resource_name IN (?)", db.Model(&ResourceDefinitionRow{}).Select("resource_name").Where("layer_stack = ?", "")).Find(&rscs).Error; err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, r := range rscs {
+		if noDrbd[r.NodeName] {
+			out[r.ResourceName] = true
+		}
+	}
+	return out, nil
+}
+
 // ServesLayer tells whether the agent of every node holding definition
 // rd serves layer (so that, for DRBD, its default layer stack is DRBD
 // over storage); false when no node holds it.
