@@ -274,6 +274,7 @@ func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols 
 	if _, err := adm.Write(ctx, r.Name, text); err != nil {
 		return err
 	}
+	fresh := map[int32]bool{} // volumes whose metadata this apply made
 	for _, v := range res.Volumes {
 		if v.Disk == "" {
 			continue
@@ -286,6 +287,7 @@ func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols 
 			if err := adm.CreateMetadata(ctx, r.Name, v.Nr, d.PeerSlots); err != nil {
 				return err
 			}
+			fresh[v.Nr] = true
 		}
 	}
 	if err := adm.Adjust(ctx, r.Name); err != nil {
@@ -305,5 +307,38 @@ func (a *Agent) drbdUp(ctx context.Context, node string, r proto.Resource, vols 
 			rv.BackingPath = ""
 		}
 	}
-	return nil
+	return a.drbdFileSystems(ctx, r, byNr, fresh)
+}
+
+// drbdFileSystems gives the new volumes of a DRBD resource the file
+// system the state asks for, on their DRBD device so that every replica
+// gets it: this node becomes Primary (forced: the new data is nobody's
+// yet, and becomes the sync source), makes them, and goes Secondary.
+func (a *Agent) drbdFileSystems(ctx context.Context, r proto.Resource, byNr map[int32]*proto.VolumeReport, fresh map[int32]bool) error {
+	var format []proto.DrbdVolume
+	for _, dv := range r.Drbd.Volumes {
+		if dv.FileSystem != nil && fresh[dv.VlmNr] {
+			format = append(format, dv)
+		}
+	}
+	if len(format) == 0 {
+		return nil
+	}
+	adm := a.adm()
+	if err := adm.Primary(ctx, r.Name, true); err != nil {
+		return fmt.Errorf("resource %s: become Primary to make its file system: %w", r.Name, err)
+	}
+	var failed error
+	for _, dv := range format {
+		fs, err := a.fileSystem(ctx, drbd.Device(dv.Minor), *dv.FileSystem, true)
+		if err != nil {
+			failed = fmt.Errorf("resource %s: file system of volume %d: %w", r.Name, dv.VlmNr, err)
+			break
+		}
+		byNr[dv.VlmNr].FileSystem = fs
+	}
+	if err := adm.Secondary(ctx, r.Name); err != nil && failed == nil {
+		failed = fmt.Errorf("resource %s: become Secondary after making its file system: %w", r.Name, err)
+	}
+	return failed
 }

@@ -147,3 +147,49 @@ func TestApplyRefusesLayersItDoesNotBuild(t *testing.T) {
 	assert.Contains(t, rep.Volumes[0].Error, "layer LUKS of resource secret is not applied by this agent yet")
 	assert.NoFileExists(t, filepath.Join(dir, "secret_00000.img"), "no storage is made for a stack that cannot be completed")
 }
+
+// A DRBD volume whose state asks for a file system gets it on its DRBD
+// device, so that every replica has it: only when its metadata is new,
+// made Primary for it (forced: the new data becomes the sync source),
+// then Secondary again; a volume with metadata already is never touched.
+func TestDrbdVolumeGetsItsFileSystemOnItsDevice(t *testing.T) {
+	ctx := context.Background()
+	dir, drbdDir := t.TempDir(), t.TempDir()
+	fake := execruntest.NewFakeRunner()
+	a := newAgent()
+	a.Run, a.DrbdDir = drbdMachine{fake}, drbdDir
+	a.Machine = fakeMachine([]string{"drbdadm"}, []string{"/proc/drbd"})
+	t.Cleanup(func() { fake.Reset(); a.Apply(ctx, drbdState(t, dir)) })
+
+	backing := filepath.Join(dir, "r1_00000.img")
+	resFile := filepath.Join(drbdDir, "r1.res")
+	getGI := "drbdmeta 1000 v09 " + backing + " internal --node-id=0 get-gi"
+	createMD := "drbdadm --config-file " + resFile + " --max-peers 7 -- --force create-md r1/0"
+	adjust := "drbdadm --config-file " + resFile + " adjust r1"
+	primary := "drbdadm --config-file " + resFile + " primary --force r1"
+	secondary := "drbdadm --config-file " + resFile + " secondary r1"
+	probe := "blkid -p -o value -s TYPE /dev/drbd1000"
+	mkfs := "mkfs.ext4 -E nodiscard /dev/drbd1000"
+	fake.FailCode(getGI, 255, "No valid meta data found").On(createMD, "").On(adjust, "").On(primary, "").On(secondary, "").
+		FailCode(probe, 2, "").FailCode("blkid -p /dev/drbd1000", 2, "").On(mkfs, "").
+		On("drbdsetup events2 --now", "exists resource name:r1 role:Secondary suspended:no\nexists device name:r1 volume:0 minor:1000 disk:UpToDate client:no quorum:yes\nexists -\n")
+
+	want := drbdState(t, dir, proto.Volume{Resource: "r1", VlmNr: 0, Pool: "pool1", SizeKib: 4096})
+	want.Resources[0].Drbd.Volumes[0].FileSystem = &proto.FileSystem{Type: "ext4", MkfsParams: "-E nodiscard"}
+	// mkfs made the file system: the next probe finds it.
+	fake.On(mkfs, "")
+	rep := a.Apply(ctx, want)
+	require.Empty(t, rep.Volumes[0].Error)
+	calls := strings.Join(fake.Calls(), "\n")
+	assert.Contains(t, calls, primary+"\n"+probe+"\n"+"blkid -p /dev/drbd1000\n"+mkfs, "Primary, then the probes, then mkfs on the DRBD device")
+	assert.Contains(t, calls, mkfs+"\n"+probe+"\n"+secondary, "Secondary after mkfs")
+	assert.NotContains(t, calls, "mkfs.ext4 -E nodiscard "+backing, "never on the backing device")
+
+	// Metadata there: the volume is not new, nothing is formatted.
+	fake.Reset()
+	fake.On(getGI, "0000000000000004:0000000000000000:0:0:0:0\n").On(adjust, "")
+	rep = a.Apply(ctx, want)
+	require.Empty(t, rep.Volumes[0].Error)
+	assert.NotContains(t, fake.Calls(), mkfs)
+	assert.NotContains(t, fake.Calls(), primary)
+}

@@ -231,6 +231,35 @@ func createOptions(rd store.ResourceDefinition, v store.Volume) *string {
 	return volumeProp(rd, v.VlmNr, key)
 }
 
+// formatsFileSystems says whether r is the resource of its definition
+// that makes the file systems of DRBD volumes, on its DRBD device, for
+// all replicas: the diskful one with the lowest DRBD node id.
+func formatsFileSystems(r store.Resource, peers []store.Resource) bool {
+	first := -1
+	for i, p := range peers {
+		if store.Diskless(p.Flags) || p.Flags.Has(store.FlagInactive) {
+			continue
+		}
+		if first < 0 || p.DrbdNodeID < peers[first].DrbdNodeID {
+			first = i
+		}
+	}
+	return first >= 0 && peers[first].NodeName == r.NodeName
+}
+
+// fileSystemMade says whether a replica of volume nr reported its file
+// system: it is made once, and replicated.
+func fileSystemMade(rscs []store.Resource, nr int32) bool {
+	for _, r := range rscs {
+		for _, v := range r.Volumes {
+			if v.VlmNr == nr && v.FileSystem != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // fileSystemProp is a FileSystem/* property of a volume: its volume
 // definition's, else its resource's, else its definition's.
 func fileSystemProp(rd store.ResourceDefinition, r store.Resource, nr int32, key string) string {
@@ -336,10 +365,16 @@ func (l compiler) layers(ctx context.Context, r store.Resource, rd store.Resourc
 		}
 		d.Nodes = append(d.Nodes, proto.DrbdNode{Name: n.NodeDspName, Host: host, NodeID: p.DrbdNodeID, Address: drbdAddress(n), Diskless: p.Flags.Has("DRBD_DISKLESS") || p.Flags.Has("DISKLESS")})
 	}
+	formats := formatsFileSystems(r, peers)
 	for _, vd := range rd.VolumeDefinitions {
-		if vd.DrbdMinor != nil {
-			d.Volumes = append(d.Volumes, proto.DrbdVolume{VlmNr: vd.VlmNr, Minor: *vd.DrbdMinor})
+		if vd.DrbdMinor == nil {
+			continue
 		}
+		dv := proto.DrbdVolume{VlmNr: vd.VlmNr, Minor: *vd.DrbdMinor}
+		if fs := fileSystemProp(rd, r, vd.VlmNr, store.KeyFileSystemType); fs != "" && formats && !fileSystemMade(peers, vd.VlmNr) {
+			dv.FileSystem = &proto.FileSystem{Type: fs, MkfsParams: fileSystemProp(rd, r, vd.VlmNr, store.KeyMkfsParams)}
+		}
+		d.Volumes = append(d.Volumes, dv)
 	}
 	if err := l.connections(ctx, r, d, view); err != nil {
 		return nil, err

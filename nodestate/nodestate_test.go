@@ -164,3 +164,31 @@ func TestDesiredStateCarriesConnectionOptionsAndPaths(t *testing.T) {
 	assert.Equal(t, []proto.DrbdPath{{Local: "10.0.0.2", Peer: "10.0.0.1"}, {Local: "192.168.1.2", Peer: "192.168.1.1"}}, want.Resources[0].Drbd.Paths["alpha"],
 		"seen from the other end")
 }
+
+// FileSystem/Type on a DRBD resource: only its diskful resource with the
+// lowest node id is told to make it, on its DRBD device (never on the
+// storage below), and nobody once one replica reported it made.
+func TestDrbdFileSystemIsMadeOnOneNodeOnce(t *testing.T) {
+	ctx := context.Background()
+	st := cluster(t)
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		serving(t, st, n, "DRBD", "STORAGE")
+	}
+	_, err := st.ModifyResourceDefinition(ctx, "data", store.ResourceDefinitionChange{Props: store.PropsModify{OverrideProps: map[string]string{store.KeyFileSystemType: "xfs"}}})
+	require.NoError(t, err)
+	told := func(node string) *proto.FileSystem {
+		want, _, err := Compile(ctx, st, node)
+		require.NoError(t, err)
+		require.Len(t, want.Resources, 1)
+		for _, v := range want.Volumes {
+			assert.Nil(t, v.FileSystem, "never on the storage below DRBD")
+		}
+		return want.Resources[0].Drbd.Volumes[0].FileSystem
+	}
+	assert.Equal(t, &proto.FileSystem{Type: "xfs"}, told("alpha"))
+	assert.Nil(t, told("bravo"))
+	assert.Nil(t, told("charlie"), "diskless")
+
+	require.NoError(t, st.SetFileSystems(ctx, "alpha", map[string]map[int32]string{store.Key("data"): {0: "xfs"}}))
+	assert.Nil(t, told("alpha"), "made once")
+}

@@ -146,6 +146,10 @@ type DrbdPath struct {
 type DrbdVolume struct {
 	VlmNr int32 `json:"vlm_nr"`
 	Minor int32 `json:"minor"`
+	// FileSystem is the file system the DRBD device gets when its
+	// metadata is new: sent to one node of the resource only, until one
+	// reported it made.
+	FileSystem *FileSystem `json:"file_system,omitempty"`
 }
 
 // Pool is a storage pool of the node with its properties
