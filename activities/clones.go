@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"go.temporal.io/sdk/temporal"
+
+	"strata/agent/proto"
 	"strata/apicall"
+	"strata/nodestate"
 	"strata/store"
 )
 
@@ -62,4 +66,70 @@ func (a *Activities) FinishClone(ctx context.Context, in FinishCloneInput) (Step
 		}
 		return Step{Replies: apicall.Success(apicall.Modified, op, obj, fmt.Sprintf("Resource definition '%s' cloned.", in.Target), row.UUID, refs)}, nil
 	})
+}
+
+// CloneByCopy says whether the clone of a definition copies its data (a
+// pool without snapshots holds it) instead of cloning a snapshot.
+func (a *Activities) CloneByCopy(ctx context.Context, source string) (bool, error) {
+	return a.Store.CloneByCopy(ctx, source)
+}
+
+// CopyCloneResources records the clone's volume definitions and its
+// resources on the source's nodes, in the source's pools; the step's
+// nodes are those the data is copied on.
+func (a *Activities) CopyCloneResources(ctx context.Context, in CloneInput) (Step, error) {
+	return a.once(ctx, func(ctx context.Context) (Step, error) {
+		const op, obj = apicall.MaskCrt, apicall.MaskRsc
+		refs := map[string]string{"RscDfn": in.Target, "SourceRscDfn": in.Source}
+		parts, err := a.Store.CopyDefinition(ctx, in.Source, in.Target)
+		if err != nil {
+			return refusal(err, op, obj, refs)
+		}
+		s := Step{Replies: apicall.Success(apicall.Created, op, obj, fmt.Sprintf("Resources of '%s' made on the %d nodes of '%s'; their data is copied.", in.Target, len(parts), in.Source), "", refs)}
+		for _, p := range parts {
+			s.Nodes = append(s.Nodes, p.Node)
+		}
+		return s, nil
+	})
+}
+
+// CopyCloneInput is the copy of a clone's data on one node.
+type CopyCloneInput struct {
+	Source, Target, Node string
+}
+
+// CopyCloneData has the node's agent copy each diskful volume of the
+// source into the clone's, reporting progress as it goes. Run again, it
+// copies again: the clone is nobody's data yet.
+func (a *Activities) CopyCloneData(ctx context.Context, in CopyCloneInput) error {
+	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{in.Target}, Nodes: []string{in.Node}})
+	if err != nil {
+		return err
+	}
+	if len(rscs) == 0 {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("the clone %s has no resource on node %s", in.Target, in.Node), "CloneGone", nil)
+	}
+	var vols []store.Volume
+	for _, v := range rscs[0].Volumes {
+		if v.StorPoolName != "" && !store.Diskless(rscs[0].Flags) {
+			vols = append(vols, v)
+		}
+	}
+	// The agent names volumes by the definitions' display names.
+	src, err := a.Store.GetResourceDefinition(ctx, in.Source)
+	if err != nil {
+		return err
+	}
+	report := a.progressReporter(ctx, len(vols))
+	for i, v := range vols {
+		pool, err := nodestate.Pool(ctx, a.Store, in.Node, v.StorPoolDspName)
+		if err != nil {
+			return err
+		}
+		job := proto.VolumeCopy{Pool: pool, Source: src.ResourceDspName, Target: rscs[0].ResourceDspName, VlmNr: v.VlmNr}
+		if _, err := a.Agents.Job(ctx, in.Node, proto.PathVolumeCopy, job, func(p proto.JobProgress) { report(i, p) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -421,6 +421,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST "+proto.PathBackupDownload, serveJob(a, a.Download))
 	mux.HandleFunc("POST "+proto.PathShipSend, serveJob(a, a.Send))
 	mux.HandleFunc("POST "+proto.PathShipReceive, serveJob(a, a.Receive))
+	mux.HandleFunc("POST "+proto.PathVolumeCopy, serveJob(a, a.CopyVolume))
 	mux.HandleFunc("GET "+proto.PathPhysicalStorage, func(w http.ResponseWriter, r *http.Request) {
 		disks, err := a.Disks(r.Context())
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
@@ -101,4 +102,111 @@ func CloneSnapshot(target string) string {
 	h := fnv.New32a()
 	h.Write([]byte(target))
 	return fmt.Sprintf("clone-%s-%08x", target[:33], h.Sum32())
+}
+
+// CloneByCopy says whether a clone of rd copies its data instead of
+// cloning a snapshot: a diskful volume of it is in a pool that cannot
+// take snapshots (as its agent probed it).
+func (s *Store) CloneByCopy(ctx context.Context, rd string) (bool, error) {
+	db := s.DB.WithContext(ctx)
+	var pools []StoragePoolRow
+	err := db.Where("(node_name, pool_name) IN (?)", db.Model(&VolumeRow{}).Select("volumes.node_name", "volumes.stor_pool_name").
+		Joins("JOIN resources ON resources.resource_name = volumes.resource_name AND resources.node_name = volumes.node_name").
+		Where("volumes.resource_name = ? AND resources.flags NOT LIKE ?", Key(rd), "%"+FlagDelete+"%")).Find(&pools).Error
+	if err != nil {
+		return false, err
+	}
+	for _, p := range pools {
+		if p.DriverName != ProviderDiskless && (p.SupportsSnapshots == nil || !*p.SupportsSnapshots) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// CopyPart is a node of a clone made by copying: the diskful volumes
+// whose data its agent copies, with the pool each is in.
+type CopyPart struct {
+	Node    string
+	Volumes map[int32]string
+}
+
+// CopyDefinition gives the clone to the volume definitions of src and,
+// on each node holding a resource of src (tie-breakers left to
+// auto-quorum), a resource with each volume in the pool of the source's
+// volume. It answers the nodes with the volumes to copy.
+func (s *Store) CopyDefinition(ctx context.Context, src, to string) ([]CopyPart, error) {
+	var parts []CopyPart
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		parts = nil
+		from, err := takeResourceDefinition(tx, src)
+		if err != nil {
+			return err
+		}
+		target, err := takeResourceDefinition(tx, to)
+		if err != nil {
+			return err
+		}
+		var vds []VolumeDefinitionRow
+		if err := tx.Where("resource_name = ?", from.ResourceName).Order("vlm_nr").Find(&vds).Error; err != nil {
+			return err
+		}
+		for _, vd := range vds {
+			props, err := readProps(tx, VolumeDefinitionInstance(from.ResourceName, vd.VlmNr))
+			if err != nil {
+				return err
+			}
+			nr := vd.VlmNr
+			if _, err := createVolumeDefinition(tx, to, VolumeDefinitionSpec{VlmNr: &nr, SizeKib: vd.VlmSize, Props: props}); err != nil {
+				return err
+			}
+		}
+		var rscs []ResourceRow
+		if err := tx.Where("resource_name = ?", from.ResourceName).Order("node_name").Find(&rscs).Error; err != nil {
+			return err
+		}
+		for _, r := range rscs {
+			if r.Flags.Has(FlagDelete) || r.Flags.Has(FlagTieBreaker) {
+				continue
+			}
+			props, err := readProps(tx, ResourceInstance(from.ResourceName, r.NodeName))
+			if err != nil {
+				return err
+			}
+			var flags []string
+			for _, f := range r.Flags.List() {
+				if Diskless(NewFlags(f)) {
+					flags = append(flags, f)
+				}
+			}
+			row, err := createResource(tx, target, ResourceSpec{Node: r.NodeName, Props: props, Flags: NewFlags(flags...)}, nil)
+			if err != nil {
+				return err
+			}
+			var vols []VolumeRow
+			if err := tx.Where("resource_name = ? AND node_name = ?", from.ResourceName, r.NodeName).Order("vlm_nr").Find(&vols).Error; err != nil {
+				return err
+			}
+			part := CopyPart{Node: nodeDspName(tx, r.NodeName), Volumes: map[int32]string{}}
+			for _, v := range vols {
+				if err := tx.Create(&VolumeRow{ResourceName: row.ResourceName, NodeName: row.NodeName, VlmNr: v.VlmNr, UUID: uuid.NewString(), StorPoolName: v.StorPoolName}).Error; err != nil {
+					return err
+				}
+				if poolProvider(tx, r.NodeName, v.StorPoolName) != ProviderDiskless {
+					part.Volumes[v.VlmNr] = poolDspName(tx, v.StorPoolName)
+				}
+			}
+			parts = append(parts, part)
+		}
+		return nil
+	})
+	return parts, err
+}
+
+func nodeDspName(tx *gorm.DB, key string) string {
+	var n NodeRow
+	if tx.Take(&n, "node_name = ?", key).Error != nil {
+		return key
+	}
+	return n.NodeDspName
 }

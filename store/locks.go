@@ -138,6 +138,14 @@ type SlotKind struct {
 // once; Strata's is 2.
 var BackupShipping = SlotKind{Name: "backup-shipping", Property: "BackupShipping/MaxConcurrentBackupsPerNode", Default: 2}
 
+// CloneCopying slots bound the clones a node copies at once
+// (KeyMaxConcurrentCopies), for pools without snapshots.
+var CloneCopying = SlotKind{Name: "clone-copying", Property: KeyMaxConcurrentCopies, Default: 2}
+
+// KeyMaxConcurrentCopies is Strata's limit of the volumes of clones a
+// node copies at once.
+const KeyMaxConcurrentCopies = "Clone/MaxConcurrentCopiesPerNode"
+
 // SlotLimit is how many slots of kind a node has: the property on the
 // node, else on the controller, else the kind's default; negative for no
 // limit.

@@ -71,18 +71,29 @@ func TestCloneCopiesTheData(t *testing.T) {
 	_, err = cli.ResourceDefinitions.CloneStatus(ctx, "db", "other")
 	require.True(t, errors.Is(err, lapi.NotFoundError), "%v", err)
 
-	// A pool without reflinks takes no snapshot: the clone fails, visibly.
+	// A pool without reflinks takes no snapshot: the agent copies the
+	// data instead, and the copy stays thin.
 	plain := t.TempDir()
 	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "plain", "provider_kind": "FILE_THIN",
 		"props": map[string]string{"StorDriver/StorPoolName": plain}}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "flat", "props": map[string]string{"StorPoolName": "plain"}}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-definitions/flat/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 8 << 10}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/flat/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 64 << 10}}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/resource-definitions/flat/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
 	eventually(t, 30*time.Second, "flat deployed", func() bool { return ready(t, c, "flat", 1) })
+	flat := fill(t, c, "flat", 0x5A)
 	_, err = cli.ResourceDefinitions.Clone(ctx, "flat", lapi.ResourceDefinitionCloneRequest{Name: "flat-copy"})
 	require.NoError(t, err)
-	eventually(t, 60*time.Second, "the clone fails", func() bool { return status("flat", "flat-copy") == clonestatus.Failed })
+	eventually(t, 60*time.Second, "the copy completes", func() bool { return status("flat", "flat-copy") == clonestatus.Complete })
+	require.Equal(t, map[string][32]byte{"alpha": flat}, checksums(t, c, "flat-copy"))
 	snaps, err = cli.Resources.GetSnapshots(ctx, "flat")
 	require.NoError(t, err)
-	require.Empty(t, snaps, "no snapshot is left behind")
+	require.Empty(t, snaps, "no snapshot is taken")
+	var vols []struct {
+		AllocatedSizeKib int64 `json:"allocated_size_kib"`
+	}
+	code, err = c.Do(ctx, http.MethodGet, "/v1/resource-definitions/flat-copy/resources/alpha/volumes", nil, &vols)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, vols, 1)
+	require.Less(t, vols[0].AllocatedSizeKib, int64(16<<10), "4 MiB written of 64 MiB: the zeros are not")
 }

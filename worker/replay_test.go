@@ -169,6 +169,17 @@ func TestRecordHistories(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 	ids = append(ids, workflows.CloneID("data-clone"))
 	require.NoError(t, c.GetWorkflow(ctx, workflows.CloneID("data-clone"), "").Get(ctx, nil))
+	// A clone in a pool without reflinks copies the data.
+	call(http.MethodPost, "/v1/nodes/alpha/storage-pools", fmt.Sprintf(`{"storage_pool_name": "plain", "provider_kind": "FILE_THIN", "props": {"StorDriver/FileDir": %q}}`, t.TempDir()))
+	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "flat", "props": {"StorPoolName": "plain"}}}`)
+	call(http.MethodPost, "/v1/resource-definitions/flat/volume-definitions", `{"volume_definition": {"size_kib": 10240}}`)
+	call(http.MethodPost, "/v1/resource-definitions/flat/resources", `[{"resource": {"node_name": "alpha"}}]`)
+	resp, err = http.Post(h.URL+"/v1/resource-definitions/flat/clone", "application/json", strings.NewReader(`{"name": "flat-clone"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	ids = append(ids, workflows.CloneID("flat-clone"))
+	require.NoError(t, c.GetWorkflow(ctx, workflows.CloneID("flat-clone"), "").Get(ctx, nil))
 	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"AutoSnapshot/RunEvery": "60"}}`)
 	ids = append(ids, workflows.AutoSnapshotSchedulesID)
 	// firstRun waits for the first run a schedule starts to end.

@@ -1,9 +1,14 @@
 package workflows
 
 import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"strata/activities"
+	"strata/apicall"
 	"strata/store"
 )
 
@@ -12,7 +17,8 @@ import (
 // is recorded (CLONING), a snapshot of the source is taken, the clone's
 // volume definitions and resources are made from it on the same nodes
 // (reflinks and thin clones where the pools have them), the snapshot
-// goes, and the clone ends COMPLETE or FAILED.
+// goes, and the clone ends COMPLETE or FAILED. Where a pool cannot take
+// snapshots, the agents copy the data instead.
 func Clone(ctx workflow.Context, in activities.CloneInput) (Outcome, error) {
 	locks := definitionLocks([]store.SnapshotRef{{Resource: in.Source}, {Resource: in.Target}})
 	return locked(ctx, "cloning", locks, func(o *operation) error {
@@ -20,18 +26,75 @@ func Clone(ctx workflow.Context, in activities.CloneInput) (Outcome, error) {
 		if _, ok, err := o.step("recording the clone", a.RecordClone, in); err != nil || !ok {
 			return err
 		}
-		snap := store.CloneSnapshot(in.Target)
-		copied, err := o.cloneData(in, snap)
-		if err != nil {
-			return err
+		// (Runs from before copies existed always cloned a snapshot.)
+		byCopy := false
+		if workflow.GetVersion(ctx, "clone-by-copy", workflow.DefaultVersion, 1) == 1 {
+			if err := workflow.ExecuteLocalActivity(o.ctx, a.CloneByCopy, in.Source).Get(o.ctx, &byCopy); err != nil {
+				return err
+			}
 		}
-		// The snapshot goes, whatever happened to the copy.
-		if err := o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: in.Source, Snapshot: snap}); err != nil {
-			return err
+		var copied bool
+		var err error
+		if byCopy {
+			if copied, err = o.copyData(in); err != nil {
+				return err
+			}
+		} else {
+			snap := store.CloneSnapshot(in.Target)
+			if copied, err = o.cloneData(in, snap); err != nil {
+				return err
+			}
+			// The snapshot goes, whatever happened to the copy.
+			if err := o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: in.Source, Snapshot: snap}); err != nil {
+				return err
+			}
 		}
 		_, _, err = o.step("finishing the clone", a.FinishClone, activities.FinishCloneInput{Target: in.Target, Failed: !copied})
 		return err
 	})
+}
+
+// copyOptions run the copy of a clone's data on a node: as long as the
+// data takes, alive by its heartbeats, retried from the start.
+var copyOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 24 * time.Hour,
+	HeartbeatTimeout:    5 * activities.HeartbeatInterval,
+	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+}
+
+// copyData makes the clone where a pool cannot take snapshots: its
+// resources on the source's nodes, their volumes made empty, then each
+// node's agent copies the data, in one of the node's copying slots
+// (Clone/MaxConcurrentCopiesPerNode). It reports whether the data was
+// copied.
+func (o *operation) copyData(in activities.CloneInput) (bool, error) {
+	var a *activities.Activities
+	s, ok, err := o.step("making the clone's resources", a.CopyCloneResources, in)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := o.quorum(in.Target); err != nil {
+		return false, err
+	}
+	if err := o.deploy(s.Nodes, in.Target); err != nil {
+		return false, err
+	}
+	o.followProgress()
+	for _, n := range s.Nodes {
+		o.status.State = "waiting for a copying slot on " + n
+		if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(o.ctx, waitOptions), a.TakeSlot, activities.SlotInput{Node: n, Kind: store.CloneCopying}).Get(o.ctx, nil); err != nil {
+			return false, err
+		}
+		o.status.State = "copying the data on " + n
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, copyOptions), a.CopyCloneData, activities.CopyCloneInput{Source: in.Source, Target: in.Target, Node: n}).Get(o.ctx, nil)
+		if err != nil {
+			rc := apicall.NewRc(apicall.FailUnknownError, apicall.MaskCrt, apicall.MaskRscDfn, fmt.Sprintf("Copying the data of '%s' into '%s' on node '%s' failed.", in.Source, in.Target, n))
+			rc.Cause = cause(err)
+			o.out = append(o.out, rc)
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // cloneData makes the clone's volumes from a snapshot of the source; it

@@ -371,6 +371,19 @@ type ShipSend struct {
 	Token       string `json:"token"`
 }
 
+// PathVolumeCopy copies a volume's data into another volume of the same
+// pool and number (a clone where the pool cannot take snapshots).
+const PathVolumeCopy = "/v1/volumes/copy"
+
+// VolumeCopy is the job of PathVolumeCopy: the data of volume VlmNr of
+// Source is written over that of Target, both in Pool.
+type VolumeCopy struct {
+	Pool   Pool   `json:"pool"`
+	Source string `json:"source"`
+	Target string `json:"target"`
+	VlmNr  int32  `json:"vlm_nr"`
+}
+
 // ShipReceive listens on Port, with the certificate given, for one
 // volume's snapshot and commits it as Snapshot of the pool (named in the
 // node state with Receive). Base is the snapshot of the pool the
