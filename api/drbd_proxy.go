@@ -17,10 +17,7 @@ import (
 // the definition's proxy options and compression (modify), all rendered
 // into the nodes' DRBD resource files.
 func (s *server) registerDrbdProxy(h huma.API) {
-	reg := func(id, method, path, summary string) huma.Operation {
-		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"developers"}}
-	}
-	huma.Register(h, reg("resourceDrbdProxyModify", http.MethodPut, "/v1/resource-definitions/{resource}/drbd-proxy", "change a definition's DRBD Proxy options and compression"),
+	huma.Register(h, developerOp("resourceDrbdProxyModify", http.MethodPut, "/v1/resource-definitions/{resource}/drbd-proxy", "change a definition's DRBD Proxy options and compression"),
 		func(ctx context.Context, in *struct {
 			RdPath
 			OperationWaitParam
@@ -37,12 +34,12 @@ func (s *server) registerDrbdProxy(h huma.API) {
 			out := success(apicall.Modified, op, obj, fmt.Sprintf("Successfully updated proxy options for resource definition '%s'.", row.ResourceDspName), row.UUID, refs).Body
 			return s.answerDeployed(ctx, out, op, obj, row.ResourceDspName, nil, in.wait(s.OperationWait))
 		})
-	huma.Register(h, reg("resourceDrbdProxyPropsInfo", http.MethodGet, "/v1/resource-definitions/{resource}/drbd-proxy/properties/info", "list DRBD Proxy's options"),
+	huma.Register(h, developerOp("resourceDrbdProxyPropsInfo", http.MethodGet, "/v1/resource-definitions/{resource}/drbd-proxy/properties/info", "list DRBD Proxy's options"),
 		func(context.Context, *RdPath) (*struct{ Body map[string]store.PropInfo }, error) {
 			return &struct{ Body map[string]store.PropInfo }{store.DrbdProxyPropertiesInfo()}, nil
 		})
 	toggle := func(id, verb string, enable bool) {
-		huma.Register(h, reg(id, http.MethodPost, "/v1/resource-definitions/{resource}/drbd-proxy/"+verb+"/{node_a}/{node_b}", verb+" DRBD Proxy on a resource connection"),
+		huma.Register(h, developerOp(id, http.MethodPost, "/v1/resource-definitions/{resource}/drbd-proxy/"+verb+"/{node_a}/{node_b}", verb+" DRBD Proxy on a resource connection"),
 			func(ctx context.Context, in *struct {
 				RdPath
 				ConnPath

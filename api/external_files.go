@@ -89,10 +89,7 @@ func (u unavailable) MarshalJSON() ([]byte, error) { return json.Marshal(u.RcLis
 // writes — only into the directories its agent allows (--allow-ext-files,
 // LINSTOR's allowExtFiles).
 func (s *server) registerExternalFiles(h huma.API) {
-	reg := func(id, method, path, summary string) huma.Operation {
-		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"developers"}}
-	}
-	huma.Register(h, reg("externalFileList", http.MethodGet, "/v1/files", "list the external files"),
+	huma.Register(h, developerOp("externalFileList", http.MethodGet, "/v1/files", "list the external files"),
 		func(ctx context.Context, in *struct {
 			Content bool `query:"content"`
 		}) (*struct{ Body []restapi.ExternalFile }, error) {
@@ -106,7 +103,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 			}
 			return &struct{ Body []restapi.ExternalFile }{out}, nil
 		})
-	huma.Register(h, reg("externalFileShow", http.MethodGet, "/v1/files/{extFileName}", "show an external file with its content"),
+	huma.Register(h, developerOp("externalFileShow", http.MethodGet, "/v1/files/{extFileName}", "show an external file with its content"),
 		func(ctx context.Context, in *ExtFilePath) (*struct{ Body restapi.ExternalFile }, error) {
 			f, err := s.Store.GetExternalFile(ctx, in.path())
 			if err != nil {
@@ -114,7 +111,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 			}
 			return &struct{ Body restapi.ExternalFile }{externalFileJSON(f, true)}, nil
 		})
-	huma.Register(h, reg("externalFileModify", http.MethodPut, "/v1/files/{extFileName}", "register or change an external file"),
+	huma.Register(h, developerOp("externalFileModify", http.MethodPut, "/v1/files/{extFileName}", "register or change an external file"),
 		func(ctx context.Context, in *struct {
 			ExtFilePath
 			OperationWaitParam
@@ -146,7 +143,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 			}
 			return s.deployAttached(ctx, success(code, op, obj, msg, id, refs).Body, op, obj, attached, in.wait(s.OperationWait))
 		})
-	huma.Register(h, reg("externalFileDelete", http.MethodDelete, "/v1/files/{extFileName}", "delete an external file from the nodes and the cluster"),
+	huma.Register(h, developerOp("externalFileDelete", http.MethodDelete, "/v1/files/{extFileName}", "delete an external file from the nodes and the cluster"),
 		func(ctx context.Context, in *struct {
 			ExtFilePath
 			OperationWaitParam
@@ -164,7 +161,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 			out := success(apicall.Deleted, op, obj, fmt.Sprintf("External file: %s deleted.", path), id, extFileRefs(path)).Body
 			return s.deployAttached(ctx, out, op, obj, attached, in.wait(s.OperationWait))
 		})
-	huma.Register(h, reg("externalFileCheck", http.MethodGet, "/v1/files/{extFileName}/check/{node}", "tell whether a node's agent may write an external file"),
+	huma.Register(h, developerOp("externalFileCheck", http.MethodGet, "/v1/files/{extFileName}/check/{node}", "tell whether a node's agent may write an external file"),
 		func(_ context.Context, in *struct {
 			ExtFilePath
 			Node string `path:"node"`
@@ -178,7 +175,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 			}
 			return &struct{ Body restapi.ExtFileCheckResult }{restapi.ExtFileCheckResult{Allowed: allowed}}, nil
 		})
-	huma.Register(h, reg("externalFileStatus", http.MethodGet, "/v1/files/{extFileName}/status/{node}", "show an external file as it is on a node"),
+	huma.Register(h, developerOp("externalFileStatus", http.MethodGet, "/v1/files/{extFileName}/status/{node}", "show an external file as it is on a node"),
 		func(ctx context.Context, in *struct {
 			ExtFilePath
 			Node string `path:"node"`
@@ -203,7 +200,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 			return &struct{ Body restapi.ExtFileStatusResult }{restapi.ExtFileStatusResult{ActualPath: st.ActualPath, ContentMatch: st.ActualPath != "" && st.SHA256 == hex.EncodeToString(sum[:])}}, nil
 		})
 	attach := func(id, method, summary string, on bool) {
-		huma.Register(h, reg(id, method, "/v1/resource-definitions/{resource}/files/{extFileName}", summary),
+		huma.Register(h, developerOp(id, method, "/v1/resource-definitions/{resource}/files/{extFileName}", summary),
 			func(ctx context.Context, in *struct {
 				RdPath
 				ExtFilePath

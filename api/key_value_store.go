@@ -27,10 +27,7 @@ func kvsJSON(k store.KeyValueStore) restapi.KeyValueStore {
 // the clients' data, so their changes are plain transactions: nothing on
 // a node follows from them.
 func (s *server) registerKeyValueStore(h huma.API) {
-	reg := func(id, method, path, summary string) huma.Operation {
-		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"developers"}}
-	}
-	huma.Register(h, reg("keyValueStoresList", http.MethodGet, "/v1/key-value-store", "list every key value store"),
+	huma.Register(h, developerOp("keyValueStoresList", http.MethodGet, "/v1/key-value-store", "list every key value store"),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []restapi.KeyValueStore }, error) {
 			all, err := s.Store.ListKeyValueStores(ctx)
 			if err != nil {
@@ -42,7 +39,7 @@ func (s *server) registerKeyValueStore(h huma.API) {
 			}
 			return &struct{ Body []restapi.KeyValueStore }{out}, nil
 		})
-	huma.Register(h, reg("keyValueStoreList", http.MethodGet, "/v1/key-value-store/{instance}", "show one key value store"),
+	huma.Register(h, developerOp("keyValueStoreList", http.MethodGet, "/v1/key-value-store/{instance}", "show one key value store"),
 		func(ctx context.Context, in *kvsPath) (*struct{ Body []restapi.KeyValueStore }, error) {
 			k, err := s.Store.GetKeyValueStore(ctx, in.Instance)
 			if err != nil {
@@ -50,7 +47,7 @@ func (s *server) registerKeyValueStore(h huma.API) {
 			}
 			return &struct{ Body []restapi.KeyValueStore }{[]restapi.KeyValueStore{kvsJSON(k)}}, nil
 		})
-	huma.Register(h, reg("keyValueStoreModify", http.MethodPut, "/v1/key-value-store/{instance}", "create or modify a key value store"),
+	huma.Register(h, developerOp("keyValueStoreModify", http.MethodPut, "/v1/key-value-store/{instance}", "create or modify a key value store"),
 		func(ctx context.Context, in *struct {
 			Instance string `path:"instance"`
 			Body     restapi.PropsModify
@@ -64,7 +61,7 @@ func (s *server) registerKeyValueStore(h huma.API) {
 			}
 			return success(apicall.Modified, op, obj, "Successfully updated properties", "", nil), nil
 		})
-	huma.Register(h, reg("keyValueStoreDelete", http.MethodDelete, "/v1/key-value-store/{instance}", "delete a key value store"),
+	huma.Register(h, developerOp("keyValueStoreDelete", http.MethodDelete, "/v1/key-value-store/{instance}", "delete a key value store"),
 		func(ctx context.Context, in *kvsPath) (*rcOutput, error) {
 			deleted, err := s.Store.DeleteKeyValueStore(ctx, in.Instance)
 			if err != nil {

@@ -38,29 +38,26 @@ func (s *server) remoteLists(ctx context.Context) (restapi.RemoteList, error) {
 
 func (s *server) registerRemotes(h huma.API) {
 	const obj = apicall.MaskRemote
-	reg := func(id, method, path, summary string) huma.Operation {
-		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"developers"}}
-	}
-	huma.Register(h, reg("remoteList", http.MethodGet, "/v1/remotes", "list every remote"),
+	huma.Register(h, developerOp("remoteList", http.MethodGet, "/v1/remotes", "list every remote"),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body restapi.RemoteList }, error) {
 			l, err := s.remoteLists(ctx)
 			return &struct{ Body restapi.RemoteList }{l}, err
 		})
-	huma.Register(h, reg("remoteListS3", http.MethodGet, "/v1/remotes/s3", "list the S3 remotes"),
+	huma.Register(h, developerOp("remoteListS3", http.MethodGet, "/v1/remotes/s3", "list the S3 remotes"),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []restapi.S3Remote }, error) {
 			l, err := s.remoteLists(ctx)
 			return &struct{ Body []restapi.S3Remote }{append([]restapi.S3Remote{}, l.S3Remotes...)}, err
 		})
-	huma.Register(h, reg("remoteListLinstor", http.MethodGet, "/v1/remotes/linstor", "list the LINSTOR remotes"),
+	huma.Register(h, developerOp("remoteListLinstor", http.MethodGet, "/v1/remotes/linstor", "list the LINSTOR remotes"),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body []restapi.LinstorRemote }, error) {
 			l, err := s.remoteLists(ctx)
 			return &struct{ Body []restapi.LinstorRemote }{append([]restapi.LinstorRemote{}, l.LinstorRemotes...)}, err
 		})
-	huma.Register(h, reg("remoteListEbs", http.MethodGet, "/v1/remotes/ebs", "list the EBS remotes (none: Strata does not ship to EBS)"),
+	huma.Register(h, developerOp("remoteListEbs", http.MethodGet, "/v1/remotes/ebs", "list the EBS remotes (none: Strata does not ship to EBS)"),
 		func(context.Context, *struct{}) (*struct{ Body []restapi.EbsRemote }, error) {
 			return &struct{ Body []restapi.EbsRemote }{[]restapi.EbsRemote{}}, nil
 		})
-	huma.Register(h, reg("remoteCreateS3", http.MethodPost, "/v1/remotes/s3", "create an S3 remote"),
+	huma.Register(h, developerOp("remoteCreateS3", http.MethodPost, "/v1/remotes/s3", "create an S3 remote"),
 		func(ctx context.Context, in *struct{ Body restapi.S3Remote }) (*rcOutput, error) {
 			b := in.Body
 			refs := map[string]string{"Remote": b.RemoteName}
@@ -70,7 +67,7 @@ func (s *server) registerRemotes(h huma.API) {
 			}
 			return success(apicall.Created, apicall.MaskCrt, obj, "Remote created", row.UUID, refs), nil
 		})
-	huma.Register(h, reg("remoteCreateLinstor", http.MethodPost, "/v1/remotes/linstor", "create a LINSTOR remote"),
+	huma.Register(h, developerOp("remoteCreateLinstor", http.MethodPost, "/v1/remotes/linstor", "create a LINSTOR remote"),
 		func(ctx context.Context, in *struct{ Body restapi.LinstorRemote }) (*rcOutput, error) {
 			b := in.Body
 			refs := map[string]string{"Remote": b.RemoteName}
@@ -80,11 +77,11 @@ func (s *server) registerRemotes(h huma.API) {
 			}
 			return success(apicall.Created, apicall.MaskCrt, obj, "Remote created", row.UUID, refs), nil
 		})
-	huma.Register(h, reg("remoteCreateEbs", http.MethodPost, "/v1/remotes/ebs", "create an EBS remote (refused)"),
+	huma.Register(h, developerOp("remoteCreateEbs", http.MethodPost, "/v1/remotes/ebs", "create an EBS remote (refused)"),
 		func(_ context.Context, in *struct{ Body restapi.EbsRemote }) (*rcOutput, error) {
 			return nil, invalid(apicall.FailInvldBackupConfig, apicall.MaskCrt, obj, "EBS remotes are not supported.", "Strata ships backups to S3 and to other LINSTOR or Strata clusters.", "Create an S3 remote.")
 		})
-	huma.Register(h, reg("remoteModifyS3", http.MethodPut, "/v1/remotes/s3/{remote}", "modify an S3 remote"),
+	huma.Register(h, developerOp("remoteModifyS3", http.MethodPut, "/v1/remotes/s3/{remote}", "modify an S3 remote"),
 		func(ctx context.Context, in *struct {
 			Remote string `path:"remote"`
 			Body   restapi.S3Remote
@@ -97,7 +94,7 @@ func (s *server) registerRemotes(h huma.API) {
 			}
 			return success(apicall.Modified, apicall.MaskMod, obj, "Remote modified", row.UUID, refs), nil
 		})
-	huma.Register(h, reg("remoteDelete", http.MethodDelete, "/v1/remotes", "delete a remote"),
+	huma.Register(h, developerOp("remoteDelete", http.MethodDelete, "/v1/remotes", "delete a remote"),
 		func(ctx context.Context, in *struct {
 			RemoteName string `query:"remote_name" required:"true"`
 		}) (*rcOutput, error) {

@@ -3,6 +3,8 @@ package api
 import (
 	"strings"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"strata/apicall"
 	"strata/restapi"
 	"strata/store"
@@ -61,4 +63,9 @@ func stateReport(obj uint64, message, reportID string) apicall.ApiCallRc {
 		rc.ErrorReportIDs = []string{reportID}
 	}
 	return rc
+}
+
+// developerOp is an operation of LINSTOR's "developers" API.
+func developerOp(id, method, path, summary string) huma.Operation {
+	return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"developers"}}
 }

@@ -73,10 +73,7 @@ func onFailure(v *string, op uint64) (string, error) {
 
 func (s *server) registerSchedules(h huma.API) {
 	const obj = apicall.MaskSchedule
-	reg := func(id, method, path, summary string) huma.Operation {
-		return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: []string{"developers"}}
-	}
-	huma.Register(h, reg("scheduleList", http.MethodGet, "/v1/schedules", "list every backup shipping schedule"),
+	huma.Register(h, developerOp("scheduleList", http.MethodGet, "/v1/schedules", "list every backup shipping schedule"),
 		func(ctx context.Context, _ *struct{}) (*struct{ Body restapi.ScheduleList }, error) {
 			rows, err := s.Store.ListSchedules(ctx)
 			if err != nil {
@@ -88,7 +85,7 @@ func (s *server) registerSchedules(h huma.API) {
 			}
 			return &struct{ Body restapi.ScheduleList }{out}, nil
 		})
-	huma.Register(h, reg("scheduleCreate", http.MethodPost, "/v1/schedules", "create a backup shipping schedule"),
+	huma.Register(h, developerOp("scheduleCreate", http.MethodPost, "/v1/schedules", "create a backup shipping schedule"),
 		func(ctx context.Context, in *struct{ Body restapi.Schedule }) (*rcOutput, error) {
 			const op = apicall.MaskCrt
 			b := in.Body
@@ -119,7 +116,7 @@ func (s *server) registerSchedules(h huma.API) {
 			}
 			return success(apicall.Created, op, obj, scheduleDescription(row)+" created successfully.", row.UUID, refs), nil
 		})
-	huma.Register(h, reg("scheduleModify", http.MethodPut, "/v1/schedules/{schedule}", "modify a backup shipping schedule"),
+	huma.Register(h, developerOp("scheduleModify", http.MethodPut, "/v1/schedules/{schedule}", "modify a backup shipping schedule"),
 		func(ctx context.Context, in *struct {
 			Schedule string `path:"schedule"`
 			Body     restapi.ScheduleModify
@@ -160,7 +157,7 @@ func (s *server) registerSchedules(h huma.API) {
 			}
 			return success(apicall.Modified, op, obj, scheduleDescription(row)+" modified successfully.", row.UUID, refs), nil
 		})
-	huma.Register(h, reg("scheduleDelete", http.MethodDelete, "/v1/schedules/{schedule}", "delete a backup shipping schedule"),
+	huma.Register(h, developerOp("scheduleDelete", http.MethodDelete, "/v1/schedules/{schedule}", "delete a backup shipping schedule"),
 		func(ctx context.Context, in *struct {
 			Schedule string `path:"schedule"`
 		}) (*rcOutput, error) {
@@ -203,9 +200,9 @@ func (s *server) registerSchedules(h huma.API) {
 			return success(apicall.Modified, op, obj, fmt.Sprintf("Backup shipping schedule '%s' successfully %s %s to remote '%s'.", in.Schedule, verb, levelName(l), in.Remote), "", refs), nil
 		}
 	}
-	huma.Register(h, reg("backupScheduleEnable", http.MethodPut, base+"/enable", "ship backups to a remote on a schedule"), set(true))
-	huma.Register(h, reg("backupScheduleDisable", http.MethodPut, base+"/disable", "stop shipping backups to a remote on a schedule"), set(false))
-	huma.Register(h, reg("backupScheduleDelete", http.MethodDelete, base+"/delete", "remove what a level says of a schedule"),
+	huma.Register(h, developerOp("backupScheduleEnable", http.MethodPut, base+"/enable", "ship backups to a remote on a schedule"), set(true))
+	huma.Register(h, developerOp("backupScheduleDisable", http.MethodPut, base+"/disable", "stop shipping backups to a remote on a schedule"), set(false))
+	huma.Register(h, developerOp("backupScheduleDelete", http.MethodDelete, base+"/delete", "remove what a level says of a schedule"),
 		func(ctx context.Context, in *struct {
 			SchedulePairPath
 			RscDfn string `query:"rsc_dfn_name"`
@@ -226,7 +223,7 @@ func (s *server) registerSchedules(h huma.API) {
 			return success(apicall.Deleted, op, obj, fmt.Sprintf("Backup shipping schedule '%s' to remote '%s' removed %s.", in.Schedule, in.Remote, levelName(l)), "", refs), nil
 		})
 
-	huma.Register(h, reg("scheduledResources", http.MethodGet, "/v1/view/schedules-by-resource", "list what each definition ships on which schedule"),
+	huma.Register(h, developerOp("scheduledResources", http.MethodGet, "/v1/view/schedules-by-resource", "list what each definition ships on which schedule"),
 		func(ctx context.Context, in *struct {
 			Rsc        string `query:"rsc"`
 			Remote     string `query:"remote"`
@@ -239,7 +236,7 @@ func (s *server) registerSchedules(h huma.API) {
 			}
 			return &struct{ Body restapi.ScheduledRscsList }{l}, nil
 		})
-	huma.Register(h, reg("scheduleDetails", http.MethodGet, "/v1/view/schedules-by-resource/{rsc}", "what each level says of a definition's schedules"),
+	huma.Register(h, developerOp("scheduleDetails", http.MethodGet, "/v1/view/schedules-by-resource/{rsc}", "what each level says of a definition's schedules"),
 		func(ctx context.Context, in *struct {
 			Rsc string `path:"rsc"`
 		}) (*struct{ Body restapi.ScheduleDetailsList }, error) {

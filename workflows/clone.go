@@ -69,14 +69,8 @@ var copyOptions = workflow.ActivityOptions{
 // copied.
 func (o *operation) copyData(in activities.CloneInput) (bool, error) {
 	var a *activities.Activities
-	s, ok, err := o.step("making the clone's resources", a.CopyCloneResources, in)
+	s, ok, err := o.cloneResources(in.Target, a.CopyCloneResources, in)
 	if err != nil || !ok {
-		return false, err
-	}
-	if err := o.quorum(in.Target); err != nil {
-		return false, err
-	}
-	if err := o.deploy(s.Nodes, in.Target); err != nil {
 		return false, err
 	}
 	o.followProgress()
@@ -109,16 +103,22 @@ func (o *operation) cloneData(in activities.CloneInput, snap string) (bool, erro
 	if _, ok, err := o.step("making the clone's volume definitions", a.CloneVolumeDefinitions, restore); err != nil || !ok {
 		return false, err
 	}
-	s, ok, err := o.step("making the clone's resources", a.RestoreResources, restore)
-	if err != nil || !ok {
-		return false, err
-	}
-	if err := o.quorum(in.Target); err != nil {
-		return false, err
-	}
-	if err := o.deploy(s.Nodes, in.Target); err != nil {
+	if _, ok, err := o.cloneResources(in.Target, a.RestoreResources, restore); err != nil || !ok {
 		return false, err
 	}
 	o.status.State = "ending the restore"
 	return true, workflow.ExecuteLocalActivity(o.ctx, a.FinishRestore, in.Target).Get(o.ctx, nil)
+}
+
+// cloneResources records the clone's resources by the step given, applies
+// auto-quorum to them and deploys them to their nodes.
+func (o *operation) cloneResources(target string, activity, input any) (activities.Step, bool, error) {
+	s, ok, err := o.step("making the clone's resources", activity, input)
+	if err != nil || !ok {
+		return s, ok, err
+	}
+	if err := o.quorum(target); err != nil {
+		return s, false, err
+	}
+	return s, true, o.deploy(s.Nodes, target)
 }
