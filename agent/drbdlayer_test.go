@@ -31,6 +31,17 @@ func (m drbdMachine) Pipe(ctx context.Context, in io.Reader, out io.Writer, name
 	return m.FakeRunner.Pipe(ctx, in, out, name, args...)
 }
 
+// drbdAgent is an agent on a node that serves DRBD, its commands
+// answered by the fake, with its pool's and its DRBD files' directories.
+func drbdAgent(t *testing.T) (*Agent, *execruntest.FakeRunner, string, string) {
+	dir, drbdDir := t.TempDir(), t.TempDir()
+	fake := execruntest.NewFakeRunner()
+	a := newAgent()
+	a.Run, a.DrbdDir = drbdMachine{fake}, drbdDir
+	a.Machine = fakeMachine([]string{"drbdadm"}, []string{"/proc/drbd"})
+	return a, fake, dir, drbdDir
+}
+
 func drbdState(t *testing.T, dir string, vols ...proto.Volume) proto.NodeState {
 	host, err := os.Hostname()
 	require.NoError(t, err)
@@ -53,11 +64,7 @@ func drbdState(t *testing.T, dir string, vols ...proto.Volume) proto.NodeState {
 // no longer wanted.
 func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	ctx := context.Background()
-	dir, drbdDir := t.TempDir(), t.TempDir()
-	fake := execruntest.NewFakeRunner()
-	a := newAgent()
-	a.Run, a.DrbdDir = drbdMachine{fake}, drbdDir
-	a.Machine = fakeMachine([]string{"drbdadm"}, []string{"/proc/drbd"})
+	a, fake, dir, drbdDir := drbdAgent(t)
 
 	backing := filepath.Join(dir, "r1_00000.img")
 	resFile := filepath.Join(drbdDir, "r1.res")
@@ -154,11 +161,7 @@ func TestApplyRefusesLayersItDoesNotBuild(t *testing.T) {
 // then Secondary again; a volume with metadata already is never touched.
 func TestDrbdVolumeGetsItsFileSystemOnItsDevice(t *testing.T) {
 	ctx := context.Background()
-	dir, drbdDir := t.TempDir(), t.TempDir()
-	fake := execruntest.NewFakeRunner()
-	a := newAgent()
-	a.Run, a.DrbdDir = drbdMachine{fake}, drbdDir
-	a.Machine = fakeMachine([]string{"drbdadm"}, []string{"/proc/drbd"})
+	a, fake, dir, drbdDir := drbdAgent(t)
 	t.Cleanup(func() { fake.Reset(); a.Apply(ctx, drbdState(t, dir)) })
 
 	backing := filepath.Join(dir, "r1_00000.img")

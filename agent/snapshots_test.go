@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"strata/agent/execrun/execruntest"
 	"strata/agent/proto"
 )
 
@@ -73,11 +72,7 @@ func TestApplyTakesKeepsAndDeletesSnapshots(t *testing.T) {
 // and a suspend nobody renews resumes by itself.
 func TestSuspendedResourcesResume(t *testing.T) {
 	ctx := context.Background()
-	dir, drbdDir := t.TempDir(), t.TempDir()
-	fake := execruntest.NewFakeRunner()
-	a := newAgent()
-	a.Run, a.DrbdDir = drbdMachine{fake}, drbdDir
-	a.Machine = fakeMachine([]string{"drbdadm"}, []string{"/proc/drbd"})
+	a, fake, dir, drbdDir := drbdAgent(t)
 	resFile := filepath.Join(drbdDir, "r1.res")
 	backing := filepath.Join(dir, "r1_00000.img")
 	suspend := "drbdadm --config-file " + resFile + " suspend-io r1"
