@@ -126,11 +126,20 @@ func volumeLayers(v store.Volume) []restapi.VolumeLayer {
 // drbdVolume is a volume's DRBD layer: over its backing device, or over
 // nothing (diskless).
 func drbdVolume(v store.Volume) restapi.DrbdVolume {
+	nr := v.VlmNr
+	out := restapi.DrbdVolume{DrbdVolumeDefinition: &restapi.DrbdVolumeDefinition{VolumeNumber: &nr, MinorNumber: v.DrbdMinor},
+		DevicePath: v.DevicePath, DiskState: v.DiskState}
 	if v.BackingDevice == "" {
-		return restapi.DrbdVolume{DevicePath: v.DevicePath, DiskState: v.DiskState}
+		return out
 	}
-	return restapi.DrbdVolume{DevicePath: v.DevicePath, BackingDevice: v.BackingDevice, MetaDisk: "internal",
-		AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib, DiskState: v.DiskState}
+	out.BackingDevice, out.MetaDisk = v.BackingDevice, "internal"
+	if v.AllocatedKib != nil {
+		out.AllocatedSizeKib = *v.AllocatedKib
+	}
+	if v.UsableKib != nil {
+		out.UsableSizeKib = *v.UsableKib
+	}
+	return out
 }
 
 func effectiveJSON(chain []store.PropsLevel) map[string]restapi.EffectiveProperty {

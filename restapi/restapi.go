@@ -208,7 +208,7 @@ type ResourceDefinitionModify struct {
 }
 
 type DrbdVolumeDefinition struct {
-	ResourceNameSuffix string `json:"resource_name_suffix,omitempty"`
+	ResourceNameSuffix string `json:"resource_name_suffix"`
 	VolumeNumber       *int32 `json:"volume_number,omitempty"`
 	MinorNumber        *int32 `json:"minor_number,omitempty"`
 }
@@ -270,10 +270,11 @@ type Resource struct {
 // ResourceLayer is a layer of a resource, top down: DRBD over its STORAGE
 // child, or STORAGE alone.
 type ResourceLayer struct {
-	Children []ResourceLayer `json:"children,omitempty"`
-	Type     string          `json:"type"`
-	Drbd     *DrbdResource   `json:"drbd,omitempty"`
-	Storage  *StorageLayer   `json:"storage,omitempty"`
+	Children           []ResourceLayer `json:"children,omitempty"`
+	ResourceNameSuffix string          `json:"resource_name_suffix"`
+	Type               string          `json:"type"`
+	Drbd               *DrbdResource   `json:"drbd,omitempty"`
+	Storage            *StorageLayer   `json:"storage,omitempty"`
 }
 
 // DrbdResource is a resource's DRBD layer.
@@ -327,13 +328,16 @@ type VolumeLayer struct {
 }
 
 // DrbdVolume is a volume's DRBD layer.
+// DrbdVolume is a volume's DRBD layer; LINSTOR's client reads its
+// volume definition, device and sizes without defaults.
 type DrbdVolume struct {
-	DevicePath       string `json:"device_path,omitempty"`
-	BackingDevice    string `json:"backing_device,omitempty"`
-	MetaDisk         string `json:"meta_disk,omitempty"`
-	AllocatedSizeKib *int64 `json:"allocated_size_kib,omitempty"`
-	UsableSizeKib    *int64 `json:"usable_size_kib,omitempty"`
-	DiskState        string `json:"disk_state,omitempty"`
+	DrbdVolumeDefinition *DrbdVolumeDefinition `json:"drbd_volume_definition,omitempty"`
+	DevicePath           string                `json:"device_path"`
+	BackingDevice        string                `json:"backing_device,omitempty"`
+	MetaDisk             string                `json:"meta_disk,omitempty"`
+	AllocatedSizeKib     int64                 `json:"allocated_size_kib"`
+	UsableSizeKib        int64                 `json:"usable_size_kib"`
+	DiskState            string                `json:"disk_state,omitempty"`
 }
 
 // StorageVolume is a volume's STORAGE layer.

@@ -41,6 +41,8 @@ type Volume struct {
 	ProviderKind    string
 	SizeKib         int64
 	Props           map[string]string
+	// DrbdMinor is the volume definition's DRBD minor, if it has one.
+	DrbdMinor *int32
 }
 
 // ResourceSpec is one resource of resource create.
@@ -291,7 +293,7 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter) ([]Resource
 		return nil, fmt.Errorf("list volumes: %w", err)
 	}
 	var sizes []VolumeDefinitionRow
-	sq := db.Select("resource_name, vlm_nr, vlm_size")
+	sq := db.Select("resource_name, vlm_nr, vlm_size, drbd_minor")
 	if len(f.Resources) > 0 {
 		sq = sq.Where("resource_name IN ?", keys(f.Resources))
 	}
@@ -326,9 +328,9 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter) ([]Resource
 		rd string
 		nr int32
 	}
-	size := make(map[vdKey]int64, len(sizes))
+	vdOf := make(map[vdKey]VolumeDefinitionRow, len(sizes))
 	for _, v := range sizes {
-		size[vdKey{v.ResourceName, v.VlmNr}] = v.VlmSize
+		vdOf[vdKey{v.ResourceName, v.VlmNr}] = v
 	}
 	driver := make(map[[2]string]string, len(pools))
 	for _, p := range pools {
@@ -345,8 +347,9 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter) ([]Resource
 		if !ok {
 			continue
 		}
+		vd := vdOf[vdKey{v.ResourceName, v.VlmNr}]
 		out[i].Volumes = append(out[i].Volumes, Volume{v, poolNames[v.StorPoolName], driver[[2]string{v.NodeName, v.StorPoolName}],
-			size[vdKey{v.ResourceName, v.VlmNr}], vprops[VolumeInstance(v.ResourceName, v.NodeName, v.VlmNr)]})
+			vd.VlmSize, vprops[VolumeInstance(v.ResourceName, v.NodeName, v.VlmNr)], vd.DrbdMinor})
 	}
 	return out, nil
 }
