@@ -44,6 +44,7 @@ func (s *server) registerConnections(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "nodeConnectionModify", Method: http.MethodPut, Path: "/v1/node-connections/{node_a}/{node_b}", Summary: "modify a node connection", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			ConnPath
+			OperationWaitParam
 			Body restapi.PropsModify
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskNodeConn
@@ -52,7 +53,13 @@ func (s *server) registerConnections(h huma.API) {
 			if err != nil {
 				return nil, failure(err, op, obj, refs)
 			}
-			return success(apicall.Modified, op, obj, fmt.Sprintf("Node connection between nodes '%s' and '%s' modified.", in.NodeA, in.NodeB), row.UUID, refs), nil
+			out := success(apicall.Modified, op, obj, fmt.Sprintf("Node connection between nodes '%s' and '%s' modified.", in.NodeA, in.NodeB), row.UUID, refs).Body
+			// The definitions on both nodes get the connection's options and paths.
+			shared, err := s.Store.DefinitionsOnBoth(ctx, in.NodeA, in.NodeB)
+			if err != nil {
+				return nil, failure(err, op, obj, refs)
+			}
+			return s.deployAll(ctx, out, op, obj, shared, in.wait(s.OperationWait))
 		})
 
 	list := func(ctx context.Context, rd, a, b string) ([]restapi.Connection, error) {

@@ -24,3 +24,20 @@ func (s *server) answerDeployed(ctx context.Context, out apicall.RcList, op, obj
 	}
 	return replyOrFail(append(out, deployed.Body...))
 }
+
+// deployAll answers a change several definitions follow (an external
+// file, a node connection): its replies, then the deployment of each
+// definition to its nodes.
+func (s *server) deployAll(ctx context.Context, out apicall.RcList, op, obj uint64, rds []string, wait time.Duration) (*rcOutput, error) {
+	for _, rd := range rds {
+		deployed, err := s.answerDeployed(ctx, nil, op, obj, rd, nil, wait)
+		if err != nil {
+			if l, ok := err.(apicall.RcList); ok {
+				return nil, append(out, l...)
+			}
+			return nil, err
+		}
+		out = append(out, deployed.Body...)
+	}
+	return replyOrFail(out)
+}

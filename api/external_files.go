@@ -141,7 +141,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 			if created {
 				code, msg = apicall.Created, fmt.Sprintf("External file '%s' registered.", path)
 			}
-			return s.deployAttached(ctx, success(code, op, obj, msg, id, refs).Body, op, obj, attached, in.wait(s.OperationWait))
+			return s.deployAll(ctx, success(code, op, obj, msg, id, refs).Body, op, obj, attached, in.wait(s.OperationWait))
 		})
 	huma.Register(h, developerOp("externalFileDelete", http.MethodDelete, "/v1/files/{extFileName}", "delete an external file from the nodes and the cluster"),
 		func(ctx context.Context, in *struct {
@@ -159,7 +159,7 @@ func (s *server) registerExternalFiles(h huma.API) {
 				return &rcOutput{apicall.RcList{rc}}, nil
 			}
 			out := success(apicall.Deleted, op, obj, fmt.Sprintf("External file: %s deleted.", path), id, extFileRefs(path)).Body
-			return s.deployAttached(ctx, out, op, obj, attached, in.wait(s.OperationWait))
+			return s.deployAll(ctx, out, op, obj, attached, in.wait(s.OperationWait))
 		})
 	huma.Register(h, developerOp("externalFileCheck", http.MethodGet, "/v1/files/{extFileName}/check/{node}", "tell whether a node's agent may write an external file"),
 		func(_ context.Context, in *struct {
@@ -225,21 +225,4 @@ func (s *server) registerExternalFiles(h huma.API) {
 	}
 	attach("resourceDeploy", http.MethodPost, "deploy an external file with a resource definition", true)
 	attach("resourceUndeploy", http.MethodDelete, "stop deploying an external file with a resource definition", false)
-}
-
-// deployAttached answers a change of an external file: its replies, then
-// the deployment of every definition it is attached to, whose nodes
-// write (or delete) it.
-func (s *server) deployAttached(ctx context.Context, out apicall.RcList, op, obj uint64, attached []string, wait time.Duration) (*rcOutput, error) {
-	for _, rd := range attached {
-		deployed, err := s.answerDeployed(ctx, nil, op, obj, rd, nil, wait)
-		if err != nil {
-			if l, ok := err.(apicall.RcList); ok {
-				return nil, append(out, l...)
-			}
-			return nil, err
-		}
-		out = append(out, deployed.Body...)
-	}
-	return replyOrFail(out)
 }

@@ -267,12 +267,14 @@ func TestGroupsDefinitionsAndResources(t *testing.T) {
 		c.fail(http.StatusInternalServerError, apicall.FailInvldVlmSize, http.MethodPut, "/v1/resource-definitions/backups/volume-definitions/0", `{"size_kib": 1024}`)
 
 		// Connections: DRBD peer options as properties.
-		c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/max-buffers": "8192"}}`)
+		rcs := c.ok(http.StatusOK, http.MethodPut, "/v1/resource-definitions/backups/resource-connections/alpha/bravo", `{"override_props": {"DrbdOptions/Net/max-buffers": "8192"}}`)
+		require.Contains(t, messages(rcs), "Resource 'backups' deployed on 0 nodes.", "the nodes get the change (their agents are offline here)")
 		var conns []restapi.Connection
 		var conn restapi.Connection
 		c.get("/v1/resource-definitions/backups/resource-connections/bravo/alpha", &conn)
 		require.Equal(t, "8192", conn.Props["DrbdOptions/Net/max-buffers"])
-		c.ok(http.StatusOK, http.MethodPut, "/v1/node-connections/alpha/charlie", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)
+		rcs = c.ok(http.StatusOK, http.MethodPut, "/v1/node-connections/alpha/charlie", `{"override_props": {"DrbdOptions/Net/protocol": "A"}}`)
+		require.Contains(t, messages(rcs), "Resource 'backups' deployed on 0 nodes.", "each definition on both nodes is deployed")
 		c.get("/v1/node-connections?node_a=charlie", &conns)
 		require.Len(t, conns, 1)
 

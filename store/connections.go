@@ -170,3 +170,16 @@ func resourceConnection(tx *gorm.DB, rd, a, b string) (ResourceConnectionRow, er
 	row = ResourceConnectionRow{ResourceName: r.ResourceName, NodeNameSrc: ka, NodeNameDst: kb, UUID: uuid.NewString()}
 	return row, tx.Create(&row).Error
 }
+
+// DefinitionsOnBoth are the display names of the definitions with a
+// resource on node a and one on node b: those a node connection's
+// options and paths apply to.
+func (s *Store) DefinitionsOnBoth(ctx context.Context, a, b string) ([]string, error) {
+	db := s.DB.WithContext(ctx)
+	var names []string
+	err := db.Model(&ResourceDefinitionRow{}).
+		Where("resource_name IN (?)", db.Model(&ResourceRow{}).Select("resource_name").Where("node_name = ?", Key(a))).
+		Where("resource_name IN (?)", db.Model(&ResourceRow{}).Select("resource_name").Where("node_name = ?", Key(b))).
+		Order("resource_name").Pluck("resource_dsp_name", &names).Error
+	return names, err
+}
