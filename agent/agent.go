@@ -446,7 +446,19 @@ func (a *Agent) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, rep)
 	})
-	return mux
+	return limitBodies(mux)
+}
+
+// MaxStateBytes bounds a request to the agent: a node's state with its
+// external files, or a job.
+const MaxStateBytes = 64 << 20
+
+// limitBodies bounds every request body to MaxStateBytes.
+func limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxStateBytes)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

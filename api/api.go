@@ -93,7 +93,7 @@ func New(d Deps) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r.Use(rest.Middleware, requestLog(log), middleware.StripSlashes, jsonBodies)
+	r.Use(rest.Middleware, requestLog(log), middleware.StripSlashes, bodyRules)
 	cfg := huma.DefaultConfig("Strata", d.Build.Version)
 	cfg.Info.Description = "Strata's REST API. The /v1 paths are wire-compatible with LINSTOR's REST API " + RestAPIVersion + "."
 	cfg.CreateHooks = nil // no "$schema" fields: bodies must match LINSTOR's field for field
@@ -147,6 +147,9 @@ func init() {
 	// huma's own errors (unparsable or invalid bodies, oversized requests)
 	// reach LINSTOR clients as apicall.ApiCallRc lists like every other error.
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+		if status == http.StatusRequestEntityTooLarge {
+			return tooLarge(msg)
+		}
 		code, message := apicall.FailUnknownError, msg
 		if status >= 400 && status < 500 {
 			code, message = apicall.APICallParseError, "Unable to parse input json."
@@ -161,15 +164,4 @@ func init() {
 		rc.Details = strings.Join(details, "\n")
 		return apicall.RcList{rc}
 	}
-}
-
-// jsonBodies treats every request body as JSON: LINSTOR's clients send
-// JSON without a Content-Type header (or, through curl -d, as a form).
-func jsonBodies(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength != 0 && !strings.Contains(r.Header.Get("Content-Type"), "json") {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -76,13 +75,6 @@ func externalFileJSON(f store.ExternalFile, content bool) restapi.ExternalFile {
 	return out
 }
 
-// unavailable is an answer LINSTOR gives with 503: a node's agent that
-// could not be asked.
-type unavailable struct{ apicall.RcList }
-
-func (unavailable) GetStatus() int                 { return http.StatusServiceUnavailable }
-func (u unavailable) MarshalJSON() ([]byte, error) { return json.Marshal(u.RcList) }
-
 // registerExternalFiles serves LINSTOR's external files: files (a
 // drbd-reactor plug-in, a systemd unit) registered once and attached to
 // resource definitions, which every node holding one of their resources
@@ -111,7 +103,9 @@ func (s *server) registerExternalFiles(h huma.API) {
 			}
 			return &struct{ Body restapi.ExternalFile }{externalFileJSON(f, true)}, nil
 		})
-	huma.Register(h, developerOp("externalFileModify", http.MethodPut, "/v1/files/{extFileName}", "register or change an external file"),
+	modify := developerOp("externalFileModify", http.MethodPut, "/v1/files/{extFileName}", "register or change an external file")
+	modify.MaxBodyBytes = 2 * maxExternalFileKib << 10 // base64 makes 4 bytes of 3
+	huma.Register(h, modify,
 		func(ctx context.Context, in *struct {
 			ExtFilePath
 			OperationWaitParam
@@ -188,13 +182,13 @@ func (s *server) registerExternalFiles(h huma.API) {
 				return nil, notFoundOnly(err)
 			}
 			if s.Agents == nil {
-				return nil, unavailable{apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("No connection to satellite '%s'.", in.Node), "", "")}
+				return nil, withStatus(http.StatusServiceUnavailable, apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("No connection to satellite '%s'.", in.Node), "", ""))
 			}
 			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			st, err := s.Agents.ExternalFileStatus(qctx, in.Node, f.Path, f.AltSuffixes)
 			if err != nil {
-				return nil, unavailable{apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("Could not ask satellite '%s' for external file %s.", in.Node, f.Path), err.Error(), "Check the node with node list.")}
+				return nil, withStatus(http.StatusServiceUnavailable, apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("Could not ask satellite '%s' for external file %s.", in.Node, f.Path), err.Error(), "Check the node with node list."))
 			}
 			sum := sha256.Sum256(f.Content)
 			return &struct{ Body restapi.ExtFileStatusResult }{restapi.ExtFileStatusResult{ActualPath: st.ActualPath, ContentMatch: st.ActualPath != "" && st.SHA256 == hex.EncodeToString(sum[:])}}, nil

@@ -169,7 +169,11 @@ func (s *Store) ModifyDrbdProxy(ctx context.Context, rd string, c DrbdProxyChang
 	}
 	m := PropsModify{OverrideProps: set}
 	for _, k := range c.Delete {
-		m.DeleteProps = append(m.DeleteProps, proxyKey(DrbdProxyOptionsPrefix, k))
+		k = proxyKey(DrbdProxyOptionsPrefix, k)
+		if err := checkPropKey(KindResourceDefinition, k); err != nil {
+			return ResourceDefinitionRow{}, err
+		}
+		m.DeleteProps = append(m.DeleteProps, k)
 	}
 	if c.Compression != nil {
 		typ := strings.ToLower(*c.Compression)

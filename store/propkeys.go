@@ -55,20 +55,61 @@ var (
 	pathKey       = regexp.MustCompile(`^Paths/[A-Za-z0-9_-]+/[A-Za-z0-9.-]+$`)
 )
 
+// LINSTOR's database holds property keys of up to 512 bytes and values
+// of up to 4096 (PROPS_CONTAINERS); Strata refuses longer ones, the
+// same on SQLite and PostgreSQL.
+const (
+	MaxPropKeyBytes   = 512
+	MaxPropValueBytes = 4096
+)
+
+// checkPropKey refuses a key that is not a '/'-separated path of
+// printable parts within LINSTOR's length: the syntax of every key, set
+// or deleted.
+func checkPropKey(kind Kind, key string) *Error {
+	var cause string
+	switch {
+	case key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") || strings.Contains(key, "//"):
+		cause = "A property key is a '/'-separated path without empty parts."
+	case len(key) > MaxPropKeyBytes:
+		cause = fmt.Sprintf("A property key holds at most %d bytes; this one %d.", MaxPropKeyBytes, len(key))
+	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		cause = "A property key holds no control characters."
+	default:
+		return nil
+	}
+	e := refuse(Invalid, kind, fmt.Sprintf("The property key '%s' is invalid.", clip(key)), cause, "")
+	e.Code = apicall.FailInvldProp
+	return e
+}
+
+// clip shortens what a refusal quotes of the user's input.
+func clip(s string) string {
+	if len(s) <= 80 {
+		return strings.ToValidUTF8(s, "?")
+	}
+	return strings.ToValidUTF8(s[:80], "?") + "…"
+}
+
 // CheckProp validates one key and value for an object of kind, as
 // LINSTOR's property whitelist does. The Aux/ namespace is free for users
 // on every object; DRBD options (DrbdOptions/<section>/<option>) are passed
 // to drbdsetup, which knows their values.
 func CheckProp(kind Kind, key, value string) *Error {
 	bad := func(cause string) *Error {
-		e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", key, value), cause,
+		e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", clip(key), clip(value)), cause,
 			"See the properties info of the object (…/properties/info) for the allowed keys and values.")
 		e.Code = apicall.FailInvldProp
 		return e
 	}
+	if err := checkPropKey(kind, key); err != nil {
+		return err
+	}
 	switch {
-	case key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") || strings.Contains(key, "//"):
-		return bad("A property key is a '/'-separated path without empty parts.")
+	case len(value) > MaxPropValueBytes:
+		return bad(fmt.Sprintf("A property value holds at most %d bytes; this one %d.", MaxPropValueBytes, len(value)))
+	case strings.ContainsFunc(value, func(r rune) bool { return r != '\t' && (r < 0x20 || r == 0x7f) }):
+		return bad("A property value holds no control characters.")
 	case strings.HasPrefix(key, "Aux/") || kind == KindKeyValueStore: // the user's own keys
 		return nil
 	case drbdOptionKey.MatchString(key):

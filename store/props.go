@@ -140,9 +140,17 @@ func (m PropsModify) Check(kind Kind) *Error {
 			return err
 		}
 	}
+	for _, k := range m.DeleteProps {
+		if err := checkPropKey(kind, k); err != nil {
+			return err
+		}
+	}
 	for _, ns := range m.DeleteNamespaces {
 		if strings.Trim(ns, "/") == "" {
 			return refuse(Invalid, kind, "The namespace to delete is empty.", "", "Name a namespace such as 'Aux'.")
+		}
+		if err := checkPropKey(kind, strings.Trim(ns, "/")); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -211,7 +211,9 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		return err
 	}
 	if c.ln != nil {
-		c.http = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: api.New(api.Deps{
+		// Slow or endless requests (slowloris) are cut off; answers are not
+		// bounded, since a request may wait for its operation.
+		c.http = &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, Handler: api.New(api.Deps{
 			Store:         c.store,
 			Temporal:      c.client,
 			Build:         api.BuildInfo{Version: version, GitHash: gitHash, BuildTime: buildTime},

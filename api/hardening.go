@@ -1,0 +1,90 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"strata/apicall"
+)
+
+// maxRequestBytes bounds every request body, also of the handlers outside
+// huma; huma's operations have their own, smaller limit (1 MiB unless an
+// operation says more).
+const maxRequestBytes = 4 << 20
+
+// statusRcList is an ApiCallRc list answered with an HTTP status of its
+// own rather than the one its first error's code maps to.
+type statusRcList struct {
+	apicall.RcList
+	status int
+}
+
+func withStatus(status int, l apicall.RcList) statusRcList { return statusRcList{l, status} }
+
+func (l statusRcList) GetStatus() int               { return l.status }
+func (l statusRcList) MarshalJSON() ([]byte, error) { return json.Marshal(l.RcList) }
+
+// tooLarge answers a body over the limit: 413 with an ApiCallRc, not a
+// parse error.
+func tooLarge(detail string) statusRcList {
+	rc := apicall.NewRc(apicall.FailInvldRequest, 0, 0, "The request body is too large.")
+	rc.Details = detail
+	return withStatus(http.StatusRequestEntityTooLarge, apicall.RcList{rc})
+}
+
+// bodyRules reads request bodies only as JSON, as LINSTOR does: a body
+// without a Content-Type (how LINSTOR's clients send it) is JSON; form
+// and text bodies, which a browser sends to another site without asking,
+// are refused, as is a request whose Origin is another site than the one
+// it asks. Every body is bounded.
+func bodyRules(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r.Host) {
+			rc := apicall.NewRc(apicall.FailUnknownError, 0, 0, fmt.Sprintf("Requests from origin %s are refused.", origin))
+			rc.Cause = "The request comes from a web page of another site."
+			writeRcList(w, http.StatusForbidden, rc)
+			return
+		}
+		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+			switch ct := r.Header.Get("Content-Type"); mediaType(ct) {
+			case "":
+				r.Header.Set("Content-Type", "application/json")
+			case "application/json":
+			default:
+				rc := apicall.NewRc(apicall.FailUnknownError, 0, 0, fmt.Sprintf("Request bodies of type %s are not accepted.", ct))
+				rc.Correction = "Send JSON, with Content-Type application/json or none."
+				writeRcList(w, http.StatusUnsupportedMediaType, rc)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// mediaType is a Content-Type without its parameters, lower case;
+// application/*+json counts as JSON.
+func mediaType(ct string) string {
+	if ct == "" {
+		return ""
+	}
+	t, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "invalid"
+	}
+	if strings.HasSuffix(t, "+json") {
+		return "application/json"
+	}
+	return t
+}
+
+// sameOrigin says whether an Origin header names the host the request
+// was sent to.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
