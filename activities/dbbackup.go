@@ -36,7 +36,7 @@ func (a *Activities) BackupDatabase(ctx context.Context, name string) (DatabaseB
 	if fi, err := os.Stat(final); err == nil {
 		return DatabaseBackupResult{Path: final, Bytes: fi.Size()}, nil
 	}
-	if err := os.MkdirAll(a.BackupDir, 0o750); err != nil {
+	if err := os.MkdirAll(a.BackupDir, 0o700); err != nil {
 		return DatabaseBackupResult{}, fmt.Errorf("create backup directory: %w", err)
 	}
 	partial := final + ".partial"

@@ -71,7 +71,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 
 func connect(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	gormCfg := &gorm.Config{
-		Logger:                 logger.NewSlogLogger(log.With("component", "db"), logger.Config{SlowThreshold: time.Second, LogLevel: logger.Warn, IgnoreRecordNotFoundError: true}),
+		Logger:                 logger.NewSlogLogger(log.With("component", "db"), logger.Config{SlowThreshold: time.Second, LogLevel: logger.Warn, IgnoreRecordNotFoundError: true,
+			// Slow and failing statements are logged without their values:
+			// those are DRBD secrets and the users' properties.
+			ParameterizedQueries: true}),
 		SkipDefaultTransaction: true,
 		DisableAutomaticPing:   true,
 	}
@@ -83,7 +86,7 @@ func connect(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) 
 		if cfg.SQLitePath == "" {
 			return nil, errors.New("no database: neither a connection_url nor an SQLite file is configured")
 		}
-		if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 		s.Dialect, s.sqlitePath = DialectSQLite, cfg.SQLitePath

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -167,4 +168,18 @@ func TestJDBCURLIsAccepted(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(dsn, "postgresql://linstor:pw@db.example/linstor?"), dsn)
 	require.Contains(t, dsn, "connect_timeout=5")
+}
+
+// A failing statement is logged without its values: they hold DRBD
+// secrets and the users' properties.
+func TestFailingStatementsAreLoggedWithoutTheirValues(t *testing.T) {
+	eachDialect(t, func(t *testing.T, cfg Config, _ *Store) {
+		var logged bytes.Buffer
+		s, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(&logged, nil)))
+		require.NoError(t, err)
+		defer s.Close()
+		require.Error(t, s.DB.Exec("INSERT INTO no_such_table (secret) VALUES (?)", "Xq9-drbd-secret").Error)
+		require.Contains(t, logged.String(), "no_such_table", "the statement is logged")
+		require.NotContains(t, logged.String(), "Xq9-drbd-secret")
+	})
 }

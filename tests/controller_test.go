@@ -217,3 +217,36 @@ func get(t *testing.T, url string) string {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", url, b)
 	return string(b)
 }
+
+// The data directory holds the DRBD secrets and every property: what the
+// controller writes there (its database, embedded Temporal's, backups)
+// is its user's alone, and what others could read before is made so at
+// start, with a warning.
+func TestDataFilesAreTheControllersAlone(t *testing.T) {
+	ctx := context.Background()
+	c := harness.StartController(t, harness.ControllerOptions{})
+	var rcs apicall.RcList
+	status, err := c.Do(ctx, http.MethodPost, "/v1/controller/backup/db", api.DatabaseBackupRequest{BackupName: "private"}, &rcs)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, status, "%v", rcs)
+	open := func() []string {
+		var loose []string
+		require.NoError(t, filepath.Walk(c.DataDir, func(path string, info os.FileInfo, err error) error {
+			require.NoError(t, err)
+			if info.Mode().Perm()&0o077 != 0 {
+				loose = append(loose, fmt.Sprintf("%s %s", path, info.Mode().Perm()))
+			}
+			return nil
+		}))
+		return loose
+	}
+	require.Empty(t, open())
+	require.FileExists(t, filepath.Join(c.DataDir, "backups", "private"))
+
+	require.NoError(t, c.Stop())
+	require.NoError(t, os.Chmod(filepath.Join(c.DataDir, "backups", "private"), 0o644))
+	require.NoError(t, os.Chmod(c.DataDir, 0o755))
+	c.Start()
+	require.Empty(t, open())
+	require.Contains(t, c.Log(), "data file was readable by others")
+}

@@ -116,6 +116,9 @@ func run(ctx context.Context, cfg Config, addr string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	started := time.Now()
 
+	if err := privateFiles(cfg.DataDir, log); err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
 	c := &controller{log: log, level: level}
 	defer c.stop()
 	if err := c.start(ctx, cfg, addr); err != nil {
