@@ -71,7 +71,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 
 func connect(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	gormCfg := &gorm.Config{
-		Logger:                 logger.NewSlogLogger(log.With("component", "db"), logger.Config{SlowThreshold: time.Second, LogLevel: logger.Warn, IgnoreRecordNotFoundError: true,
+		Logger: logger.NewSlogLogger(log.With("component", "db"), logger.Config{SlowThreshold: time.Second, LogLevel: logger.Warn, IgnoreRecordNotFoundError: true,
 			// Slow and failing statements are logged without their values:
 			// those are DRBD secrets and the users' properties.
 			ParameterizedQueries: true}),
