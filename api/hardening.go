@@ -40,7 +40,8 @@ func tooLarge(detail string) statusRcList {
 // without a Content-Type (how LINSTOR's clients send it) is JSON; form
 // and text bodies, which a browser sends to another site without asking,
 // are refused, as is a request whose Origin is another site than the one
-// it asks. Every body is bounded.
+// it asks. Every body is bounded; huma's operations also give a body
+// five seconds to arrive (its BodyReadTimeout), against slowloris.
 func bodyRules(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r.Host) {

@@ -1,15 +1,20 @@
 package api
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"strata/apicall"
+	"strata/store"
 )
 
 // Bad input stops at the API the same on both databases: property keys
@@ -88,4 +93,22 @@ func TestBadInputIsRefusedBeforeTheDatabase(t *testing.T) {
 		status, _ = raw(http.MethodPost, "/v1/controller/properties", "application/json; charset=utf-8", c.srv.URL, props(map[string]string{"Aux/ok": "yes"}))
 		require.Equal(t, http.StatusCreated, status)
 	})
+}
+
+// A client that sends its body too slowly (slowloris) is answered and
+// cut off once huma's body read timeout (5 s) passes, not left holding
+// the connection.
+func TestSlowBodiesAreCutOff(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(c.srv.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /v1/controller/properties HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"override_")
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(20*time.Second)))
+	start := time.Now()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "answered, not left waiting for the rest of the body")
+	require.Less(t, time.Since(start), 10*time.Second)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }

@@ -76,9 +76,10 @@ func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles,
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, DrbdDir: drbdDir, Files: files}
-	// Slow or endless requests are cut off; jobs stream their answers for
-	// as long as they run.
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	// Slow headers are cut off; a whole request is not bounded, since jobs
+	// stream their answers for as long as they run (a ReadTimeout would
+	// cancel them).
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("strata agent ready", "version", version, "listen", ln.Addr().String(), "tls", tlsConfig != nil)

@@ -214,9 +214,10 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		return err
 	}
 	if c.ln != nil {
-		// Slow or endless requests (slowloris) are cut off; answers are not
-		// bounded, since a request may wait for its operation.
-		c.http = &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, Handler: api.New(api.Deps{
+		// Slow headers (slowloris) are cut off here, slow bodies by the API;
+		// a whole request is not bounded, since it may wait for its
+		// operation (a ReadTimeout would cancel it).
+		c.http = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, Handler: api.New(api.Deps{
 			Store:         c.store,
 			Temporal:      c.client,
 			Build:         api.BuildInfo{Version: version, GitHash: gitHash, BuildTime: buildTime},
