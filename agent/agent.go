@@ -34,6 +34,9 @@ type Agent struct {
 	DrbdDir string
 	// Files says where external files may be written.
 	Files ExternalFiles
+	// Level is the log level of Log, changed at run time by the
+	// controller (node set-log-level); nil: not changeable.
+	Level *slog.LevelVar
 
 	mu      sync.Mutex // one apply at a time
 	applied int64      // generation of the last state applied
@@ -407,6 +410,23 @@ func (a *Agent) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, a.Apply(r.Context(), want))
+	})
+	mux.HandleFunc("GET "+proto.PathLogLevel, func(w http.ResponseWriter, _ *http.Request) {
+		if a.Level == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "the log level is fixed"})
+			return
+		}
+		writeJSON(w, http.StatusOK, proto.LogLevel{Level: int(a.Level.Level())})
+	})
+	mux.HandleFunc("PUT "+proto.PathLogLevel, func(w http.ResponseWriter, r *http.Request) {
+		var l proto.LogLevel
+		if err := json.NewDecoder(r.Body).Decode(&l); err != nil || a.Level == nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unreadable log level, or the level is fixed"})
+			return
+		}
+		a.Level.Set(slog.Level(l.Level))
+		a.Log.Info("log level changed", "level", slog.Level(l.Level).String())
+		writeJSON(w, http.StatusOK, l)
 	})
 	mux.HandleFunc("GET "+proto.PathExternalFile, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()

@@ -254,6 +254,22 @@ func (l *Link) ExternalFileStatus(ctx context.Context, node, path string, altSuf
 	return st, l.call(ctx, http.MethodGet, base+proto.PathExternalFile+"?"+q.Encode(), nil, &st)
 }
 
+// LogLevel is the node's agent's log level; level non-nil changes it
+// first.
+func (l *Link) LogLevel(ctx context.Context, node string, level *slog.Level) (slog.Level, error) {
+	base, err := l.agentOf(ctx, node)
+	if err != nil {
+		return 0, err
+	}
+	var out proto.LogLevel
+	if level != nil {
+		err = l.call(ctx, http.MethodPut, base+proto.PathLogLevel, proto.LogLevel{Level: int(*level)}, &out)
+	} else {
+		err = l.call(ctx, http.MethodGet, base+proto.PathLogLevel, nil, &out)
+	}
+	return slog.Level(out.Level), err
+}
+
 // CreateDevicePool has the node's agent make a device pool.
 func (l *Link) CreateDevicePool(ctx context.Context, node string, req proto.DevicePool) (proto.DevicePoolReport, error) {
 	base, err := l.agentOf(ctx, node)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -77,17 +78,91 @@ func (s *server) registerControllerConfig(h huma.API) {
 			if l == nil {
 				return nil, invalid(apicall.FailInvldRequest, op, obj, "Nothing to change.", "Strata changes only the log level at run time.", "Give log.level.")
 			}
-			var name string
-			for _, v := range []string{l.LevelLinstor, l.Level, l.LevelLinstorGlobal, l.LevelGlobal} {
-				if name == "" {
-					name = v
-				}
-			}
-			level, err := ParseLogLevel(name)
-			if err != nil || name == "" {
-				return nil, invalid(apicall.FailInvldRequest, op, obj, "No log level given.", "", "Give one of ERROR, WARN, INFO, DEBUG, TRACE.")
+			level, err := requestedLevel(op, obj, l.LevelLinstor, l.Level, l.LevelLinstorGlobal, l.LevelGlobal)
+			if err != nil {
+				return nil, err
 			}
 			s.LogLevel.Set(level)
 			return success(apicall.Modified, op, obj, fmt.Sprintf("Log level of the controller set to %s.", logLevelName(level)), "", nil), nil
+		})
+	s.registerNodeConfig(h)
+}
+
+// requestedLevel is the first log level given of LINSTOR's fields.
+func requestedLevel(op, obj uint64, fields ...string) (slog.Level, error) {
+	var name string
+	for _, v := range fields {
+		if name == "" {
+			name = v
+		}
+	}
+	level, err := ParseLogLevel(name)
+	if err != nil || name == "" {
+		return 0, invalid(apicall.FailInvldRequest, op, obj, "No log level given.", "", "Give one of ERROR, WARN, INFO, DEBUG, TRACE.")
+	}
+	return level, nil
+}
+
+// SatelliteConfigLog is the log part of LINSTOR's SatelliteConfig.
+type SatelliteConfigLog struct {
+	Level        string `json:"level,omitempty" enum:"ERROR,WARN,INFO,DEBUG,TRACE"`
+	LevelLinstor string `json:"level_linstor,omitempty" enum:"ERROR,WARN,INFO,DEBUG,TRACE"`
+}
+
+// SatelliteConfig is the part of LINSTOR's SatelliteConfig a node's agent
+// shows and changes at run time: its log level.
+type SatelliteConfig struct {
+	Log *SatelliteConfigLog `json:"log,omitempty"`
+}
+
+// registerNodeConfig serves node set-log-level (PUT /v1/nodes/{node}/
+// config) and the node's config: asked of its agent, 503 while it is not
+// online.
+func (s *server) registerNodeConfig(h huma.API) {
+	ask := func(ctx context.Context, node string, set *slog.Level) (slog.Level, error) {
+		if _, err := s.Store.GetNode(ctx, node); err != nil {
+			return 0, notFoundOnly(err)
+		}
+		var level slog.Level
+		var err error
+		if s.Agents == nil {
+			err = fmt.Errorf("no agent link")
+		} else {
+			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			level, err = s.Agents.LogLevel(qctx, node, set)
+		}
+		if err != nil {
+			return 0, withStatus(http.StatusServiceUnavailable, apicall.Failure(apicall.FailNotConnected, apicall.MaskMod, apicall.MaskNode,
+				fmt.Sprintf("Could not reach satellite '%s'.", node), err.Error(), "Check the node with node list."))
+		}
+		return level, nil
+	}
+	huma.Register(h, developerOp("SatelliteConfig", http.MethodGet, "/v1/nodes/{node}/config", "show a node's run-time configuration"),
+		func(ctx context.Context, in *NodePath) (*struct{ Body SatelliteConfig }, error) {
+			level, err := ask(ctx, in.Node, nil)
+			if err != nil {
+				return nil, err
+			}
+			name := logLevelName(level)
+			return &struct{ Body SatelliteConfig }{SatelliteConfig{Log: &SatelliteConfigLog{Level: name, LevelLinstor: name}}}, nil
+		})
+	huma.Register(h, developerOp("SatelliteSetConfig", http.MethodPut, "/v1/nodes/{node}/config", "change a node's run-time configuration (its log level)"),
+		func(ctx context.Context, in *struct {
+			NodePath
+			Body SatelliteConfig
+		}) (*rcOutput, error) {
+			const op, obj = apicall.MaskMod, apicall.MaskNode
+			if in.Body.Log == nil {
+				return nil, invalid(apicall.FailInvldRequest, op, obj, "Nothing to change.", "Strata changes only the log level at run time.", "Give log.level.")
+			}
+			level, err := requestedLevel(op, obj, in.Body.Log.LevelLinstor, in.Body.Log.Level)
+			if err != nil {
+				return nil, err
+			}
+			if level, err = ask(ctx, in.Node, &level); err != nil {
+				return nil, err
+			}
+			return success(apicall.Modified, op, obj, fmt.Sprintf("Log level of node '%s' set to %s.", in.Node, logLevelName(level)), "", map[string]string{"Node": in.Node}), nil
 		})
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	lapi "github.com/LINBIT/golinstor/client"
@@ -86,5 +87,25 @@ func TestDrbdProxy(t *testing.T) {
 		require.Empty(t, st.Resources[0].Drbd.Proxy)
 		c.get("/v1/resource-definitions/backups/resource-connections/alpha/charlie", &conn)
 		require.NotContains(t, conn.Flags, "LOCAL_DRBD_PROXY")
+
+		// The guide's automatic proxy: between nodes of different sites.
+		for n, site := range map[string]string{"alpha": "A", "bravo": "A", "charlie": "B"} {
+			c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/"+n, `{"override_props": {"Site": "`+site+`"}}`)
+		}
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdProxy/AutoEnable": "true"}}`)
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "remote", "layer_data": [{"type": "DRBD"}, {"type": "STORAGE"}]}}`)
+		for _, n := range []string{"alpha", "bravo", "charlie"} {
+			c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions/remote/resources", `[{"resource": {"node_name": "`+n+`", "props": {"StorPoolName": "pool1"}}}]`)
+		}
+		proxied := map[string]bool{}
+		var remote []restapi.Connection
+		c.get("/v1/resource-definitions/remote/resource-connections", &remote)
+		for _, rc := range remote {
+			if slices.Contains(rc.Flags, "LOCAL_DRBD_PROXY") {
+				require.NotNil(t, rc.DrbdProxyPortA)
+				proxied[rc.NodeA+"-"+rc.NodeB] = true
+			}
+		}
+		require.Equal(t, map[string]bool{"alpha-charlie": true, "bravo-charlie": true}, proxied, "only the connections between the sites")
 	})
 }

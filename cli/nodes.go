@@ -147,6 +147,10 @@ func (a *app) nodeCommand() *cobra.Command {
 		perNode("lost", "delete a node that will not come back", nil, http.MethodDelete, "/lost", nil),
 		perNode("reconnect", "reconnect the controller to a node", nil, http.MethodPut, "/reconnect", nil),
 		perNode("restore", "restore an evicted node", nil, http.MethodPut, "/restore", map[string]any{}),
+		verb("set-log-level NODE LEVEL", "change a node's agent's log level at run time (ERROR, WARN, INFO, DEBUG, TRACE)", nil, cobra.ExactArgs(2),
+			func(cmd *cobra.Command, args []string) error {
+				return a.write(cmd.Context(), http.MethodPut, "/v1/nodes/"+pathEscape(args[0])+"/config", map[string]any{"log": map[string]string{"level": strings.ToUpper(args[1])}})
+			}),
 		a.netInterfaceCommand())
 	c.AddCommand(a.propsCommands(nodeProps)...)
 	return c

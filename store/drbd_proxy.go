@@ -23,6 +23,14 @@ const (
 	DrbdProxyOptionsPrefix      = "DrbdOptions/Proxy/"
 )
 
+// KeyDrbdProxyAutoEnable and KeySite: with AutoEnable true (resource,
+// definition, node or controller), a new resource's connections to the
+// resources on nodes of another Site run through DRBD Proxy.
+const (
+	KeyDrbdProxyAutoEnable = "DrbdProxy/AutoEnable"
+	KeySite                = "Site"
+)
+
 // DrbdProxyCompressions are the compression plug-ins of DRBD Proxy.
 var DrbdProxyCompressions = []string{"none", "zlib", "lzma", "lz4", "zstd"}
 
@@ -204,4 +212,52 @@ func (s *Store) ModifyDrbdProxy(ctx context.Context, rd string, c DrbdProxyChang
 		return applyProps(tx, ResourceDefinitionInstance(rd), m)
 	})
 	return row, err
+}
+
+// autoDrbdProxy enables DRBD Proxy on the connections of a new resource
+// to its definition's resources on nodes of another Site, where
+// DrbdProxy/AutoEnable says so (the guide's "Automatically Enabling DRBD
+// Proxy"); each connection gets a port of the TCP port pool.
+func autoDrbdProxy(tx *gorm.DB, rd ResourceDefinitionRow, rsc ResourceRow) error {
+	chain := make([]map[string]string, 0, 4)
+	for _, inst := range []string{ResourceInstance(rd.ResourceName, rsc.NodeName), ResourceDefinitionInstance(rd.ResourceName), NodeInstance(rsc.NodeName), CtrlPropsInstance} {
+		p, err := readProps(tx, inst)
+		if err != nil {
+			return err
+		}
+		chain = append(chain, p)
+	}
+	if !strings.EqualFold(Inherited(KeyDrbdProxyAutoEnable, chain...), "true") {
+		return nil
+	}
+	site := chain[2][KeySite]
+	var peers []ResourceRow
+	if err := tx.Where("resource_name = ? AND node_name <> ?", rd.ResourceName, rsc.NodeName).Find(&peers).Error; err != nil {
+		return err
+	}
+	for _, p := range peers {
+		if p.Flags.Has(FlagDelete) {
+			continue
+		}
+		props, err := readProps(tx, NodeInstance(p.NodeName))
+		if err != nil {
+			return err
+		}
+		if props[KeySite] == site {
+			continue
+		}
+		row, err := resourceConnection(tx, rd.ResourceName, rsc.NodeName, p.NodeName)
+		if err != nil {
+			return err
+		}
+		port, err := allocate(tx, KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceConnection, "TCP port", apicall.FailPoolExhaustedTCPPort, tcpPorts...)
+		if err != nil {
+			return err
+		}
+		row.Flags, row.TCPPort = row.Flags.With(FlagLocalDrbdProxy), &port
+		if err := tx.Model(&row).Select("flags", "tcp_port").Updates(&row).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -203,6 +203,9 @@ func createResource(tx *gorm.DB, rd ResourceDefinitionRow, sp ResourceSpec, vds 
 			return ResourceRow{}, err
 		}
 	}
+	if err := autoDrbdProxy(tx, rd, row); err != nil {
+		return ResourceRow{}, err
+	}
 	return row, tx.Model(&row).Update("flags", row.Flags).Error
 }
 

@@ -327,3 +327,32 @@ func TestAgentFaultsBecomeErrorReports(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	require.Equal(t, []string{id}, volOf("doomed").Reports[0].ReportIDs)
 }
+
+// node set-log-level as LINSTOR's client sends it (PUT /v1/nodes/{n}/config)
+// changes the agent's log level at run time; the node's config shows it;
+// a node whose agent is not online answers 503.
+func TestNodeSetLogLevel(t *testing.T) {
+	c := harness.StartController(t, harness.ControllerOptions{})
+	ag := harness.StartAgent(t)
+	for n, port := range map[string]int{"alpha": ag.Port, "gone": harness.FreePort(t)} {
+		must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": n, "type": "satellite",
+			"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": port}}}, http.StatusCreated)
+	}
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	env := []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}
+	out, errOut, code := cliRun(t, env, "node", "set-log-level", "alpha", "debug")
+	require.Zero(t, code, "%s%s", out, errOut)
+	require.Contains(t, out, "Log level of node 'alpha' set to DEBUG.")
+	var cfg struct {
+		Log struct {
+			Level string `json:"level"`
+		} `json:"log"`
+	}
+	status, err := c.Do(context.Background(), http.MethodGet, "/v1/nodes/alpha/config", nil, &cfg)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "DEBUG", cfg.Log.Level)
+	eventually(t, 10*time.Second, "the agent logs the change", func() bool { return strings.Contains(ag.Log(), `msg="log level changed" level=DEBUG`) })
+	must(t, c, http.MethodPut, "/v1/nodes/gone/config", map[string]any{"log": map[string]string{"level": "INFO"}}, http.StatusServiceUnavailable)
+	must(t, c, http.MethodPut, "/v1/nodes/alpha/config", map[string]any{"log": map[string]string{"level": "LOUD"}}, http.StatusBadRequest)
+}

@@ -64,6 +64,15 @@ type ExternalFile struct {
 	AltSuffixes []string `json:"alt_suffixes,omitempty"`
 }
 
+// PathLogLevel shows (GET) and changes (PUT) the agent's log level, as
+// slog levels (LINSTOR's TRACE is DEBUG-4).
+const PathLogLevel = "/v1/log-level"
+
+// LogLevel is the agent's log level.
+type LogLevel struct {
+	Level int `json:"level"`
+}
+
 // PathExternalFile answers where an external file (?path=) is on the
 // node and the SHA-256 of its content (ExternalFileStatus).
 const PathExternalFile = "/v1/external-file"

@@ -60,7 +60,8 @@ func newCommand() *cobra.Command {
 }
 
 func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles, tlsFiles tlsconf.Files) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	level := &slog.LevelVar{} // node set-log-level changes it
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	var tlsConfig *tls.Config
 	if tlsFiles.Set() {
 		var err error
@@ -75,7 +76,7 @@ func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles,
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, DrbdDir: drbdDir, Files: files}
+	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, Level: level, DrbdDir: drbdDir, Files: files}
 	// Slow headers are cut off; a whole request is not bounded, since jobs
 	// stream their answers for as long as they run (a ReadTimeout would
 	// cancel them).
