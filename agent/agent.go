@@ -37,6 +37,9 @@ type Agent struct {
 	// Level is the log level of Log, changed at run time by the
 	// controller (node set-log-level); nil: not changeable.
 	Level *slog.LevelVar
+	// Trust admits only the cluster's controllers; nil: everybody (an
+	// agent inside a test process).
+	Trust *Trust
 
 	mu      sync.Mutex // one apply at a time
 	applied int64      // generation of the last state applied
@@ -466,7 +469,7 @@ func (a *Agent) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, rep)
 	})
-	return limitBodies(mux)
+	return limitBodies(a.trusted(mux))
 }
 
 // MaxStateBytes bounds a request to the agent: a node's state with its

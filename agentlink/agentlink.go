@@ -44,6 +44,9 @@ type Link struct {
 	// OnConnect is called when a node's agent comes online, to send it
 	// its state.
 	OnConnect func(node string)
+	// Token proves to the agents that the requests come from their
+	// cluster's controller (store.AgentToken); "": none is sent.
+	Token string
 
 	client    *http.Client // plain agents
 	tlsClient *http.Client // agents of SSL nodes; nil: none configured
@@ -179,7 +182,7 @@ func (l *Link) call(ctx context.Context, method, url string, in, out any) error 
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	l.authorize(req)
 	client, err := l.clientFor(req)
 	if err != nil {
 		return err
@@ -193,6 +196,14 @@ func (l *Link) call(ctx context.Context, method, url string, in, out any) error 
 		return fmt.Errorf("%s %s answered %s", method, url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// authorize marks a request to an agent as the controller's.
+func (l *Link) authorize(req *http.Request) {
+	req.Header.Set("Content-Type", "application/json")
+	if l.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+l.Token)
+	}
 }
 
 // clientFor is the client that speaks to an agent's URL.
@@ -302,7 +313,7 @@ func (l *Link) Job(ctx context.Context, node, path string, job any, progress fun
 	if err != nil {
 		return proto.JobProgress{}, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	l.authorize(req)
 	client, err := l.clientFor(req)
 	if err != nil {
 		return proto.JobProgress{}, err

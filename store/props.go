@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -231,19 +233,34 @@ func (s *Store) ModifyControllerProps(ctx context.Context, m PropsModify) error 
 // EnsureClusterID returns the cluster's id, creating it if this is the first
 // start on the database. Controllers starting together agree on one id.
 func (s *Store) EnsureClusterID(ctx context.Context) (string, error) {
-	return s.ensureControllerProp(ctx, KeyClusterLocalID, uuid.NewString())
+	return s.ensureProp(ctx, CtrlPropsInstance, KeyClusterLocalID, uuid.NewString())
 }
 
-// ensureControllerProp returns a controller property, setting it to
-// value first when it is not set; concurrent callers agree on one value.
-func (s *Store) ensureControllerProp(ctx context.Context, key, value string) (string, error) {
-	row := propRow{PropsInstance: CtrlPropsInstance, PropKey: key, PropValue: value}
+// secretsInstance holds the cluster's own secrets: properties no API
+// answer shows.
+const secretsInstance = "/SECRETS"
+
+// AgentToken is the token the cluster's controllers prove themselves to
+// the agents with, made at the first start on the database; the API
+// never shows it.
+func (s *Store) AgentToken(ctx context.Context) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return s.ensureProp(ctx, secretsInstance, "AgentToken", hex.EncodeToString(b))
+}
+
+// ensureProp returns a property of instance, setting it to value first
+// when it is not set; concurrent callers agree on one value.
+func (s *Store) ensureProp(ctx context.Context, instance, key, value string) (string, error) {
+	row := propRow{PropsInstance: instance, PropKey: key, PropValue: value}
 	db := s.DB.WithContext(ctx)
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 		return "", fmt.Errorf("set %s: %w", key, err)
 	}
 	var got propRow
-	if err := db.Where("props_instance = ? AND prop_key = ?", CtrlPropsInstance, key).Take(&got).Error; err != nil {
+	if err := db.Where("props_instance = ? AND prop_key = ?", instance, key).Take(&got).Error; err != nil {
 		return "", fmt.Errorf("read %s: %w", key, err)
 	}
 	return got.PropValue, nil

@@ -43,7 +43,7 @@ func (s *Store) ShipmentSender(ctx context.Context, clusterID string) (Sender, e
 	}
 	for _, r := range rs {
 		if r.Kind == RemoteLinstor && clusterID != "" && strings.EqualFold(r.ClusterID, clusterID) {
-			short, err := s.ensureControllerProp(ctx, KeyClusterRemotePrefix+strings.ToLower(clusterID), shortID())
+			short, err := s.ensureProp(ctx, CtrlPropsInstance, KeyClusterRemotePrefix+strings.ToLower(clusterID), shortID())
 			return Sender{Remote: r.RemoteDspName, Suffix: "_" + short}, err
 		}
 	}

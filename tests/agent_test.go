@@ -356,3 +356,48 @@ func TestNodeSetLogLevel(t *testing.T) {
 	must(t, c, http.MethodPut, "/v1/nodes/gone/config", map[string]any{"log": map[string]string{"level": "INFO"}}, http.StatusServiceUnavailable)
 	must(t, c, http.MethodPut, "/v1/nodes/alpha/config", map[string]any{"log": map[string]string{"level": "LOUD"}}, http.StatusBadRequest)
 }
+
+// A stranger who reaches an agent's port can push it nothing: an empty
+// node state with a huge generation (which would delete the node's
+// volumes and make the agent ignore its controller) is refused, the
+// volumes stay, and the controller's next change still reaches the node.
+func TestStrangersPushNothing(t *testing.T) {
+	dirs := map[string]string{"alpha": t.TempDir()}
+	t.Cleanup(func() { detachLoops(dirs) })
+	c := harness.StartController(t, harness.ControllerOptions{})
+	ag := harness.StartAgent(t)
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
+		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	for _, rd := range []string{"data", "later"} {
+		must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": rd, "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/resource-definitions/"+rd+"/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
+	}
+	must(t, c, http.MethodPost, "/v1/resource-definitions/data/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
+	backing := filepath.Join(dirs["alpha"], "data_00000.img")
+	require.FileExists(t, backing)
+
+	for _, token := range []string{"", "guessed"} {
+		req, err := http.NewRequest(http.MethodPut, ag.URL+"/v1/node-state", strings.NewReader(`{"node": "alpha", "generation": 4611686018427387904, "pools": [], "volumes": []}`))
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	}
+	require.FileExists(t, backing, "the stranger's state deleted nothing")
+	require.Contains(t, ag.Log(), "request refused: not from this node's controller")
+
+	must(t, c, http.MethodPost, "/v1/resource-definitions/later/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
+	require.FileExists(t, filepath.Join(dirs["alpha"], "later_00000.img"), "the controller's pushes still count")
+
+	// The token to give agents ahead of time (instead of trusting the first controller).
+	out, err := exec.Command(harness.Binary(t, "strata-controller"), "agent-token", "--config", c.ConfigPath).Output()
+	require.NoError(t, err)
+	require.Regexp(t, `^[0-9a-f]{64}\n$`, string(out))
+}

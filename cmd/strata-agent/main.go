@@ -35,6 +35,7 @@ func main() {
 func newCommand() *cobra.Command {
 	var listen, drbdDir string
 	var files agent.ExternalFiles
+	var trust agent.Trust
 	var tlsFiles tlsconf.Files
 	cmd := &cobra.Command{
 		Use:           "strata-agent",
@@ -46,20 +47,25 @@ func newCommand() *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, listen, drbdDir, files, tlsFiles)
+			if trust.Token == "" {
+				trust.Token = os.Getenv("STRATA_CONTROLLER_TOKEN")
+			}
+			return serve(ctx, listen, drbdDir, files, &trust, tlsFiles)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":3366", "address the controller connects to (3367 is LINSTOR's for SSL)")
 	cmd.Flags().StringVar(&drbdDir, "drbd-dir", agent.DefaultDrbdDir, "where the DRBD resource files the agent renders are kept")
 	cmd.Flags().StringSliceVar(&files.Dirs, "allow-ext-files", nil, "directories external files may be written to, each a file's parent (LINSTOR's allowExtFiles)")
 	cmd.Flags().StringVar(&files.Record, "ext-files-record", agent.DefaultFilesRecord, "where the agent lists the external files it wrote")
+	cmd.Flags().StringVar(&trust.Token, "controller-token", "", "the cluster's agent token (strata-controller agent-token; also STRATA_CONTROLLER_TOKEN); without it the first controller's is trusted")
+	cmd.Flags().StringVar(&trust.File, "trust-file", agent.DefaultTrustFile, "where the agent keeps the fingerprint of the controller token it trusts")
 	cmd.Flags().StringVar(&tlsFiles.Cert, "tls-cert", "", "the agent's certificate (PEM): serve mutual TLS, for nodes of communication type SSL")
 	cmd.Flags().StringVar(&tlsFiles.Key, "tls-key", "", "the key of --tls-cert")
 	cmd.Flags().StringVar(&tlsFiles.CA, "tls-ca", "", "the CA that signed the controller's certificate")
 	return cmd
 }
 
-func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles, tlsFiles tlsconf.Files) error {
+func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles, trust *agent.Trust, tlsFiles tlsconf.Files) error {
 	level := &slog.LevelVar{} // node set-log-level changes it
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	var tlsConfig *tls.Config
@@ -76,7 +82,7 @@ func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles,
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, Level: level, DrbdDir: drbdDir, Files: files}
+	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, Level: level, DrbdDir: drbdDir, Files: files, Trust: trust}
 	// Slow headers are cut off; a whole request is not bounded, since jobs
 	// stream their answers for as long as they run (a ReadTimeout would
 	// cancel them).

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"strata/api"
+	"strata/store"
 )
 
 // defaultConfigPath is read when it exists; --config names another file,
@@ -194,3 +195,8 @@ func (c *Config) validate() error {
 
 // dataPath is a file or directory inside the data directory.
 func (c *Config) dataPath(name string) string { return filepath.Join(c.DataDir, name) }
+
+// storeConfig is the database the configuration names.
+func (c *Config) storeConfig() store.Config {
+	return store.Config{ConnectionURL: c.DB.ConnectionURL, User: c.DB.User, Password: c.DB.Password, SQLitePath: c.dataPath("strata.db")}
+}

@@ -84,10 +84,39 @@ func newCommand() *cobra.Command {
 	// Flags apply only when given; their defaults are the configuration's,
 	// shown in --help.
 	def := defaultConfig()
-	cmd.Flags().StringVar(&configPath, "config", defaultConfigPath, "configuration file (TOML)")
-	cmd.Flags().StringVar(&dataDir, "data-dir", def.DataDir, "directory of the embedded database, embedded Temporal and backups")
-	cmd.Flags().StringVar(&listen, "listen", def.listenAddress(), "address of the REST API (overrides [http] listen_addr and port)")
-	cmd.Flags().StringVar(&logLevel, "log-level", def.Logging.Level, "ERROR, WARN, INFO, DEBUG or TRACE")
+	cmd.PersistentFlags().StringVar(&configPath, "config", defaultConfigPath, "configuration file (TOML)")
+	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", def.DataDir, "directory of the embedded database, embedded Temporal and backups")
+	cmd.PersistentFlags().StringVar(&listen, "listen", def.listenAddress(), "address of the REST API (overrides [http] listen_addr and port)")
+	cmd.PersistentFlags().StringVar(&logLevel, "log-level", def.Logging.Level, "ERROR, WARN, INFO, DEBUG or TRACE")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "agent-token",
+		Short: "print the token the cluster's agents know their controllers by (give it to strata-agent --controller-token)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath, cmd.Flags().Changed("config"))
+			if err != nil {
+				return err
+			}
+			cfg.applyEnv(os.Getenv)
+			if cmd.Flags().Changed("data-dir") {
+				cfg.DataDir = dataDir
+			}
+			if err := privateFiles(cfg.DataDir, slog.New(slog.NewTextHandler(os.Stderr, nil))); err != nil {
+				return err
+			}
+			st, err := store.Open(cmd.Context(), cfg.storeConfig(), slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+			if err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			defer st.Close()
+			token, err := st.AgentToken(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), token)
+			return nil
+		},
+	})
 	return cmd
 }
 
@@ -154,12 +183,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		}
 	}
 
-	c.store, err = store.Open(ctx, store.Config{
-		ConnectionURL: cfg.DB.ConnectionURL,
-		User:          cfg.DB.User,
-		Password:      cfg.DB.Password,
-		SQLitePath:    cfg.dataPath("strata.db"),
-	}, c.log)
+	c.store, err = store.Open(ctx, cfg.storeConfig(), c.log)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -209,6 +233,9 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		c.log.Info(said)
 	}
 	agents := agentlink.New(c.store, c.log.With("component", "agents"), agentPollInterval, agentsTLS)
+	if agents.Token, err = c.store.AgentToken(ctx); err != nil {
+		return err
+	}
 	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents, Temporal: c.client, Keyring: keyring}
 	if c.worker, err = worker.Start(c.client, workflows.TaskQueue, acts); err != nil {
 		return err
