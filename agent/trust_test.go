@@ -2,8 +2,8 @@ package agent
 
 import (
 	"net/http"
-	"os"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 
