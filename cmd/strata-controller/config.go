@@ -27,6 +27,7 @@ type Config struct {
 	DataDir  string         `toml:"data_dir"`
 	DB       DBConfig       `toml:"db"`
 	HTTP     HTTPConfig     `toml:"http"`
+	HTTPS    HTTPSConfig    `toml:"https"`
 	Logging  LoggingConfig  `toml:"logging"`
 	Temporal TemporalConfig `toml:"temporal"`
 	Encrypt  EncryptConfig  `toml:"encrypt"`
@@ -55,6 +56,25 @@ type HTTPConfig struct {
 	Enabled    *bool  `toml:"enabled"`
 	Port       int    `toml:"port"`
 	ListenAddr string `toml:"listen_addr"`
+}
+
+// HTTPSConfig is the REST API over TLS (LINSTOR's [https], on 3371):
+// a PEM certificate and key; with client_ca (LINSTOR's truststore), every
+// client must show a certificate that CA signed. While HTTPS is on, the
+// plain listener redirects to it, as LINSTOR's does. LINSTOR's Java
+// keystore and truststore are not read: their keys are refused with how
+// to export them as PEM.
+type HTTPSConfig struct {
+	Enabled            *bool  `toml:"enabled"`
+	Port               int    `toml:"port"`
+	ListenAddr         string `toml:"listen_addr"`
+	Certificate        string `toml:"certificate"`
+	PrivateKey         string `toml:"private_key"`
+	ClientCA           string `toml:"client_ca"`
+	Keystore           string `toml:"keystore"`
+	KeystorePassword   string `toml:"keystore_password"`
+	Truststore         string `toml:"truststore"`
+	TruststorePassword string `toml:"truststore_password"`
 }
 
 // LoggingConfig sets the log level: ERROR, WARN, INFO, DEBUG or TRACE.
@@ -94,6 +114,7 @@ func defaultConfig() Config {
 	return Config{
 		DataDir: "/var/lib/strata",
 		HTTP:    HTTPConfig{Port: 3370},
+		HTTPS:   HTTPSConfig{Port: 3371},
 		Logging: LoggingConfig{Level: "INFO"},
 		Temporal: TemporalConfig{
 			Namespace:       "default",
@@ -161,6 +182,19 @@ func (c *Config) uiEnabled() bool { return c.Temporal.UI == nil || *c.Temporal.U
 
 func (c *Config) httpEnabled() bool { return c.HTTP.Enabled == nil || *c.HTTP.Enabled }
 
+// httpsEnabled: on when asked, or when a certificate is configured.
+func (c *Config) httpsEnabled() bool {
+	if c.HTTPS.Enabled != nil {
+		return *c.HTTPS.Enabled
+	}
+	return c.HTTPS.Certificate != ""
+}
+
+// httpsAddress is where the REST API listens over TLS.
+func (c *Config) httpsAddress() string {
+	return net.JoinHostPort(c.HTTPS.ListenAddr, strconv.Itoa(c.HTTPS.Port))
+}
+
 // validate checks what the file's syntax cannot.
 func (c *Config) validate() error {
 	if _, err := api.ParseLogLevel(c.Logging.Level); err != nil {
@@ -171,6 +205,16 @@ func (c *Config) validate() error {
 	}
 	if c.HTTP.Port < 0 || c.HTTP.Port > 65535 {
 		return fmt.Errorf("[http] port %d is out of range 0-65535", c.HTTP.Port)
+	}
+	if c.HTTPS.Keystore != "" || c.HTTPS.Truststore != "" {
+		return errors.New("[https] keystore and truststore are Java keystores, which Strata does not read: export them as PEM " +
+			"(keytool -importkeystore -deststoretype PKCS12, then openssl pkcs12 -nodes) and set certificate, private_key and client_ca")
+	}
+	if c.httpsEnabled() && (c.HTTPS.Certificate == "" || c.HTTPS.PrivateKey == "") {
+		return errors.New("[https] needs certificate and private_key (PEM files)")
+	}
+	if c.HTTPS.Port < 0 || c.HTTPS.Port > 65535 {
+		return fmt.Errorf("[https] port %d is out of range 0-65535", c.HTTPS.Port)
 	}
 	if c.Temporal.Namespace == "" {
 		return errors.New("[temporal] namespace is empty")

@@ -71,6 +71,8 @@ func TestBadConfig(t *testing.T) {
 		{"port out of range", "[http]\nport = 70000", "out of range"},
 		{"bad temporal address", "[temporal]\naddress = \"nohostport\"", "want host:port"},
 		{"empty namespace", "[temporal]\nnamespace = \"\"", "namespace is empty"},
+		{"java keystore", "[https]\nkeystore = \"/etc/linstor/keystore.jks\"\nkeystore_password = \"linstor\"", "export them as PEM"},
+		{"https without key", "[https]\nenabled = true\ncertificate = \"/etc/strata/cert.pem\"", "needs certificate and private_key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

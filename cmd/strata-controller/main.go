@@ -130,6 +130,8 @@ type controller struct {
 	worker   sdkworker.Worker
 	http     *http.Server
 	ln       net.Listener
+	https    *http.Server
+	tlsLn    net.Listener // the REST API over HTTPS; nil: off
 	// stopAgents ends the watch of the agents.
 	stopAgents context.CancelFunc
 }
@@ -158,9 +160,13 @@ func run(ctx context.Context, cfg Config, addr string) error {
 		log.Info("temporal web UI", "url", "http://"+c.temporal.UIAddress())
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	if c.http != nil {
 		go func() { errc <- c.http.Serve(c.ln) }()
+	}
+	if c.https != nil {
+		log.Info("REST API over HTTPS", "address", c.tlsLn.Addr().String(), "client_certificates", cfg.HTTPS.ClientCA != "")
+		go func() { errc <- c.https.Serve(c.tlsLn) }()
 	}
 	select {
 	case <-ctx.Done():
@@ -180,6 +186,11 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		// Bind first: a taken port should fail before anything else starts.
 		if c.ln, err = net.Listen("tcp", addr); err != nil {
 			return fmt.Errorf("REST API: %w", err)
+		}
+	}
+	if cfg.httpsEnabled() {
+		if c.tlsLn, err = httpsListener(cfg.HTTPS, cfg.httpsAddress()); err != nil {
+			return err
 		}
 	}
 
@@ -240,11 +251,14 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	if c.worker, err = worker.Start(c.client, workflows.TaskQueue, acts); err != nil {
 		return err
 	}
-	if c.ln != nil {
+	if c.ln != nil || c.tlsLn != nil {
 		// Slow headers (slowloris) are cut off here, slow bodies by the API;
 		// a whole request is not bounded, since it may wait for its
 		// operation (a ReadTimeout would cancel it).
-		c.http = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, Handler: api.New(api.Deps{
+		server := func(h http.Handler) *http.Server {
+			return &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, Handler: h}
+		}
+		rest := api.New(api.Deps{
 			Store:         c.store,
 			Temporal:      c.client,
 			Build:         api.BuildInfo{Version: version, GitHash: gitHash, BuildTime: buildTime},
@@ -254,7 +268,14 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			Keyring:       keyring,
 			Log:           c.log.With("component", "rest"),
 			LogLevel:      c.level,
-		})}
+		})
+		if c.tlsLn != nil {
+			c.https = server(rest)
+			rest = redirectToHTTPS(c.tlsLn.Addr().(*net.TCPAddr).Port, rest)
+		}
+		if c.ln != nil {
+			c.http = server(rest)
+		}
 	}
 	// A node whose agent comes online is sent its whole state.
 	agents.OnConnect = func(node string) {
@@ -285,14 +306,19 @@ func (c *controller) stop() {
 	if c.stopAgents != nil {
 		c.stopAgents()
 	}
-	if c.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := c.http.Shutdown(ctx); err != nil {
-			c.log.Warn("REST API shutdown", "error", err)
+	for _, l := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{c.http, c.ln}, {c.https, c.tlsLn}} {
+		if l.srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := l.srv.Shutdown(ctx); err != nil {
+				c.log.Warn("REST API shutdown", "error", err)
+			}
+			cancel()
+		} else if l.ln != nil {
+			_ = l.ln.Close()
 		}
-		cancel()
-	} else if c.ln != nil {
-		_ = c.ln.Close()
 	}
 	if c.worker != nil {
 		c.worker.Stop()
