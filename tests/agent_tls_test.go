@@ -24,7 +24,7 @@ import (
 // agent's) and one for a client (the controller's), as PEM files.
 type pki struct{ ca, serverCert, serverKey, clientCert, clientKey string }
 
-func newPKI(t *testing.T, name string) pki {
+func newPKI(t testing.TB, name string) pki {
 	dir := t.TempDir()
 	write := func(file, kind string, der []byte) string {
 		path := filepath.Join(dir, file)
