@@ -64,6 +64,22 @@ func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 		// An offline node gets its state when it connects.
 		return notOnlineIsFinal(err)
 	}
+	if rep.Stale {
+		// A newer state got there first: one of this database's (a push
+		// that crossed this one, read later, so with this change), or
+		// one this database never counted to, when it was restored or
+		// replaced; then count past it and push again.
+		now, err := a.Store.Generation(ctx)
+		if err != nil {
+			return err
+		}
+		if rep.Applied > now {
+			if err := a.Store.RaiseGeneration(ctx, rep.Applied+1); err != nil {
+				return err
+			}
+			return fmt.Errorf("node %s applied generation %d, this database is at %d (restored?): generation raised, the state is sent again", node, rep.Applied, now)
+		}
+	}
 	if err := nodestate.Record(ctx, a.Store, node, deleting, rep); err != nil {
 		return err
 	}

@@ -146,7 +146,7 @@ func (a *Agent) Apply(ctx context.Context, want proto.NodeState) proto.Report {
 	defer a.mu.Unlock()
 	if want.Generation < a.applied {
 		a.Log.Info("older state ignored", "generation", want.Generation, "applied", a.applied)
-		return proto.Report{Stale: true}
+		return proto.Report{Stale: true, Applied: a.applied}
 	}
 	a.applied = want.Generation
 	drbdWanted := drbdResources(want)

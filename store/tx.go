@@ -80,6 +80,13 @@ func (s *Store) Generation(ctx context.Context) (int64, error) {
 	return g, err
 }
 
+// RaiseGeneration puts the change generation above at least, when it is
+// not already: after a database restore, agents have applied states of
+// generations the restored database has not counted to yet.
+func (s *Store) RaiseGeneration(ctx context.Context, atLeast int64) error {
+	return s.DB.WithContext(ctx).Exec("UPDATE change_generation SET generation = ? WHERE id = 1 AND generation < ?", atLeast, atLeast).Error
+}
+
 // nowMs is the creation time stamp LINSTOR reports: ms since the epoch.
 func nowMs() int64 { return time.Now().UnixMilli() }
 

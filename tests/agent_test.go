@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +20,7 @@ import (
 
 	"strata/agent/proto"
 	"strata/restapi"
+	"strata/store"
 	"strata/tests/harness"
 )
 
@@ -400,4 +403,43 @@ func TestStrangersPushNothing(t *testing.T) {
 	out, err := exec.Command(harness.Binary(t, "strata-controller"), "agent-token", "--config", c.ConfigPath).Output()
 	require.NoError(t, err)
 	require.Regexp(t, `^[0-9a-f]{64}\n$`, string(out))
+}
+
+// After the database is restored (LINSTOR's backup-db procedure) its
+// change generation is behind what the agents applied: their "stale"
+// answers are not taken for a deploy; the controller counts past them
+// and the new resource is made on the node.
+func TestARestoredDatabaseStillDeploys(t *testing.T) {
+	ctx := context.Background()
+	dirs := map[string]string{"alpha": t.TempDir()}
+	t.Cleanup(func() { detachLoops(dirs) })
+	c := harness.StartController(t, harness.ControllerOptions{})
+	ag := harness.StartAgent(t)
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
+		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	create := func(rd string) {
+		must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": rd, "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/resource-definitions/"+rd+"/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/resource-definitions/"+rd+"/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
+	}
+	create("before")
+	require.FileExists(t, filepath.Join(dirs["alpha"], "before_00000.img"))
+
+	require.NoError(t, c.Stop())
+	st, err := store.Open(ctx, store.Config{SQLitePath: filepath.Join(c.DataDir, "strata.db")}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	require.NoError(t, st.DB.Exec("UPDATE change_generation SET generation = 1 WHERE id = 1").Error, "as a restored backup's generation")
+	require.NoError(t, st.Close())
+	c.Start()
+	require.NoError(t, c.WaitHealthy(time.Minute))
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+
+	create("after")
+	eventually(t, 30*time.Second, "the new resource made on the node", func() bool {
+		_, err := os.Stat(filepath.Join(dirs["alpha"], "after_00000.img"))
+		return err == nil
+	})
 }

@@ -200,8 +200,9 @@ type Report struct {
 	Pools   []PoolReport   `json:"pools"`
 	Volumes []VolumeReport `json:"volumes"`
 	// Stale says the state was older than one applied before, and was
-	// ignored.
-	Stale bool `json:"stale,omitempty"`
+	// ignored; Applied is the generation of the one applied.
+	Stale   bool  `json:"stale,omitempty"`
+	Applied int64 `json:"applied,omitempty"`
 	// Resources are the DRBD states of the resources brought up.
 	Resources []ResourceReport `json:"resources,omitempty"`
 	// Snapshots are the snapshots of the agent's naming in the state's
