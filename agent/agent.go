@@ -5,6 +5,8 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -80,6 +82,13 @@ func (a *Agent) capabilities(ctx context.Context) capabilities {
 	return a.probed
 }
 
+// bootID names this run of the agent.
+var bootID = func() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
 // Info describes the agent and its node.
 func (a *Agent) Info(ctx context.Context) proto.Info {
 	var u unix.Utsname
@@ -90,7 +99,7 @@ func (a *Agent) Info(ctx context.Context) proto.Info {
 	c := a.capabilities(ctx)
 	return proto.Info{Version: a.Version, ProtocolVersion: proto.ProtocolVersion, Uname: uname,
 		Providers: c.providers, UnsupportedProviders: c.unsupportedProviders, Layers: c.layers, UnsupportedLayers: c.unsupportedLayers,
-		ExternalFileDirs: a.Files.Dirs}
+		ExternalFileDirs: a.Files.Dirs, BootID: bootID}
 }
 
 // provider opens a pool's provider.

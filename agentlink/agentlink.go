@@ -141,10 +141,15 @@ func (l *Link) check(ctx context.Context, n store.Node) {
 	before := l.status[n.NodeName]
 	l.status[n.NodeName] = s
 	l.mu.Unlock()
-	if s.Connection == before.Connection {
+	restarted := s.Connection == Online && before.Connection == Online && s.Info.BootID != before.Info.BootID
+	if s.Connection == before.Connection && !restarted {
 		return
 	}
-	l.Log.Info("node connection", "node", n.NodeDspName, "state", s.Connection, "reason", s.Err)
+	if restarted {
+		l.Log.Info("node's agent restarted", "node", n.NodeDspName)
+	} else {
+		l.Log.Info("node connection", "node", n.NodeDspName, "state", s.Connection, "reason", s.Err)
+	}
 	if s.Connection == Online {
 		if err := l.Store.SetNodeAgentInfo(ctx, n.NodeDspName, info.Uname, info.Layers); err != nil {
 			l.Log.Warn("record what the node's agent serves", "node", n.NodeDspName, "error", err)

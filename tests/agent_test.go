@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -442,4 +443,36 @@ func TestARestoredDatabaseStillDeploys(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dirs["alpha"], "after_00000.img"))
 		return err == nil
 	})
+}
+
+// An agent that restarts faster than the controller polls still gets its
+// node's whole state: its boot id changed. Seen here by an external file
+// removed while the agent was down, written again after the restart.
+func TestAQuickAgentRestartGetsItsState(t *testing.T) {
+	dirs := map[string]string{"alpha": t.TempDir()}
+	t.Cleanup(func() { detachLoops(dirs) })
+	allowed := t.TempDir()
+	c := harness.StartController(t, harness.ControllerOptions{})
+	ag := harness.StartAgent(t, "--allow-ext-files", allowed)
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
+		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "web", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
+	path := filepath.Join(allowed, "web.toml")
+	must(t, c, http.MethodPut, "/v1/files/"+url.QueryEscape(path), map[string]string{"content": "eA=="}, http.StatusOK)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/files/"+url.QueryEscape(path), nil, http.StatusOK)
+	require.FileExists(t, path)
+
+	require.NoError(t, ag.Stop())
+	require.NoError(t, os.Remove(path))
+	ag.Start()
+	eventually(t, 20*time.Second, "the restarted agent wrote the file again", func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	})
+	require.Contains(t, c.Log(), "node's agent restarted")
 }

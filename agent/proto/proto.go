@@ -25,6 +25,9 @@ type Info struct {
 	// ExternalFileDirs are the directories external files may be written
 	// to (LINSTOR's allowExtFiles).
 	ExternalFileDirs []string `json:"external_file_dirs,omitempty"`
+	// BootID is new at every start of the agent: a controller that sees
+	// it change sends the node its whole state, however quick the restart.
+	BootID string `json:"boot_id,omitempty"`
 }
 
 // NodeState is the whole desired state of one node. The agent makes the
