@@ -81,15 +81,12 @@ func (a *Activities) CopyCloneResources(ctx context.Context, in CloneInput) (Ste
 	return a.once(ctx, func(ctx context.Context) (Step, error) {
 		const op, obj = apicall.MaskCrt, apicall.MaskRsc
 		refs := map[string]string{"RscDfn": in.Target, "SourceRscDfn": in.Source}
-		parts, err := a.Store.CopyDefinition(ctx, in.Source, in.Target)
+		nodes, err := a.Store.CopyDefinition(ctx, in.Source, in.Target)
 		if err != nil {
 			return refusal(err, op, obj, refs)
 		}
-		s := Step{Replies: apicall.Success(apicall.Created, op, obj, fmt.Sprintf("Resources of '%s' made on the %d nodes of '%s'; their data is copied.", in.Target, len(parts), in.Source), "", refs)}
-		for _, p := range parts {
-			s.Nodes = append(s.Nodes, p.Node)
-		}
-		return s, nil
+		return Step{Replies: apicall.Success(apicall.Created, op, obj, fmt.Sprintf("Resources of '%s' made on the %d nodes of '%s'; their data is copied.", in.Target, len(nodes), in.Source), "", refs),
+			Nodes: nodes}, nil
 	})
 }
 

@@ -124,21 +124,14 @@ func (s *Store) CloneByCopy(ctx context.Context, rd string) (bool, error) {
 	return false, nil
 }
 
-// CopyPart is a node of a clone made by copying: the diskful volumes
-// whose data its agent copies, with the pool each is in.
-type CopyPart struct {
-	Node    string
-	Volumes map[int32]string
-}
-
 // CopyDefinition gives the clone to the volume definitions of src and,
 // on each node holding a resource of src (tie-breakers left to
 // auto-quorum), a resource with each volume in the pool of the source's
-// volume. It answers the nodes with the volumes to copy.
-func (s *Store) CopyDefinition(ctx context.Context, src, to string) ([]CopyPart, error) {
-	var parts []CopyPart
+// volume. It answers those nodes.
+func (s *Store) CopyDefinition(ctx context.Context, src, to string) ([]string, error) {
+	var nodes []string
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		parts = nil
+		nodes = nil
 		from, err := takeResourceDefinition(tx, src)
 		if err != nil {
 			return err
@@ -179,6 +172,10 @@ func (s *Store) CopyDefinition(ctx context.Context, src, to string) ([]CopyPart,
 					flags = append(flags, f)
 				}
 			}
+			n, err := takeNode(tx, r.NodeName)
+			if err != nil {
+				return err
+			}
 			row, err := createResource(tx, target, ResourceSpec{Node: r.NodeName, Props: props, Flags: NewFlags(flags...)}, nil)
 			if err != nil {
 				return err
@@ -187,26 +184,14 @@ func (s *Store) CopyDefinition(ctx context.Context, src, to string) ([]CopyPart,
 			if err := tx.Where("resource_name = ? AND node_name = ?", from.ResourceName, r.NodeName).Order("vlm_nr").Find(&vols).Error; err != nil {
 				return err
 			}
-			part := CopyPart{Node: nodeDspName(tx, r.NodeName), Volumes: map[int32]string{}}
 			for _, v := range vols {
 				if err := tx.Create(&VolumeRow{ResourceName: row.ResourceName, NodeName: row.NodeName, VlmNr: v.VlmNr, UUID: uuid.NewString(), StorPoolName: v.StorPoolName}).Error; err != nil {
 					return err
 				}
-				if poolProvider(tx, r.NodeName, v.StorPoolName) != ProviderDiskless {
-					part.Volumes[v.VlmNr] = poolDspName(tx, v.StorPoolName)
-				}
 			}
-			parts = append(parts, part)
+			nodes = append(nodes, n.NodeDspName)
 		}
 		return nil
 	})
-	return parts, err
-}
-
-func nodeDspName(tx *gorm.DB, key string) string {
-	var n NodeRow
-	if tx.Take(&n, "node_name = ?", key).Error != nil {
-		return key
-	}
-	return n.NodeDspName
+	return nodes, err
 }
