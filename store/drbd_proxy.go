@@ -59,34 +59,41 @@ func (s *Store) SetDrbdProxy(ctx context.Context, rd, a, b string, enable bool, 
 		if row, err = resourceConnection(tx, rd, a, b); err != nil {
 			return err
 		}
-		switch {
-		case !enable:
-			row.Flags, row.TCPPort = row.Flags.Without(FlagLocalDrbdProxy), nil
-		case port != nil:
-			if row.TCPPort == nil || *row.TCPPort != *port {
-				used, err := tcpPortUsed(tx, *port)
-				if err != nil {
-					return err
-				}
-				if used || *port < 1 || *port > 65535 {
-					return &Error{Problem: Invalid, Kind: KindResourceConnection, Code: apicall.FailInvldRscPort,
-						Message: fmt.Sprintf("The specified TCP port '%d' is invalid.", *port), Cause: "It is outside 1-65535 or in use by a resource definition or another proxied connection."}
-				}
-			}
-			row.TCPPort = port
-		case row.TCPPort == nil:
-			p, err := allocate(tx, KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceConnection, "TCP port", apicall.FailPoolExhaustedTCPPort, tcpPorts...)
-			if err != nil {
-				return err
-			}
-			row.TCPPort = &p
-		}
-		if enable {
-			row.Flags = row.Flags.With(FlagLocalDrbdProxy)
-		}
-		return tx.Model(&row).Select("flags", "tcp_port").Updates(&row).Error
+		row, err = setProxy(tx, row, enable, port)
+		return err
 	})
 	return row, err
+}
+
+// setProxy enables or disables DRBD Proxy on a resource connection: on
+// port, or on the connection's port, or on one of the TCP port pool.
+func setProxy(tx *gorm.DB, row ResourceConnectionRow, enable bool, port *int32) (ResourceConnectionRow, error) {
+	switch {
+	case !enable:
+		row.Flags, row.TCPPort = row.Flags.Without(FlagLocalDrbdProxy), nil
+	case port != nil:
+		if row.TCPPort == nil || *row.TCPPort != *port {
+			used, err := tcpPortUsed(tx, *port)
+			if err != nil {
+				return row, err
+			}
+			if used || *port < 1 || *port > 65535 {
+				return row, &Error{Problem: Invalid, Kind: KindResourceConnection, Code: apicall.FailInvldRscPort,
+					Message: fmt.Sprintf("The specified TCP port '%d' is invalid.", *port), Cause: "It is outside 1-65535 or in use by a resource definition or another proxied connection."}
+			}
+		}
+		row.TCPPort = port
+	case row.TCPPort == nil:
+		p, err := allocate(tx, KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceConnection, "TCP port", apicall.FailPoolExhaustedTCPPort, tcpPorts...)
+		if err != nil {
+			return row, err
+		}
+		row.TCPPort = &p
+	}
+	if enable {
+		row.Flags = row.Flags.With(FlagLocalDrbdProxy)
+	}
+	return row, tx.Model(&row).Select("flags", "tcp_port").Updates(&row).Error
 }
 
 // drbdProxyProps are the options of DRBD Proxy (object drbd-proxy) and
@@ -153,9 +160,7 @@ func checkProxyProp(object, key, value string) *Error {
 			continue
 		}
 		if why := r.check(value); why != "" {
-			e := refuse(Invalid, KindResourceDefinition, fmt.Sprintf("The property '%s' with value '%s' is invalid.", key, value), why, "")
-			e.Code = apicall.FailInvldProp
-			return e
+			return invalidProp(KindResourceDefinition, key, value, why, "")
 		}
 		return nil
 	}
@@ -250,12 +255,7 @@ func autoDrbdProxy(tx *gorm.DB, rd ResourceDefinitionRow, rsc ResourceRow) error
 		if err != nil {
 			return err
 		}
-		port, err := allocate(tx, KeyTcpPortAutoRange, defaultTcpPortRange, KindResourceConnection, "TCP port", apicall.FailPoolExhaustedTCPPort, tcpPorts...)
-		if err != nil {
-			return err
-		}
-		row.Flags, row.TCPPort = row.Flags.With(FlagLocalDrbdProxy), &port
-		if err := tx.Model(&row).Select("flags", "tcp_port").Updates(&row).Error; err != nil {
+		if _, err := setProxy(tx, row, true, nil); err != nil {
 			return err
 		}
 	}

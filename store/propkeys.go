@@ -83,6 +83,13 @@ func checkPropKey(kind Kind, key string) *Error {
 	return e
 }
 
+// invalidProp refuses a property's value, quoting key and value clipped.
+func invalidProp(kind Kind, key, value, cause, correction string) *Error {
+	e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", clip(key), clip(value)), cause, correction)
+	e.Code = apicall.FailInvldProp
+	return e
+}
+
 // clip shortens what a refusal quotes of the user's input.
 func clip(s string) string {
 	if len(s) <= 80 {
@@ -97,10 +104,7 @@ func clip(s string) string {
 // to drbdsetup, which knows their values.
 func CheckProp(kind Kind, key, value string) *Error {
 	bad := func(cause string) *Error {
-		e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", clip(key), clip(value)), cause,
-			"See the properties info of the object (…/properties/info) for the allowed keys and values.")
-		e.Code = apicall.FailInvldProp
-		return e
+		return invalidProp(kind, key, value, cause, "See the properties info of the object (…/properties/info) for the allowed keys and values.")
 	}
 	if err := checkPropKey(kind, key); err != nil {
 		return err
