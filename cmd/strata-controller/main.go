@@ -50,6 +50,19 @@ func newCommand() *cobra.Command {
 	var (
 		configPath, dataDir, listen, logLevel string
 	)
+	// effectiveConfig is the file's configuration, with the environment's
+	// and --data-dir's changes.
+	effectiveConfig := func(cmd *cobra.Command) (Config, error) {
+		cfg, err := loadConfig(configPath, cmd.Flags().Changed("config"))
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.applyEnv(os.Getenv)
+		if cmd.Flags().Changed("data-dir") {
+			cfg.DataDir = dataDir
+		}
+		return cfg, nil
+	}
 	cmd := &cobra.Command{
 		Use:           "strata-controller",
 		Short:         "Strata controller: REST API, desired state and workflows",
@@ -58,13 +71,9 @@ func newCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(configPath, cmd.Flags().Changed("config"))
+			cfg, err := effectiveConfig(cmd)
 			if err != nil {
 				return err
-			}
-			cfg.applyEnv(os.Getenv)
-			if cmd.Flags().Changed("data-dir") {
-				cfg.DataDir = dataDir
 			}
 			if cmd.Flags().Changed("log-level") {
 				cfg.Logging.Level = logLevel
@@ -93,13 +102,9 @@ func newCommand() *cobra.Command {
 		Short: "print the token the cluster's agents know their controllers by (give it to strata-agent --controller-token)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(configPath, cmd.Flags().Changed("config"))
+			cfg, err := effectiveConfig(cmd)
 			if err != nil {
 				return err
-			}
-			cfg.applyEnv(os.Getenv)
-			if cmd.Flags().Changed("data-dir") {
-				cfg.DataDir = dataDir
 			}
 			if err := privateFiles(cfg.DataDir, slog.New(slog.NewTextHandler(os.Stderr, nil))); err != nil {
 				return err
