@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/agentlink"
 	"strata/apicall"
 )
 
@@ -119,24 +119,13 @@ type SatelliteConfig struct {
 // config) and the node's config: asked of its agent, 503 while it is not
 // online.
 func (s *server) registerNodeConfig(h huma.API) {
-	ask := func(ctx context.Context, node string, set *slog.Level) (slog.Level, error) {
-		if _, err := s.Store.GetNode(ctx, node); err != nil {
-			return 0, notFoundOnly(err)
-		}
-		var level slog.Level
-		var err error
-		if s.Agents == nil {
-			err = fmt.Errorf("no agent link")
-		} else {
-			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			level, err = s.Agents.LogLevel(qctx, node, set)
-		}
-		if err != nil {
-			return 0, withStatus(http.StatusServiceUnavailable, apicall.Failure(apicall.FailNotConnected, apicall.MaskMod, apicall.MaskNode,
-				fmt.Sprintf("Could not reach satellite '%s'.", node), err.Error(), "Check the node with node list."))
-		}
-		return level, nil
+	ask := func(ctx context.Context, node string, set *slog.Level) (level slog.Level, err error) {
+		err = s.askAgent(ctx, node, apicall.MaskMod, apicall.MaskNode, fmt.Sprintf("Could not reach satellite '%s'.", node),
+			func(ctx context.Context, agents *agentlink.Link) (err error) {
+				level, err = agents.LogLevel(ctx, node, set)
+				return err
+			})
+		return level, err
 	}
 	huma.Register(h, developerOp("SatelliteConfig", http.MethodGet, "/v1/nodes/{node}/config", "show a node's run-time configuration"),
 		func(ctx context.Context, in *NodePath) (*struct{ Body SatelliteConfig }, error) {

@@ -10,10 +10,11 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"strata/agent/proto"
+	"strata/agentlink"
 	"strata/apicall"
 	"strata/restapi"
 	"strata/store"
@@ -178,17 +179,13 @@ func (s *server) registerExternalFiles(h huma.API) {
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			if _, err := s.Store.GetNode(ctx, in.Node); err != nil {
-				return nil, notFoundOnly(err)
-			}
-			if s.Agents == nil {
-				return nil, withStatus(http.StatusServiceUnavailable, apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("No connection to satellite '%s'.", in.Node), "", ""))
-			}
-			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			st, err := s.Agents.ExternalFileStatus(qctx, in.Node, f.Path, f.AltSuffixes)
-			if err != nil {
-				return nil, withStatus(http.StatusServiceUnavailable, apicall.Failure(apicall.FailNotConnected, 0, 0, fmt.Sprintf("Could not ask satellite '%s' for external file %s.", in.Node, f.Path), err.Error(), "Check the node with node list."))
+			var st proto.ExternalFileStatus
+			if err := s.askAgent(ctx, in.Node, 0, 0, fmt.Sprintf("Could not ask satellite '%s' for external file %s.", in.Node, f.Path),
+				func(ctx context.Context, agents *agentlink.Link) (err error) {
+					st, err = agents.ExternalFileStatus(ctx, in.Node, f.Path, f.AltSuffixes)
+					return err
+				}); err != nil {
+				return nil, err
 			}
 			sum := sha256.Sum256(f.Content)
 			return &struct{ Body restapi.ExtFileStatusResult }{restapi.ExtFileStatusResult{ActualPath: st.ActualPath, ContentMatch: st.ActualPath != "" && st.SHA256 == hex.EncodeToString(sum[:])}}, nil

@@ -1,13 +1,17 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"strata/agentlink"
 	"strata/apicall"
 )
 
@@ -27,6 +31,25 @@ func withStatus(status int, l apicall.RcList) statusRcList { return statusRcList
 
 func (l statusRcList) GetStatus() int               { return l.status }
 func (l statusRcList) MarshalJSON() ([]byte, error) { return json.Marshal(l.RcList) }
+
+// askAgent asks a node's agent something, within ten seconds; a node its
+// agent cannot be asked for answers 503, as LINSTOR's satellite-dependent
+// requests do.
+func (s *server) askAgent(ctx context.Context, node string, op, obj uint64, failure string, ask func(ctx context.Context, agents *agentlink.Link) error) error {
+	if _, err := s.Store.GetNode(ctx, node); err != nil {
+		return notFoundOnly(err)
+	}
+	err := errors.New("no agent link")
+	if s.Agents != nil {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err = ask(qctx, s.Agents)
+	}
+	if err != nil {
+		return withStatus(http.StatusServiceUnavailable, apicall.Failure(apicall.FailNotConnected, op, obj, failure, err.Error(), "Check the node with node list."))
+	}
+	return nil
+}
 
 // tooLarge answers a body over the limit: 413 with an ApiCallRc, not a
 // parse error.
