@@ -17,7 +17,6 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	// modernc's pure-Go SQLite registers the database/sql driver "sqlite";
 	// gorm's dialector is pointed at it instead of the cgo driver.
@@ -71,10 +70,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 
 func connect(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	gormCfg := &gorm.Config{
-		Logger: logger.NewSlogLogger(log.With("component", "db"), logger.Config{SlowThreshold: time.Second, LogLevel: logger.Warn, IgnoreRecordNotFoundError: true,
-			// Slow and failing statements are logged without their values:
-			// those are DRBD secrets and the users' properties.
-			ParameterizedQueries: true}),
+		Logger:                 newDBLogger(log),
 		SkipDefaultTransaction: true,
 		DisableAutomaticPing:   true,
 	}

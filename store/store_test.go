@@ -181,5 +181,13 @@ func TestFailingStatementsAreLoggedWithoutTheirValues(t *testing.T) {
 		require.Error(t, s.DB.Exec("INSERT INTO no_such_table (secret) VALUES (?)", "Xq9-drbd-secret").Error)
 		require.Contains(t, logged.String(), "no_such_table", "the statement is logged")
 		require.NotContains(t, logged.String(), "Xq9-drbd-secret")
+
+		// A statement whose caller gave up is the caller's business, not
+		// a database fault: a shutdown cancelling a poll logs no ERROR.
+		logged.Reset()
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.Error(t, s.DB.WithContext(cancelled).Exec("SELECT 1").Error)
+		require.Empty(t, logged.String())
 	})
 }
