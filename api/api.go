@@ -19,6 +19,7 @@ import (
 
 	"strata/agentlink"
 	"strata/apicall"
+	"strata/ldapauth"
 	"strata/masterkey"
 	"strata/metrics"
 	"strata/store"
@@ -75,6 +76,8 @@ type Deps struct {
 	// LogLevel is the controller's log level, changed at run time by
 	// controller set-log-level; nil: one of the API's own.
 	LogLevel *slog.LevelVar
+	// LDAP signs REST users in ([ldap] enabled); nil: no sign-in.
+	LDAP *ldapauth.Directory
 }
 
 type server struct {
@@ -94,6 +97,9 @@ func New(d Deps) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r.Use(rest.Middleware, requestLog(log), middleware.StripSlashes, bodyRules)
+	if d.LDAP != nil {
+		r.Use(signInRules(d.LDAP))
+	}
 	cfg := huma.DefaultConfig("Strata", d.Build.Version)
 	cfg.Info.Description = "Strata's REST API. The /v1 paths are wire-compatible with LINSTOR's REST API " + RestAPIVersion + "."
 	cfg.CreateHooks = nil // no "$schema" fields: bodies must match LINSTOR's field for field

@@ -56,10 +56,22 @@ type ControllerConfigLog struct {
 	LevelLinstorGlobal string `json:"level_linstor_global,omitempty" enum:"ERROR,WARN,INFO,DEBUG,TRACE"`
 }
 
+// ControllerConfigLdap is LINSTOR's [ldap] as its ControllerConfig shows it.
+type ControllerConfigLdap struct {
+	Enabled             bool   `json:"enabled,omitempty"`
+	PublicAccessAllowed bool   `json:"public_access_allowed,omitempty"`
+	URI                 string `json:"uri,omitempty"`
+	DN                  string `json:"dn,omitempty"`
+	SearchBase          string `json:"search_base,omitempty"`
+	SearchFilter        string `json:"search_filter,omitempty"`
+}
+
 // ControllerConfig is the part of LINSTOR's ControllerConfig that Strata
-// shows and changes at run time: its log level.
+// shows, and changes at run time: its log level; its LDAP sign-in (shown
+// only).
 type ControllerConfig struct {
-	Log *ControllerConfigLog `json:"log,omitempty"`
+	Log  *ControllerConfigLog  `json:"log,omitempty"`
+	Ldap *ControllerConfigLdap `json:"ldap,omitempty" readOnly:"true"`
 }
 
 // registerControllerConfig serves controller set-log-level (PUT
@@ -69,7 +81,12 @@ func (s *server) registerControllerConfig(h huma.API) {
 	huma.Register(h, huma.Operation{OperationID: "ControllerConfig", Method: http.MethodGet, Path: "/v1/controller/config", Summary: "show the controller's run-time configuration", Tags: []string{"developers"}},
 		func(context.Context, *struct{}) (*struct{ Body ControllerConfig }, error) {
 			name := logLevelName(s.LogLevel.Level())
-			return &struct{ Body ControllerConfig }{ControllerConfig{Log: &ControllerConfigLog{Level: name, LevelLinstor: name}}}, nil
+			out := ControllerConfig{Log: &ControllerConfigLog{Level: name, LevelLinstor: name}, Ldap: &ControllerConfigLdap{}}
+			if s.LDAP != nil {
+				c := s.LDAP.Config()
+				out.Ldap = &ControllerConfigLdap{Enabled: true, PublicAccessAllowed: c.AllowPublicAccess, URI: c.URI, DN: c.DN, SearchBase: c.SearchBase, SearchFilter: c.SearchFilter}
+			}
+			return &struct{ Body ControllerConfig }{out}, nil
 		})
 	huma.Register(h, huma.Operation{OperationID: "CtrlSetConfig", Method: http.MethodPut, Path: "/v1/controller/config", Summary: "change the controller's run-time configuration (its log level)", Tags: []string{"developers"}},
 		func(_ context.Context, in *struct{ Body ControllerConfig }) (*rcOutput, error) {

@@ -123,6 +123,7 @@ const (
 	FailUnknownError            = 998 | MaskError
 	FailSignIn                  = 10000 | MaskError
 	FailSignInMissing           = 10001 | MaskError
+	FailInvldEncryptType        = 217 | MaskError
 	APICallParseError           = 0x0FFFFFFFFFFFFFFD | MaskError
 
 	// WarnNotEnoughNodes is the size queries' warning that a filter finds

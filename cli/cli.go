@@ -80,7 +80,8 @@ func (a *app) rootCommand(version string, stdout io.Writer) *cobra.Command {
 	pf.StringVar(&a.conn.keyFile, "keyfile", "", "key of the client certificate (PEM)")
 	pf.StringVar(&a.conn.caFile, "cafile", "", "CA certificate (PEM) to verify the controller")
 	pf.StringVarP(&a.conn.user, "user", "u", "", "user name for the controller")
-	pf.StringVar(&a.conn.password, "password", os.Getenv("LS_PASSWORD"), "password for the controller (env LS_PASSWORD)")
+	pf.StringVar(&a.conn.password, "password", os.Getenv("LS_PASSWORD"), "password for the controller (env LS_PASSWORD; asked for when --user comes without it)")
+	pf.BoolVar(&a.conn.insecureAuth, "allow-insecure-auth", false, "send --user's password over plain HTTP")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return err })
 
 	root.AddCommand(a.controllerCommand(), a.nodeCommand(), a.nodeConnectionCommand(), a.storagePoolCommand(), a.storagePoolDefinitionCommand(), a.physicalStorageCommand(),

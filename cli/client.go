@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Exit codes of LINSTOR's client, which scripts test.
@@ -44,9 +46,12 @@ type connection struct {
 	caFile      string
 	user        string
 	password    string
-	curl        bool
-	timeout     time.Duration
-	out         io.Writer
+	// insecureAuth lets a password travel over plain HTTP, as the linstor
+	// client's --allow-insecure-auth does.
+	insecureAuth bool
+	curl         bool
+	timeout      time.Duration
+	out          io.Writer
 }
 
 // configFiles are read for "controllers = …" in their [global] section,
@@ -180,6 +185,9 @@ func (c *connection) do(ctx context.Context, method, path string, query url.Valu
 		fmt.Fprintln(c.out, cmd+" "+bases[0]+target)
 		return 0, nil, errCurl
 	}
+	if err := c.checkAuth(bases); err != nil {
+		return 0, nil, err
+	}
 	hc, err := c.httpClient()
 	if err != nil {
 		return 0, nil, &exitError{exitUsage, err.Error()}
@@ -205,6 +213,33 @@ func (c *connection) do(ctx context.Context, method, path string, query url.Valu
 		return resp.StatusCode, out, err
 	}
 	return 0, nil, &exitError{exitConnectionError, fmt.Sprintf("Unable to connect to %s: %v", strings.Join(bases, ", "), lastErr)}
+}
+
+// checkAuth refuses to send a password in clear text unless asked to, and
+// asks for it on the terminal when --user came without one, as the linstor
+// client does.
+func (c *connection) checkAuth(bases []string) error {
+	if c.user == "" {
+		return nil
+	}
+	if !c.insecureAuth {
+		for _, b := range bases {
+			if strings.HasPrefix(b, "http://") {
+				return &exitError{exitUsage, "Refusing to send a password over plain HTTP to " + b +
+					": use HTTPS (linstor+ssl:// or --cafile) or --allow-insecure-auth"}
+			}
+		}
+	}
+	if c.password == "" && term.IsTerminal(int(os.Stdin.Fd())) {
+		fmt.Fprint(os.Stderr, "Password: ")
+		pw, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return &exitError{exitUsage, "read the password: " + err.Error()}
+		}
+		c.password = string(pw)
+	}
+	return nil
 }
 
 // errCurl ends a command whose REST call was printed, not made.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	lapi "github.com/LINBIT/golinstor/client"
 	"github.com/stretchr/testify/require"
@@ -70,4 +71,44 @@ func TestRestAPIOverHTTPSWithClientCertificates(t *testing.T) {
 	out, errOut, code := cliRun(t, nil, "--controllers", strings.TrimPrefix(base, "https://"), "--certfile", ours.clientCert, "--keyfile", ours.clientKey, "--cafile", ours.ca, "node", "list")
 	require.Zero(t, code, "%s%s", out, errOut)
 	require.Contains(t, out, "alpha")
+}
+
+// LDAP sign-in with the real controller over HTTPS, the combination the
+// guide recommends: strata as the linstor client is called (--user,
+// --password), a real slapd behind it, and no password in any log.
+func TestLDAPSignInOverHTTPS(t *testing.T) {
+	ds := harness.StartSlapd(t)
+	password := harness.Secret("alice-0ver-https")
+	alice := ds.AddUser(t, "alice", password)
+	group := ds.AddGroup(t, "storage-services", alice)
+	ours := newPKI(t, "strata")
+	port := harness.FreePort(t)
+	c := harness.StartController(t, harness.ControllerOptions{Config: fmt.Sprintf(
+		"[https]\nport = %d\nlisten_addr = \"127.0.0.1\"\ncertificate = %q\nprivate_key = %q\n"+
+			"[ldap]\nenabled = true\nuri = %q\ndn = \"uid={user},ou=people,%s\"\nsearch_base = %q\nsearch_filter = \"(&(uid={user})(memberOf=%s))\"\n",
+		port, ours.serverCert, ours.serverKey, ds.URI, ds.BaseDN, ds.BaseDN, group)})
+	controller := fmt.Sprintf("linstor+ssl://127.0.0.1:%d", port)
+
+	out, errOut, code := cliRun(t, nil, "--controllers", controller, "--cafile", ours.ca, "--user", "alice", "--password", password,
+		"node", "create", "alpha", "10.0.0.1")
+	require.Zero(t, code, "%s%s", out, errOut)
+	out, errOut, code = cliRun(t, []string{"LS_PASSWORD=" + password}, "--controllers", controller, "--cafile", ours.ca, "--user", "alice", "node", "list")
+	require.Zero(t, code, "%s%s", out, errOut)
+	require.Contains(t, out, "alpha")
+
+	out, errOut, code = cliRun(t, nil, "--controllers", controller, "--cafile", ours.ca, "node", "list")
+	require.NotZero(t, code)
+	require.Contains(t, out+errOut, "Login required but no 'Authorization' header given.")
+	out, errOut, code = cliRun(t, nil, "--controllers", controller, "--cafile", ours.ca, "--user", "alice", "--password", "wrong", "node", "delete", "alpha")
+	require.NotZero(t, code)
+	require.Contains(t, out+errOut, "Sign-in failed: Invalid sign in credentials")
+
+	// The client keeps a password off plain HTTP unless told otherwise.
+	_, errOut, code = cliRun(t, nil, "--controllers", strings.TrimPrefix(c.URL, "http://"), "--user", "alice", "--password", password, "node", "list")
+	require.NotZero(t, code)
+	require.Contains(t, errOut, "--allow-insecure-auth")
+	// The controller's log (checked for secrets when the test ends) names alice.
+	require.Eventually(t, func() bool {
+		return strings.Contains(c.Log(), "user=alice") || strings.Contains(c.Log(), `"user":"alice"`)
+	}, 10*time.Second, 100*time.Millisecond)
 }

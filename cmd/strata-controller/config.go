@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"strata/api"
+	"strata/ldapauth"
 	"strata/store"
 )
 
@@ -21,17 +22,18 @@ import (
 const defaultConfigPath = "/etc/strata/strata.toml"
 
 // Config is strata.toml. Sections and keys follow linstor.toml where LINSTOR
-// has them ([db], [http], [logging], [encrypt]); [temporal] and [agents]
+// has them ([db], [http], [https], [ldap], [logging], [encrypt]); [temporal] and [agents]
 // are Strata's own.
 type Config struct {
-	DataDir  string         `toml:"data_dir"`
-	DB       DBConfig       `toml:"db"`
-	HTTP     HTTPConfig     `toml:"http"`
-	HTTPS    HTTPSConfig    `toml:"https"`
-	Logging  LoggingConfig  `toml:"logging"`
-	Temporal TemporalConfig `toml:"temporal"`
-	Encrypt  EncryptConfig  `toml:"encrypt"`
-	Agents   AgentsConfig   `toml:"agents"`
+	DataDir  string          `toml:"data_dir"`
+	DB       DBConfig        `toml:"db"`
+	HTTP     HTTPConfig      `toml:"http"`
+	HTTPS    HTTPSConfig     `toml:"https"`
+	Logging  LoggingConfig   `toml:"logging"`
+	Temporal TemporalConfig  `toml:"temporal"`
+	Encrypt  EncryptConfig   `toml:"encrypt"`
+	Agents   AgentsConfig    `toml:"agents"`
+	LDAP     ldapauth.Config `toml:"ldap"`
 }
 
 // AgentsConfig is how the controller reaches agents of nodes created with
@@ -215,6 +217,9 @@ func (c *Config) validate() error {
 	}
 	if c.HTTPS.Port < 0 || c.HTTPS.Port > 65535 {
 		return fmt.Errorf("[https] port %d is out of range 0-65535", c.HTTPS.Port)
+	}
+	if err := c.LDAP.Validate(); err != nil {
+		return err
 	}
 	if c.Temporal.Namespace == "" {
 		return errors.New("[temporal] namespace is empty")

@@ -73,6 +73,8 @@ func TestBadConfig(t *testing.T) {
 		{"empty namespace", "[temporal]\nnamespace = \"\"", "namespace is empty"},
 		{"java keystore", "[https]\nkeystore = \"/etc/linstor/keystore.jks\"\nkeystore_password = \"linstor\"", "export them as PEM"},
 		{"https without key", "[https]\nenabled = true\ncertificate = \"/etc/strata/cert.pem\"", "needs certificate and private_key"},
+		{"ldap the guide's empty uri", "[ldap]\nenabled = true\nuri = \"ldaps://\"\ndn = \"cn=admin\"", "does not contain {user}"},
+		{"ldap unknown key", "[ldap]\nenabled = true\nbind_password = \"x\"", "unknown key(s) ldap.bind_password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"strata/agent/tlsconf"
 	"strata/agentlink"
 	"strata/api"
+	"strata/ldapauth"
 	"strata/masterkey"
 	"strata/store"
 	"strata/worker"
@@ -263,6 +264,10 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		server := func(h http.Handler) *http.Server {
 			return &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, Handler: h}
 		}
+		var directory *ldapauth.Directory
+		if cfg.LDAP.Enabled {
+			directory = ldapauth.New(cfg.LDAP)
+		}
 		rest := api.New(api.Deps{
 			Store:         c.store,
 			Temporal:      c.client,
@@ -273,6 +278,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			Keyring:       keyring,
 			Log:           c.log.With("component", "rest"),
 			LogLevel:      c.level,
+			LDAP:          directory,
 		})
 		if c.tlsLn != nil {
 			c.https = server(rest)
