@@ -108,7 +108,7 @@ func (s *server) backupDB(ctx context.Context, name string, wait time.Duration) 
 	}
 	if !backupNameRE.MatchString(name) {
 		return nil, apicall.Failure(apicall.FailInvldRequest, op, obj,
-			fmt.Sprintf("Invalid backup name '%s'.", name),
+			fmt.Sprintf("Invalid backup name '%s'.", apicall.Clip(name)),
 			"A backup name is a plain file name of 1 to 128 characters.",
 			"Use letters, digits, '_', '-' and '.', starting with a letter, digit or '_'.")
 	}

@@ -43,7 +43,7 @@ func (r nameRule) check(name string, op, obj uint64) error {
 	default:
 		return nil
 	}
-	return invalid(r.code, op, obj, fmt.Sprintf("Invalid %s name '%s'.", r.what, name), why, "Choose a valid name.")
+	return invalid(r.code, op, obj, fmt.Sprintf("Invalid %s name '%s'.", r.what, apicall.Clip(name)), why, "Choose a valid name.")
 }
 
 // checkNodeName applies LINSTOR's host name rule (RFC 952/1123) to node
@@ -57,7 +57,7 @@ func checkNodeName(name string, op, obj uint64) error {
 	if ok {
 		return nil
 	}
-	return invalid(apicall.FailInvldNodeName, op, obj, fmt.Sprintf("Invalid node name '%s'.", name),
+	return invalid(apicall.FailInvldNodeName, op, obj, fmt.Sprintf("Invalid node name '%s'.", apicall.Clip(name)),
 		"A node name is a host name: 2 to 255 characters, dot-separated labels of letters, digits and '-' (not at either end of a label), each up to 63 long.",
 		"Use the node's host name (uname -n).")
 }

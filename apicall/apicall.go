@@ -8,6 +8,7 @@ package apicall
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -342,4 +343,13 @@ var objectWords = map[uint64]string{
 	MaskNode: "Node", MaskNetIf: "NetInterface", MaskStorPool: "Storage pool", MaskStorPoolDfn: "Storage pool definition",
 	MaskRscGrp: "Resource group", MaskVlmGrp: "Volume group", MaskRscDfn: "Resource definition", MaskVlmDfn: "Volume definition",
 	MaskRsc: "Resource", MaskVlm: "Volume", MaskNodeConn: "Node connection", MaskRscConn: "Resource connection",
+}
+
+// Clip shortens what a refusal quotes of the user's input to 80 bytes of
+// valid UTF-8: a refusal of a 1 MiB name does not repeat it.
+func Clip(s string) string {
+	if len(s) <= 80 {
+		return strings.ToValidUTF8(s, "?")
+	}
+	return strings.ToValidUTF8(s[:80], "?") + "…"
 }

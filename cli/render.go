@@ -190,7 +190,11 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size unit %q: use B, K, KiB, kB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P, PiB or PB", m[2])
 	}
 	n, _ := strconv.ParseFloat(m[1], 64)
-	kib := int64(math.Ceil(n * unit / 1024))
+	f := math.Ceil(n * unit / 1024)
+	if f >= math.MaxInt64 {
+		return 0, fmt.Errorf("invalid size %q: too large", s)
+	}
+	kib := int64(f)
 	if kib < 1 {
 		return 0, fmt.Errorf("invalid size %q: smaller than 1 KiB", s)
 	}

@@ -49,7 +49,7 @@ var nameRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{1,254}$`)
 
 func checkName(name string) error {
 	if !nameRule.MatchString(name) {
-		return &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("Invalid remote name '%s'", name),
+		return &apicall.Refused{Code: apicall.FailInvldRemoteName, Message: fmt.Sprintf("Invalid remote name '%s'", apicall.Clip(name)),
 			Cause: "A remote name is 2 to 255 letters, digits, dots and dashes, starting with a letter or digit.", Correction: "Choose another name."}
 	}
 	return nil

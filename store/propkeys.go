@@ -78,24 +78,16 @@ func checkPropKey(kind Kind, key string) *Error {
 	default:
 		return nil
 	}
-	e := refuse(Invalid, kind, fmt.Sprintf("The property key '%s' is invalid.", clip(key)), cause, "")
+	e := refuse(Invalid, kind, fmt.Sprintf("The property key '%s' is invalid.", apicall.Clip(key)), cause, "")
 	e.Code = apicall.FailInvldProp
 	return e
 }
 
 // invalidProp refuses a property's value, quoting key and value clipped.
 func invalidProp(kind Kind, key, value, cause, correction string) *Error {
-	e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", clip(key), clip(value)), cause, correction)
+	e := refuse(Invalid, kind, fmt.Sprintf("The property '%s' with value '%s' is invalid.", apicall.Clip(key), apicall.Clip(value)), cause, correction)
 	e.Code = apicall.FailInvldProp
 	return e
-}
-
-// clip shortens what a refusal quotes of the user's input.
-func clip(s string) string {
-	if len(s) <= 80 {
-		return strings.ToValidUTF8(s, "?")
-	}
-	return strings.ToValidUTF8(s[:80], "?") + "…"
 }
 
 // CheckProp validates one key and value for an object of kind, as

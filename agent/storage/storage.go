@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -186,6 +187,10 @@ func ParseKib(s string) (int64, error) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil {
 		return 0, fmt.Errorf("size %q: %w", s, err)
+	}
+	// ParseFloat also reads NaN, Inf and negatives, which no size is.
+	if !(f >= 0 && f < math.MaxInt64) {
+		return 0, fmt.Errorf("size %q is not a size in KiB", s)
 	}
 	return int64(f), nil
 }

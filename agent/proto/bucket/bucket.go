@@ -300,7 +300,9 @@ func DecodeDelta(p []byte) (Delta, error) {
 		}
 		off, length, kind := int64(binary.BigEndian.Uint64(p)), int64(binary.BigEndian.Uint64(p[8:])), p[16]
 		p = p[17:]
-		if off < 0 || length < 0 || off+length > ChunkSize {
+		// Compared without adding, which a crafted offset and length
+		// could make overflow past the check.
+		if off < 0 || length < 0 || off > ChunkSize || length > ChunkSize-off || kind > 1 {
 			return Delta{}, bad
 		}
 		if kind == 1 {
