@@ -127,7 +127,7 @@ var peerClient = &http.Client{Timeout: 30 * time.Second}
 func (a *Activities) peer(ctx context.Context, remote string) (peer, error) {
 	row, err := a.Store.GetRemote(ctx, remote)
 	if _, ok := store.AsError(err); ok {
-		return peer{}, &apicall.Refused{Code: apicall.FailNotFoundRemote, Message: fmt.Sprintf("The remote %s does not exist. Please provide a valid remote or create a new one.", remote)}
+		return peer{}, &apicall.Refused{Code: apicall.FailNotFoundRemote, Message: fmt.Sprintf("The remote %s does not exist. Please provide a valid remote or create a new one.", apicall.Clip(remote))}
 	}
 	if err != nil {
 		return peer{}, err

@@ -72,6 +72,12 @@ func kept[T any](ctx context.Context, st *store.Store, run func(ctx context.Cont
 	if err != nil {
 		return out, err
 	}
+	// A refusal is not kept: it wrote nothing, so answering it again from
+	// the database as it then is does no harm, and a refused request
+	// leaves no trace there.
+	if r, ok := any(out).(interface{ Refused() bool }); ok && r.Refused() {
+		return out, nil
+	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		return out, err

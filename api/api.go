@@ -96,7 +96,7 @@ func New(d Deps) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r.Use(rest.Middleware, requestLog(log), middleware.StripSlashes, bodyRules)
+	r.Use(rest.Middleware, requestLog(log), middleware.StripSlashes, pathRules, bodyRules)
 	if d.LDAP != nil {
 		r.Use(signInRules(d.LDAP))
 	}

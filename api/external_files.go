@@ -50,7 +50,7 @@ func checkExtFilePath(path string, op uint64) error {
 	case path == "":
 		return invalid(apicall.FailInvldExtFileName, op, obj, "The path must not be null or empty", "", "")
 	case !strings.HasPrefix(path, "/"):
-		return invalid(apicall.FailInvldExtFileName, op, obj, fmt.Sprintf("The path '%s' must be absolute", path), "", "Give the path from /, such as /etc/drbd-reactor.d/r1.toml.")
+		return invalid(apicall.FailInvldExtFileName, op, obj, fmt.Sprintf("The path '%s' must be absolute", apicall.Clip(path)), "", "Give the path from /, such as /etc/drbd-reactor.d/r1.toml.")
 	case filepath.Clean(path) != path || path == "/":
 		return invalid(apicall.FailInvldExtFileName, op, obj, fmt.Sprintf("Invalid external file name '%s'.", apicall.Clip(path)), "The path is not clean: it has '..', '.', a repeated or trailing '/'.", "Give the file's plain absolute path.")
 	case len(path) > 4096 || strings.ContainsFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }):

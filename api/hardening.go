@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"strata/agentlink"
 	"strata/apicall"
@@ -85,6 +86,22 @@ func bodyRules(next http.Handler) http.Handler {
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// pathRules refuses a path holding NUL or bytes that are not UTF-8: no
+// LINSTOR name has them, and PostgreSQL cannot even compare them, so they
+// stop here, the same on both databases. Other control characters reach
+// the name checks, which answer with LINSTOR's code for the kind of name.
+func pathRules(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; !utf8.ValidString(p) || strings.ContainsRune(p, 0) {
+			rc := apicall.NewRc(apicall.FailInvldRequest, 0, 0, fmt.Sprintf("The path '%s' holds NUL or is not UTF-8.", apicall.Clip(strings.ToValidUTF8(strings.ReplaceAll(p, "\x00", "\\0"), "?"))))
+			rc.Correction = "Names are letters, digits, '_', '-' and '.'."
+			writeRcList(w, http.StatusBadRequest, rc)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

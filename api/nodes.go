@@ -75,7 +75,7 @@ func (s *server) registerNodes(h huma.API) {
 			if in.Body.NodeType != "" {
 				var ok bool
 				if typ, ok = upperEnum(in.Body.NodeType, nodeTypes); !ok {
-					return nil, invalid(apicall.FailInvldNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", in.Body.NodeType), "", "Use one of: "+strings.Join(nodeTypes, ", ")+".")
+					return nil, invalid(apicall.FailInvldNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", apicall.Clip(in.Body.NodeType)), "", "Use one of: "+strings.Join(nodeTypes, ", ")+".")
 				}
 			}
 			row, err := s.Store.ModifyNode(ctx, in.Node, typ, propsModify(in.Body.PropsModify))
@@ -142,7 +142,7 @@ func (s *server) createNode(ctx context.Context, n restapi.Node) (*rcOutput, err
 	}
 	typ, ok := upperEnum(n.Type, nodeTypes)
 	if !ok {
-		return nil, invalid(apicall.FailInvldNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", n.Type),
+		return nil, invalid(apicall.FailInvldNodeType, op, obj, fmt.Sprintf("Invalid node type '%s'.", apicall.Clip(n.Type)),
 			"", "Use one of: "+strings.Join(nodeTypes, ", ")+" (case does not matter).")
 	}
 	if len(n.NetInterfaces) == 0 {
@@ -191,7 +191,7 @@ func netIfRow(nif restapi.NetInterface, op, obj uint64) (store.NetInterfaceRow, 
 		return store.NetInterfaceRow{}, err
 	}
 	if net.ParseIP(nif.Address) == nil {
-		return store.NetInterfaceRow{}, invalid(apicall.FailInvldNetAddr, op, obj, fmt.Sprintf("Invalid IP address '%s'.", nif.Address),
+		return store.NetInterfaceRow{}, invalid(apicall.FailInvldNetAddr, op, obj, fmt.Sprintf("Invalid IP address '%s'.", apicall.Clip(nif.Address)),
 			"A net interface has an IPv4 or IPv6 address.", "Give the interface's address, such as 10.0.0.1.")
 	}
 	row := store.NetInterfaceRow{NodeNetDspName: nif.Name, InetAddress: nif.Address}

@@ -2,11 +2,15 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -35,9 +39,29 @@ type operation struct {
 	refs map[string]string
 }
 
+// operationID keeps an operation's id, made of the names in the request,
+// short and printable: a name no LINSTOR rule allows (which the workflow's
+// first step refuses) still makes an id that Temporal and the lock and step
+// records take. The same request makes the same id, so it still joins.
+func operationID(id string) string {
+	unprintable := func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }
+	if len(id) <= 200 && utf8.ValidString(id) && !strings.ContainsFunc(id, unprintable) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	prefix := strings.Map(func(r rune) rune {
+		if unprintable(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(id[:min(len(id), 100)], ""))
+	return prefix + "~" + hex.EncodeToString(sum[:8])
+}
+
 // run starts (or joins) the operation's workflow and waits up to wait for
 // its outcome.
 func (s *server) run(ctx context.Context, o operation, wait time.Duration) (*rcOutput, error) {
+	o.id = operationID(o.id)
 	r, err := s.start(ctx, o.id, o.workflow, o.input)
 	if err != nil {
 		return nil, notStarted(o, err)
@@ -51,6 +75,7 @@ func (s *server) start(ctx context.Context, id string, workflow, input any) (cli
 }
 
 func startOrJoin(ctx context.Context, c client.Client, taskQueue, id string, workflow, input any) (client.WorkflowRun, error) {
+	id = operationID(id)
 	noteWorkflow(ctx, id)
 	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: taskQueue,
@@ -65,6 +90,7 @@ func startOrJoin(ctx context.Context, c client.Client, taskQueue, id string, wor
 // signal sends a definition's running Deploy more nodes, starting it when
 // none runs, and waits up to wait for its outcome.
 func (s *server) signal(ctx context.Context, o operation, nodes []string, wait time.Duration) (*rcOutput, error) {
+	o.id = operationID(o.id)
 	noteWorkflow(ctx, o.id)
 	r, err := s.Temporal.SignalWithStartWorkflow(ctx, o.id, workflows.DeploySignal, nodes, client.StartWorkflowOptions{
 		ID: o.id, TaskQueue: s.taskQueue(), WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

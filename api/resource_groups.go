@@ -59,7 +59,7 @@ func checkSelectFilter(f *restapi.AutoSelectFilter, op, obj uint64) (store.Selec
 	for i, p := range f.ProviderList {
 		var ok bool
 		if providers[i], ok = upperEnum(p, store.Providers); !ok {
-			return store.SelectFilter{}, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
+			return store.SelectFilter{}, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", apicall.Clip(p)), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
 		}
 	}
 	dt := f.DisklessType
@@ -98,7 +98,7 @@ func checkLayers(stack []string, op, obj uint64) ([]string, error) {
 	for i, l := range stack {
 		u, ok := upperEnum(l, layerKinds)
 		if !ok || slices.Contains(out[:i], u) || (u == "STORAGE" && i != len(stack)-1) {
-			return nil, invalid(apicall.FailInvldLayerStack, op, obj, fmt.Sprintf("Invalid layer stack '%s'.", strings.Join(stack, ",")),
+			return nil, invalid(apicall.FailInvldLayerStack, op, obj, fmt.Sprintf("Invalid layer stack '%s'.", apicall.Clip(strings.Join(stack, ","))),
 				"Each layer appears once, from "+strings.Join(layerKinds, ", ")+", and STORAGE comes last.", "For example: drbd,storage.")
 		}
 		out[i] = u
@@ -232,7 +232,7 @@ func flagChange(flags []string, allowed []string, op, obj uint64) (func(store.Fl
 		name, clear := strings.CutPrefix(f, "-")
 		u, ok := upperEnum(name, allowed)
 		if !ok {
-			return nil, invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Invalid flag '%s'.", f), "", "Use one of: "+strings.Join(allowed, ", ")+" (prefix '-' to clear).")
+			return nil, invalid(apicall.FailInvldRequest, op, obj, fmt.Sprintf("Invalid flag '%s'.", apicall.Clip(f)), "", "Use one of: "+strings.Join(allowed, ", ")+" (prefix '-' to clear).")
 		}
 		changes = append(changes, change{u, !clear})
 	}

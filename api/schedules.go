@@ -68,7 +68,7 @@ func onFailure(v *string, op uint64) (string, error) {
 	case strings.EqualFold(*v, store.OnFailureSkip), strings.EqualFold(*v, store.OnFailureRetry):
 		return strings.ToUpper(*v), nil
 	}
-	return "", invalid(apicall.MaskError|apicall.MaskSchedule, op, apicall.MaskSchedule, fmt.Sprintf("Invalid on_failure '%s'.", *v), "", "Use SKIP or RETRY.")
+	return "", invalid(apicall.MaskError|apicall.MaskSchedule, op, apicall.MaskSchedule, fmt.Sprintf("Invalid on_failure '%s'.", apicall.Clip(*v)), "", "Use SKIP or RETRY.")
 }
 
 func (s *server) registerSchedules(h huma.API) {

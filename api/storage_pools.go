@@ -179,7 +179,7 @@ func (s *server) createStoragePool(ctx context.Context, node string, p restapi.S
 	}
 	provider, ok := upperEnum(p.ProviderKind, store.Providers)
 	if !ok {
-		return nil, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", p.ProviderKind), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
+		return nil, invalid(apicall.FailInvldProvider, op, obj, fmt.Sprintf("Invalid storage provider '%s'.", apicall.Clip(p.ProviderKind)), "", "Use one of: "+strings.Join(store.Providers, ", ")+".")
 	}
 	row, err := s.Store.CreateStoragePool(ctx, node, store.StoragePoolSpec{Name: p.StoragePoolName, Provider: provider, Props: p.Props,
 		SharedSpace: p.SharedSpace, ExternalLocking: p.ExternalLocking})

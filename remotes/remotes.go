@@ -200,7 +200,7 @@ func isS3(row store.RemoteRow) error {
 func (r Remotes) OpenS3(ctx context.Context, name string) (S3, error) {
 	row, err := r.Store.GetRemote(ctx, name)
 	if _, ok := store.AsError(err); ok {
-		return S3{}, &apicall.Refused{Code: apicall.FailNotFoundRemote, Message: fmt.Sprintf("The remote %s does not exist. Please provide a valid remote or create a new one.", name)}
+		return S3{}, &apicall.Refused{Code: apicall.FailNotFoundRemote, Message: fmt.Sprintf("The remote %s does not exist. Please provide a valid remote or create a new one.", apicall.Clip(name))}
 	}
 	if err != nil {
 		return S3{}, err

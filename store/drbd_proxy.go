@@ -192,7 +192,7 @@ func (s *Store) ModifyDrbdProxy(ctx context.Context, rd string, c DrbdProxyChang
 		typ := strings.ToLower(*c.Compression)
 		if !slices.Contains(DrbdProxyCompressions, typ) {
 			return ResourceDefinitionRow{}, &Error{Problem: Invalid, Kind: KindResourceDefinition, Code: apicall.FailInvldDrbdProxyCompressionType,
-				Message: fmt.Sprintf("Unknown compression type '%s'", *c.Compression), Correction: "Use one of: " + strings.Join(DrbdProxyCompressions, ", ") + "."}
+				Message: fmt.Sprintf("Unknown compression type '%s'", apicall.Clip(*c.Compression)), Correction: "Use one of: " + strings.Join(DrbdProxyCompressions, ", ") + "."}
 		}
 		m.DeleteNamespaces = []string{DrbdProxyCompressionPrefix}
 		if typ == "none" {

@@ -110,11 +110,24 @@ func AsError(err error) (*Error, bool) {
 }
 
 func notFound(kind Kind, format string, args ...any) *Error {
-	return &Error{Problem: NotFound, Kind: kind, Message: fmt.Sprintf(format, args...)}
+	return &Error{Problem: NotFound, Kind: kind, Message: fmt.Sprintf(format, clipped(args)...)}
 }
 
 func exists(kind Kind, format string, args ...any) *Error {
-	return &Error{Problem: Exists, Kind: kind, Message: fmt.Sprintf(format, args...)}
+	return &Error{Problem: Exists, Kind: kind, Message: fmt.Sprintf(format, clipped(args)...)}
+}
+
+// clipped shortens the names a refusal quotes: they are the user's input,
+// of any length.
+func clipped(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			a = apicall.Clip(s)
+		}
+		out[i] = a
+	}
+	return out
 }
 
 func refuse(problem Problem, kind Kind, message, cause, correction string) *Error {

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -48,8 +51,11 @@ func (e *LockedError) Error() string {
 // retried step takes its locks again without harm.
 func (s *Store) TakeLocks(ctx context.Context, holder string, objects []string) error {
 	objects = append([]string(nil), objects...)
+	for i, o := range objects {
+		objects[i] = lockKey(o)
+	}
 	sort.Strings(objects) // one order for every writer
-	return s.Write(ctx, func(tx *gorm.DB) error {
+	return s.writeBookkeeping(ctx, func(tx *gorm.DB) error {
 		var held []operationLock
 		if err := tx.Where("object IN ?", objects).Find(&held).Error; err != nil {
 			return err
@@ -78,7 +84,7 @@ func (s *Store) TakeLocks(ctx context.Context, holder string, objects []string) 
 // holder that has its slot already keeps it.
 func (s *Store) TakeSlot(ctx context.Context, node, kind, holder string, limit int) (bool, error) {
 	taken := false
-	err := s.Write(ctx, func(tx *gorm.DB) error {
+	err := s.writeBookkeeping(ctx, func(tx *gorm.DB) error {
 		var held []operationSlot
 		if err := tx.Where("node_name = ? AND kind = ?", Key(node), kind).Find(&held).Error; err != nil {
 			return err
@@ -101,7 +107,7 @@ func (s *Store) TakeSlot(ctx context.Context, node, kind, holder string, limit i
 
 // Release gives back every lock and slot holder has.
 func (s *Store) Release(ctx context.Context, holder string) error {
-	return s.Write(ctx, func(tx *gorm.DB) error {
+	return s.writeBookkeeping(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("holder = ?", holder).Delete(&operationLock{}).Error; err != nil {
 			return err
 		}
@@ -114,6 +120,20 @@ func (s *Store) LockHolders(ctx context.Context) ([]string, error) {
 	var out []string
 	err := s.DB.WithContext(ctx).Raw("SELECT holder FROM operation_locks UNION SELECT holder FROM operation_slots ORDER BY holder").Scan(&out).Error
 	return out, err
+}
+
+// lockKey is how a locked object (a name of the user's choosing) is
+// stored: as it is when it is short printable ASCII, else a hash of it.
+// The column holds 512 bytes, and PostgreSQL refuses NUL and bytes that
+// are not UTF-8: a lock that cannot be written would leave its operation
+// waiting for ever. (Holders are operation ids, which the API keeps
+// short and printable.)
+func lockKey(s string) string {
+	if len(s) <= 256 && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // AsLocked returns the lock conflict inside err, if there is one.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"gorm.io/gorm"
 )
@@ -25,19 +26,28 @@ func (s *Store) MasterKey(ctx context.Context) (string, bool, error) {
 // "", else in place of old; it reports false when the stored key is not
 // old (one exists already, or another change came first).
 func (s *Store) SetMasterKey(ctx context.Context, old, wrapped string) (bool, error) {
-	done := false
+	// A change that does not happen is rolled back rather than committed
+	// empty, which would count as a change of the cluster.
+	unchanged := errors.New("master key unchanged")
 	err := s.Write(ctx, func(tx *gorm.DB) error {
 		if old == "" {
 			ok, err := found(tx.Take(&masterKeyRow{}, "id = 1").Error)
-			if err != nil || ok {
+			if err != nil {
 				return err
 			}
-			done = true
+			if ok {
+				return unchanged
+			}
 			return tx.Create(&masterKeyRow{ID: 1, Wrapped: wrapped}).Error
 		}
 		res := tx.Model(&masterKeyRow{}).Where("id = 1 AND wrapped = ?", old).Update("wrapped", wrapped)
-		done = res.RowsAffected == 1
+		if res.Error == nil && res.RowsAffected != 1 {
+			return unchanged
+		}
 		return res.Error
 	})
-	return done, err
+	if errors.Is(err, unchanged) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -37,7 +37,7 @@ type RemoteRow struct {
 func (RemoteRow) TableName() string { return "remotes" }
 
 func remoteNotFound(name string) *Error {
-	return &Error{Problem: NotFound, Kind: KindController, Message: fmt.Sprintf("Remote '%s' not found.", name), Code: apicall.FailNotFoundRemote}
+	return &Error{Problem: NotFound, Kind: KindController, Message: fmt.Sprintf("Remote '%s' not found.", apicall.Clip(name)), Code: apicall.FailNotFoundRemote}
 }
 
 // remoteNameFree refuses a remote name that is taken.

@@ -48,7 +48,7 @@ func (s *Store) ShipmentSender(ctx context.Context, clusterID string) (Sender, e
 		}
 	}
 	return Sender{}, &apicall.Refused{Code: apicall.FailBackupUnknownCluster, Message: "Unknown Cluster",
-		Cause:      "No LINSTOR remote of this cluster has the sending cluster's id " + clusterID + ".",
+		Cause:      "No LINSTOR remote of this cluster has the sending cluster's id " + apicall.Clip(clusterID) + ".",
 		Correction: "Create a LINSTOR remote for the sending cluster with --cluster-id set to its Cluster/LocalID."}
 }
 

@@ -19,6 +19,18 @@ import (
 // writes are short. A write made for a step of an operation (WithStep)
 // is made once.
 func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.write(ctx, true, fn)
+}
+
+// writeBookkeeping is Write for the operations' own records (locks,
+// slots): it leaves the change generation alone, which counts changes of
+// what the cluster should be, so a refused request that took and gave
+// back its locks changes nothing.
+func (s *Store) writeBookkeeping(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.write(ctx, false, fn)
+}
+
+func (s *Store) write(ctx context.Context, counted bool, fn func(tx *gorm.DB) error) error {
 	defer s.queueWriter()()
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.Dialect == DialectPostgres {
@@ -29,7 +41,7 @@ func (s *Store) Write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		if err := beginStep(ctx, tx); err != nil {
 			return err
 		}
-		if err := fn(tx); err != nil {
+		if err := fn(tx); err != nil || !counted {
 			return err
 		}
 		return tx.Exec("UPDATE change_generation SET generation = generation + 1 WHERE id = 1").Error
