@@ -38,6 +38,8 @@ type Activities struct {
 	Temporal client.Client
 	// Keyring opens the remotes' keys for the agents that ship backups.
 	Keyring *masterkey.Keyring
+	// SOS is where SOS reports go and what the controller's part holds.
+	SOS SOSSources
 }
 
 // ApplyNodeState sends a node its whole desired state and records what

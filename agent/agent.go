@@ -24,6 +24,7 @@ import (
 	"strata/agent/storage/file"
 	"strata/agent/storage/lvm"
 	"strata/agent/storage/zfs"
+	"strata/logring"
 )
 
 // Agent converges a node.
@@ -42,6 +43,9 @@ type Agent struct {
 	// Trust admits only the cluster's controllers; nil: everybody (an
 	// agent inside a test process).
 	Trust *Trust
+	// LogRing holds the agent's recent log lines for SOS reports; nil:
+	// none.
+	LogRing *logring.Ring
 
 	mu      sync.Mutex // one apply at a time
 	applied int64      // generation of the last state applied
@@ -440,6 +444,7 @@ func (a *Agent) Handler() http.Handler {
 		a.Log.Info("log level changed", "level", slog.Level(l.Level).String())
 		writeJSON(w, http.StatusOK, l)
 	})
+	mux.HandleFunc("GET "+proto.PathSOSReport, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.SOSReport(r.Context())) })
 	mux.HandleFunc("GET "+proto.PathExternalFile, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		st, err := ExternalFileStatus(q.Get("path"), q["alt"])

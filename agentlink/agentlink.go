@@ -270,6 +270,16 @@ func (l *Link) ExternalFileStatus(ctx context.Context, node, path string, altSuf
 	return st, l.call(ctx, http.MethodGet, base+proto.PathExternalFile+"?"+q.Encode(), nil, &st)
 }
 
+// SOSReport is the node's part of an SOS report, as its agent collects it.
+func (l *Link) SOSReport(ctx context.Context, node string) (proto.SOSReport, error) {
+	base, err := l.agentOf(ctx, node)
+	if err != nil {
+		return proto.SOSReport{}, err
+	}
+	var out proto.SOSReport
+	return out, l.call(ctx, http.MethodGet, base+proto.PathSOSReport, nil, &out)
+}
+
 // LogLevel is the node's agent's log level; level non-nil changes it
 // first.
 func (l *Link) LogLevel(ctx context.Context, node string, level *slog.Level) (slog.Level, error) {

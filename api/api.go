@@ -141,6 +141,7 @@ func New(d Deps) http.Handler {
 	s.registerExternalFiles(h)
 	s.registerClone(h)
 	s.registerSpaceReport(h)
+	s.registerSOSReport(h)
 	r.Delete("/v1/controller/properties/*", s.deleteControllerProperty)
 	r.Get("/docs", docsHandler(h.OpenAPI()))
 	// Prometheus: the cluster under LINSTOR's exporter names, and Strata's own.

@@ -86,7 +86,7 @@ func (a *app) rootCommand(version string, stdout io.Writer) *cobra.Command {
 
 	root.AddCommand(a.controllerCommand(), a.nodeCommand(), a.nodeConnectionCommand(), a.storagePoolCommand(), a.storagePoolDefinitionCommand(), a.physicalStorageCommand(),
 		a.resourceGroupCommand(), a.volumeGroupCommand(), a.resourceDefinitionCommand(), a.volumeDefinitionCommand(),
-		a.resourceCommand(), a.resourceConnectionCommand(), a.snapshotCommand(), a.encryptionCommand(), a.remoteCommand(), a.backupCommand(), a.scheduleCommand(), a.errorReportsCommand(), a.keyValueStoreCommand(), a.fileCommand(), a.drbdProxyCommand(), a.spaceReportingCommand())
+		a.resourceCommand(), a.resourceConnectionCommand(), a.snapshotCommand(), a.encryptionCommand(), a.remoteCommand(), a.backupCommand(), a.scheduleCommand(), a.errorReportsCommand(), a.keyValueStoreCommand(), a.fileCommand(), a.drbdProxyCommand(), a.spaceReportingCommand(), a.sosReportCommand())
 	a.completeNames(root)
 	return root
 }

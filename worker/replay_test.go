@@ -91,7 +91,8 @@ func TestRecordHistories(t *testing.T) {
 	defer st.Close()
 	agents := agentlink.New(st, log, 200*time.Millisecond, nil)
 	keyring := &masterkey.Keyring{}
-	acts := &activities.Activities{Store: st, Agents: agents, Temporal: c, BackupDir: filepath.Join(dir, "backups"), Keyring: keyring}
+	acts := &activities.Activities{Store: st, Agents: agents, Temporal: c, BackupDir: filepath.Join(dir, "backups"), Keyring: keyring,
+		SOS: activities.SOSSources{Dir: filepath.Join(dir, "sos-reports"), Version: "strata-controller (recording)"}}
 	s3 := harness.StartMinIO(t, "backups")
 	// Each node's agent runs in this process, its pool on a file system
 	// with reflinks, so that snapshots go all the way.
@@ -240,6 +241,7 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodPut, "/v1/nodes/alpha/reconnect", ``)
 	call(http.MethodDelete, "/v1/nodes/charlie/lost", ``)
 	call(http.MethodPost, "/v1/controller/backup/db", `{"backup_name": "first"}`)
+	call(http.MethodGet, "/v1/sos-report", ``)
 	// The agents find no unused disks here, and refuse the device pool.
 	status, err := http.Get(h.URL + "/v1/physical-storage")
 	require.NoError(t, err)

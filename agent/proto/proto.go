@@ -432,3 +432,12 @@ type JobProgress struct {
 	ReadBytes  int64 `json:"read_bytes"`
 	SentBytes  int64 `json:"sent_bytes"`
 }
+
+// PathSOSReport answers the node's part of an SOS report (GET).
+const PathSOSReport = "/v1/sos-report"
+
+// SOSReport is a node's part of an SOS report: files by name (relative,
+// '/'-separated) and their text.
+type SOSReport struct {
+	Files map[string]string `json:"files"`
+}

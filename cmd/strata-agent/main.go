@@ -20,6 +20,7 @@ import (
 	"strata/agent"
 	"strata/agent/execrun"
 	"strata/agent/tlsconf"
+	"strata/logring"
 )
 
 // Set at build time with -ldflags "-X main.version=...".
@@ -67,7 +68,9 @@ func newCommand() *cobra.Command {
 
 func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles, trust *agent.Trust, tlsFiles tlsconf.Files) error {
 	level := &slog.LevelVar{} // node set-log-level changes it
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// The recent lines are kept for SOS reports as well.
+	ring := logring.New(4 << 20)
+	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}), slog.NewTextHandler(ring, &slog.HandlerOptions{Level: level})))
 	var tlsConfig *tls.Config
 	if tlsFiles.Set() {
 		var err error
@@ -82,7 +85,7 @@ func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles,
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, Level: level, DrbdDir: drbdDir, Files: files, Trust: trust}
+	a := &agent.Agent{Version: version, Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, Level: level, DrbdDir: drbdDir, Files: files, Trust: trust, LogRing: ring}
 	// Slow headers are cut off; a whole request is not bounded, since jobs
 	// stream their answers for as long as they run (a ReadTimeout would
 	// cancel them).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -103,6 +104,8 @@ type EncryptConfig struct {
 
 type duration struct{ time.Duration }
 
+func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
 func (d *duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
@@ -195,6 +198,32 @@ func (c *Config) httpsEnabled() bool {
 // httpsAddress is where the REST API listens over TLS.
 func (c *Config) httpsAddress() string {
 	return net.JoinHostPort(c.HTTPS.ListenAddr, strconv.Itoa(c.HTTPS.Port))
+}
+
+// redacted is the configuration as TOML with its secrets (database
+// password, master passphrase, keystore passwords) blanked: what an SOS
+// report carries of it.
+func (c Config) redacted() string {
+	blank := func(s *string) {
+		if *s != "" {
+			*s = store.Redacted
+		}
+	}
+	blank(&c.DB.Password)
+	blank(&c.Encrypt.Passphrase)
+	blank(&c.HTTPS.KeystorePassword)
+	blank(&c.HTTPS.TruststorePassword)
+	if u, err := url.Parse(c.DB.ConnectionURL); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), store.Redacted)
+			c.DB.ConnectionURL = u.String()
+		}
+	}
+	var b strings.Builder
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return "(the configuration could not be written: " + err.Error() + ")\n"
+	}
+	return b.String()
 }
 
 // validate checks what the file's syntax cannot.

@@ -102,3 +102,18 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 	level, _ := api.ParseLogLevel(cfg.Logging.Level)
 	require.Equal(t, slog.LevelDebug, level)
 }
+
+// The configuration an SOS report carries has no secret in it.
+func TestRedactedConfigHoldsNoSecret(t *testing.T) {
+	cfg, err := loadConfig(writeConfig(t, "[db]\nconnection_url = \"postgres://strata:pg-Secret1@db/strata\"\npassword = \"pg-Secret2\"\n[encrypt]\npassphrase = \"master-Secret3\"\n[ldap]\nenabled = true\nuri = \"ldap://ds\"\ndn = \"uid={user}\"\n"), true)
+	require.NoError(t, err)
+	out := cfg.redacted()
+	for _, secret := range []string{"pg-Secret1", "pg-Secret2", "master-Secret3"} {
+		require.NotContains(t, out, secret)
+	}
+	require.Contains(t, out, "uid={user}")
+	require.Contains(t, out, `operation_wait = "1m0s"`)
+	again, err := loadConfig(writeConfig(t, out), true)
+	require.NoError(t, err, "the redacted file reads back:\n%s", out)
+	require.Equal(t, cfg.LDAP, again.LDAP)
+}

@@ -25,6 +25,7 @@ import (
 	"strata/agentlink"
 	"strata/api"
 	"strata/ldapauth"
+	"strata/logring"
 	"strata/masterkey"
 	"strata/store"
 	"strata/worker"
@@ -129,6 +130,7 @@ func newCommand() *cobra.Command {
 // controller is the set of running parts, stopped in reverse order.
 type controller struct {
 	log      *slog.Logger
+	ring     *logring.Ring
 	level    *slog.LevelVar
 	store    *store.Store
 	temporal *embedded.Server
@@ -150,13 +152,15 @@ func run(ctx context.Context, cfg Config, addr string) error {
 	level := &slog.LevelVar{} // controller set-log-level changes it
 	l, _ := api.ParseLogLevel(cfg.Logging.Level)
 	level.Set(l)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// The recent lines are kept for SOS reports as well.
+	ring := logring.New(8 << 20)
+	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}), slog.NewTextHandler(ring, &slog.HandlerOptions{Level: level})))
 	started := time.Now()
 
 	if err := privateFiles(cfg.DataDir, log); err != nil {
 		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
-	c := &controller{log: log, level: level}
+	c := &controller{log: log, level: level, ring: ring}
 	defer c.stop()
 	if err := c.start(ctx, cfg, addr); err != nil {
 		return err
@@ -253,7 +257,9 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	if agents.Token, err = c.store.AgentToken(ctx); err != nil {
 		return err
 	}
-	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents, Temporal: c.client, Keyring: keyring}
+	acts := &activities.Activities{Store: c.store, BackupDir: cfg.dataPath("backups"), Agents: agents, Temporal: c.client, Keyring: keyring,
+		SOS: activities.SOSSources{Dir: cfg.dataPath("sos-reports"), Version: fmt.Sprintf("strata-controller %s (%s, built %s)", version, gitHash, buildTime),
+			Config: cfg.redacted(), Log: c.ring}}
 	if c.worker, err = worker.Start(c.client, workflows.TaskQueue, acts); err != nil {
 		return err
 	}
