@@ -34,6 +34,8 @@ type Status struct {
 	Connection string
 	Info       proto.Info
 	Err        string
+	// sentAt is when the node was last sent its whole state (OnConnect).
+	sentAt time.Time
 }
 
 // Link watches the agents.
@@ -44,6 +46,11 @@ type Link struct {
 	// OnConnect is called when a node's agent comes online, to send it
 	// its state.
 	OnConnect func(node string)
+	// Reverify is how often an online node is sent its whole state again
+	// (OnConnect), so that what its agent reports — the volumes that
+	// exist, their sizes — is checked against the node itself even when
+	// nothing changed; 0: never.
+	Reverify time.Duration
 	// Token proves to the agents that the requests come from their
 	// cluster's controller (store.AgentToken); "": none is sent.
 	Token string
@@ -139,16 +146,23 @@ func (l *Link) check(ctx context.Context, n store.Node) {
 	}
 	l.mu.Lock()
 	before := l.status[n.NodeName]
+	s.sentAt = before.sentAt
+	restarted := s.Connection == Online && before.Connection == Online && s.Info.BootID != before.Info.BootID
+	due := s.Connection == Online && before.Connection == Online && l.Reverify > 0 && time.Since(before.sentAt) >= l.Reverify
+	if s.Connection == Online && (s.Connection != before.Connection || restarted || due) {
+		s.sentAt = time.Now()
+	}
 	l.status[n.NodeName] = s
 	l.mu.Unlock()
-	restarted := s.Connection == Online && before.Connection == Online && s.Info.BootID != before.Info.BootID
-	if s.Connection == before.Connection && !restarted {
-		return
-	}
-	if restarted {
+	switch {
+	case restarted:
 		l.Log.Info("node's agent restarted", "node", n.NodeDspName)
-	} else {
+	case s.Connection != before.Connection:
 		l.Log.Info("node connection", "node", n.NodeDspName, "state", s.Connection, "reason", s.Err)
+	case due:
+		l.Log.Debug("sending a node its whole state again, to re-verify it", "node", n.NodeDspName)
+	default:
+		return
 	}
 	if s.Connection == Online {
 		if err := l.Store.SetNodeAgentInfo(ctx, n.NodeDspName, info.Uname, info.Layers); err != nil {

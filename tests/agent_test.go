@@ -476,3 +476,33 @@ func TestAQuickAgentRestartGetsItsState(t *testing.T) {
 	})
 	require.Contains(t, c.Log(), "node's agent restarted")
 }
+
+// What is lost on a node while its agent runs (a file removed, a volume
+// gone) comes back without a restart or a change: the controller sends
+// each online node its whole state again every [agents] verify_interval.
+func TestNodesAreReverified(t *testing.T) {
+	dirs := map[string]string{"alpha": t.TempDir()}
+	t.Cleanup(func() { detachLoops(dirs) })
+	allowed := t.TempDir()
+	c := harness.StartController(t, harness.ControllerOptions{Config: "[agents]\nverify_interval = \"2s\"\n"})
+	ag := harness.StartAgent(t, "--allow-ext-files", allowed)
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
+		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "web", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
+	path := filepath.Join(allowed, "web.toml")
+	must(t, c, http.MethodPut, "/v1/files/"+url.QueryEscape(path), map[string]string{"content": "eA=="}, http.StatusOK)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/files/"+url.QueryEscape(path), nil, http.StatusOK)
+	require.FileExists(t, path)
+
+	require.NoError(t, os.Remove(path))
+	eventually(t, 20*time.Second, "the file is written again", func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	})
+	require.NotContains(t, c.Log(), "node's agent restarted")
+}

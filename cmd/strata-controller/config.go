@@ -44,6 +44,10 @@ type AgentsConfig struct {
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 	TLSCA   string `toml:"tls_ca"`
+	// VerifyInterval is how often each online node is sent its whole
+	// state again, so that the volumes its agent reports are checked on
+	// the node even when nothing changed ("0s": never).
+	VerifyInterval duration `toml:"verify_interval"`
 }
 
 // DBConfig selects the database: the embedded SQLite file in the data
@@ -120,6 +124,7 @@ func defaultConfig() Config {
 		DataDir: "/var/lib/strata",
 		HTTP:    HTTPConfig{Port: 3370},
 		HTTPS:   HTTPSConfig{Port: 3371},
+		Agents:  AgentsConfig{VerifyInterval: duration{10 * time.Minute}},
 		Logging: LoggingConfig{Level: "INFO"},
 		Temporal: TemporalConfig{
 			Namespace:       "default",
@@ -264,6 +269,9 @@ func (c *Config) validate() error {
 		}
 	} else if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
 		return fmt.Errorf("[temporal] address %q: want host:port", c.Temporal.Address)
+	}
+	if c.Agents.VerifyInterval.Duration < 0 {
+		return errors.New("[agents] verify_interval must not be negative")
 	}
 	if c.Temporal.DialTimeout.Duration <= 0 || c.Temporal.OperationWait.Duration <= 0 {
 		return errors.New("[temporal] dial_timeout and operation_wait must be positive")

@@ -295,6 +295,7 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 		}
 	}
 	// A node whose agent comes online is sent its whole state.
+	agents.Reverify = cfg.Agents.VerifyInterval.Duration
 	agents.OnConnect = func(node string) {
 		if _, err := api.StartNodeSync(context.Background(), c.client, workflows.TaskQueue, node); err != nil {
 			c.log.Error("start sending a node its state", "node", node, "error", err)
