@@ -454,18 +454,7 @@ func TestAQuickAgentRestartGetsItsState(t *testing.T) {
 	allowed := t.TempDir()
 	c := harness.StartController(t, harness.ControllerOptions{})
 	ag := harness.StartAgent(t, "--allow-ext-files", allowed)
-	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
-		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
-	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
-	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
-		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "web", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-definitions/web/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-definitions/web/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
-	path := filepath.Join(allowed, "web.toml")
-	must(t, c, http.MethodPut, "/v1/files/"+url.QueryEscape(path), map[string]string{"content": "eA=="}, http.StatusOK)
-	must(t, c, http.MethodPost, "/v1/resource-definitions/web/files/"+url.QueryEscape(path), nil, http.StatusOK)
-	require.FileExists(t, path)
+	path := webWithExternalFile(t, c, ag, dirs["alpha"], allowed)
 
 	require.NoError(t, ag.Stop())
 	require.NoError(t, os.Remove(path))
@@ -486,18 +475,7 @@ func TestNodesAreReverified(t *testing.T) {
 	allowed := t.TempDir()
 	c := harness.StartController(t, harness.ControllerOptions{Config: "[agents]\nverify_interval = \"2s\"\n"})
 	ag := harness.StartAgent(t, "--allow-ext-files", allowed)
-	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
-		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
-	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
-	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
-		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "web", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-definitions/web/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
-	must(t, c, http.MethodPost, "/v1/resource-definitions/web/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
-	path := filepath.Join(allowed, "web.toml")
-	must(t, c, http.MethodPut, "/v1/files/"+url.QueryEscape(path), map[string]string{"content": "eA=="}, http.StatusOK)
-	must(t, c, http.MethodPost, "/v1/resource-definitions/web/files/"+url.QueryEscape(path), nil, http.StatusOK)
-	require.FileExists(t, path)
+	path := webWithExternalFile(t, c, ag, dirs["alpha"], allowed)
 
 	require.NoError(t, os.Remove(path))
 	eventually(t, 20*time.Second, "the file is written again", func() bool {
@@ -505,4 +483,24 @@ func TestNodesAreReverified(t *testing.T) {
 		return err == nil
 	})
 	require.NotContains(t, c.Log(), "node's agent restarted")
+}
+
+// webWithExternalFile makes ag's node alpha with a FILE_THIN pool in
+// poolDir, a resource web on it, and an external file web.toml in allowed
+// attached to web; it returns the file's path.
+func webWithExternalFile(t *testing.T, c *harness.Controller, ag *harness.Agent, poolDir, allowed string) string {
+	t.Helper()
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
+	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
+	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
+		"props": map[string]string{"StorDriver/StorPoolName": poolDir}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "web", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)
+	path := filepath.Join(allowed, "web.toml")
+	must(t, c, http.MethodPut, "/v1/files/"+url.QueryEscape(path), map[string]string{"content": "eA=="}, http.StatusOK)
+	must(t, c, http.MethodPost, "/v1/resource-definitions/web/files/"+url.QueryEscape(path), nil, http.StatusOK)
+	require.FileExists(t, path)
+	return path
 }
