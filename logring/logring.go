@@ -5,6 +5,8 @@ package logring
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
 	"sync"
 )
 
@@ -39,4 +41,17 @@ func (r *Ring) Bytes() []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return bytes.Clone(r.buf)
+}
+
+// NewLogger logs to w and keeps the lines in r as well, as text or, with
+// json, one JSON object per line (for log collectors).
+func NewLogger(w io.Writer, r *Ring, level slog.Leveler, json bool) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	handler := func(w io.Writer) slog.Handler {
+		if json {
+			return slog.NewJSONHandler(w, opts)
+		}
+		return slog.NewTextHandler(w, opts)
+	}
+	return slog.New(slog.NewMultiHandler(handler(w), handler(r)))
 }

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -249,4 +250,25 @@ func TestDataFilesAreTheControllersAlone(t *testing.T) {
 	c.Start()
 	require.Empty(t, open())
 	require.Contains(t, c.Log(), "data file was readable by others")
+}
+
+// With [logging] format = "json" (here STRATA_LOG_FORMAT, which overrides
+// it) and the agent's --log-format json, every log line is one JSON
+// object, as log collectors read them.
+func TestJSONLogs(t *testing.T) {
+	t.Setenv("STRATA_LOG_FORMAT", "json")
+	c := harness.StartController(t, harness.ControllerOptions{})
+	ag := harness.StartAgent(t, "--log-format", "json")
+	require.NoError(t, c.Stop())
+	require.NoError(t, ag.Stop())
+	for name, log := range map[string]string{"controller": c.Log(), "agent": ag.Log()} {
+		ready := false
+		for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), "%s: %q", name, line)
+			require.Contains(t, rec, "level")
+			ready = ready || strings.HasSuffix(fmt.Sprint(rec["msg"]), "ready")
+		}
+		require.True(t, ready, "%s logged that it is ready:\n%s", name, log)
+	}
 }

@@ -34,7 +34,7 @@ func main() {
 }
 
 func newCommand() *cobra.Command {
-	var listen, drbdDir string
+	var listen, drbdDir, logFormat string
 	var files agent.ExternalFiles
 	var trust agent.Trust
 	var tlsFiles tlsconf.Files
@@ -51,9 +51,13 @@ func newCommand() *cobra.Command {
 			if trust.Token == "" {
 				trust.Token = os.Getenv("STRATA_CONTROLLER_TOKEN")
 			}
-			return serve(ctx, listen, drbdDir, files, &trust, tlsFiles)
+			if logFormat != "text" && logFormat != "json" {
+				return fmt.Errorf("--log-format %q: use text or json", logFormat)
+			}
+			return serve(ctx, listen, drbdDir, files, &trust, tlsFiles, logFormat == "json")
 		},
 	}
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text, or json for one JSON object per line")
 	cmd.Flags().StringVar(&listen, "listen", ":3366", "address the controller connects to (3367 is LINSTOR's for SSL)")
 	cmd.Flags().StringVar(&drbdDir, "drbd-dir", agent.DefaultDrbdDir, "where the DRBD resource files the agent renders are kept")
 	cmd.Flags().StringSliceVar(&files.Dirs, "allow-ext-files", nil, "directories external files may be written to, each a file's parent (LINSTOR's allowExtFiles)")
@@ -66,11 +70,11 @@ func newCommand() *cobra.Command {
 	return cmd
 }
 
-func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles, trust *agent.Trust, tlsFiles tlsconf.Files) error {
+func serve(ctx context.Context, addr, drbdDir string, files agent.ExternalFiles, trust *agent.Trust, tlsFiles tlsconf.Files, jsonLogs bool) error {
 	level := &slog.LevelVar{} // node set-log-level changes it
 	// The recent lines are kept for SOS reports as well.
 	ring := logring.New(4 << 20)
-	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}), slog.NewTextHandler(ring, &slog.HandlerOptions{Level: level})))
+	log := logring.NewLogger(os.Stderr, ring, level, jsonLogs)
 	var tlsConfig *tls.Config
 	if tlsFiles.Set() {
 		var err error

@@ -84,9 +84,11 @@ type HTTPSConfig struct {
 	TruststorePassword string `toml:"truststore_password"`
 }
 
-// LoggingConfig sets the log level: ERROR, WARN, INFO, DEBUG or TRACE.
+// LoggingConfig sets the log level (ERROR, WARN, INFO, DEBUG or TRACE)
+// and the format: text, or json for one JSON object per line.
 type LoggingConfig struct {
-	Level string `toml:"level"`
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
 }
 
 // TemporalConfig selects Temporal: an embedded server on an SQLite file in
@@ -173,6 +175,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	}
 	set(&c.DataDir, "STRATA_DATA_DIR")
 	set(&c.Logging.Level, "STRATA_LOG_LEVEL")
+	set(&c.Logging.Format, "STRATA_LOG_FORMAT")
 	set(&c.DB.ConnectionURL, "STRATA_DB_CONNECTION_URL")
 	set(&c.DB.User, "STRATA_DB_USER")
 	set(&c.DB.Password, "STRATA_DB_PASSWORD")
@@ -235,6 +238,9 @@ func (c Config) redacted() string {
 func (c *Config) validate() error {
 	if _, err := api.ParseLogLevel(c.Logging.Level); err != nil {
 		return err
+	}
+	if f := c.Logging.Format; f != "" && f != "text" && f != "json" {
+		return fmt.Errorf("[logging] format %q: use text or json", f)
 	}
 	if c.DataDir == "" {
 		return errors.New("data directory is empty")

@@ -154,7 +154,7 @@ func run(ctx context.Context, cfg Config, addr string) error {
 	level.Set(l)
 	// The recent lines are kept for SOS reports as well.
 	ring := logring.New(8 << 20)
-	log := slog.New(slog.NewMultiHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}), slog.NewTextHandler(ring, &slog.HandlerOptions{Level: level})))
+	log := logring.NewLogger(os.Stderr, ring, level, cfg.Logging.Format == "json")
 	started := time.Now()
 
 	if err := privateFiles(cfg.DataDir, log); err != nil {
