@@ -100,7 +100,13 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
 			}
 			rds = page(filter(rds, func(d store.ResourceDefinition) map[string]string { return d.Props }, in.Props), in.ListParams)
-			storageOnly, err := s.Store.StorageOnlyDefinitions(ctx)
+			var keys []string // a page's definitions; a long list reads them all at once
+			if len(rds) <= 500 {
+				for _, d := range rds {
+					keys = append(keys, d.ResourceName)
+				}
+			}
+			storageOnly, err := s.Store.StorageOnlyDefinitions(ctx, keys)
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
 			}
@@ -116,7 +122,7 @@ func (s *server) registerResourceDefinitions(h huma.API) {
 			if err != nil {
 				return nil, notFoundOnly(err)
 			}
-			storageOnly, err := s.Store.StorageOnlyDefinitions(ctx)
+			storageOnly, err := s.Store.StorageOnlyDefinitions(ctx, []string{d.ResourceName})
 			if err != nil {
 				return nil, failure(err, 0, apicall.MaskRscDfn, nil)
 			}

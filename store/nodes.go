@@ -242,8 +242,9 @@ func (s *Store) SetNodeAgentInfo(ctx context.Context, node, uname string, layers
 
 // StorageOnlyDefinitions are the keys of the definitions without a
 // layer stack of their own whose resources are storage only: one of their
-// nodes does not serve DRBD (the stack each node is sent).
-func (s *Store) StorageOnlyDefinitions(ctx context.Context) (map[string]bool, error) {
+// nodes does not serve DRBD (the stack each node is sent). keys limits
+// the answer to those definitions; none: every definition.
+func (s *Store) StorageOnlyDefinitions(ctx context.Context, keys []string) (map[string]bool, error) {
 	db := s.DB.WithContext(ctx)
 	var nodes []NodeRow
 	if err := db.Find(&nodes).Error; err != nil {
@@ -254,7 +255,11 @@ func (s *Store) StorageOnlyDefinitions(ctx context.Context) (map[string]bool, er
 		noDrbd[n.NodeName] = !n.Serves("DRBD")
 	}
 	var rscs []ResourceRow
-	if err := db.Select("resource_name", "node_name").Where("resource_name IN (?)", db.Model(&ResourceDefinitionRow{}).Select("resource_name").Where("layer_stack = ?", "")).Find(&rscs).Error; err != nil {
+	q := db.Select("resource_name", "node_name").Where("resource_name IN (?)", db.Model(&ResourceDefinitionRow{}).Select("resource_name").Where("layer_stack = ?", ""))
+	if len(keys) > 0 {
+		q = q.Where("resource_name IN ?", keys)
+	}
+	if err := q.Find(&rscs).Error; err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
