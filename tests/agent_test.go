@@ -370,11 +370,7 @@ func TestStrangersPushNothing(t *testing.T) {
 	t.Cleanup(func() { detachLoops(dirs) })
 	c := harness.StartController(t, harness.ControllerOptions{})
 	ag := harness.StartAgent(t)
-	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
-		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
-	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
-	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
-		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	alphaWithPool(t, c, ag, dirs["alpha"])
 	for _, rd := range []string{"data", "later"} {
 		must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": rd, "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
 		must(t, c, http.MethodPost, "/v1/resource-definitions/"+rd+"/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
@@ -416,11 +412,7 @@ func TestARestoredDatabaseStillDeploys(t *testing.T) {
 	t.Cleanup(func() { detachLoops(dirs) })
 	c := harness.StartController(t, harness.ControllerOptions{})
 	ag := harness.StartAgent(t)
-	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
-		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
-	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
-	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
-		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	alphaWithPool(t, c, ag, dirs["alpha"])
 	create := func(rd string) {
 		must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": rd, "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
 		must(t, c, http.MethodPost, "/v1/resource-definitions/"+rd+"/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
@@ -485,16 +477,23 @@ func TestNodesAreReverified(t *testing.T) {
 	require.NotContains(t, c.Log(), "node's agent restarted")
 }
 
-// webWithExternalFile makes ag's node alpha with a FILE_THIN pool in
-// poolDir, a resource web on it, and an external file web.toml in allowed
-// attached to web; it returns the file's path.
-func webWithExternalFile(t *testing.T, c *harness.Controller, ag *harness.Agent, poolDir, allowed string) string {
+// alphaWithPool makes ag's node alpha, waits until it is online, and gives
+// it the FILE_THIN pool pool1 in poolDir.
+func alphaWithPool(t *testing.T, c *harness.Controller, ag *harness.Agent, poolDir string) {
 	t.Helper()
 	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
 		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
 	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
 	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
 		"props": map[string]string{"StorDriver/StorPoolName": poolDir}}, http.StatusCreated)
+}
+
+// webWithExternalFile makes ag's node alpha with its pool in poolDir
+// (alphaWithPool), a resource web on it, and an external file web.toml in
+// allowed attached to web; it returns the file's path.
+func webWithExternalFile(t *testing.T, c *harness.Controller, ag *harness.Agent, poolDir, allowed string) string {
+	t.Helper()
+	alphaWithPool(t, c, ag, poolDir)
 	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "web", "props": map[string]string{"StorPoolName": "pool1"}}}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/resource-definitions/web/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 4096}}, http.StatusCreated)
 	must(t, c, http.MethodPost, "/v1/resource-definitions/web/resources", []map[string]any{{"resource": map[string]string{"node_name": "alpha"}}}, http.StatusCreated)

@@ -48,11 +48,7 @@ func TestVolumesGetTheirFileSystem(t *testing.T) {
 	t.Cleanup(func() { detachLoops(dirs) })
 	c := harness.StartController(t, harness.ControllerOptions{})
 	ag := harness.StartAgent(t)
-	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "alpha", "type": "satellite",
-		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": ag.Port}}}, http.StatusCreated)
-	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
-	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
-		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	alphaWithPool(t, c, ag, dirs["alpha"])
 	device := func(rd string) string {
 		var v []struct {
 			Volumes []volumeView `json:"volumes"`

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -27,13 +26,9 @@ func TestSOSReport(t *testing.T) {
 	passphrase := harness.Secret("sos-master-Passphrase")
 	c := harness.StartController(t, harness.ControllerOptions{Config: fmt.Sprintf("[encrypt]\npassphrase = %q\n", passphrase)})
 	ag := harness.StartAgent(t)
-	for name, port := range map[string]int{"alpha": ag.Port, "ghost": harness.FreePort(t)} {
-		must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": name, "type": "satellite",
-			"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": port}}}, http.StatusCreated)
-	}
-	eventually(t, 20*time.Second, "alpha online", func() bool { return nodeStatus(t, c, "alpha").ConnectionStatus == "ONLINE" })
-	must(t, c, http.MethodPost, "/v1/nodes/alpha/storage-pools", map[string]any{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN",
-		"props": map[string]string{"StorDriver/StorPoolName": dirs["alpha"]}}, http.StatusCreated)
+	alphaWithPool(t, c, ag, dirs["alpha"])
+	must(t, c, http.MethodPost, "/v1/nodes", map[string]any{"name": "ghost", "type": "satellite", // no agent answers for it
+		"net_interfaces": []map[string]any{{"name": "default", "address": "127.0.0.1", "satellite_port": harness.FreePort(t)}}}, http.StatusCreated)
 	drbdSecret := harness.Secret("sos-drbd-Shared")
 	must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "data",
 		"props": map[string]string{"StorPoolName": "pool1", "DrbdOptions/Net/shared-secret": drbdSecret}}}, http.StatusCreated)
