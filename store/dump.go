@@ -14,10 +14,9 @@ var secretName = regexp.MustCompile(`(?i)secret|passw|passphrase|sealed|wrapped|
 // Redacted stands for a secret in a dump.
 const Redacted = "<redacted>"
 
-// DumpTables hands every table's rows to fn, table by table in name
-// order, with every secret replaced by Redacted: what an SOS report
-// carries of the database.
-func (s *Store) DumpTables(ctx context.Context, fn func(table string, rows []map[string]any) error) error {
+// Tables hands every table's rows to fn, table by table in name order, as
+// they are stored.
+func (s *Store) Tables(ctx context.Context, fn func(table string, rows []map[string]any) error) error {
 	tables, err := s.DB.WithContext(ctx).Migrator().GetTables()
 	if err != nil {
 		return err
@@ -28,14 +27,22 @@ func (s *Store) DumpTables(ctx context.Context, fn func(table string, rows []map
 		if err := s.DB.WithContext(ctx).Table(table).Find(&rows).Error; err != nil {
 			return err
 		}
-		for _, r := range rows {
-			redactRow(table, r)
-		}
 		if err := fn(table, rows); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// DumpTables is Tables with every secret replaced by Redacted: what an
+// SOS report carries of the database.
+func (s *Store) DumpTables(ctx context.Context, fn func(table string, rows []map[string]any) error) error {
+	return s.Tables(ctx, func(table string, rows []map[string]any) error {
+		for _, r := range rows {
+			redactRow(table, r)
+		}
+		return fn(table, rows)
+	})
 }
 
 func redactRow(table string, row map[string]any) {
