@@ -56,15 +56,9 @@ func (a *app) sosReportCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		status, body, err := a.conn.do(cmd.Context(), "GET", "/v1/sos-report/download", q, nil)
+		body, err := a.get(cmd.Context(), "/v1/sos-report/download", q, nil)
 		if err != nil {
 			return err
-		}
-		if status >= 300 {
-			if rerr := a.out.replies(body); rerr != nil {
-				return rerr
-			}
-			return &exitError{exitAPIError, fmt.Sprintf("the SOS report download answered %d", status)}
 		}
 		path := filepath.Join(dir, "sos_"+time.Now().UTC().Format("20060102_150405")+".tar.gz")
 		if err := os.WriteFile(path, body, 0o600); err != nil {
