@@ -87,19 +87,22 @@ type ResourceInput struct{ Resource, Node string }
 // reached it). The step's nodes are those that held the definition
 // before, so that the node being left gets its state too.
 func (a *Activities) MarkResourceDeleting(ctx context.Context, in ResourceInput) (Step, error) {
-	return a.once(ctx, func(ctx context.Context) (Step, error) {
-		const op, obj = apicall.MaskDel, apicall.MaskRsc
-		refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
-		nodes, err := a.Holders(ctx, in.Resource)
-		if err != nil {
-			return Step{}, err
-		}
-		row, _, err := a.Store.MarkResourceDeleting(ctx, in.Resource, in.Node)
-		if err != nil {
-			return refusal(err, op, obj, refs)
-		}
-		return Step{Replies: apicall.Success(apicall.Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", in.Resource, in.Node), row.UUID, refs), Nodes: nodes}, nil
-	})
+	return a.once(ctx, func(ctx context.Context) (Step, error) { return a.markResourceDeleting(ctx, in) })
+}
+
+// markResourceDeleting is MarkResourceDeleting's step.
+func (a *Activities) markResourceDeleting(ctx context.Context, in ResourceInput) (Step, error) {
+	const op, obj = apicall.MaskDel, apicall.MaskRsc
+	refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
+	nodes, err := a.Holders(ctx, in.Resource)
+	if err != nil {
+		return Step{}, err
+	}
+	row, _, err := a.Store.MarkResourceDeleting(ctx, in.Resource, in.Node)
+	if err != nil {
+		return refusal(err, op, obj, refs)
+	}
+	return Step{Replies: apicall.Success(apicall.Deleted, op, obj, fmt.Sprintf("Resource '%s' on node '%s' deleted.", in.Resource, in.Node), row.UUID, refs), Nodes: nodes}, nil
 }
 
 // MarkResourceDefinitionDeleting records a resource definition delete:

@@ -557,21 +557,7 @@ func (a *Activities) ReceiveVolume(ctx context.Context, in ReceiveVolumeInput) (
 	if err != nil {
 		return proto.JobProgress{}, err
 	}
-	lo, hi, err := a.Store.ShipPortRange(ctx)
-	if err != nil {
-		return proto.JobProgress{}, err
-	}
-	port, err := rand.Int(rand.Reader, big.NewInt(int64(hi-lo+1)))
-	if err != nil {
-		return proto.JobProgress{}, err
-	}
-	cert, err := proto.NewShipCertificate()
-	if err != nil {
-		return proto.JobProgress{}, err
-	}
-	token := make([]byte, 32)
-	_, _ = rand.Read(token)
-	host, err := a.nodeAddress(ctx, node, in.Ship.DstNetIf)
+	sl, err := a.newShipListener(ctx, node, in.Ship.DstNetIf)
 	if err != nil {
 		return proto.JobProgress{}, err
 	}
@@ -580,9 +566,9 @@ func (a *Activities) ReceiveVolume(ctx context.Context, in ReceiveVolumeInput) (
 		return proto.JobProgress{}, err
 	}
 	job := proto.ShipReceive{Pool: p, Resource: in.Ship.DstResource, VlmNr: in.VlmNr, Snapshot: in.DstSnapshot, Base: in.DstBase,
-		Port: int(lo) + int(port.Int64()), CertPEM: cert.CertPEM, KeyPEM: cert.KeyPEM, Token: hex.EncodeToString(token), WaitMs: wait}
+		Port: sl.Port, CertPEM: sl.Cert.CertPEM, KeyPEM: sl.Cert.KeyPEM, Token: sl.Token, WaitMs: wait}
 	info := activity.GetInfo(ctx)
-	l := Listening{VlmNr: in.VlmNr, Session: info.Attempt, Address: net.JoinHostPort(host, strconv.Itoa(job.Port)), Fingerprint: cert.Fingerprint, Token: job.Token}
+	l := Listening{VlmNr: in.VlmNr, Session: info.Attempt, Address: sl.Address, Fingerprint: sl.Cert.Fingerprint, Token: sl.Token}
 	report := a.progressReporter(ctx, 1)
 	told := false
 	moved, err := a.Agents.Job(ctx, node, proto.PathShipReceive, job, func(pr proto.JobProgress) {
@@ -595,6 +581,42 @@ func (a *Activities) ReceiveVolume(ctx context.Context, in ReceiveVolumeInput) (
 		countMoved(moved)
 	}
 	return moved, err
+}
+
+// shipListener is where a node's agent listens for one volume of a
+// shipment: a port of SnapshotShipping/TcpPortRange, with a certificate
+// and a token made for this attempt alone.
+type shipListener struct {
+	Port    int
+	Address string // host:port, for the sender
+	Cert    proto.ShipCertificate
+	Token   string
+}
+
+// newShipListener picks a listener on the node's interface named (else
+// its agent's).
+func (a *Activities) newShipListener(ctx context.Context, node, netIf string) (shipListener, error) {
+	lo, hi, err := a.Store.ShipPortRange(ctx)
+	if err != nil {
+		return shipListener{}, err
+	}
+	port, err := rand.Int(rand.Reader, big.NewInt(int64(hi-lo+1)))
+	if err != nil {
+		return shipListener{}, err
+	}
+	cert, err := proto.NewShipCertificate()
+	if err != nil {
+		return shipListener{}, err
+	}
+	token := make([]byte, 32)
+	_, _ = rand.Read(token)
+	host, err := a.nodeAddress(ctx, node, netIf)
+	if err != nil {
+		return shipListener{}, err
+	}
+	l := shipListener{Port: int(lo) + int(port.Int64()), Cert: cert, Token: hex.EncodeToString(token)}
+	l.Address = net.JoinHostPort(host, strconv.Itoa(l.Port))
+	return l, nil
 }
 
 // nodeAddress is the address of the node's interface named (else its

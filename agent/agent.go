@@ -459,6 +459,7 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("POST "+proto.PathShipSend, serveJob(a, a.Send))
 	mux.HandleFunc("POST "+proto.PathShipReceive, serveJob(a, a.Receive))
 	mux.HandleFunc("POST "+proto.PathVolumeCopy, serveJob(a, a.CopyVolume))
+	mux.HandleFunc("POST "+proto.PathVolumeChecksum, serveJob(a, a.VolumeChecksum))
 	mux.HandleFunc("GET "+proto.PathPhysicalStorage, func(w http.ResponseWriter, r *http.Request) {
 		disks, err := a.Disks(r.Context())
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -22,6 +23,12 @@ var (
 	nodeTypes       = []string{store.NodeTypeController, store.NodeTypeSatellite, store.NodeTypeCombined, store.NodeTypeAuxiliary}
 	encryptionTypes = []string{"PLAIN", "SSL"}
 )
+
+// NodeEvacuate is LINSTOR's optional body of node evacuate.
+type NodeEvacuate struct {
+	Target      []string `json:"target,omitempty" doc:"nodes to move the resources to"`
+	DoNotTarget []string `json:"do_not_target,omitempty" doc:"nodes not to move the resources to"`
+}
 
 type NodePath struct {
 	Node string `path:"node" doc:"Node name"`
@@ -93,6 +100,9 @@ func (s *server) registerNodes(h huma.API) {
 			NodePath
 			OperationWaitParam
 		}) (*rcOutput, error) {
+			if lost && s.Agents != nil && s.Agents.Status(in.Node).Connection == agentlink.Online {
+				return nil, apicall.Failure(apicall.FailExistsNodeConn, apicall.MaskDel, apicall.MaskNode, fmt.Sprintf("Node '%s' still connected, please use the 'DelNode' api.", in.Node), "", "")
+			}
 			return s.run(ctx, operation{op: apicall.MaskDel, obj: apicall.MaskNode, id: workflows.NodeDeleteID(in.Node), workflow: workflows.NodeDelete,
 				input: activities.NodeDeleteInput{Node: in.Node, Lost: lost}, what: fmt.Sprintf("Deleting node '%s'", in.Node), refs: map[string]string{"Node": in.Node}}, in.wait(s.OperationWait))
 		}
@@ -117,18 +127,39 @@ func (s *server) registerNodes(h huma.API) {
 			return out, nil
 		})
 
-	huma.Register(h, huma.Operation{OperationID: "nodeRestore", Method: http.MethodPut, Path: "/v1/nodes/{node}/restore", Summary: "restore an evicted node", Tags: []string{"developers"}},
+	huma.Register(h, huma.Operation{OperationID: "nodeRestore", Method: http.MethodPut, Path: "/v1/nodes/{node}/restore", Summary: "restore an evicted or evacuated node", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
 			NodePath
-			Body *restapi.NodeRestore
+			OperationWaitParam
+			Body *restapi.NodeRestore `required:"false"`
+		}) (*rcOutput, error) {
+			input := activities.RestoreNodeInput{Node: in.Node}
+			if b := in.Body; b != nil {
+				input.DeleteResources = b.DeleteResources != nil && *b.DeleteResources
+				input.DeleteSnapshots = b.DeleteSnapshots != nil && *b.DeleteSnapshots
+			}
+			return s.run(ctx, operation{op: apicall.MaskMod, obj: apicall.MaskNode, id: workflows.NodeRestoreID(in.Node), workflow: workflows.NodeRestore, input: input,
+				what: fmt.Sprintf("Restoring node '%s'", in.Node), refs: map[string]string{"Node": in.Node}}, in.wait(s.OperationWait))
+		})
+
+	huma.Register(h, huma.Operation{OperationID: "nodeEvacuate", Method: http.MethodPut, Path: "/v1/nodes/{node}/evacuate", Summary: "move every resource off a node", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			NodePath
+			OperationWaitParam
+			Body *NodeEvacuate `required:"false"`
 		}) (*rcOutput, error) {
 			const op, obj = apicall.MaskMod, apicall.MaskNode
-			refs := map[string]string{"Node": in.Node}
-			row, err := s.Store.SetNodeFlags(ctx, in.Node, func(f store.Flags) store.Flags { return f.Without("EVICTED").Without("EVACUATE") })
-			if err != nil {
-				return nil, failure(err, op, obj, refs)
+			input := activities.EvacuateInput{Node: in.Node}
+			if b := in.Body; b != nil {
+				for _, n := range slices.Concat(b.Target, b.DoNotTarget) {
+					if err := checkNodeName(n, op, obj); err != nil {
+						return nil, err
+					}
+				}
+				input.Target, input.DoNotTarget = b.Target, b.DoNotTarget
 			}
-			return success(apicall.Modified, op, obj, fmt.Sprintf("Node '%s' restored.", row.NodeDspName), row.UUID, refs), nil
+			return s.runUntilAccepted(ctx, operation{op: op, obj: obj, id: workflows.NodeEvacuateID(in.Node), workflow: workflows.NodeEvacuate, input: input,
+				what: fmt.Sprintf("Evacuation of node '%s'", in.Node), refs: map[string]string{"Node": in.Node}}, in.wait(s.OperationWait))
 		})
 
 	s.registerNetInterfaces(h)

@@ -212,6 +212,7 @@ func (s *server) operation(ctx context.Context, id string) (restapi.Operation, e
 		if v, err := s.Temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery); err == nil && v.Get(&st) == nil {
 			op.State, op.Percent = st.State, st.Percent
 			op.DoneBytes, op.TotalBytes, op.BytesPerSecond = st.DoneBytes, st.TotalBytes, st.BytesPerSecond
+			op.ItemsDone, op.ItemsTotal, op.Current = st.ItemsDone, st.ItemsTotal, st.Current
 		} else {
 			op.State = "running" // not yet answering queries, such as before its first task
 		}

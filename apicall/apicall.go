@@ -103,6 +103,9 @@ const (
 	FailDependendBackup        = 977 | MaskError
 	FailBackupUnknownCluster   = 976 | MaskError
 	WarnBackupDlOnly           = 1019 | MaskWarn
+	WarnNotEvacuating          = 1020 | MaskWarn
+	WarnStltNotUpdated         = 1003 | MaskWarn
+	FailExistsNodeConn         = 506 | MaskError
 	FailInvldScheduleName      = 241 | MaskError
 	FailNotFoundSchedule       = 323 | MaskError
 	FailExistsSchedule         = 528 | MaskError

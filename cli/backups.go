@@ -25,7 +25,7 @@ func (a *app) backupCommand() *cobra.Command {
 	// does, once the controller accepted the request.
 	follow := func(cmd *cobra.Command, path string, body any) error {
 		if f, ok := cmd.ErrOrStderr().(*os.File); wait || ok && term.IsTerminal(int(f.Fd())) {
-			return a.startOperation(cmd.Context(), path, body, cmd.ErrOrStderr())
+			return a.startOperation(cmd.Context(), http.MethodPost, path, body, cmd.ErrOrStderr())
 		}
 		return a.write(cmd.Context(), http.MethodPost, path, body)
 	}

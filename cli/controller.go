@@ -39,7 +39,7 @@ func (a *app) controllerCommand() *cobra.Command {
 	}))
 	c.AddCommand(verb("backup-db NAME", "write a consistent copy of the embedded database into the controller's backup directory", nil, cobra.ExactArgs(1),
 		func(cmd *cobra.Command, args []string) error {
-			return a.startOperation(cmd.Context(), "/v1/controller/backup/db", map[string]string{"backup_name": args[0]}, cmd.ErrOrStderr())
+			return a.startOperation(cmd.Context(), http.MethodPost, "/v1/controller/backup/db", map[string]string{"backup_name": args[0]}, cmd.ErrOrStderr())
 		}))
 	c.AddCommand(verb("set-log-level LEVEL", "change the controller's log level at run time (ERROR, WARN, INFO, DEBUG, TRACE)", nil, cobra.ExactArgs(1),
 		func(cmd *cobra.Command, args []string) error {

@@ -146,7 +146,7 @@ func (a *app) nodeCommand() *cobra.Command {
 		perNode("delete", "delete a node with its storage pools and resources", aliasDelete, http.MethodDelete, "", nil),
 		perNode("lost", "delete a node that will not come back", nil, http.MethodDelete, "/lost", nil),
 		perNode("reconnect", "reconnect the controller to a node", nil, http.MethodPut, "/reconnect", nil),
-		perNode("restore", "restore an evicted node", nil, http.MethodPut, "/restore", map[string]any{}),
+		a.nodeRestoreCommand(), a.nodeEvacuateCommand(),
 		verb("set-log-level NODE LEVEL", "change a node's agent's log level at run time (ERROR, WARN, INFO, DEBUG, TRACE)", nil, cobra.ExactArgs(2),
 			func(cmd *cobra.Command, args []string) error {
 				return a.write(cmd.Context(), http.MethodPut, "/v1/nodes/"+pathEscape(args[0])+"/config", map[string]any{"log": map[string]string{"level": strings.ToUpper(args[1])}})
@@ -173,7 +173,14 @@ func nodeAddresses(n restapi.Node) string {
 	return ""
 }
 
+// nodeState is the State column of node list, as LINSTOR's client shows
+// it: a node's EVICTED, DELETE or EVACUATE flag before its connection.
 func nodeState(n restapi.Node) string {
+	for _, f := range []string{"EVICTED", "DELETE", "EVACUATE"} {
+		if slices.Contains(n.Flags, f) {
+			return f
+		}
+	}
 	switch strings.ToUpper(n.ConnectionStatus) {
 	case "ONLINE":
 		return "Online"
@@ -267,4 +274,41 @@ func sortedKeys(m map[string][]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// nodeEvacuateCommand moves every resource off a node, following the
+// evacuation with a progress display.
+func (a *app) nodeEvacuateCommand() *cobra.Command {
+	var target, doNotTarget []string
+	c := verb("evacuate NODE", "move every resource off a node (it stays EVACUATE until node delete or node restore)", nil, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		body := map[string][]string{}
+		if len(target) > 0 {
+			body["target"] = target
+		}
+		if len(doNotTarget) > 0 {
+			body["do_not_target"] = doNotTarget
+		}
+		return a.startOperation(cmd.Context(), http.MethodPut, "/v1/nodes/"+pathEscape(args[0])+"/evacuate", body, cmd.ErrOrStderr())
+	})
+	c.Flags().StringSliceVar(&target, "target", nil, "move the resources to these nodes only")
+	c.Flags().StringSliceVar(&doNotTarget, "do-not-target", nil, "never move the resources to these nodes")
+	return c
+}
+
+// nodeRestoreCommand ends a node's eviction or evacuation.
+func (a *app) nodeRestoreCommand() *cobra.Command {
+	var deleteResources, deleteSnapshots bool
+	c := verb("restore NODE", "restore an evicted or evacuated node", nil, cobra.ExactArgs(1), func(cmd *cobra.Command, args []string) error {
+		body := map[string]bool{}
+		if deleteResources {
+			body["delete_resources"] = true
+		}
+		if deleteSnapshots {
+			body["delete_snapshots"] = true
+		}
+		return a.write(cmd.Context(), http.MethodPut, "/v1/nodes/"+pathEscape(args[0])+"/restore", body)
+	})
+	c.Flags().BoolVar(&deleteResources, "delete-resources", false, "delete the node's resources (but the last diskful one of each definition)")
+	c.Flags().BoolVar(&deleteSnapshots, "delete-snapshots", false, "delete the node's snapshots")
+	return c
 }

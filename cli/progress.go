@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
@@ -24,8 +24,8 @@ var pollEvery = 250 * time.Millisecond
 // prints its final replies. The display goes to stderr: a bar with the
 // percentage and the workflow id on a terminal, a line per change
 // otherwise.
-func (a *app) startOperation(ctx context.Context, path string, body any, stderr io.Writer) error {
-	_, raw, err := a.conn.do(ctx, http.MethodPost, path+"?wait=false", nil, body)
+func (a *app) startOperation(ctx context.Context, method, path string, body any, stderr io.Writer) error {
+	_, raw, err := a.conn.do(ctx, method, path+"?wait=false", nil, body)
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,12 @@ func newProgressDisplay(w io.Writer, id string) *progressDisplay {
 
 func (d *progressDisplay) update(op restapi.Operation) {
 	state := op.State
+	if op.ItemsTotal > 0 {
+		state += fmt.Sprintf(", %d of %d done", op.ItemsDone, op.ItemsTotal)
+		if len(op.Current) > 0 {
+			state += " (now " + strings.Join(op.Current, ", ") + ")"
+		}
+	}
 	if op.TotalBytes > 0 {
 		state += fmt.Sprintf(" %s of %s", formatKiB(op.DoneBytes>>10), formatKiB(op.TotalBytes>>10))
 		if op.BytesPerSecond > 0 && !op.Finished {

@@ -95,7 +95,7 @@ func (l compiler) desiredState(ctx context.Context, node string) (proto.NodeStat
 			rollback[sn.Resource] = sn
 		}
 		for _, v := range sn.Volumes {
-			st.Snapshots = append(st.Snapshots, proto.Snapshot{Resource: sn.Resource, Name: sn.Snapshot, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, Take: sn.Take, Receive: sn.Phase == store.PhaseReceive})
+			st.Snapshots = append(st.Snapshots, proto.Snapshot{Resource: sn.Resource, Name: sn.Snapshot, VlmNr: v.VlmNr, Pool: v.StorPoolDspName, Take: sn.Take, Receive: sn.Receive})
 		}
 	}
 	view := &pushView{store: l.store, node: node}

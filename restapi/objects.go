@@ -24,10 +24,15 @@ type Operation struct {
 	Finished   bool   `json:"finished"`
 	// DoneBytes of TotalBytes moved, at BytesPerSecond, for operations
 	// that move data (backups, restores).
-	DoneBytes      int64               `json:"done_bytes,omitempty"`
-	TotalBytes     int64               `json:"total_bytes,omitempty"`
-	BytesPerSecond int64               `json:"bytes_per_second,omitempty"`
-	Replies        []apicall.ApiCallRc `json:"replies,omitempty"`
+	DoneBytes      int64 `json:"done_bytes,omitempty"`
+	TotalBytes     int64 `json:"total_bytes,omitempty"`
+	BytesPerSecond int64 `json:"bytes_per_second,omitempty"`
+	// ItemsDone of ItemsTotal objects, Current under way, for operations
+	// on many (an evacuation's resources).
+	ItemsDone  int                 `json:"items_done,omitempty"`
+	ItemsTotal int                 `json:"items_total,omitempty"`
+	Current    []string            `json:"current,omitempty"`
+	Replies    []apicall.ApiCallRc `json:"replies,omitempty"`
 }
 
 // PhysicalStorageDevice is a disk in the physical-storage list.

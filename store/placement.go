@@ -108,8 +108,10 @@ func (s *Store) CapacityView(ctx context.Context) (PlacementView, error) {
 		spdProps[d.PoolName] = d.Props
 	}
 	nodeProps := map[string]map[string]string{}
+	usable := map[string]bool{}
 	for _, n := range nodes {
 		nodeProps[n.NodeName] = n.Props
+		usable[n.NodeName] = placeable(n.NodeRow)
 	}
 	ratio := func(chain []map[string]string, key string) float64 {
 		for _, k := range []string{key, KeyMaxOversubscription} {
@@ -125,10 +127,10 @@ func (s *Store) CapacityView(ctx context.Context) (PlacementView, error) {
 		v.Cluster.Pools = append(v.Cluster.Pools, placement.Pool{Node: p.NodeDspName, Name: p.PoolDspName, Provider: p.DriverName,
 			FreeKib: p.FreeCapacity, TotalKib: p.TotalCapacity, ReservedKib: reserved[[2]string{p.NodeName, p.PoolName}],
 			FreeRatio: ratio(chain, KeyMaxFreeOversubscription), TotalRatio: ratio(chain, KeyMaxTotalOversubscription),
-			AutoplaceTarget: autoplaceTarget(nodeProps[p.NodeName], ctrl), Throughput: throughput})
+			AutoplaceTarget: usable[p.NodeName] && autoplaceTarget(nodeProps[p.NodeName], ctrl), Throughput: throughput})
 	}
 	for _, n := range nodes {
-		pn := placement.Node{Name: n.NodeDspName, Props: n.Props, AutoplaceTarget: autoplaceTarget(n.Props, ctrl)}
+		pn := placement.Node{Name: n.NodeDspName, Props: n.Props, AutoplaceTarget: placeable(n.NodeRow) && autoplaceTarget(n.Props, ctrl)}
 		if n.ServedLayers != nil {
 			pn.Layers = n.ServedLayers.List()
 		}

@@ -49,6 +49,7 @@ var (
 	unlistedProps = []propRule{
 		{key: "AutoSnapshot/Prefix", typ: "string", objects: "controller,resource-definition", info: "The prefix of auto-snapshots' names (default autoSnap)"},
 		{key: KeyMaxConcurrentCopies, typ: "long", objects: "controller,node", info: "How many volumes of clones a node copies at once, where the pool cannot take snapshots (default 2; negative: no limit)"},
+		{key: KeyMaxConcurrentMoves, typ: "long", objects: "controller,node", info: "How many resources an evacuation moves at once from or to a node (default 8; negative: no limit)"},
 		{key: KeyShipPortRange, typ: "regex", values: `[0-9]+-[0-9]+`, objects: "controller", info: "Range of the ports a node listens on for snapshots shipped from a LINSTOR remote (default=" + DefaultShipPortRange + ")"},
 	}
 	drbdOptionKey = regexp.MustCompile(`^DrbdOptions/(Net|Disk|Resource|PeerDevice|Handlers)/[a-z0-9][a-z0-9-]*$`)

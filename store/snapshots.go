@@ -157,6 +157,9 @@ type SnapshotSpec struct {
 	Nodes []string
 	Props map[string]string
 	Flags Flags // AUTO_SNAPSHOT, SAFETY_SNAPSHOT
+	// Evacuation: the evacuation's own snapshot, taken on an evacuating
+	// node.
+	Evacuation bool `json:",omitempty"`
 }
 
 // CreatedSnapshot is a snapshot recorded by CreateSnapshots.
@@ -287,7 +290,7 @@ func createSnapshot(tx *gorm.DB, sp SnapshotSpec, avail NodeAvailability) (Creat
 	for _, k := range take {
 		n := nodes[k]
 		switch {
-		case n.Flags.Has("EVACUATE"):
+		case n.Flags.Has(FlagEvacuate) && !sp.Evacuation:
 			c.Skipped = append(c.Skipped, fmt.Sprintf("Snapshot for resource '%s' will not be created on node '%s' because that node is currently evacuating.", rd.ResourceDspName, n.NodeDspName))
 		case !avail.online(k):
 			c.Skipped = append(c.Skipped, fmt.Sprintf("Snapshot for resource '%s' will not be created on node '%s' because that node is currently offline.", rd.ResourceDspName, n.NodeDspName))
@@ -744,8 +747,9 @@ func (s *Store) SetSnapshotVolumeErrors(ctx context.Context, node string, errs m
 type NodeSnapshotState struct {
 	Resource, Snapshot string // display names
 	Phase              string
-	// Keep: the part is taken and must stay; Take: it is being taken.
-	Keep, Take bool
+	// Keep: the part is taken and must stay; Take: it is being taken;
+	// Receive: it is being downloaded or shipped from another node.
+	Keep, Take, Receive bool
 	Volumes    []SnapshotVolume
 }
 
@@ -789,6 +793,7 @@ func (s *Store) NodeSnapshots(ctx context.Context, node string) ([]NodeSnapshotS
 			live := !r.Flags.Has(FlagDelete) && !r.DefFlags.Has(FlagDelete)
 			st.Take = live && r.Phase == PhaseTake
 			st.Keep = live && (r.DefFlags.Has(SnapshotSuccessful) || r.Phase == PhaseRollbackDown || r.Phase == PhaseRollbackRestore || r.Phase == PhaseReceive)
+			st.Receive = r.Phase == PhaseReceive || r.Flags.Has(flagReceiving)
 			if !st.Take && !st.Keep {
 				continue
 			}

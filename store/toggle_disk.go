@@ -19,17 +19,27 @@ const FlagInactive = "INACTIVE"
 func (s *Store) ToggleDisk(ctx context.Context, rd, node string, diskful bool, pool string) (ResourceRow, error) {
 	var row ResourceRow
 	err := s.Write(ctx, func(tx *gorm.DB) error {
-		def, err := takeResourceDefinition(tx, rd)
-		if err != nil {
-			return err
-		}
-		if row, err = takeResource(tx, rd, node); err != nil {
-			return err
-		}
-		n, err := takeNode(tx, row.NodeName)
-		if err != nil {
-			return err
-		}
+		var err error
+		row, err = toggleDisk(tx, rd, node, diskful, pool)
+		return err
+	})
+	return row, err
+}
+
+func toggleDisk(tx *gorm.DB, rd, node string, diskful bool, pool string) (ResourceRow, error) {
+	def, err := takeResourceDefinition(tx, rd)
+	if err != nil {
+		return ResourceRow{}, err
+	}
+	row, err := takeResource(tx, rd, node)
+	if err != nil {
+		return row, err
+	}
+	n, err := takeNode(tx, row.NodeName)
+	if err != nil {
+		return row, err
+	}
+	err = func() error {
 		switch {
 		case row.Flags.Has(FlagDelete):
 			return refuse(Invalid, KindResource, fmt.Sprintf("Resource '%s' on node '%s' is being deleted.", def.ResourceDspName, n.NodeDspName), "", "")
@@ -102,7 +112,7 @@ func (s *Store) ToggleDisk(ctx context.Context, rd, node string, diskful bool, p
 			}
 		}
 		return touchDefinition(tx, row.ResourceName)
-	})
+	}()
 	return row, err
 }
 

@@ -34,6 +34,11 @@ type Status struct {
 	DoneBytes      int64 `json:"done_bytes,omitempty"`
 	TotalBytes     int64 `json:"total_bytes,omitempty"`
 	BytesPerSecond int64 `json:"bytes_per_second,omitempty"`
+	// Items done of the total, and those under way, for operations on
+	// many objects (an evacuation's resources).
+	ItemsDone  int      `json:"items_done,omitempty"`
+	ItemsTotal int      `json:"items_total,omitempty"`
+	Current    []string `json:"current,omitempty"`
 }
 
 // DeploySignal tells a running Deploy of a definition that more of its
@@ -99,6 +104,17 @@ func NodeDeleteID(node string) string { return id("node-delete", node) }
 
 // DeployID names the deployment of a definition's changes to its nodes.
 func DeployID(rd string) string { return id("deploy", rd) }
+
+// NodeEvacuateID names a node's evacuation: evacuate again while it
+// runs joins it.
+func NodeEvacuateID(node string) string { return id("node-evacuate", node) }
+
+// NodeRestoreID names a node's restore.
+func NodeRestoreID(node string) string { return id("node-restore", node) }
+
+// ResourceEvacuateID names the move of one resource off an evacuated
+// node.
+func ResourceEvacuateID(node, rd string) string { return id("evacuate", node, rd) }
 
 // NodeSyncID names the one sync of a node at a time.
 func NodeSyncID(node string) string { return id("node-sync", node) }

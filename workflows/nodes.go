@@ -25,3 +25,26 @@ func NodeDelete(ctx workflow.Context, in activities.NodeDeleteInput) (Outcome, e
 		return o.deploy(nil, s.Definitions...)
 	})
 }
+
+// NodeRestore ends a node's evacuation or eviction (LINSTOR's node
+// restore): a running evacuation of it stops, its flags go, the resources
+// the request deletes are marked, and the peers of its resources are
+// brought up to date.
+func NodeRestore(ctx workflow.Context, in activities.RestoreNodeInput) (Outcome, error) {
+	var a *activities.Activities
+	return locked(ctx, "restoring the node", []string{store.NodeLock(in.Node)}, func(o *operation) error {
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.StopEvacuation, NodeEvacuateID(in.Node)).Get(o.ctx, nil); err != nil {
+			return err
+		}
+		s, ok, err := o.step("restoring the node", a.RestoreNode, in)
+		if err != nil || !ok {
+			return err
+		}
+		for _, rd := range s.Definitions {
+			if err := o.quorum(rd); err != nil {
+				return err
+			}
+		}
+		return o.deploy(s.Nodes, s.Definitions...)
+	})
+}

@@ -397,6 +397,22 @@ type VolumeCopy struct {
 	VlmNr  int32  `json:"vlm_nr"`
 }
 
+// PathVolumeChecksum answers the SHA-256 of a volume's data or of one of
+// its snapshots, as a job (its Done carries Digest): a moved volume is
+// compared with what it was moved from.
+const PathVolumeChecksum = "/v1/volumes/checksum"
+
+// VolumeChecksum is the job of PathVolumeChecksum: volume VlmNr of
+// Resource in Pool, or its Snapshot when set, hashed over SizeBytes (0:
+// all of it).
+type VolumeChecksum struct {
+	Pool      Pool   `json:"pool"`
+	Resource  string `json:"resource"`
+	VlmNr     int32  `json:"vlm_nr"`
+	Snapshot  string `json:"snapshot,omitempty"`
+	SizeBytes int64  `json:"size_bytes,omitempty"`
+}
+
 // ShipReceive listens on Port, with the certificate given, for one
 // volume's snapshot and commits it as Snapshot of the pool (named in the
 // node state with Receive). Base is the snapshot of the pool the
@@ -431,6 +447,8 @@ type JobProgress struct {
 	DoneBytes  int64 `json:"done_bytes"`
 	ReadBytes  int64 `json:"read_bytes"`
 	SentBytes  int64 `json:"sent_bytes"`
+	// Digest is a checksum job's answer (hex SHA-256).
+	Digest string `json:"digest,omitempty"`
 }
 
 // PathSOSReport answers the node's part of an SOS report (GET).

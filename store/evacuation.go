@@ -1,0 +1,332 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"strata/apicall"
+)
+
+// LINSTOR's flags and properties of evacuation and eviction. A node being
+// evacuated and its resources are flagged EVACUATE until the node is
+// deleted or restored; an evicted node (and its resources) EVICTED. A
+// replica that replaces another names it in MigrateFrom until the old one
+// is gone, and says who gave it its disk in DiskfulBy.
+const (
+	FlagEvacuate                  = "EVACUATE"
+	FlagEvicted                   = "EVICTED"
+	FlagInactiveBeforeEviction    = "INACTIVE_BEFORE_EVICTION"
+	KeyMigrateFrom                = "MigrateFrom"
+	KeyDiskfulBy                  = "DiskfulBy"
+	DiskfulByAutoPlacer           = "auto-placer"
+	KeyMaxConcurrentMoves         = "Evacuation/MaxConcurrentMovesPerNode"
+	evacuationSnapshotPrefix      = "strata-evacuation-"
+	flagReceiving                 = "RECEIVING"
+	defaultMaxConcurrentMovesNode = 8
+)
+
+// EvacuationMoving slots bound the replicas an evacuation moves at once
+// from or to a node (KeyMaxConcurrentMoves).
+var EvacuationMoving = SlotKind{Name: "evacuation", Property: KeyMaxConcurrentMoves, Default: defaultMaxConcurrentMovesNode}
+
+// EvacuationSnapshot is the name of the n-th snapshot an evacuation takes
+// of a resource whose data Strata moves itself.
+func EvacuationSnapshot(n int) string { return fmt.Sprintf("%s%d", evacuationSnapshotPrefix, n) }
+
+// placeable tells whether the autoplacer may put replicas on a node: not
+// while it is evacuated, evicted or deleted.
+func placeable(n NodeRow) bool {
+	return !n.Flags.Has(FlagEvacuate) && !n.Flags.Has(FlagEvicted) && !n.Flags.Has(FlagDelete)
+}
+
+// EvacuateNode flags a node and each of its resources EVACUATE, and
+// returns the definitions (display names) with a resource on it that is
+// not being deleted. A node evacuated before is flagged again, and its
+// remaining resources are returned again.
+func (s *Store) EvacuateNode(ctx context.Context, node string) (NodeRow, []string, error) {
+	var row NodeRow
+	var rds []string
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		rds = nil
+		if row, err = takeNode(tx, node); err != nil {
+			return err
+		}
+		if row.Flags.Has(FlagEvicted) {
+			return refuse(Invalid, KindNode, fmt.Sprintf("Node '%s' is evicted.", row.NodeDspName), "An evicted node's resources are being replaced already.", "Restore the node first (node restore).")
+		}
+		row.Flags = row.Flags.With(FlagEvacuate)
+		if err := tx.Model(&row).Update("flags", row.Flags).Error; err != nil {
+			return err
+		}
+		var rscs []ResourceRow
+		if err := tx.Where("node_name = ?", row.NodeName).Order("resource_name").Find(&rscs).Error; err != nil {
+			return err
+		}
+		for _, r := range rscs {
+			if r.Flags.Has(FlagDelete) {
+				continue
+			}
+			if err := tx.Model(&r).Update("flags", r.Flags.With(FlagEvacuate)).Error; err != nil {
+				return err
+			}
+			if err := touchDefinition(tx, r.ResourceName); err != nil {
+				return err
+			}
+			var rd ResourceDefinitionRow
+			if err := tx.Take(&rd, "resource_name = ?", r.ResourceName).Error; err != nil {
+				return err
+			}
+			rds = append(rds, rd.ResourceDspName)
+		}
+		return nil
+	})
+	return row, rds, err
+}
+
+// MigrationSpec is a replica that replaces the one of From: an existing
+// diskless resource of To given a disk (Toggle), or a new one, in Pool.
+type MigrationSpec struct {
+	Resource, From, To, Pool string
+	Toggle                   bool
+}
+
+// StartMigration records the replica that replaces From's, naming it in
+// MigrateFrom, with DiskfulBy auto-placer.
+func (s *Store) StartMigration(ctx context.Context, sp MigrationSpec) (ResourceRow, error) {
+	var row ResourceRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		from, err := takeNode(tx, sp.From)
+		if err != nil {
+			return err
+		}
+		props := map[string]string{KeyMigrateFrom: from.NodeDspName, KeyDiskfulBy: DiskfulByAutoPlacer}
+		if sp.Toggle {
+			if row, err = toggleDisk(tx, sp.Resource, sp.To, true, sp.Pool); err != nil {
+				return err
+			}
+			return setProps(tx, ResourceInstance(row.ResourceName, row.NodeName), props)
+		}
+		rd, err := takeResourceDefinition(tx, sp.Resource)
+		if err != nil {
+			return err
+		}
+		var vds []VolumeDefinitionRow
+		if err := tx.Where("resource_name = ?", rd.ResourceName).Order("vlm_nr").Find(&vds).Error; err != nil {
+			return err
+		}
+		props[KeyStorPoolName] = sp.Pool
+		row, err = createResource(tx, rd, ResourceSpec{Node: sp.To, Props: props}, vds)
+		return err
+	})
+	return row, err
+}
+
+// FinishMigration removes the replica of From that the one of To
+// replaces (marked for deletion, as resource delete does) and clears
+// MigrateFrom. It reports whether From's resource went at once.
+func (s *Store) FinishMigration(ctx context.Context, rd, from, to string) (bool, error) {
+	gone := false
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		gone = false
+		if row, err := takeResource(tx, rd, to); err == nil {
+			if err := applyProps(tx, ResourceInstance(row.ResourceName, row.NodeName), PropsModify{DeleteProps: []string{KeyMigrateFrom}}); err != nil {
+				return err
+			}
+		}
+		old, err := takeResource(tx, rd, from)
+		if _, ok := AsError(err); ok {
+			gone = true
+			return nil // removed before
+		}
+		if err != nil || old.Flags.Has(FlagDelete) {
+			return err
+		}
+		gone, err = markDeleting(tx, old)
+		return err
+	})
+	return gone, err
+}
+
+// ReceiveSnapshotPart records that a node receives a snapshot of a
+// definition from another node of the cluster, into Pool: its part is
+// flagged RECEIVING, so that the node keeps what arrives and does not miss
+// it until then. Recorded before, it is kept as it is.
+func (s *Store) ReceiveSnapshotPart(ctx context.Context, rd, snap, node, pool string) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		def, err := takeSnapshotDefinition(tx, rd, snap)
+		if err != nil {
+			return err
+		}
+		n, err := takeNode(tx, node)
+		if err != nil {
+			return err
+		}
+		if ok, err := found(tx.Take(&SnapshotRow{}, "resource_name = ? AND snapshot_name = ? AND node_name = ?", def.ResourceName, def.SnapshotName, n.NodeName).Error); err != nil || ok {
+			return err
+		}
+		if _, err := take[StoragePoolRow](tx, spNotFound(n.NodeDspName, Key(pool)), "node_name = ? AND pool_name = ?", n.NodeName, Key(pool)); err != nil {
+			return err
+		}
+		var svds []SnapshotVolumeDefinitionRow
+		if err := tx.Where("resource_name = ? AND snapshot_name = ?", def.ResourceName, def.SnapshotName).Find(&svds).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&SnapshotRow{ResourceName: def.ResourceName, SnapshotName: def.SnapshotName, NodeName: n.NodeName, UUID: uuid.NewString(), Flags: NewFlags(flagReceiving), CreateTimestamp: nowMs()}).Error; err != nil {
+			return err
+		}
+		for _, v := range svds {
+			if err := tx.Create(&SnapshotVolumeRow{ResourceName: def.ResourceName, SnapshotName: def.SnapshotName, NodeName: n.NodeName, VlmNr: v.VlmNr, UUID: uuid.NewString(), StorPoolName: Key(pool)}).Error; err != nil {
+				return err
+			}
+		}
+		return touchDefinition(tx, def.ResourceName)
+	})
+}
+
+// MoveResource creates a definition's resource on node to, each volume a
+// clone of the node's part of the snapshot (received from the node the
+// resource moves from), in that part's pool.
+func (s *Store) MoveResource(ctx context.Context, rd, snap, from, to string) (ResourceRow, error) {
+	var row ResourceRow
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		def, err := takeResourceDefinition(tx, rd)
+		if err != nil {
+			return err
+		}
+		sdef, err := takeSnapshotDefinition(tx, rd, snap)
+		if err != nil {
+			return err
+		}
+		n, err := takeNode(tx, to)
+		if err != nil {
+			return err
+		}
+		if existing, err := takeResource(tx, rd, to); err == nil {
+			row = existing // made before
+			return nil
+		}
+		var svols []SnapshotVolumeRow
+		if err := tx.Where("resource_name = ? AND snapshot_name = ? AND node_name = ?", def.ResourceName, sdef.SnapshotName, n.NodeName).Order("vlm_nr").Find(&svols).Error; err != nil {
+			return err
+		}
+		if len(svols) == 0 {
+			return notFound(KindSnapshot, "Snapshot '%s' of resource '%s' not found on node '%s'.", sdef.SnapshotDspName, def.ResourceDspName, n.NodeDspName)
+		}
+		props := map[string]string{KeyMigrateFrom: from, KeyStorPoolName: poolDspName(tx, svols[0].StorPoolName)}
+		if row, err = createResource(tx, def, ResourceSpec{Node: to, Props: props, Flags: NewFlags(FlagRestoreFromSnapshot)}, nil); err != nil {
+			return err
+		}
+		var vds []VolumeDefinitionRow
+		if err := tx.Where("resource_name = ?", def.ResourceName).Order("vlm_nr").Find(&vds).Error; err != nil {
+			return err
+		}
+		for _, vd := range vds {
+			if err := restoreVolume(tx, def, sdef, def, row, n.NodeDspName, vd, svols, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return row, err
+}
+
+// RestoreNodeResult is what node restore did: the definitions whose
+// resources on the node changed, and the resources kept although the
+// request asked to delete them (each the last diskful one of its
+// definition).
+type RestoreNodeResult struct {
+	Node        NodeRow
+	Definitions []string
+	Kept        []string
+}
+
+// RestoreNode ends a node's eviction or evacuation, as LINSTOR's node
+// restore: the node's EVICTED and EVACUATE flags go; with
+// deleteResources every resource on it is deleted but the last diskful
+// one of its definition, otherwise its resources lose those flags (an
+// evicted, inactive one becomes inactive again); with deleteSnapshots
+// its snapshots are deleted. A node that is neither is refused.
+func (s *Store) RestoreNode(ctx context.Context, node string, deleteResources, deleteSnapshots bool) (RestoreNodeResult, error) {
+	var out RestoreNodeResult
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		out = RestoreNodeResult{}
+		n, err := takeNode(tx, node)
+		if err != nil {
+			return err
+		}
+		if !n.Flags.Has(FlagEvicted) && !n.Flags.Has(FlagEvacuate) {
+			e := refuse(Invalid, KindNode, fmt.Sprintf("Node '%s' is neither evicted nor evacuated.", n.NodeDspName), "", "")
+			e.Code = apicall.MaskError // LINSTOR's bare error
+			return e
+		}
+		n.Flags = n.Flags.Without(FlagEvicted).Without(FlagEvacuate)
+		if err := tx.Model(&n).Update("flags", n.Flags).Error; err != nil {
+			return err
+		}
+		out.Node = n
+		var rscs []ResourceRow
+		if err := tx.Where("node_name = ?", n.NodeName).Order("resource_name").Find(&rscs).Error; err != nil {
+			return err
+		}
+		for _, r := range rscs {
+			var rd ResourceDefinitionRow
+			if err := tx.Take(&rd, "resource_name = ?", r.ResourceName).Error; err != nil {
+				return err
+			}
+			out.Definitions = append(out.Definitions, rd.ResourceDspName)
+			flags := r.Flags.Without(FlagEvacuate).Without(FlagEvicted).Without(FlagInactiveBeforeEviction)
+			if r.Flags.Has(FlagInactiveBeforeEviction) {
+				flags = flags.With(FlagInactive)
+			}
+			if err := tx.Model(&r).Update("flags", flags).Error; err != nil {
+				return err
+			}
+			r.Flags = flags
+			if !deleteResources || r.Flags.Has(FlagDelete) {
+				continue
+			}
+			last, err := lastDiskful(tx, r)
+			if err != nil {
+				return err
+			}
+			if last {
+				out.Kept = append(out.Kept, rd.ResourceDspName)
+				continue
+			}
+			if _, err := markDeleting(tx, r); err != nil {
+				return err
+			}
+		}
+		if deleteSnapshots {
+			if err := tx.Model(&SnapshotRow{}).Where("node_name = ?", n.NodeName).Update("flags", NewFlags(FlagDelete)).Error; err != nil {
+				return err
+			}
+		}
+		for _, rd := range out.Definitions {
+			if err := touchDefinition(tx, Key(rd)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// lastDiskful tells whether r is the last diskful resource of its
+// definition that is not being deleted.
+func lastDiskful(tx *gorm.DB, r ResourceRow) (bool, error) {
+	if Diskless(r.Flags) {
+		return false, nil
+	}
+	var peers []ResourceRow
+	if err := tx.Where("resource_name = ? AND node_name <> ?", r.ResourceName, r.NodeName).Find(&peers).Error; err != nil {
+		return false, err
+	}
+	return !slices.ContainsFunc(peers, func(p ResourceRow) bool { return !Diskless(p.Flags) && !p.Flags.Has(FlagDelete) }), nil
+}

@@ -1,0 +1,271 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/workflow"
+
+	"strata/activities"
+	"strata/apicall"
+	"strata/store"
+)
+
+// migrationPoll is how often a move asks the nodes whether the new
+// replica is ready to take the old one's place.
+const migrationPoll = 3 * time.Second
+
+// NodeEvacuate moves every replica off a node, as LINSTOR's node
+// evacuate: the node and its resources are flagged EVACUATE (the answer
+// of the request), then each resource is moved by its own
+// ResourceEvacuate, as many at once as the node has evacuation slots
+// (Evacuation/MaxConcurrentMovesPerNode). The node stays EVACUATE until
+// it is deleted or restored. Its progress counts the resources.
+func NodeEvacuate(ctx workflow.Context, in activities.EvacuateInput) (Outcome, error) {
+	o, err := begin(ctx, "recording the evacuation")
+	if err != nil {
+		return Outcome{}, err
+	}
+	var a *activities.Activities
+	s, ok, err := o.step("recording the evacuation", a.RecordEvacuation, in)
+	if err != nil || !ok {
+		return o.finish(err)
+	}
+	o.status.Accepted = o.out
+	var window int
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.MoveWindow, in.Node).Get(o.ctx, &window); err != nil {
+		return o.finish(err)
+	}
+	pending := s.Definitions
+	o.status.ItemsTotal = len(pending)
+	running := map[string]bool{}
+	sel := workflow.NewSelector(ctx)
+	for len(pending) > 0 || len(running) > 0 {
+		for len(pending) > 0 && (window < 0 || len(running) < window) {
+			rd := pending[0]
+			pending = pending[1:]
+			running[rd] = true
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: ResourceEvacuateID(in.Node, rd),
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL})
+			sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, ResourceEvacuate, activities.MoveInput{EvacuateInput: in, Resource: rd}), func(f workflow.Future) {
+				var out Outcome
+				if err := f.Get(ctx, &out); err != nil {
+					rc := apicall.NewRc(apicall.FailUnknownError, apicall.MaskMod, apicall.MaskRsc, fmt.Sprintf("Moving resource '%s' off node '%s' failed.", rd, in.Node))
+					rc.Cause, rc.ObjRefs = cause(err), map[string]string{"RscDfn": rd, "Node": in.Node}
+					out.Replies = append(out.Replies, rc)
+				}
+				o.out = append(o.out, out.Replies...)
+				delete(running, rd)
+				o.status.ItemsDone++
+			})
+		}
+		o.status.Current = slices.Sorted(func(yield func(string) bool) {
+			for rd := range running {
+				if !yield(rd) {
+					return
+				}
+			}
+		})
+		o.status.State = fmt.Sprintf("moving %d resources off %s", len(running), in.Node)
+		o.status.Percent = 100 * o.status.ItemsDone / max(1, o.status.ItemsTotal)
+		sel.Select(ctx)
+	}
+	o.status.Current = nil
+	return o.finish(nil)
+}
+
+// ResourceEvacuate moves one resource off an evacuated node, under the
+// definition's lock: a resource that is not needed there is deleted at
+// once; a DRBD resource gets a new replica (or a diskless one a disk),
+// which syncs, and the old one goes once the new one is UpToDate and the
+// old one is not in use; the data of a storage-only one is copied by
+// Strata. One that cannot move stays, with LINSTOR's warning.
+func ResourceEvacuate(ctx workflow.Context, in activities.MoveInput) (Outcome, error) {
+	return locked(ctx, "planning the move", []string{store.ResourceDefinitionLock(in.Resource)}, func(o *operation) error {
+		var a *activities.Activities
+		o.status.State = "planning the move"
+		var mv activities.Move
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.PlanMove, in).Get(o.ctx, &mv); err != nil {
+			return err
+		}
+		o.out = append(o.out, mv.Replies...)
+		switch mv.Kind {
+		case activities.MoveDelete:
+			if err := o.quorum(in.Resource); err != nil {
+				return err
+			}
+			return o.deploy(mv.Nodes, in.Resource)
+		case activities.MoveSync:
+			return o.syncOff(in, mv)
+		case activities.MoveCopy:
+			return o.copyOff(in, mv)
+		}
+		return nil
+	})
+}
+
+// syncOff deploys the new replica, waits (without the definition's lock)
+// until it can take the old one's place, then removes the old one.
+func (o *operation) syncOff(in activities.MoveInput, mv activities.Move) error {
+	var a *activities.Activities
+	if err := o.quorum(in.Resource); err != nil {
+		return err
+	}
+	if err := o.deploy(mv.Nodes, in.Resource); err != nil {
+		return err
+	}
+	if err := o.unlock(); err != nil {
+		return err
+	}
+	mig := activities.MigrationInput{Resource: in.Resource, From: in.Node, To: mv.To}
+	for {
+		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), []string{mv.To, in.Node}, &Status{})
+		var st activities.Migration
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.MigrationState, mig).Get(o.ctx, &st); err != nil {
+			return err
+		}
+		if st.Gone {
+			rc := apicall.NewRc(apicall.WarnNotEvacuating, apicall.MaskMod, apicall.MaskRsc,
+				fmt.Sprintf("Resource '%s' stays on node '%s': its new replica on node '%s' was deleted.", in.Resource, in.Node, mv.To))
+			rc.ObjRefs = map[string]string{"RscDfn": in.Resource, "Node": in.Node}
+			o.out = append(o.out, rc)
+			return nil
+		}
+		if st.Done {
+			break
+		}
+		o.status.State = st.State
+		if err := workflow.Sleep(o.ctx, migrationPoll); err != nil {
+			return err
+		}
+	}
+	if err := o.lock(store.ResourceDefinitionLock(in.Resource)); err != nil {
+		return err
+	}
+	return o.removeOld(mig)
+}
+
+// removeOld removes the evacuated replica, applies auto-quorum and
+// deploys.
+func (o *operation) removeOld(mig activities.MigrationInput) error {
+	var a *activities.Activities
+	s, ok, err := o.step("removing the evacuated replica", a.FinishMove, mig)
+	if err != nil || !ok {
+		return err
+	}
+	if err := o.quorum(mig.Resource); err != nil {
+		return err
+	}
+	return o.deploy(s.Nodes, mig.Resource)
+}
+
+// copyOff moves a storage-only resource's data, in an evacuation slot of
+// both nodes: a snapshot is shipped to the new node; once the resource
+// is not in use, a second snapshot's changes follow; the new resource is
+// made from it and compared with it, and only then the old one goes.
+// Whatever happens, the move's snapshots go at the end; the old resource
+// stays when the move failed.
+func (o *operation) copyOff(in activities.MoveInput, mv activities.Move) error {
+	var a *activities.Activities
+	nodes := []string{in.Node, mv.To}
+	sort.Strings(nodes) // always taken in one order: two moves never wait on each other
+	for _, n := range nodes {
+		o.status.State = "waiting for an evacuation slot on " + n
+		if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(o.ctx, waitOptions), a.TakeSlot, activities.SlotInput{Node: n, Kind: store.EvacuationMoving}).Get(o.ctx, nil); err != nil {
+			return err
+		}
+	}
+	o.followProgress()
+	first := activities.MovedSnapshotInput{Resource: in.Resource, Snapshot: store.EvacuationSnapshot(1), From: in.Node, To: mv.To, Pool: mv.Pool, Volumes: mv.Volumes}
+	second := first
+	second.Snapshot, second.Base = store.EvacuationSnapshot(2), first.Snapshot
+	var taken []string
+	defer func() {
+		ctx, _ := workflow.NewDisconnectedContext(o.ctx)
+		for _, snap := range taken {
+			_ = (&operation{ctx: ctx, status: o.status}).deleteSnapshot(activities.SnapshotDeleteInput{Resource: in.Resource, Snapshot: snap})
+		}
+	}()
+	for i, part := range []activities.MovedSnapshotInput{first, second} {
+		if i == 1 {
+			if err := o.waitUnused(activities.ResourceInput{Resource: in.Resource, Node: in.Node}); err != nil {
+				return err
+			}
+		}
+		ok, err := o.moveSnapshot(part, &taken)
+		if err != nil || !ok {
+			return err
+		}
+	}
+	s, ok, err := o.step("making the moved resource", a.MoveResource, second)
+	if err != nil || !ok {
+		return err
+	}
+	if err := o.deploy(s.Nodes, in.Resource); err != nil {
+		return err
+	}
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.FinishRestore, in.Resource).Get(o.ctx, nil); err != nil {
+		return err
+	}
+	o.status.State = "comparing the moved data"
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, copyOptions), a.CompareMoved, second).Get(o.ctx, nil); err != nil {
+		o.out = append(o.out, moveFailed(in, mv.To, err))
+		if _, _, err := o.step("removing the new resource", a.MarkResourceDeleting, activities.ResourceInput{Resource: in.Resource, Node: mv.To}); err != nil {
+			return err
+		}
+		return o.deploy(nil, in.Resource)
+	}
+	return o.removeOld(activities.MigrationInput{Resource: in.Resource, From: in.Node, To: mv.To})
+}
+
+// moveSnapshot takes a snapshot of the resource on the node it leaves
+// (named in taken once recorded) and ships it to the new node. It
+// reports false, with why in the answer, when that failed.
+func (o *operation) moveSnapshot(part activities.MovedSnapshotInput, taken *[]string) (bool, error) {
+	var a *activities.Activities
+	before := len(o.out)
+	took, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: part.Resource, Name: part.Snapshot, Nodes: []string{part.From}, Evacuation: true}}})
+	if err != nil || !took {
+		return false, err
+	}
+	o.out = o.out[:before] // the move's own snapshots are no news
+	*taken = append(*taken, part.Snapshot)
+	if _, ok, err := o.step("recording the receiver", a.ReceiveMovedSnapshot, part); err != nil || !ok {
+		return false, err
+	}
+	push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), []string{part.To}, &Status{})
+	o.status.State = fmt.Sprintf("copying %s of %s to %s", part.Snapshot, part.Resource, part.To)
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, copyOptions), a.ShipMovedSnapshot, part).Get(o.ctx, nil); err != nil {
+		o.out = append(o.out, moveFailed(activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: part.From}, Resource: part.Resource}, part.To, err))
+		return false, nil
+	}
+	return true, nil
+}
+
+// waitUnused waits until the resource on the node is not in use, as its
+// agent reports it.
+func (o *operation) waitUnused(r activities.ResourceInput) error {
+	var a *activities.Activities
+	for {
+		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), []string{r.Node}, &Status{})
+		var used bool
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.InUse, r).Get(o.ctx, &used); err != nil || !used {
+			return err
+		}
+		o.status.State = fmt.Sprintf("waiting for %s on %s to be no longer in use", r.Resource, r.Node)
+		if err := workflow.Sleep(o.ctx, migrationPoll); err != nil {
+			return err
+		}
+	}
+}
+
+// moveFailed answers a move that failed: the resource stays where it was.
+func moveFailed(in activities.MoveInput, to string, err error) apicall.ApiCallRc {
+	rc := apicall.NewRc(apicall.FailUnknownError, apicall.MaskMod, apicall.MaskRsc,
+		fmt.Sprintf("Moving the data of resource '%s' from node '%s' to node '%s' failed; it stays on node '%s'.", in.Resource, in.Node, to, in.Node))
+	rc.Cause, rc.ObjRefs = cause(err), map[string]string{"RscDfn": in.Resource, "Node": in.Node}
+	return rc
+}
