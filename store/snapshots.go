@@ -750,7 +750,7 @@ type NodeSnapshotState struct {
 	// Keep: the part is taken and must stay; Take: it is being taken;
 	// Receive: it is being downloaded or shipped from another node.
 	Keep, Take, Receive bool
-	Volumes    []SnapshotVolume
+	Volumes             []SnapshotVolume
 }
 
 // NodeSnapshots are the snapshot parts of a node that its state names,
