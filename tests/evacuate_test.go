@@ -2,8 +2,13 @@ package tests
 
 import (
 	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -92,4 +97,106 @@ func TestEvacuateMovesStorageOnlyData(t *testing.T) {
 	n, err := cli.Nodes.Get(context.Background(), "alpha")
 	require.NoError(t, err)
 	require.False(t, slices.Contains(n.Flags, "EVACUATE"))
+}
+
+// evacuated checks the end of alpha's evacuation: every definition has
+// exactly one replica, on another node, holding its data; no snapshot
+// is left, in the database or the pools.
+func evacuated(t *testing.T, c *harness.Controller, dirs map[string]string, sums map[string][32]byte, why string) {
+	t.Helper()
+	for rd, want := range sums {
+		vols := deployed(t, c, rd)
+		require.Len(t, vols, 1, "%s: %s has one replica: %+v", why, rd, vols)
+		require.NotEqual(t, "alpha", vols[0].node, "%s: %s left alpha", why, rd)
+		require.Equal(t, map[string][32]byte{vols[0].node: want}, checksums(t, c, rd), "%s: %s holds its data", why, rd)
+	}
+	var snaps []json.RawMessage
+	_, err := c.Do(context.Background(), http.MethodGet, "/v1/view/snapshots", nil, &snaps)
+	require.NoError(t, err)
+	require.Empty(t, snaps, why)
+	eventually(t, 30*time.Second, why+": no file left on alpha, no snapshot file anywhere", func() bool {
+		left, _ := filepath.Glob(filepath.Join(dirs["alpha"], "*"))
+		return len(left) == 0 && len(snapshotFiles(t, dirs)) == 0
+	})
+}
+
+// The controller SIGKILLed at random points of the evacuation of 20
+// storage-only resources, five times, and restarted: the evacuation goes
+// on where it was; every resource ends with one replica off the node,
+// with its data, nothing half-moved and no snapshot left. Then the
+// agent receiving a copy is killed in the middle of it: the copy starts
+// again once it is back.
+func TestEvacuationSurvivesCrashes(t *testing.T) {
+	root := harness.ReflinkDir(t, 2048)
+	c, dirs, agents := threeNodeClusterIn(t, harness.ControllerOptions{}, root)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	// Run 0 is not killed: it measures how long an evacuation takes, and
+	// the kills of the other runs fall at random times within that.
+	var took time.Duration
+	midway := 0
+	for run := range 6 {
+		sums := storageOnly(t, c, "alpha", 20, 8<<10)
+		delay := time.Duration(rng.Int64N(int64(max(took, time.Millisecond))))
+		why := fmt.Sprintf("run %d, killed after %v", run, delay)
+		began := time.Now()
+		id := start(t, c, http.MethodPut, "/v1/nodes/alpha/evacuate", map[string]any{})
+		if run > 0 {
+			time.Sleep(delay)
+			if !operation(t, c, id).Finished {
+				midway++
+			}
+			c.Kill()
+			c.Start()
+		}
+		op := finished(t, c, id)
+		if run == 0 {
+			took = time.Since(began)
+			why = fmt.Sprintf("run 0, not killed, took %v", took)
+		}
+		t.Log(why)
+		require.Equal(t, "done", op.State, "%s: %+v", why, op.Replies)
+		evacuated(t, c, dirs, sums, why)
+		for rd := range sums {
+			must(t, c, http.MethodDelete, "/v1/resource-definitions/"+rd, nil, http.StatusOK)
+		}
+		must(t, c, http.MethodPut, "/v1/nodes/alpha/restore", map[string]any{}, http.StatusOK)
+	}
+	require.GreaterOrEqual(t, midway, 4, "the kills fell into the evacuations")
+
+	t.Run("receiving agent killed mid-copy", func(t *testing.T) {
+		must(t, c, http.MethodPost, "/v1/resource-definitions", map[string]any{"resource_definition": map[string]any{"name": "big", "resource_group_name": "web",
+			"layer_data": []map[string]string{{"type": "STORAGE"}}}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/resource-definitions/big/volume-definitions", map[string]any{"volume_definition": map[string]any{"size_kib": 512 << 10}}, http.StatusCreated)
+		must(t, c, http.MethodPost, "/v1/resource-definitions/big/resources", []map[string]any{{"resource": map[string]any{"node_name": "alpha",
+			"props": map[string]string{"StorPoolName": "pool1"}}}}, http.StatusCreated)
+		eventually(t, 30*time.Second, "big deployed", func() bool { return ready(t, c, "big", 1) })
+		want := fillRandom(t, c, "big", 400<<20)
+		id := start(t, c, http.MethodPut, "/v1/nodes/alpha/evacuate", map[string]any{"target": []string{"bravo"}})
+		eventually(t, time.Minute, "the copy to bravo under way", func() bool {
+			var op operationView
+			status, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/evacuate:alpha:big", nil, &op)
+			return err == nil && status == http.StatusOK && strings.HasPrefix(op.State, "copying") && op.Percent > 0
+		})
+		agents["bravo"].Kill()
+		agents["bravo"].Start()
+		op := finished(t, c, id)
+		require.Equal(t, "done", op.State, "%+v", op.Replies)
+		evacuated(t, c, dirs, map[string][32]byte{"big": want}, "agent killed")
+	})
+}
+
+// fillRandom writes n random bytes at the start of rd's only replica and
+// returns the checksum of its first 4 MiB, as checksums reads them.
+func fillRandom(t *testing.T, c *harness.Controller, rd string, n int) [32]byte {
+	vols := deployed(t, c, rd)
+	require.Len(t, vols, 1)
+	data := make([]byte, n)
+	_, _ = crand.Read(data)
+	f, err := os.OpenFile(vols[0].device, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt(data, 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, f.Close())
+	return sha256.Sum256(data[:4<<20])
 }

@@ -19,6 +19,7 @@ import (
 type operationView struct {
 	Finished bool   `json:"finished"`
 	State    string `json:"state"`
+	Percent  int    `json:"percent"`
 	Replies  []struct {
 		RetCode int64  `json:"ret_code"`
 		Message string `json:"message"`
