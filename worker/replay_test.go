@@ -98,10 +98,12 @@ func TestRecordHistories(t *testing.T) {
 	// with reflinks, so that snapshots go all the way.
 	pools := harness.ReflinkDir(t, 300)
 	agentPorts := map[string]string{}
-	for _, n := range []string{"alpha", "bravo", "charlie"} {
+	agentServers := map[string]*httptest.Server{}
+	for _, n := range []string{"alpha", "bravo", "charlie", "delta"} {
 		ag := &agent.Agent{Version: "record", Run: execrun.Exec{}, Machine: agent.RealMachine(), Log: log, DrbdDir: filepath.Join(dir, "drbd-"+n)}
 		srv := httptest.NewServer(ag.Handler())
 		defer srv.Close()
+		agentServers[n] = srv
 		agentPorts[n] = srv.URL[strings.LastIndex(srv.URL, ":")+1:]
 		require.NoError(t, os.MkdirAll(filepath.Join(pools, n), 0o755))
 	}
@@ -239,6 +241,22 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodDelete, "/v1/resource-definitions/logs/resources/bravo", ``)
 	call(http.MethodDelete, "/v1/resource-definitions/logs", ``)
 	call(http.MethodPut, "/v1/nodes/alpha/reconnect", ``)
+	// An evacuation of delta, which holds a storage-only resource alone:
+	// its data is copied to alpha; then delta is restored.
+	call(http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": "delta", "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.1", "satellite_port": %s}]}`, agentPorts["delta"]))
+	call(http.MethodPost, "/v1/nodes/delta/storage-pools", fmt.Sprintf(`{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/FileDir": %q}}`, filepath.Join(pools, "delta")))
+	require.Eventually(t, func() bool { return agents.Status("delta").Connection == agentlink.Online }, time.Minute, 100*time.Millisecond, "delta's agent comes online")
+	call(http.MethodPut, "/v1/nodes/delta/reconnect", ``)
+	call(http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "moving", "layer_data": [{"type": "STORAGE"}], "props": {"StorPoolName": "pool1"}}}`)
+	call(http.MethodPost, "/v1/resource-definitions/moving/volume-definitions", `{"volume_definition": {"size_kib": 1024}}`)
+	call(http.MethodPost, "/v1/resource-definitions/moving/resources", `[{"resource": {"node_name": "delta"}}]`)
+	call(http.MethodPut, "/v1/nodes/delta/evacuate", `{"target": ["alpha"]}`)
+	finished()
+	ids = append(ids, workflows.ResourceEvacuateID("delta", "moving"))
+	call(http.MethodPut, "/v1/nodes/delta/restore", `{}`)
+	// node lost is for a node that is gone: charlie's agent goes first.
+	agentServers["charlie"].Close()
+	require.Eventually(t, func() bool { return agents.Status("charlie").Connection != agentlink.Online }, time.Minute, 100*time.Millisecond, "charlie is offline")
 	call(http.MethodDelete, "/v1/nodes/charlie/lost", ``)
 	call(http.MethodPost, "/v1/controller/backup/db", `{"backup_name": "first"}`)
 	call(http.MethodGet, "/v1/sos-report", ``)
@@ -246,7 +264,7 @@ func TestRecordHistories(t *testing.T) {
 	status, err := http.Get(h.URL + "/v1/physical-storage")
 	require.NoError(t, err)
 	status.Body.Close()
-	ids = append(ids, workflows.PhysicalStorageID([]string{"alpha", "bravo"}))
+	ids = append(ids, workflows.PhysicalStorageID([]string{"alpha", "bravo", "delta"}))
 	refused(http.MethodPost, "/v1/physical-storage/alpha", `{"provider_kind": "LVM", "device_paths": ["/dev/vdb"], "pool_name": "vg1"}`)
 
 	require.NoError(t, os.RemoveAll(historiesDir))

@@ -1,0 +1,150 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"strata/activities"
+	"strata/agent/proto"
+	"strata/apicall"
+	"strata/store"
+)
+
+// An evacuation records the node's flag, answers the request with it,
+// and moves each resource in its own workflow, at most as many at once
+// as the node's evacuation slots: one not needed is deleted at once, a
+// DRBD one waits for its new replica before the old one goes, one that
+// cannot move stays with LINSTOR's warning.
+func TestNodeEvacuateMovesEachResourceInItsOwnWorkflow(t *testing.T) {
+	r := newRecorder(t, "alpha", "bravo", "charlie")
+	r.env.RegisterWorkflow(ResourceEvacuate)
+	var a *activities.Activities
+	in := activities.EvacuateInput{Node: "alpha"}
+	r.env.OnActivity(a.RecordEvacuation, mockCtx, in).Return(activities.Step{Replies: apicall.RcList{{Message: "Node 'alpha' is being evacuated: 3 resources to move."}},
+		Definitions: []string{"extra", "data", "local"}}, nil)
+	r.env.OnActivity(a.MoveWindow, mockCtx, "alpha").Return(2, nil)
+	running, most := 0, 0
+	r.env.OnActivity(a.PlanMove, mockCtx, mockCtx).Return(func(_ context.Context, in activities.MoveInput) (activities.Move, error) {
+		r.add("plan " + in.Resource)
+		running++
+		most = max(most, running)
+		switch in.Resource {
+		case "extra":
+			running--
+			return activities.Move{Kind: activities.MoveDelete, Step: activities.Step{Replies: apicall.RcList{{Message: "Resource 'extra' on node 'alpha' deleted."}}}}, nil
+		case "data":
+			return activities.Move{Kind: activities.MoveSync, To: "charlie", Step: activities.Step{Replies: apicall.RcList{{Message: "New resource 'data' on node 'charlie' replaces the one on node 'alpha'."}}}}, nil
+		}
+		running--
+		return activities.Move{Step: activities.Step{Replies: apicall.RcList{{Message: "Resource 'local' cannot be evacuated as it is not a DRBD resource"}}}}, nil
+	})
+	polls := 0
+	r.env.OnActivity(a.MigrationState, mockCtx, activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}).Return(func(context.Context, activities.MigrationInput) (activities.Migration, error) {
+		polls++
+		return activities.Migration{Done: polls == 3, State: "waiting for the replica on charlie to be UpToDate"}, nil
+	})
+	r.env.OnActivity(a.FinishMove, mockCtx, activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}).Return(func(context.Context, activities.MigrationInput) (activities.Step, error) {
+		r.add("finish data")
+		running--
+		return activities.Step{Replies: apicall.RcList{{Message: "Resource 'data' on node 'alpha' deleted: it moved to node 'charlie'."}}}, nil
+	})
+	r.env.ExecuteWorkflow(NodeEvacuate, in)
+	msgs := r.outcome(t)
+	require.Equal(t, "Node 'alpha' is being evacuated: 3 resources to move.", msgs[0])
+	for _, want := range []string{"Resource 'extra' on node 'alpha' deleted.", "Resource 'local' cannot be evacuated as it is not a DRBD resource",
+		"Resource 'data' on node 'alpha' deleted: it moved to node 'charlie'."} {
+		require.Contains(t, msgs, want)
+	}
+	require.Equal(t, 3, polls, "the old replica goes once the new one is ready")
+	require.LessOrEqual(t, most, 2, "no more moves at once than the node's slots")
+	require.Less(t, slices.Index(r.order, "plan data"), slices.Index(r.order, "finish data"))
+}
+
+// A storage-only resource is copied in an evacuation slot of both nodes
+// (taken in name order): a first snapshot is shipped, then, once the
+// resource is not in use, the second one's changes; the new resource is
+// made from it, compared, and the old one goes; the move's snapshots go
+// in every case. When the data differs, the new resource goes instead
+// and the old one stays.
+func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
+	for _, differs := range []bool{false, true} {
+		r := newSnapshotRecorder(t)
+		var a *activities.Activities
+		in := activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: "charlie"}, Resource: "data"}
+		vols := []activities.MovedVolume{{VlmNr: 0, FromPool: "pool1"}}
+		r.env.OnActivity(a.PlanMove, mockCtx, in).Return(activities.Move{Kind: activities.MoveCopy, To: "bravo", Pool: "pool1", Volumes: vols}, nil)
+		r.env.OnActivity(a.TakeSlot, mockCtx, mockCtx).Return(func(_ context.Context, s activities.SlotInput) error {
+			require.Equal(t, store.EvacuationMoving, s.Kind)
+			r.add("slot " + s.Node)
+			return nil
+		})
+		r.env.OnActivity(a.ReceiveMovedSnapshot, mockCtx, mockCtx).Return(func(_ context.Context, m activities.MovedSnapshotInput) (activities.Step, error) {
+			r.add("receive " + m.Snapshot + " on " + m.To)
+			return activities.Step{Nodes: []string{m.To}}, nil
+		})
+		r.env.OnActivity(a.ShipMovedSnapshot, mockCtx, mockCtx).Return(func(_ context.Context, m activities.MovedSnapshotInput) ([]proto.JobProgress, error) {
+			r.add(fmt.Sprintf("ship %s base %q", m.Snapshot, m.Base))
+			return nil, nil
+		})
+		inUse := 2
+		r.env.OnActivity(a.InUse, mockCtx, activities.ResourceInput{Resource: "data", Node: "charlie"}).Return(func(context.Context, activities.ResourceInput) (bool, error) {
+			inUse--
+			r.add("in use?")
+			return inUse > 0, nil
+		})
+		r.env.OnActivity(a.MoveResource, mockCtx, mockCtx).Return(func(_ context.Context, m activities.MovedSnapshotInput) (activities.Step, error) {
+			r.add("move from " + m.Snapshot)
+			return activities.Step{Nodes: []string{"bravo"}}, nil
+		})
+		r.env.OnActivity(a.FinishRestore, mockCtx, "data").Return(nil)
+		r.env.OnActivity(a.CompareMoved, mockCtx, mockCtx).Return(func(context.Context, activities.MovedSnapshotInput) error {
+			r.add("compare")
+			if differs {
+				return temporal.NewNonRetryableApplicationError("volume 0 of data on bravo differs", "ChecksumMismatch", nil)
+			}
+			return nil
+		})
+		r.env.OnActivity(a.FinishMove, mockCtx, activities.MigrationInput{Resource: "data", From: "charlie", To: "bravo"}).Return(func(context.Context, activities.MigrationInput) (activities.Step, error) {
+			r.add("remove the old one")
+			return activities.Step{}, nil
+		})
+		r.env.OnActivity(a.MarkResourceDeleting, mockCtx, activities.ResourceInput{Resource: "data", Node: "bravo"}).Return(func(context.Context, activities.ResourceInput) (activities.Step, error) {
+			r.add("remove the new one")
+			return activities.Step{}, nil
+		})
+		r.env.OnActivity(a.MarkSnapshotDeleting, mockCtx, mockCtx).Return(func(_ context.Context, d activities.SnapshotDeleteInput) (activities.Step, error) {
+			r.add("delete " + d.Snapshot)
+			return activities.Step{}, nil
+		})
+		r.env.ExecuteWorkflow(ResourceEvacuate, in)
+		msgs := r.outcome(t)
+		var steps []string
+		for _, s := range r.order {
+			if !slices.Contains([]string{"report", "release"}, s) && !slices.Contains([]string{"push", "phase", "finish", "quorum", "lock"}, firstWord(s)) {
+				steps = append(steps, s)
+			}
+		}
+		s1, s2 := store.EvacuationSnapshot(1), store.EvacuationSnapshot(2)
+		want := []string{"slot bravo", "slot charlie", "record " + s1, "receive " + s1 + " on bravo", fmt.Sprintf("ship %s base \"\"", s1),
+			"in use?", "in use?", "record " + s2, "receive " + s2 + " on bravo", fmt.Sprintf("ship %s base %q", s2, s1), "move from " + s2, "compare"}
+		if differs {
+			want = append(want, "remove the new one", "delete "+s1, "delete "+s2)
+			require.Contains(t, msgs, "Moving the data of resource 'data' from node 'charlie' to node 'bravo' failed; it stays on node 'charlie'.")
+		} else {
+			want = append(want, "remove the old one", "delete "+s1, "delete "+s2)
+		}
+		require.Equal(t, want, steps, "differs=%v", differs)
+		require.Equal(t, "release", r.order[len(r.order)-1])
+	}
+}
+
+func firstWord(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	return w
+}
