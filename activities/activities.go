@@ -40,6 +40,8 @@ type Activities struct {
 	Keyring *masterkey.Keyring
 	// SOS is where SOS reports go and what the controller's part holds.
 	SOS SOSSources
+
+	pushes pushes
 }
 
 // ApplyNodeState sends a node its whole desired state and records what
@@ -48,6 +50,15 @@ type Activities struct {
 func (a *Activities) ApplyNodeState(ctx context.Context, node string) error {
 	stop := Heartbeat(ctx)
 	defer stop()
+	return a.pushes.do(ctx, store.Key(node), func(ctx context.Context) error { return a.applyNodeState(ctx, node) })
+}
+
+// applyNodeState is one push of ApplyNodeState. An evicted node gets no
+// state: it is gone until node restore.
+func (a *Activities) applyNodeState(ctx context.Context, node string) error {
+	if n, err := a.Store.GetNode(ctx, node); err == nil && n.Flags.Has(store.FlagEvicted) {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("node %s is evicted: it gets its state again once restored", node), NodeNotOnlineErrorType, nil)
+	}
 	// The generation is read before the state: a state read later is at
 	// least as new as its generation says, and agents ignore older ones.
 	gen, err := a.Store.Generation(ctx)

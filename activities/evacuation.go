@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"strata/agentlink"
 	"strata/apicall"
 	"strata/placement"
 	"strata/store"
@@ -18,6 +19,9 @@ type EvacuateInput struct {
 	Node        string
 	Target      []string `json:",omitempty"`
 	DoNotTarget []string `json:",omitempty"`
+	// Evict: the node is gone (node evict, auto-evict); its replicas are
+	// replaced where too few are left, without waiting for it.
+	Evict bool `json:",omitempty"`
 }
 
 // RecordEvacuation flags the node and its resources EVACUATE; the step's
@@ -31,11 +35,15 @@ func (a *Activities) RecordEvacuation(ctx context.Context, in EvacuateInput) (St
 				return refusal(err, op, obj, map[string]string{"Node": n})
 			}
 		}
-		row, rds, err := a.Store.EvacuateNode(ctx, in.Node)
+		record, msg := a.Store.EvacuateNode, "Node '%s' is being evacuated: %d resources to move."
+		if in.Evict {
+			record, msg = a.Store.EvictNode, "Node '%s' evicted: %d resources to replace."
+		}
+		row, rds, err := record(ctx, in.Node)
 		if err != nil {
 			return refusal(err, op, obj, refs)
 		}
-		rc := apicall.NewRc(apicall.Modified, op, obj, fmt.Sprintf("Node '%s' is being evacuated: %d resources to move.", row.NodeDspName, len(rds)))
+		rc := apicall.NewRc(apicall.Modified, op, obj, fmt.Sprintf(msg, row.NodeDspName, len(rds)))
 		rc.ObjRefs = refs
 		return Step{Replies: apicall.RcList{rc}, Definitions: rds}, nil
 	})
@@ -57,6 +65,9 @@ const (
 	MoveSync = "sync"
 	// MoveCopy: storage only; Strata copies its data to the new node.
 	MoveCopy = "copy"
+	// MoveReplace: the node is evicted; the new replica syncs from the
+	// others, and the evicted one is marked deleted at once.
+	MoveReplace = "replace"
 )
 
 // Move is what an evacuation does with one resource: the replica that
@@ -111,17 +122,24 @@ func (a *Activities) planMove(ctx context.Context, in MoveInput) (Move, error) {
 	}
 	for _, r := range rscs {
 		if strings.EqualFold(r.Props[store.KeyMigrateFrom], node.NodeDspName) && !r.Flags.Has(store.FlagDelete) {
-			return Move{Kind: MoveSync, To: r.NodeDspName}, nil // recorded before
+			kind := MoveSync
+			if in.Evict {
+				kind = MoveReplace
+			}
+			return Move{Kind: kind, To: r.NodeDspName}, nil // recorded before
 		}
 	}
 	stack := def.LayerStack.List()
 	drbd := slices.Contains(stack, "DRBD") || len(stack) == 0 && node.Serves("DRBD")
-	if store.Diskless(here.Flags) || drbd && a.notNeeded(ctx, def, *here, rscs) {
-		return a.deleteAtOnce(ctx, in, refs)
-	}
 	f, err := a.selectFilter(ctx, def, store.SelectFilter{NodeNameList: in.Target})
 	if err != nil {
 		return Move{}, err
+	}
+	if in.Evict {
+		return a.planReplacement(ctx, def, in, *here, rscs, drbd, f, refs)
+	}
+	if store.Diskless(here.Flags) || drbd && a.notNeeded(ctx, def, *here, rscs) {
+		return a.deleteAtOnce(ctx, in, refs)
 	}
 	if drbd {
 		if m, ok, err := a.toggleDisklessPeer(ctx, def, in, rscs, f); err != nil || ok {
@@ -145,6 +163,50 @@ func (a *Activities) planMove(ctx context.Context, in MoveInput) (Move, error) {
 		return m, nil
 	}
 	return a.migrate(ctx, store.MigrationSpec{Resource: in.Resource, From: in.Node, To: pool.Node, Pool: pool.Name}, refs)
+}
+
+// planReplacement is what happens to a resource of an evicted node, as
+// LINSTOR's auto-evict decides it: with as many diskful replicas left as
+// DrbdOptions/AutoEvictMinReplicaCount asks, it is deleted; otherwise a
+// replacement is placed, and it is marked deleted once that is recorded.
+// A resource without DRBD stays: its data is on the evicted node alone.
+func (a *Activities) planReplacement(ctx context.Context, def store.ResourceDefinition, in MoveInput, here store.Resource, rscs []store.Resource, drbd bool, f store.SelectFilter, refs map[string]string) (Move, error) {
+	if !drbd {
+		return Move{Step: Step{Replies: notEvacuating(def.ResourceDspName, "it is not a DRBD resource", refs)}}, nil
+	}
+	if store.Diskless(here.Flags) {
+		return a.deleteAtOnce(ctx, in, refs)
+	}
+	_, placeCount := f.Placement()
+	want, err := a.Store.MinReplicaCount(ctx, def, placeCount)
+	if err != nil {
+		return Move{}, err
+	}
+	left := 0
+	for _, r := range rscs {
+		if r.NodeName != here.NodeName && !store.Diskless(r.Flags) && !r.Flags.Has(store.FlagDelete) && !r.Flags.Has(store.FlagEvicted) {
+			left++
+		}
+	}
+	if left >= want {
+		return a.deleteAtOnce(ctx, in, refs)
+	}
+	m, ok, err := a.toggleDisklessPeer(ctx, def, in, rscs, f)
+	if err != nil || ok {
+		if m.Kind == MoveSync {
+			m.Kind = MoveReplace
+		}
+		return m, err
+	}
+	pool, err := a.replacement(ctx, def, in, f)
+	if err != nil || pool.Name == "" {
+		return Move{Step: Step{Replies: notEvacuating(def.ResourceDspName, "no available storage pool was found", refs)}}, err
+	}
+	m, err = a.migrate(ctx, store.MigrationSpec{Resource: in.Resource, From: in.Node, To: pool.Node, Pool: pool.Name}, refs)
+	if m.Kind == MoveSync {
+		m.Kind = MoveReplace
+	}
+	return m, err
 }
 
 // notNeeded tells whether a DRBD resource adds nothing the definition
@@ -403,12 +465,139 @@ func (a *Activities) RestoreNode(ctx context.Context, in RestoreNodeInput) (Step
 	})
 }
 
-// StopEvacuation cancels the node's running evacuation, if one runs:
-// the moves under way stop (their new replicas stay, the old ones too).
-func (a *Activities) StopEvacuation(ctx context.Context, id string) error {
+// StopEvacuation cancels the node's running evacuation (workflow id), if
+// one runs: the moves under way stop (their new replicas stay, the old
+// ones too). A node that does not exist has none.
+func (a *Activities) StopEvacuation(ctx context.Context, node, id string) error {
+	if _, err := a.Store.GetNode(ctx, node); err != nil {
+		if _, ok := store.AsError(err); ok {
+			return nil
+		}
+		return err
+	}
 	running, err := a.running(ctx, id)
 	if err != nil || !running {
 		return err
 	}
 	return a.Temporal.CancelWorkflow(ctx, id, "")
+}
+
+// AutoEvictState is what an offline node's auto-evict timer goes by:
+// Gone when there is nothing to wait for (the node is deleted, evicted
+// or back online), else its settings.
+type AutoEvictState struct {
+	Gone bool
+	store.AutoEvictSettings
+}
+
+// AutoEvictSettings reads an offline node's auto-evict settings.
+func (a *Activities) AutoEvictSettings(ctx context.Context, node string) (AutoEvictState, error) {
+	n, err := a.Store.GetNode(ctx, node)
+	if _, ok := store.AsError(err); ok {
+		return AutoEvictState{Gone: true}, nil
+	} else if err != nil {
+		return AutoEvictState{}, err
+	}
+	if n.Flags.Has(store.FlagEvicted) || a.Agents.Status(n.NodeName).Connection == agentlink.Online {
+		return AutoEvictState{Gone: true}, nil
+	}
+	s, err := a.Store.AutoEvictSettingsOf(ctx, node)
+	return AutoEvictState{AutoEvictSettings: s}, err
+}
+
+// SetEvictionTimestamp records when the node is to be evicted (0: no
+// more).
+func (a *Activities) SetEvictionTimestamp(ctx context.Context, node string, atMs int64) error {
+	var at *int64
+	if atMs > 0 {
+		at = &atMs
+	}
+	err := a.Store.SetEvictionTimestamp(ctx, node, at)
+	if _, ok := store.AsError(err); ok {
+		return nil // deleted meanwhile
+	}
+	return err
+}
+
+// EvictionCheck is the check of an offline node whose auto-evict timer
+// ran out, as LINSTOR makes it: Evict when the node is still offline,
+// eviction is allowed for it, no DRBD peer still sees it connected, and
+// not more nodes are disconnected than DrbdOptions/AutoEvictMaxDisconnectedNodes
+// allows (a partition must not evict half the cluster); otherwise why
+// not, and Gone when there is no more to wait for.
+type EvictionCheck struct {
+	Evict, Gone bool
+	Why         string
+}
+
+// CheckEviction makes an offline node's eviction check.
+func (a *Activities) CheckEviction(ctx context.Context, node string) (EvictionCheck, error) {
+	st, err := a.AutoEvictSettings(ctx, node)
+	if err != nil || st.Gone {
+		return EvictionCheck{Gone: st.Gone, Why: "the node is back, evicted or deleted"}, err
+	}
+	if !st.Allowed {
+		return EvictionCheck{Gone: true, Why: "DrbdOptions/AutoEvictAllowEviction is false for the node"}, nil
+	}
+	if st.MaxDisconnectedPercent == 0 {
+		return EvictionCheck{Why: "auto-eviction is off (DrbdOptions/AutoEvictMaxDisconnectedNodes is 0)"}, nil
+	}
+	nodes, err := a.Store.ListNodes(ctx, nil)
+	if err != nil {
+		return EvictionCheck{}, err
+	}
+	total, offline := 0, 0
+	for _, n := range nodes {
+		if n.Flags.Has(store.FlagEvicted) {
+			continue
+		}
+		total++
+		if a.Agents.Status(n.NodeName).Connection != agentlink.Online {
+			offline++
+		}
+	}
+	if int64(offline)*100 > st.MaxDisconnectedPercent*int64(total) {
+		return EvictionCheck{Why: fmt.Sprintf("%d of %d nodes are disconnected, more than DrbdOptions/AutoEvictMaxDisconnectedNodes (%d %%) allows", offline, total, st.MaxDisconnectedPercent)}, nil
+	}
+	n, err := a.Store.GetNode(ctx, node)
+	if err != nil {
+		return EvictionCheck{}, err
+	}
+	peers, err := a.Store.ListResources(ctx, store.ResourceFilter{})
+	if err != nil {
+		return EvictionCheck{}, err
+	}
+	for _, r := range peers {
+		for peer, state := range r.DrbdConnections {
+			if r.NodeName != n.NodeName && strings.EqualFold(peer, n.NodeDspName) && strings.EqualFold(state, "Connected") {
+				return EvictionCheck{Why: fmt.Sprintf("the DRBD peer %s of %s still sees the node connected", r.NodeDspName, r.ResourceDspName)}, nil
+			}
+		}
+	}
+	return EvictionCheck{Evict: true}, nil
+}
+
+// PeersOf are the other nodes holding a definition that the node holds:
+// those whose DRBD reports tell whether they still see it.
+func (a *Activities) PeersOf(ctx context.Context, node string) ([]string, error) {
+	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Nodes: []string{node}})
+	if err != nil || len(rscs) == 0 {
+		return nil, err
+	}
+	var rds []string
+	for _, r := range rscs {
+		rds = append(rds, r.ResourceDspName)
+	}
+	all, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: rds})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range all {
+		if r.NodeName != store.Key(node) && !slices.Contains(out, r.NodeDspName) {
+			out = append(out, r.NodeDspName)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -26,6 +26,10 @@ func (a *Activities) DeleteNode(ctx context.Context, in NodeDeleteInput) (Step, 
 		if err != nil {
 			return Step{}, err
 		}
+		if n, err := a.Store.GetNode(ctx, in.Node); err == nil && n.Flags.Has(store.FlagEvicted) && !in.Lost {
+			return Step{Replies: apicall.Failure(apicall.FailInUse, op, obj, fmt.Sprintf("Node '%s' is evicted and cannot be deleted.", n.NodeDspName),
+				"An evicted node's resources were replaced elsewhere.", "Restore it (node restore), or remove it with node lost.")}, nil
+		}
 		row, err := a.Store.DeleteNode(ctx, in.Node)
 		if err != nil {
 			return refusal(err, op, obj, refs)

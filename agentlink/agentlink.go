@@ -46,6 +46,9 @@ type Link struct {
 	// OnConnect is called when a node's agent comes online, to send it
 	// its state.
 	OnConnect func(node string)
+	// OnDisconnect is called when a node's agent that was online is not
+	// any more: its auto-evict timer starts.
+	OnDisconnect func(node string)
 	// Reverify is how often an online node is sent its whole state again
 	// (OnConnect), so that what its agent reports — the volumes that
 	// exist, their sizes — is checked against the node itself even when
@@ -163,6 +166,9 @@ func (l *Link) check(ctx context.Context, n store.Node) {
 		l.Log.Debug("sending a node its whole state again, to re-verify it", "node", n.NodeDspName)
 	default:
 		return
+	}
+	if s.Connection != Online && before.Connection == Online && l.OnDisconnect != nil {
+		l.OnDisconnect(n.NodeDspName)
 	}
 	if s.Connection == Online {
 		if err := l.Store.SetNodeAgentInfo(ctx, n.NodeDspName, info.Uname, info.Layers); err != nil {

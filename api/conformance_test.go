@@ -103,10 +103,15 @@ func eachDialect(t *testing.T, test func(t *testing.T, c *apiClient)) {
 }
 
 func newClient(t *testing.T, cfg store.Config) *apiClient {
+	return newClientWith(t, cfg, func(st *store.Store) Deps { return operationsDeps(t, st) })
+}
+
+// newClientWith is newClient with the API's dependencies made by deps.
+func newClientWith(t *testing.T, cfg store.Config, deps func(*store.Store) Deps) *apiClient {
 	st, err := store.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewServer(New(operationsDeps(t, st)))
+	srv := httptest.NewServer(New(deps(st)))
 	t.Cleanup(srv.Close)
 	doc := *loadSpec(t)
 	doc.Servers = openapi3.Servers{{URL: srv.URL}}

@@ -117,6 +117,10 @@ func (s *server) registerNodes(h huma.API) {
 				return nil, failure(err, apicall.MaskMod, apicall.MaskNode, map[string]string{"Node": in.Node})
 			}
 			refs := map[string]string{"Node": n.NodeDspName}
+			if n.Flags.Has(store.FlagEvicted) {
+				return nil, apicall.Failure(apicall.FailInUse, apicall.MaskMod, apicall.MaskNode, fmt.Sprintf("Node '%s' is evicted and cannot reconnect.", n.NodeDspName),
+					"An evicted node's resources were replaced elsewhere.", "Restore it (node restore), or remove it (node lost).")
+			}
 			id, err := StartNodeSync(ctx, s.Temporal, s.taskQueue(), n.NodeDspName)
 			if err != nil {
 				return nil, apicall.Failure(apicall.FailNotConnected, apicall.MaskMod, apicall.MaskNode, "Failed to start sending the node its state.", err.Error(), "Check that Temporal is reachable (GET /health).")
@@ -140,6 +144,19 @@ func (s *server) registerNodes(h huma.API) {
 			}
 			return s.run(ctx, operation{op: apicall.MaskMod, obj: apicall.MaskNode, id: workflows.NodeRestoreID(in.Node), workflow: workflows.NodeRestore, input: input,
 				what: fmt.Sprintf("Restoring node '%s'", in.Node), refs: map[string]string{"Node": in.Node}}, in.wait(s.OperationWait))
+		})
+
+	huma.Register(h, huma.Operation{OperationID: "nodeEvict", Method: http.MethodPut, Path: "/v1/nodes/{node}/evict", Summary: "evict an offline node: its DRBD resources are replaced elsewhere", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			NodePath
+			OperationWaitParam
+		}) (*rcOutput, error) {
+			const op, obj = apicall.MaskMod, apicall.MaskNode
+			if s.Agents != nil && s.Agents.Status(in.Node).Connection == agentlink.Online {
+				return nil, apicall.Failure(apicall.FailInUse, op, obj, "Eviction of an online node is not possible.", "", "")
+			}
+			return s.runUntilAccepted(ctx, operation{op: op, obj: obj, id: workflows.NodeEvictID(in.Node), workflow: workflows.NodeEvacuate, input: activities.EvacuateInput{Node: in.Node, Evict: true},
+				what: fmt.Sprintf("Eviction of node '%s'", in.Node), refs: map[string]string{"Node": in.Node}}, in.wait(s.OperationWait))
 		})
 
 	huma.Register(h, huma.Operation{OperationID: "nodeEvacuate", Method: http.MethodPut, Path: "/v1/nodes/{node}/evacuate", Summary: "move every resource off a node", Tags: []string{"developers"}},
@@ -245,7 +262,7 @@ func netIfRow(nif restapi.NetInterface, op, obj uint64) (store.NetInterfaceRow, 
 
 func (s *server) nodeJSON(n store.Node) restapi.Node {
 	active := store.Key(n.Props[store.KeyCurStltConnName])
-	out := restapi.Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID, ConnectionStatus: agentlink.Offline}
+	out := restapi.Node{Name: n.NodeDspName, Type: n.NodeType, Flags: n.Flags.List(), Props: n.Props, UUID: n.UUID, ConnectionStatus: agentlink.Offline, EvictionTimestamp: n.EvictionTimestamp}
 	if s.Agents != nil {
 		st := s.Agents.Status(n.NodeName)
 		out.ConnectionStatus = st.Connection

@@ -95,7 +95,8 @@ func TestNodesAndNetInterfaces(t *testing.T) {
 		require.Equal(t, "DfltDisklessStorPool", pools[0].StoragePoolName)
 		require.Equal(t, "DISKLESS", pools[0].ProviderKind)
 
-		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/n2/restore", `{}`)
+		rc := c.fail(http.StatusInternalServerError, apicall.MaskError, http.MethodPut, "/v1/nodes/n2/restore", `{}`)
+		require.Equal(t, "Node 'n2' is neither evicted nor evacuated.", rc.Message, "LINSTOR's answer: n2 is neither")
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n2/lost", nil)
 		c.ok(http.StatusOK, http.MethodDelete, "/v1/nodes/n1", nil)
 		c.get("/v1/nodes", &nodes)

@@ -237,3 +237,19 @@ func StartNodeSync(ctx context.Context, c client.Client, taskQueue, node string)
 	_, err := startOrJoin(ctx, c, taskQueue, id, workflows.NodeSync, node)
 	return id, err
 }
+
+// StartAutoEvict starts (or joins) the auto-evict timer of a node whose
+// agent is offline; minute is how long a minute of
+// DrbdOptions/AutoEvictAfterTime lasts.
+// A timer that still runs is from before the node was last online (it
+// looks only every minute): it is replaced, the timer starting when the
+// connection drops.
+func StartAutoEvict(ctx context.Context, c client.Client, taskQueue, node string, minute time.Duration) error {
+	id := operationID(workflows.AutoEvictID(node))
+	noteWorkflow(ctx, id)
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+	}, workflows.AutoEvict, workflows.AutoEvictInput{Node: node, Minute: minute})
+	return err
+}

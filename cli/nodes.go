@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -88,8 +89,9 @@ func (a *app) nodeCommand() *cobra.Command {
 			return err
 		}
 		rows := make([][]string, len(nodes))
+		timers := slices.ContainsFunc(nodes, func(n restapi.Node) bool { return n.EvictionTimestamp != nil })
 		for i, n := range nodes {
-			rows[i] = []string{n.Name, n.Type, nodeAddresses(n), nodeState(n)}
+			rows[i] = []string{n.Name, n.Type, nodeAddresses(n), nodeState(n) + autoEviction(n, timers)}
 		}
 		return a.list(raw, []string{"Node", "NodeType", "Addresses", "State"}, rows)
 	})
@@ -190,6 +192,19 @@ func nodeState(n restapi.Node) string {
 		return "Unknown"
 	}
 	return "OFFLINE"
+}
+
+// autoEviction is what LINSTOR's client adds to an offline node's state
+// once any node's auto-evict timer runs: when this one is evicted, or
+// that it is not.
+func autoEviction(n restapi.Node, timers bool) string {
+	if !timers || nodeState(n) != "OFFLINE" {
+		return ""
+	}
+	if n.EvictionTimestamp == nil {
+		return " (Auto-eviction at Disabled)"
+	}
+	return " (Auto-eviction at " + time.UnixMilli(*n.EvictionTimestamp).Local().Format("2006-01-02 15:04:05") + ")"
 }
 
 func (a *app) netInterfaceCommand() *cobra.Command {

@@ -57,6 +57,9 @@ type Node struct {
 	ResourceLayers       []string            `json:"resource_layers,omitempty"`
 	UnsupportedProviders map[string][]string `json:"unsupported_providers,omitempty"`
 	UnsupportedLayers    map[string][]string `json:"unsupported_layers,omitempty"`
+	// EvictionTimestamp is when the offline node is to be evicted (ms
+	// since the epoch), while its auto-evict timer runs.
+	EvictionTimestamp *int64 `json:"eviction_timestamp,omitempty"`
 }
 
 type NodeModify struct {

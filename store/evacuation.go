@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -329,4 +330,120 @@ func lastDiskful(tx *gorm.DB, r ResourceRow) (bool, error) {
 		return false, err
 	}
 	return !slices.ContainsFunc(peers, func(p ResourceRow) bool { return !Diskless(p.Flags) && !p.Flags.Has(FlagDelete) }), nil
+}
+
+// EvictNode flags an offline node EVICTED, and each of its resources
+// (an inactive one also INACTIVE_BEFORE_EVICTION, which node restore
+// reads), and returns the definitions (display names) with a resource on
+// it that is not being deleted. Its auto-evict timer is over.
+func (s *Store) EvictNode(ctx context.Context, node string) (NodeRow, []string, error) {
+	var row NodeRow
+	var rds []string
+	err := s.Write(ctx, func(tx *gorm.DB) error {
+		var err error
+		rds = nil
+		if row, err = takeNode(tx, node); err != nil {
+			return err
+		}
+		row.Flags = row.Flags.With(FlagEvicted).Without(FlagEvacuate)
+		if err := tx.Model(&row).Updates(map[string]any{"flags": row.Flags, "eviction_timestamp": nil}).Error; err != nil {
+			return err
+		}
+		var rscs []ResourceRow
+		if err := tx.Where("node_name = ?", row.NodeName).Order("resource_name").Find(&rscs).Error; err != nil {
+			return err
+		}
+		for _, r := range rscs {
+			if r.Flags.Has(FlagDelete) {
+				continue
+			}
+			flags := r.Flags.With(FlagEvicted).Without(FlagEvacuate)
+			if r.Flags.Has(FlagInactive) {
+				flags = flags.With(FlagInactiveBeforeEviction)
+			}
+			if err := tx.Model(&r).Update("flags", flags).Error; err != nil {
+				return err
+			}
+			if err := touchDefinition(tx, r.ResourceName); err != nil {
+				return err
+			}
+			var rd ResourceDefinitionRow
+			if err := tx.Take(&rd, "resource_name = ?", r.ResourceName).Error; err != nil {
+				return err
+			}
+			rds = append(rds, rd.ResourceDspName)
+		}
+		return nil
+	})
+	return row, rds, err
+}
+
+// SetEvictionTimestamp records when an offline node is to be evicted
+// (nil: no timer runs).
+func (s *Store) SetEvictionTimestamp(ctx context.Context, node string, at *int64) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		row, err := takeNode(tx, node)
+		if err != nil {
+			return err
+		}
+		return tx.Model(&row).Update("eviction_timestamp", at).Error
+	})
+}
+
+// Auto-evict properties (DrbdOptions/), with the guide's defaults.
+const (
+	KeyAutoEvictAfterTime            = "DrbdOptions/AutoEvictAfterTime"
+	KeyAutoEvictAllowEviction        = "DrbdOptions/AutoEvictAllowEviction"
+	KeyAutoEvictMaxDisconnectedNodes = "DrbdOptions/AutoEvictMaxDisconnectedNodes"
+	KeyAutoEvictMinReplicaCount      = "DrbdOptions/AutoEvictMinReplicaCount"
+)
+
+// AutoEvictSettings are a node's auto-evict properties: AfterMinutes
+// and Allowed (node > controller, defaults 60 and true), and the
+// controller's MaxDisconnectedPercent (default 34; 0: never evict).
+type AutoEvictSettings struct {
+	AfterMinutes           int64
+	Allowed                bool
+	MaxDisconnectedPercent int64
+}
+
+// AutoEvictSettingsOf reads a node's auto-evict settings.
+func (s *Store) AutoEvictSettingsOf(ctx context.Context, node string) (AutoEvictSettings, error) {
+	np, err := s.Props(ctx, NodeInstance(node))
+	if err != nil {
+		return AutoEvictSettings{}, err
+	}
+	cp, err := s.Props(ctx, CtrlPropsInstance)
+	if err != nil {
+		return AutoEvictSettings{}, err
+	}
+	out := AutoEvictSettings{AfterMinutes: 60, Allowed: true, MaxDisconnectedPercent: 34}
+	if v, err := strconv.ParseInt(Inherited(KeyAutoEvictAfterTime, np, cp), 10, 64); err == nil && v >= 0 {
+		out.AfterMinutes = v
+	}
+	if v, err := strconv.ParseBool(Inherited(KeyAutoEvictAllowEviction, np, cp)); err == nil {
+		out.Allowed = v
+	}
+	if v, err := strconv.ParseInt(cp[KeyAutoEvictMaxDisconnectedNodes], 10, 64); err == nil && v >= 0 && v <= 100 {
+		out.MaxDisconnectedPercent = v
+	}
+	return out, nil
+}
+
+// MinReplicaCount is DrbdOptions/AutoEvictMinReplicaCount of a
+// definition (definition > group > controller), else the group's place
+// count.
+func (s *Store) MinReplicaCount(ctx context.Context, def ResourceDefinition, placeCount int) (int, error) {
+	rg, err := s.GetResourceGroup(ctx, def.ResourceGroupDspName)
+	if err != nil {
+		return 0, err
+	}
+	cp, err := s.Props(ctx, CtrlPropsInstance)
+	if err != nil {
+		return 0, err
+	}
+	if v, err := strconv.Atoi(Inherited(KeyAutoEvictMinReplicaCount, def.Props, rg.Props, cp)); err == nil && v > 0 {
+		return v, nil
+	}
+	return placeCount, nil
 }

@@ -359,6 +359,9 @@ var migrations = []migration{
 			alt_suffixes TEXT          NOT NULL DEFAULT ''
 		)`,
 	}},
+	{16, "nodes: when an offline node is to be evicted (ms since the epoch), while its auto-evict timer runs", []string{
+		`ALTER TABLE nodes ADD COLUMN eviction_timestamp BIGINT`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -17,6 +17,9 @@ type NodeRow struct {
 	// ServedLayers are the layers the node's agent last said it serves;
 	// nil until it first answered.
 	ServedLayers *Flags
+	// EvictionTimestamp is when the node, offline, is to be evicted
+	// (ms since the epoch); nil while no auto-evict timer runs.
+	EvictionTimestamp *int64
 }
 
 func (NodeRow) TableName() string { return "nodes" }

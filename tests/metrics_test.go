@@ -133,7 +133,7 @@ func TestMetrics(t *testing.T) {
 }
 
 // scrape reads the controller's /metrics.
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
+func scrape(t testing.TB, url string) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
 	require.NoError(t, err)

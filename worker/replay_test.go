@@ -254,6 +254,15 @@ func TestRecordHistories(t *testing.T) {
 	finished()
 	ids = append(ids, workflows.ResourceEvacuateID("delta", "moving"))
 	call(http.MethodPut, "/v1/nodes/delta/restore", `{}`)
+	// delta's agent goes: its auto-evict timer (a minute of 50 ms here)
+	// runs out, and delta is evicted.
+	agentServers["delta"].Close()
+	require.Eventually(t, func() bool { return agents.Status("delta").Connection != agentlink.Online }, time.Minute, 100*time.Millisecond, "delta is offline")
+	call(http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/AutoEvictAfterTime": "2"}}`)
+	require.NoError(t, api.StartAutoEvict(ctx, c, "record", "delta", 50*time.Millisecond))
+	ids = append(ids, workflows.AutoEvictID("delta"))
+	finished()
+	ids = append(ids, workflows.NodeEvictID("delta"))
 	// node lost is for a node that is gone: charlie's agent goes first.
 	agentServers["charlie"].Close()
 	require.Eventually(t, func() bool { return agents.Status("charlie").Connection != agentlink.Online }, time.Minute, 100*time.Millisecond, "charlie is offline")

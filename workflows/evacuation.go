@@ -100,6 +100,14 @@ func ResourceEvacuate(ctx workflow.Context, in activities.MoveInput) (Outcome, e
 			return o.deploy(mv.Nodes, in.Resource)
 		case activities.MoveSync:
 			return o.syncOff(in, mv)
+		case activities.MoveReplace:
+			if err := o.quorum(in.Resource); err != nil {
+				return err
+			}
+			if err := o.deploy(mv.Nodes, in.Resource); err != nil {
+				return err
+			}
+			return o.removeOld(activities.MigrationInput{Resource: in.Resource, From: in.Node, To: mv.To})
 		case activities.MoveCopy:
 			return o.copyOff(in, mv)
 		}
@@ -268,4 +276,83 @@ func moveFailed(in activities.MoveInput, to string, err error) apicall.ApiCallRc
 		fmt.Sprintf("Moving the data of resource '%s' from node '%s' to node '%s' failed; it stays on node '%s'.", in.Resource, in.Node, to, in.Node))
 	rc.Cause, rc.ObjRefs = cause(err), map[string]string{"RscDfn": in.Resource, "Node": in.Node}
 	return rc
+}
+
+// AutoEvictInput is an offline node whose auto-evict timer runs; Minute
+// is how long a minute of DrbdOptions/AutoEvictAfterTime lasts (the
+// controller's [agents] auto_evict_minute; tests shorten it).
+type AutoEvictInput struct {
+	Node   string
+	Minute time.Duration
+}
+
+// AutoEvict is an offline node's auto-evict timer: a durable timer of
+// DrbdOptions/AutoEvictAfterTime from when the node went offline, shown
+// as the node's eviction time; a node that comes back ends it (it is
+// looked at every minute). When it
+// runs out, the node is evicted if LINSTOR's checks allow it (checked
+// again every minute until they do): its DRBD resources are replaced by
+// the node's eviction (NodeEvacuate with Evict).
+func AutoEvict(ctx workflow.Context, in AutoEvictInput) (Outcome, error) {
+	o, err := begin(ctx, "waiting for the node to come back")
+	if err != nil {
+		return Outcome{}, err
+	}
+	var a *activities.Activities
+	var st activities.AutoEvictState
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.AutoEvictSettings, in.Node).Get(o.ctx, &st); err != nil || st.Gone {
+		return o.finish(err)
+	}
+	if !st.Allowed {
+		o.out = append(o.out, apicall.NewRc(apicall.MaskInfo, apicall.MaskMod, apicall.MaskNode, fmt.Sprintf("Node '%s' is not auto-evicted: DrbdOptions/AutoEvictAllowEviction is false.", in.Node)))
+		return o.finish(nil)
+	}
+	deadline := workflow.GetInfo(ctx).WorkflowStartTime.Add(time.Duration(st.AfterMinutes) * in.Minute)
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.SetEvictionTimestamp, in.Node, deadline.UnixMilli()).Get(o.ctx, nil); err != nil {
+		return o.finish(err)
+	}
+	defer func() { // the node is evicted, back, or the timer stopped: no more eviction time
+		dctx, _ := workflow.NewDisconnectedContext(o.ctx)
+		_ = workflow.ExecuteLocalActivity(dctx, a.SetEvictionTimestamp, in.Node, int64(0)).Get(dctx, nil)
+	}()
+	o.status.State = "evicting the node at " + deadline.UTC().Format(time.RFC3339)
+	// Waited for a minute at a time: a node that is back ends the timer.
+	for left := deadline.Sub(workflow.Now(ctx)); left > 0; left = deadline.Sub(workflow.Now(ctx)) {
+		if err := workflow.Sleep(o.ctx, min(left, in.Minute)); err != nil {
+			return o.finish(err)
+		}
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.AutoEvictSettings, in.Node).Get(o.ctx, &st); err != nil || st.Gone {
+			return o.finish(err)
+		}
+	}
+	for {
+		// The peers' DRBD states are read fresh: whether they still see the node.
+		var peers []string
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.PeersOf, in.Node).Get(o.ctx, &peers); err != nil {
+			return o.finish(err)
+		}
+		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), peers, &Status{})
+		var check activities.EvictionCheck
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.CheckEviction, in.Node).Get(o.ctx, &check); err != nil {
+			return o.finish(err)
+		}
+		if check.Gone {
+			o.out = append(o.out, apicall.NewRc(apicall.MaskInfo, apicall.MaskMod, apicall.MaskNode, fmt.Sprintf("Node '%s' is not evicted: %s.", in.Node, check.Why)))
+			return o.finish(nil)
+		}
+		if check.Evict {
+			break
+		}
+		o.status.State = "not evicting the node: " + check.Why
+		if err := workflow.Sleep(o.ctx, in.Minute); err != nil {
+			return o.finish(err)
+		}
+	}
+	o.status.State = "evicting the node"
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: NodeEvictID(in.Node), ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE})
+	var out Outcome
+	err = workflow.ExecuteChildWorkflow(cctx, NodeEvacuate, activities.EvacuateInput{Node: in.Node, Evict: true}).Get(ctx, &out)
+	o.out = append(o.out, out.Replies...)
+	return o.finish(err)
 }

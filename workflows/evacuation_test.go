@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -147,4 +148,73 @@ func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
 func firstWord(s string) string {
 	w, _, _ := strings.Cut(s, " ")
 	return w
+}
+
+// An offline node's auto-evict timer shows its eviction time, waits
+// AutoEvictAfterTime (durably; the test's clock skips), checks again
+// every minute while too many nodes are disconnected, and then evicts
+// the node: its evicted DRBD replica is replaced and marked deleted at
+// once. The eviction time goes in the end.
+func TestAutoEvictWaitsThenEvicts(t *testing.T) {
+	r := newRecorder(t, "alpha", "bravo", "charlie")
+	r.env.RegisterWorkflow(NodeEvacuate)
+	r.env.RegisterWorkflow(ResourceEvacuate)
+	var a *activities.Activities
+	r.env.OnActivity(a.AutoEvictSettings, mockCtx, "alpha").Return(activities.AutoEvictState{AutoEvictSettings: store.AutoEvictSettings{AfterMinutes: 60, Allowed: true, MaxDisconnectedPercent: 34}}, nil)
+	var stamps []int64
+	r.env.OnActivity(a.SetEvictionTimestamp, mockCtx, "alpha", mockCtx).Return(func(_ context.Context, _ string, at int64) error {
+		stamps = append(stamps, at)
+		return nil
+	})
+	r.env.OnActivity(a.PeersOf, mockCtx, "alpha").Return([]string{"bravo"}, nil)
+	checks := 0
+	var checkedAt []time.Time
+	r.env.OnActivity(a.CheckEviction, mockCtx, "alpha").Return(func(context.Context, string) (activities.EvictionCheck, error) {
+		checks++
+		checkedAt = append(checkedAt, r.env.Now())
+		if checks < 3 {
+			return activities.EvictionCheck{Why: "2 of 5 nodes are disconnected"}, nil
+		}
+		return activities.EvictionCheck{Evict: true}, nil
+	})
+	r.env.OnActivity(a.RecordEvacuation, mockCtx, activities.EvacuateInput{Node: "alpha", Evict: true}).Return(activities.Step{Definitions: []string{"data"}}, nil)
+	r.env.OnActivity(a.MoveWindow, mockCtx, "alpha").Return(8, nil)
+	r.env.OnActivity(a.PlanMove, mockCtx, mockCtx).Return(activities.Move{Kind: activities.MoveReplace, To: "charlie",
+		Step: activities.Step{Replies: apicall.RcList{{Message: "New resource 'data' on node 'charlie' replaces the one on node 'alpha'."}}}}, nil)
+	r.env.OnActivity(a.FinishMove, mockCtx, activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}).Return(func(context.Context, activities.MigrationInput) (activities.Step, error) {
+		r.add("evicted replica deleted")
+		return activities.Step{}, nil
+	})
+	start := r.env.Now()
+	r.env.ExecuteWorkflow(AutoEvict, AutoEvictInput{Node: "alpha", Minute: time.Minute})
+	msgs := r.outcome(t)
+	require.Contains(t, msgs, "New resource 'data' on node 'charlie' replaces the one on node 'alpha'.")
+	require.Contains(t, r.order, "evicted replica deleted")
+	require.Contains(t, r.order, "push bravo bravo bravo", "at each of the three checks, the peers' DRBD states are read fresh for the check")
+	require.Len(t, checkedAt, 3)
+	require.GreaterOrEqual(t, checkedAt[0].Sub(start), 60*time.Minute, "not before AutoEvictAfterTime")
+	require.Equal(t, time.Minute, checkedAt[1].Sub(checkedAt[0]), "checked again each minute")
+	require.Len(t, stamps, 2)
+	require.Equal(t, start.Add(60*time.Minute).UnixMilli(), stamps[0], "the node shows when it is evicted")
+	require.Zero(t, stamps[1], "and no more once it is")
+}
+
+// A node that comes back cancels its timer: nothing is evicted, and its
+// eviction time goes.
+func TestAutoEvictEndsWhenTheNodeComesBack(t *testing.T) {
+	r := newRecorder(t)
+	var a *activities.Activities
+	r.env.OnActivity(a.AutoEvictSettings, mockCtx, "alpha").Return(activities.AutoEvictState{AutoEvictSettings: store.AutoEvictSettings{AfterMinutes: 60, Allowed: true, MaxDisconnectedPercent: 34}}, nil)
+	var stamps []int64
+	r.env.OnActivity(a.SetEvictionTimestamp, mockCtx, "alpha", mockCtx).Return(func(_ context.Context, _ string, at int64) error {
+		stamps = append(stamps, at)
+		return nil
+	})
+	r.env.RegisterDelayedCallback(r.env.CancelWorkflow, 20*time.Minute)
+	r.env.ExecuteWorkflow(AutoEvict, AutoEvictInput{Node: "alpha", Minute: time.Minute})
+	require.True(t, r.env.IsWorkflowCompleted())
+	require.Error(t, r.env.GetWorkflowError(), "cancelled")
+	require.Len(t, stamps, 2)
+	require.Zero(t, stamps[1])
+	require.NotContains(t, r.order, "evicted replica deleted")
 }

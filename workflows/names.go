@@ -109,6 +109,13 @@ func DeployID(rd string) string { return id("deploy", rd) }
 // runs joins it.
 func NodeEvacuateID(node string) string { return id("node-evacuate", node) }
 
+// NodeEvictID names a node's eviction (node evict, or its auto-evict
+// timer's end).
+func NodeEvictID(node string) string { return id("node-evict", node) }
+
+// AutoEvictID names the auto-evict timer of an offline node.
+func AutoEvictID(node string) string { return id("auto-evict", node) }
+
 // NodeRestoreID names a node's restore.
 func NodeRestoreID(node string) string { return id("node-restore", node) }
 

@@ -33,7 +33,7 @@ func NodeDelete(ctx workflow.Context, in activities.NodeDeleteInput) (Outcome, e
 func NodeRestore(ctx workflow.Context, in activities.RestoreNodeInput) (Outcome, error) {
 	var a *activities.Activities
 	return locked(ctx, "restoring the node", []string{store.NodeLock(in.Node)}, func(o *operation) error {
-		if err := workflow.ExecuteLocalActivity(o.ctx, a.StopEvacuation, NodeEvacuateID(in.Node)).Get(o.ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.StopEvacuation, in.Node, NodeEvacuateID(in.Node)).Get(o.ctx, nil); err != nil {
 			return err
 		}
 		s, ok, err := o.step("restoring the node", a.RestoreNode, in)

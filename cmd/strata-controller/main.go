@@ -301,6 +301,13 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 			c.log.Error("start sending a node its state", "node", node, "error", err)
 		}
 	}
+	// A node whose agent goes (or is gone when the controller starts)
+	// gets its auto-evict timer.
+	agents.OnDisconnect = func(node string) {
+		if err := api.StartAutoEvict(context.Background(), c.client, workflows.TaskQueue, node, cfg.Agents.AutoEvictMinute.Duration); err != nil {
+			c.log.Error("start a node's auto-evict timer", "node", node, "error", err)
+		}
+	}
 	// Schedules follow properties that changed while no controller ran
 	// (a restored database, another controller's write).
 	if err := api.ReconcileAutoSnapshots(context.Background(), c.client, workflows.TaskQueue); err != nil {
