@@ -601,3 +601,56 @@ func (a *Activities) PeersOf(ctx context.Context, node string) ([]string, error)
 	slices.Sort(out)
 	return out, nil
 }
+
+// MigrateDiskInput is LINSTOR's migrate-disk (toggle-disk
+// --migrate-from): the diskless resource of Node gets a disk (in Pool,
+// else as the guide's lookup chooses) to replace the one of From.
+type MigrateDiskInput struct {
+	Resource, Node, From, Pool string
+}
+
+// StartDiskMigration checks a migrate-disk as LINSTOR does and records the
+// disk of the new replica; run again after a crash that lost its answer,
+// it finds the replica it gave the disk (MigrateFrom).
+func (a *Activities) StartDiskMigration(ctx context.Context, in MigrateDiskInput) (Move, error) {
+	return kept(ctx, a.Store, func(ctx context.Context, _, _ string) (Move, error) {
+		const op, obj = apicall.MaskMod, apicall.MaskRsc
+		refs := map[string]string{"RscDfn": in.Resource, "Node": in.Node}
+		refuse := func(msg string) (Move, error) {
+			return Move{Step: Step{Replies: apicall.Failure(apicall.FailInvldRequest, op, obj, msg, "", "")}}, nil
+		}
+		if _, err := a.Store.GetResourceDefinition(ctx, in.Resource); err != nil {
+			s, err := refusal(err, op, obj, refs)
+			return Move{Step: s}, err
+		}
+		if drbd, err := a.Store.ServesLayer(ctx, in.Resource, "DRBD"); err != nil {
+			return Move{}, err
+		} else if !drbd {
+			return refuse("Toggle disk is only supported in combination with DRBD")
+		}
+		rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{in.Resource}, Nodes: []string{in.Node, in.From}})
+		if err != nil {
+			return Move{}, err
+		}
+		var to, from *store.Resource
+		for i, r := range rscs {
+			switch r.NodeName {
+			case store.Key(in.Node):
+				to = &rscs[i]
+			case store.Key(in.From):
+				from = &rscs[i]
+			}
+		}
+		switch {
+		case to == nil:
+			return Move{Step: Step{Replies: apicall.Failure(apicall.FailNotFound+3, op, obj, fmt.Sprintf("Resource '%s' on node '%s' not found.", in.Resource, in.Node), "", "")}}, nil
+		case from == nil || store.Diskless(from.Flags) || from.Flags.Has(store.FlagDelete):
+			return refuse(fmt.Sprintf("Resource '%s' on node '%s' has no disk to migrate from.", in.Resource, in.From))
+		case !store.Diskless(to.Flags) && strings.EqualFold(to.Props[store.KeyMigrateFrom], in.From):
+			return Move{Kind: MoveSync, To: to.NodeDspName}, nil // recorded before
+		case !store.Diskless(to.Flags):
+			return refuse(fmt.Sprintf("Resource '%s' on node '%s' already has a disk.", in.Resource, in.Node))
+		}
+		return a.migrate(ctx, store.MigrationSpec{Resource: in.Resource, From: in.From, To: in.Node, Pool: in.Pool, Toggle: true, By: store.DiskfulByUser}, refs)
+	})
+}

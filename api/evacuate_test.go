@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -118,4 +119,56 @@ func TestNodeEvacuate(t *testing.T) {
 		c.get("/v1/resource-definitions/local/resources/alpha", &local)
 		require.NotContains(t, local.Flags, store.FlagEvacuate)
 	})
+}
+
+// toggle-disk --migrate-from as LINSTOR's client sends it (migrate-disk):
+// the diskless resource gets a disk naming the old node in MigrateFrom,
+// and the old one goes once the new one is UpToDate; what cannot migrate
+// is refused with LINSTOR's texts and changes nothing.
+func TestMigrateDisk(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	ctx := t.Context()
+	cluster(c)
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, n, "pool1", 50<<20, 100<<20, nil))
+	}
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "csi", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/volume-groups", `{}`)
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/spawn", `{"resource_definition_name": "pvc-1", "volume_sizes": [1048576]}`)
+	require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "pvc-1"))
+	upToDate(t, c, "pvc-1", "alpha", "bravo")
+
+	base := "/v1/resource-definitions/pvc-1/resources/"
+	rc := c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, base+"bravo/migrate-disk/alpha", nil)
+	require.Equal(t, "Resource 'pvc-1' on node 'bravo' already has a disk.", rc.Message)
+	rc = c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, base+"charlie/migrate-disk/charlie", nil)
+	require.Equal(t, "Resource 'pvc-1' on node 'charlie' has no disk to migrate from.", rc.Message)
+	c.fail(http.StatusNotFound, apicall.FailNotFound+3, http.MethodPut, base+"nobody/migrate-disk/alpha", nil)
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "local", "resource_group_name": "csi", "layer_data": [{"type": "STORAGE"}]}}`)
+	rc = c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, "/v1/resource-definitions/local/resources/alpha/migrate-disk/bravo", nil)
+	require.Equal(t, "Toggle disk is only supported in combination with DRBD", rc.Message)
+	require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "pvc-1"), "refusals change nothing")
+
+	rcs := c.ok(http.StatusOK, http.MethodPut, base+"charlie/migrate-disk/alpha/pool1?wait=false", nil)
+	id := rcs[0].ObjRefs["WorkflowId"]
+	require.Equal(t, workflows.MigrateDiskID("pvc-1", "charlie"), id)
+	require.Eventually(t, func() bool { return slices.Equal(placed(c, "pvc-1"), []string{"alpha", "bravo", "charlie"}) }, 20*time.Second, 100*time.Millisecond)
+	var charlie restapi.ResourceWithVolumes
+	c.get(base+"charlie", &charlie)
+	require.Equal(t, "alpha", charlie.Props[store.KeyMigrateFrom])
+	require.Equal(t, "user", charlie.Props[store.KeyDiskfulBy])
+	var op restapi.Operation
+	c.get("/v1/operations/"+id, &op)
+	require.False(t, op.Finished, "waits for the new disk to be UpToDate")
+	upToDate(t, c, "pvc-1", "charlie")
+	require.Eventually(t, func() bool {
+		c.get("/v1/operations/"+id, &op)
+		return op.Finished
+	}, 30*time.Second, 200*time.Millisecond)
+	require.Equal(t, "done", op.State, "%+v", op.Replies)
+	var old restapi.ResourceWithVolumes
+	c.get(base+"alpha", &old)
+	require.Contains(t, old.Flags, store.FlagDelete)
+	c.get(base+"charlie", &charlie)
+	require.Empty(t, charlie.Props[store.KeyMigrateFrom])
 }

@@ -35,6 +35,13 @@ type TogglePath struct {
 	OperationWaitParam
 }
 
+// MigratePath names the resource of a migrate-disk and the node whose
+// disk it replaces.
+type MigratePath struct {
+	TogglePath
+	From string `path:"fromnode" doc:"the node whose disk the resource's replaces"`
+}
+
 // TogglePoolPath also names the pool to toggle into.
 type TogglePoolPath struct {
 	TogglePath
@@ -67,6 +74,36 @@ func (s *server) registerToggleDisk(h huma.API) {
 			Body *ToggleDiskDiskful `required:"false"`
 		}) (*rcOutput, error) {
 			return s.toggleDisk(ctx, in.Resource, in.Node, true, in.Pool, in.wait(s.OperationWait))
+		})
+	migrate := func(ctx context.Context, rd, node, from, pool string, wait time.Duration) (*rcOutput, error) {
+		const op, obj = apicall.MaskMod, apicall.MaskRsc
+		if err := checkNodeName(from, op, obj); err != nil {
+			return nil, err
+		}
+		if pool != "" {
+			if err := spNameRule.check(pool, op, apicall.MaskStorPool); err != nil {
+				return nil, err
+			}
+		}
+		return s.run(ctx, operation{op: op, obj: obj, id: workflows.MigrateDiskID(rd, node), workflow: workflows.MigrateDisk,
+			input: activities.MigrateDiskInput{Resource: rd, Node: node, From: from, Pool: pool},
+			what:  fmt.Sprintf("Migrating the disk of resource '%s' from node '%s' to node '%s'", rd, from, node), refs: map[string]string{"RscDfn": rd, "Node": node}}, wait)
+	}
+	migrateBase := "/v1/resource-definitions/{resource}/resources/{node}/migrate-disk/{fromnode}"
+	huma.Register(h, huma.Operation{OperationID: "resourceMigrateDisk", Method: http.MethodPut, Path: migrateBase, Summary: "give a diskless resource a disk to replace another node's", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			MigratePath
+			Body *ToggleDiskDiskful `required:"false"`
+		}) (*rcOutput, error) {
+			return migrate(ctx, in.Resource, in.Node, in.From, "", in.wait(s.OperationWait))
+		})
+	huma.Register(h, huma.Operation{OperationID: "resourceMigrateDiskStoragePool", Method: http.MethodPut, Path: migrateBase + "/{storagepool}", Summary: "give a diskless resource a disk in a storage pool to replace another node's", Tags: []string{"developers"}},
+		func(ctx context.Context, in *struct {
+			MigratePath
+			Pool string             `path:"storagepool" doc:"storage pool"`
+			Body *ToggleDiskDiskful `required:"false"`
+		}) (*rcOutput, error) {
+			return migrate(ctx, in.Resource, in.Node, in.From, in.Pool, in.wait(s.OperationWait))
 		})
 	huma.Register(h, huma.Operation{OperationID: "resourceMakeAvailableOnNode", Method: http.MethodPost, Path: "/v1/resource-definitions/{resource}/resources/{node}/make-available",
 		Summary: "create the resource on the node if it is not there", Tags: []string{"developers"}},

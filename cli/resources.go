@@ -213,15 +213,25 @@ func (a *app) resourceCommand() *cobra.Command {
 		}
 		return nil
 	})
-	var togglePool string
+	var togglePool, migrateFrom string
 	var toggleDiskless bool
 	toggle := verb("toggle-disk NODE RESOURCE", "give a diskless resource a disk (--storage-pool), or take it away (--diskless)", []string{"td"}, cobra.ExactArgs(2),
 		func(cmd *cobra.Command, args []string) error {
 			if toggleDiskless && togglePool != "" {
 				return &exitError{exitUsage, "argument --diskless: not allowed with argument --storage-pool"}
 			}
+			if toggleDiskless && migrateFrom != "" {
+				return &exitError{exitUsage, "argument --migrate-from: not allowed with argument --diskless"}
+			}
 			path := resourceProps.path(args) + "/toggle-disk/"
 			switch {
+			case migrateFrom != "":
+				// LINSTOR's client sends migrate-disk: the new disk syncs,
+				// then the old node's resource goes.
+				path = resourceProps.path(args) + "/migrate-disk/" + pathEscape(migrateFrom)
+				if togglePool != "" {
+					path += "/" + pathEscape(togglePool)
+				}
 			case toggleDiskless:
 				path += "diskless"
 			case togglePool != "":
@@ -233,6 +243,7 @@ func (a *app) resourceCommand() *cobra.Command {
 		})
 	toggle.Flags().StringVarP(&togglePool, "storage-pool", "s", "", "storage pool of the new disk")
 	toggle.Flags().BoolVar(&toggleDiskless, "diskless", false, "remove the resource's disk")
+	toggle.Flags().StringVar(&migrateFrom, "migrate-from", "", "the node whose disk the new one replaces: it goes once the new one is UpToDate")
 	activate := verb("activate NODE RESOURCE", "bring a deactivated resource up again", nil, cobra.ExactArgs(2), func(cmd *cobra.Command, args []string) error {
 		return a.write(cmd.Context(), http.MethodPost, resourceProps.path(args)+"/activate", nil)
 	})

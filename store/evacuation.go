@@ -94,7 +94,13 @@ func (s *Store) EvacuateNode(ctx context.Context, node string) (NodeRow, []strin
 type MigrationSpec struct {
 	Resource, From, To, Pool string
 	Toggle                   bool
+	// By is who gives the replica its disk (DiskfulBy): "" for the
+	// auto-placer, DiskfulByUser for a migrate-disk.
+	By string `json:",omitempty"`
 }
+
+// DiskfulByUser is DiskfulBy of a disk the user asked for.
+const DiskfulByUser = "user"
 
 // StartMigration records the replica that replaces From's, naming it in
 // MigrateFrom, with DiskfulBy auto-placer.
@@ -105,7 +111,11 @@ func (s *Store) StartMigration(ctx context.Context, sp MigrationSpec) (ResourceR
 		if err != nil {
 			return err
 		}
-		props := map[string]string{KeyMigrateFrom: from.NodeDspName, KeyDiskfulBy: DiskfulByAutoPlacer}
+		by := sp.By
+		if by == "" {
+			by = DiskfulByAutoPlacer
+		}
+		props := map[string]string{KeyMigrateFrom: from.NodeDspName, KeyDiskfulBy: by}
 		if sp.Toggle {
 			if row, err = toggleDisk(tx, sp.Resource, sp.To, true, sp.Pool); err != nil {
 				return err

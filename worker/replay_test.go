@@ -253,6 +253,7 @@ func TestRecordHistories(t *testing.T) {
 	call(http.MethodPut, "/v1/nodes/delta/evacuate", `{"target": ["alpha"]}`)
 	finished()
 	ids = append(ids, workflows.ResourceEvacuateID("delta", "moving"))
+	refused(http.MethodPut, "/v1/resource-definitions/moving/resources/alpha/migrate-disk/delta", ``) // storage only: no DRBD to migrate with
 	call(http.MethodPut, "/v1/nodes/delta/restore", `{}`)
 	// delta's agent goes: its auto-evict timer (a minute of 50 ms here)
 	// runs out, and delta is evicted.

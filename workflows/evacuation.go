@@ -356,3 +356,21 @@ func AutoEvict(ctx workflow.Context, in AutoEvictInput) (Outcome, error) {
 	o.out = append(o.out, out.Replies...)
 	return o.finish(err)
 }
+
+// MigrateDisk is LINSTOR's migrate-disk (toggle-disk --migrate-from):
+// the diskless resource gets a disk and syncs, and once it is UpToDate
+// and the old one is not in use, the old one goes — one operation.
+func MigrateDisk(ctx workflow.Context, in activities.MigrateDiskInput) (Outcome, error) {
+	return locked(ctx, "giving the resource its disk", []string{store.ResourceDefinitionLock(in.Resource)}, func(o *operation) error {
+		var a *activities.Activities
+		var mv activities.Move
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.StartDiskMigration, in).Get(o.ctx, &mv); err != nil {
+			return err
+		}
+		o.out = append(o.out, mv.Replies...)
+		if mv.Kind != activities.MoveSync {
+			return nil
+		}
+		return o.syncOff(activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: in.From}, Resource: in.Resource}, mv)
+	})
+}

@@ -218,3 +218,47 @@ func TestAutoEvictEndsWhenTheNodeComesBack(t *testing.T) {
 	require.Zero(t, stamps[1])
 	require.NotContains(t, r.order, "evicted replica deleted")
 }
+
+// A migrate-disk records the new disk under the definition's lock, waits
+// for it without the lock, and removes the old disk's resource; a
+// refused one ends at once.
+func TestMigrateDiskSyncsThenRemovesTheOldOne(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		r := newRecorder(t, "alpha", "bravo", "charlie")
+		var a *activities.Activities
+		in := activities.MigrateDiskInput{Resource: "data", Node: "charlie", From: "alpha"}
+		mv := activities.Move{Kind: activities.MoveSync, To: "charlie", Step: activities.Step{Nodes: []string{"alpha", "bravo", "charlie"}}}
+		if refused {
+			mv = activities.Move{Step: activities.Step{Replies: apicall.Failure(apicall.FailInvldRequest, 0, 0, "Toggle disk is only supported in combination with DRBD", "", "")}}
+		}
+		r.env.OnActivity(a.StartDiskMigration, mockCtx, in).Return(func(context.Context, activities.MigrateDiskInput) (activities.Move, error) {
+			r.add("give charlie a disk")
+			return mv, nil
+		})
+		polls := 0
+		r.env.OnActivity(a.MigrationState, mockCtx, activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}).Return(func(context.Context, activities.MigrationInput) (activities.Migration, error) {
+			polls++
+			r.add("ready?")
+			return activities.Migration{Done: polls == 2}, nil
+		})
+		r.env.OnActivity(a.FinishMove, mockCtx, activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}).Return(func(context.Context, activities.MigrationInput) (activities.Step, error) {
+			r.add("remove alpha's")
+			return activities.Step{}, nil
+		})
+		r.env.ExecuteWorkflow(MigrateDisk, in)
+		msgs := r.outcome(t)
+		var steps []string
+		for _, s := range r.order {
+			if !slices.Contains([]string{"report", "push", "quorum"}, firstWord(s)) {
+				steps = append(steps, s)
+			}
+		}
+		lock := "lock " + store.ResourceDefinitionLock("data")
+		if refused {
+			require.Equal(t, []string{lock, "give charlie a disk", "release"}, steps)
+			require.Equal(t, []string{"Toggle disk is only supported in combination with DRBD"}, msgs)
+			continue
+		}
+		require.Equal(t, []string{lock, "give charlie a disk", "release", "ready?", "ready?", lock, "remove alpha's", "release"}, steps, "the lock is not held while the disk syncs")
+	}
+}

@@ -116,6 +116,9 @@ func NodeEvictID(node string) string { return id("node-evict", node) }
 // AutoEvictID names the auto-evict timer of an offline node.
 func AutoEvictID(node string) string { return id("auto-evict", node) }
 
+// MigrateDiskID names the migrate-disk of a resource to node.
+func MigrateDiskID(rd, node string) string { return id("migrate-disk", rd, node) }
+
 // NodeRestoreID names a node's restore.
 func NodeRestoreID(node string) string { return id("node-restore", node) }
 
