@@ -367,21 +367,31 @@ type Migration struct {
 	State      string
 }
 
+// pair are a definition's resources on two nodes (nil where it has none;
+// the same one when the nodes are the same).
+func (a *Activities) pair(ctx context.Context, rd, from, to string) (*store.Resource, *store.Resource, error) {
+	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{rd}, Nodes: []string{from, to}})
+	if err != nil {
+		return nil, nil, err
+	}
+	var f, t *store.Resource
+	for i, r := range rscs {
+		if r.NodeName == store.Key(from) {
+			f = &rscs[i]
+		}
+		if r.NodeName == store.Key(to) {
+			t = &rscs[i]
+		}
+	}
+	return f, t, nil
+}
+
 // MigrationState reads, from what the agents last reported, whether the
 // replica that replaces another is ready to take its place.
 func (a *Activities) MigrationState(ctx context.Context, in MigrationInput) (Migration, error) {
-	rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{in.Resource}, Nodes: []string{in.From, in.To}})
+	from, to, err := a.pair(ctx, in.Resource, in.From, in.To)
 	if err != nil {
 		return Migration{}, err
-	}
-	var from, to *store.Resource
-	for i, r := range rscs {
-		switch r.NodeName {
-		case store.Key(in.From):
-			from = &rscs[i]
-		case store.Key(in.To):
-			to = &rscs[i]
-		}
 	}
 	switch {
 	case to == nil || to.Flags.Has(store.FlagDelete):
@@ -628,18 +638,9 @@ func (a *Activities) StartDiskMigration(ctx context.Context, in MigrateDiskInput
 		} else if !drbd {
 			return refuse("Toggle disk is only supported in combination with DRBD")
 		}
-		rscs, err := a.Store.ListResources(ctx, store.ResourceFilter{Resources: []string{in.Resource}, Nodes: []string{in.Node, in.From}})
+		from, to, err := a.pair(ctx, in.Resource, in.From, in.Node)
 		if err != nil {
 			return Move{}, err
-		}
-		var to, from *store.Resource
-		for i, r := range rscs {
-			switch r.NodeName {
-			case store.Key(in.Node):
-				to = &rscs[i]
-			case store.Key(in.From):
-				from = &rscs[i]
-			}
 		}
 		switch {
 		case to == nil:

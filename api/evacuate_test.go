@@ -25,6 +25,20 @@ func upToDate(t *testing.T, c *apiClient, rd string, nodes ...string) {
 	}
 }
 
+// replicatedCluster is the guide's cluster with pvc-1 spawned from the
+// group csi: UpToDate on alpha and bravo, charlie its tie-breaker.
+func replicatedCluster(t *testing.T, c *apiClient) {
+	cluster(c)
+	for _, n := range []string{"alpha", "bravo", "charlie"} {
+		require.NoError(t, c.store.SetStoragePoolCapacity(t.Context(), n, "pool1", 50<<20, 100<<20, nil))
+	}
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "csi", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/volume-groups", `{}`)
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/spawn", `{"resource_definition_name": "pvc-1", "volume_sizes": [1048576]}`)
+	require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "pvc-1"))
+	upToDate(t, c, "pvc-1", "alpha", "bravo")
+}
+
 // node evacuate as golinstor's Nodes.Evacuate calls it: the replica moves
 // to the node LINSTOR's rules pick (here the tie-breaker is given a
 // disk), the old one goes once the new one is UpToDate, a second call
@@ -34,15 +48,7 @@ func TestNodeEvacuate(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *apiClient) {
 		ctx := t.Context()
 		cli := c.golinstor()
-		cluster(c)
-		for _, n := range []string{"alpha", "bravo", "charlie"} {
-			require.NoError(t, c.store.SetStoragePoolCapacity(ctx, n, "pool1", 50<<20, 100<<20, nil))
-		}
-		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "csi", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
-		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/volume-groups", `{}`)
-		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/spawn", `{"resource_definition_name": "pvc-1", "volume_sizes": [1048576]}`)
-		require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "pvc-1"))
-		upToDate(t, c, "pvc-1", "alpha", "bravo")
+		replicatedCluster(t, c)
 		// A storage-only resource in a pool that takes no snapshots stays,
 		// with LINSTOR's warning.
 		c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "local", "resource_group_name": "csi", "layer_data": [{"type": "STORAGE"}]}}`)
@@ -127,16 +133,7 @@ func TestNodeEvacuate(t *testing.T) {
 // is refused with LINSTOR's texts and changes nothing.
 func TestMigrateDisk(t *testing.T) {
 	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
-	ctx := t.Context()
-	cluster(c)
-	for _, n := range []string{"alpha", "bravo", "charlie"} {
-		require.NoError(t, c.store.SetStoragePoolCapacity(ctx, n, "pool1", 50<<20, 100<<20, nil))
-	}
-	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "csi", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
-	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/volume-groups", `{}`)
-	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/csi/spawn", `{"resource_definition_name": "pvc-1", "volume_sizes": [1048576]}`)
-	require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "pvc-1"))
-	upToDate(t, c, "pvc-1", "alpha", "bravo")
+	replicatedCluster(t, c)
 
 	base := "/v1/resource-definitions/pvc-1/resources/"
 	rc := c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, base+"bravo/migrate-disk/alpha", nil)

@@ -49,6 +49,20 @@ func placeable(n NodeRow) bool {
 // not being deleted. A node evacuated before is flagged again, and its
 // remaining resources are returned again.
 func (s *Store) EvacuateNode(ctx context.Context, node string) (NodeRow, []string, error) {
+	return s.flagNode(ctx, node, func(n *NodeRow) error {
+		if n.Flags.Has(FlagEvicted) {
+			return refuse(Invalid, KindNode, fmt.Sprintf("Node '%s' is evicted.", n.NodeDspName), "An evicted node's resources are being replaced already.", "Restore the node first (node restore).")
+		}
+		n.Flags = n.Flags.With(FlagEvacuate)
+		return nil
+	}, func(f Flags) Flags { return f.With(FlagEvacuate) })
+}
+
+// flagNode changes a node (its flags, its eviction time; change may
+// refuse) and the flags of each of its resources that is not being
+// deleted, and returns the definitions (display names) of those
+// resources.
+func (s *Store) flagNode(ctx context.Context, node string, change func(*NodeRow) error, rscFlags func(Flags) Flags) (NodeRow, []string, error) {
 	var row NodeRow
 	var rds []string
 	err := s.Write(ctx, func(tx *gorm.DB) error {
@@ -57,11 +71,10 @@ func (s *Store) EvacuateNode(ctx context.Context, node string) (NodeRow, []strin
 		if row, err = takeNode(tx, node); err != nil {
 			return err
 		}
-		if row.Flags.Has(FlagEvicted) {
-			return refuse(Invalid, KindNode, fmt.Sprintf("Node '%s' is evicted.", row.NodeDspName), "An evicted node's resources are being replaced already.", "Restore the node first (node restore).")
+		if err := change(&row); err != nil {
+			return err
 		}
-		row.Flags = row.Flags.With(FlagEvacuate)
-		if err := tx.Model(&row).Update("flags", row.Flags).Error; err != nil {
+		if err := tx.Model(&row).Updates(map[string]any{"flags": row.Flags, "eviction_timestamp": row.EvictionTimestamp}).Error; err != nil {
 			return err
 		}
 		var rscs []ResourceRow
@@ -72,7 +85,7 @@ func (s *Store) EvacuateNode(ctx context.Context, node string) (NodeRow, []strin
 			if r.Flags.Has(FlagDelete) {
 				continue
 			}
-			if err := tx.Model(&r).Update("flags", r.Flags.With(FlagEvacuate)).Error; err != nil {
+			if err := tx.Model(&r).Update("flags", rscFlags(r.Flags)).Error; err != nil {
 				return err
 			}
 			if err := touchDefinition(tx, r.ResourceName); err != nil {
@@ -347,45 +360,16 @@ func lastDiskful(tx *gorm.DB, r ResourceRow) (bool, error) {
 // reads), and returns the definitions (display names) with a resource on
 // it that is not being deleted. Its auto-evict timer is over.
 func (s *Store) EvictNode(ctx context.Context, node string) (NodeRow, []string, error) {
-	var row NodeRow
-	var rds []string
-	err := s.Write(ctx, func(tx *gorm.DB) error {
-		var err error
-		rds = nil
-		if row, err = takeNode(tx, node); err != nil {
-			return err
-		}
-		row.Flags = row.Flags.With(FlagEvicted).Without(FlagEvacuate)
-		if err := tx.Model(&row).Updates(map[string]any{"flags": row.Flags, "eviction_timestamp": nil}).Error; err != nil {
-			return err
-		}
-		var rscs []ResourceRow
-		if err := tx.Where("node_name = ?", row.NodeName).Order("resource_name").Find(&rscs).Error; err != nil {
-			return err
-		}
-		for _, r := range rscs {
-			if r.Flags.Has(FlagDelete) {
-				continue
-			}
-			flags := r.Flags.With(FlagEvicted).Without(FlagEvacuate)
-			if r.Flags.Has(FlagInactive) {
-				flags = flags.With(FlagInactiveBeforeEviction)
-			}
-			if err := tx.Model(&r).Update("flags", flags).Error; err != nil {
-				return err
-			}
-			if err := touchDefinition(tx, r.ResourceName); err != nil {
-				return err
-			}
-			var rd ResourceDefinitionRow
-			if err := tx.Take(&rd, "resource_name = ?", r.ResourceName).Error; err != nil {
-				return err
-			}
-			rds = append(rds, rd.ResourceDspName)
-		}
+	return s.flagNode(ctx, node, func(n *NodeRow) error {
+		n.Flags, n.EvictionTimestamp = n.Flags.With(FlagEvicted).Without(FlagEvacuate), nil
 		return nil
+	}, func(f Flags) Flags {
+		out := f.With(FlagEvicted).Without(FlagEvacuate)
+		if f.Has(FlagInactive) {
+			out = out.With(FlagInactiveBeforeEviction)
+		}
+		return out
 	})
-	return row, rds, err
 }
 
 // SetEvictionTimestamp records when an offline node is to be evicted

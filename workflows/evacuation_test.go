@@ -150,6 +150,19 @@ func firstWord(s string) string {
 	return w
 }
 
+// evictionTimer mocks alpha's auto-evict settings (60 minutes) and
+// returns the eviction times the timer records.
+func evictionTimer(r *recorder) *[]int64 {
+	var a *activities.Activities
+	r.env.OnActivity(a.AutoEvictSettings, mockCtx, "alpha").Return(activities.AutoEvictState{AutoEvictSettings: store.AutoEvictSettings{AfterMinutes: 60, Allowed: true, MaxDisconnectedPercent: 34}}, nil)
+	var stamps []int64
+	r.env.OnActivity(a.SetEvictionTimestamp, mockCtx, "alpha", mockCtx).Return(func(_ context.Context, _ string, at int64) error {
+		stamps = append(stamps, at)
+		return nil
+	})
+	return &stamps
+}
+
 // An offline node's auto-evict timer shows its eviction time, waits
 // AutoEvictAfterTime (durably; the test's clock skips), checks again
 // every minute while too many nodes are disconnected, and then evicts
@@ -160,12 +173,7 @@ func TestAutoEvictWaitsThenEvicts(t *testing.T) {
 	r.env.RegisterWorkflow(NodeEvacuate)
 	r.env.RegisterWorkflow(ResourceEvacuate)
 	var a *activities.Activities
-	r.env.OnActivity(a.AutoEvictSettings, mockCtx, "alpha").Return(activities.AutoEvictState{AutoEvictSettings: store.AutoEvictSettings{AfterMinutes: 60, Allowed: true, MaxDisconnectedPercent: 34}}, nil)
-	var stamps []int64
-	r.env.OnActivity(a.SetEvictionTimestamp, mockCtx, "alpha", mockCtx).Return(func(_ context.Context, _ string, at int64) error {
-		stamps = append(stamps, at)
-		return nil
-	})
+	stamps := evictionTimer(r)
 	r.env.OnActivity(a.PeersOf, mockCtx, "alpha").Return([]string{"bravo"}, nil)
 	checks := 0
 	var checkedAt []time.Time
@@ -194,28 +202,22 @@ func TestAutoEvictWaitsThenEvicts(t *testing.T) {
 	require.Len(t, checkedAt, 3)
 	require.GreaterOrEqual(t, checkedAt[0].Sub(start), 60*time.Minute, "not before AutoEvictAfterTime")
 	require.Equal(t, time.Minute, checkedAt[1].Sub(checkedAt[0]), "checked again each minute")
-	require.Len(t, stamps, 2)
-	require.Equal(t, start.Add(60*time.Minute).UnixMilli(), stamps[0], "the node shows when it is evicted")
-	require.Zero(t, stamps[1], "and no more once it is")
+	require.Len(t, *stamps, 2)
+	require.Equal(t, start.Add(60*time.Minute).UnixMilli(), (*stamps)[0], "the node shows when it is evicted")
+	require.Zero(t, (*stamps)[1], "and no more once it is")
 }
 
 // A node that comes back cancels its timer: nothing is evicted, and its
 // eviction time goes.
 func TestAutoEvictEndsWhenTheNodeComesBack(t *testing.T) {
 	r := newRecorder(t)
-	var a *activities.Activities
-	r.env.OnActivity(a.AutoEvictSettings, mockCtx, "alpha").Return(activities.AutoEvictState{AutoEvictSettings: store.AutoEvictSettings{AfterMinutes: 60, Allowed: true, MaxDisconnectedPercent: 34}}, nil)
-	var stamps []int64
-	r.env.OnActivity(a.SetEvictionTimestamp, mockCtx, "alpha", mockCtx).Return(func(_ context.Context, _ string, at int64) error {
-		stamps = append(stamps, at)
-		return nil
-	})
+	stamps := evictionTimer(r)
 	r.env.RegisterDelayedCallback(r.env.CancelWorkflow, 20*time.Minute)
 	r.env.ExecuteWorkflow(AutoEvict, AutoEvictInput{Node: "alpha", Minute: time.Minute})
 	require.True(t, r.env.IsWorkflowCompleted())
 	require.Error(t, r.env.GetWorkflowError(), "cancelled")
-	require.Len(t, stamps, 2)
-	require.Zero(t, stamps[1])
+	require.Len(t, *stamps, 2)
+	require.Zero(t, (*stamps)[1])
 	require.NotContains(t, r.order, "evicted replica deleted")
 }
 
