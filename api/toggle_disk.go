@@ -28,6 +28,17 @@ func (ToggleDiskDiskful) Schema(r huma.Registry) *huma.Schema {
 	}}
 }
 
+// ToggleDiskRequest is LINSTOR's body of PUT …/toggle-disk: the
+// operation, the pool to toggle into, and the node whose disk a diskful
+// toggle replaces (migrate-disk). A DRBD client is a diskless resource
+// here; the layer list is not used, as in ToggleDiskDiskful.
+type ToggleDiskRequest struct {
+	Operation   string   `json:"operation,omitempty"`
+	StoragePool string   `json:"storage_pool,omitempty"`
+	MigrateFrom string   `json:"migrate_from,omitempty"`
+	LayerList   []string `json:"layer_list,omitempty"`
+}
+
 // TogglePath names the resource of a toggle-disk. (Exported: huma
 // ignores the fields of unexported embedded structs.)
 type TogglePath struct {
@@ -89,6 +100,30 @@ func (s *server) registerToggleDisk(h huma.API) {
 			input: activities.MigrateDiskInput{Resource: rd, Node: node, From: from, Pool: pool},
 			what:  fmt.Sprintf("Migrating the disk of resource '%s' from node '%s' to node '%s'", rd, from, node), refs: map[string]string{"RscDfn": rd, "Node": node}}, wait)
 	}
+	huma.Register(h, op("resourceToggleDisk", "", "toggle a resource into diskless or diskful"),
+		func(ctx context.Context, in *struct {
+			TogglePath
+			Body *ToggleDiskRequest `required:"false"`
+		}) (*rcOutput, error) {
+			var body ToggleDiskRequest
+			if in.Body != nil {
+				body = *in.Body
+			}
+			wait := in.wait(s.OperationWait)
+			switch {
+			case body.MigrateFrom != "" && (body.Operation == "" || body.Operation == "INTO_DRBD_DISKFUL"):
+				return migrate(ctx, in.Resource, in.Node, body.MigrateFrom, body.StoragePool, wait)
+			case body.MigrateFrom != "":
+				return nil, invalid(apicall.FailInvldRequest, apicall.MaskMod, apicall.MaskRsc, "A disk can only be migrated into a diskful resource.",
+					fmt.Sprintf("migrate_from came with operation %s.", apicall.Clip(body.Operation)), "Leave the operation out, or use INTO_DRBD_DISKFUL.")
+			case body.Operation == "INTO_DRBD_DISKFUL":
+				return s.toggleDisk(ctx, in.Resource, in.Node, true, body.StoragePool, wait)
+			case body.Operation == "INTO_DRBD_DISKLESS" || body.Operation == "INTO_DRBD_CLIENT":
+				return s.toggleDisk(ctx, in.Resource, in.Node, false, body.StoragePool, wait)
+			}
+			return nil, invalid(apicall.FailInvldRequest, apicall.MaskMod, apicall.MaskRsc, fmt.Sprintf("Unknown toggle-disk operation '%s'.", apicall.Clip(body.Operation)),
+				"", "Use INTO_DRBD_DISKFUL, INTO_DRBD_DISKLESS or INTO_DRBD_CLIENT.")
+		})
 	migrateBase := "/v1/resource-definitions/{resource}/resources/{node}/migrate-disk/{fromnode}"
 	huma.Register(h, huma.Operation{OperationID: "resourceMigrateDisk", Method: http.MethodPut, Path: migrateBase, Summary: "give a diskless resource a disk to replace another node's", Tags: []string{"developers"}},
 		func(ctx context.Context, in *struct {
