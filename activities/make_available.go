@@ -136,7 +136,7 @@ func (a *Activities) available(ctx context.Context, def store.ResourceDefinition
 		if perr != nil || refused != nil {
 			return Step{Replies: refused}, perr
 		}
-		row, err = a.Store.ToggleDisk(ctx, in.Resource, in.Node, true, pool)
+		row, err = a.Store.GiveDisk(ctx, in.Resource, in.Node, pool, store.DiskfulByMakeAvailable)
 		reply = fmt.Sprintf("Resource '%s' on node '%s' is now diskful.", r.ResourceDspName, r.NodeDspName)
 	case r.Flags.Has(store.FlagTieBreaker):
 		row, err = a.Store.KeepDiskless(ctx, in.Resource, in.Node)

@@ -25,6 +25,16 @@ func upToDate(t *testing.T, c *apiClient, rd string, nodes ...string) {
 	}
 }
 
+// finished waits for the operation id to finish and returns it.
+func finished(t *testing.T, c *apiClient, id string) restapi.Operation {
+	var op restapi.Operation
+	require.Eventually(t, func() bool {
+		c.get("/v1/operations/"+id, &op)
+		return op.Finished
+	}, 30*time.Second, 200*time.Millisecond, id)
+	return op
+}
+
 // replicatedCluster is the guide's cluster with pvc-1 spawned from the
 // group csi: UpToDate on alpha and bravo, charlie its tie-breaker.
 func replicatedCluster(t *testing.T, c *apiClient) {
@@ -86,10 +96,7 @@ func TestNodeEvacuate(t *testing.T) {
 		require.Contains(t, op.Current, "pvc-1")
 
 		upToDate(t, c, "pvc-1", "charlie")
-		require.Eventually(t, func() bool {
-			c.get("/v1/operations/"+id, &op)
-			return op.Finished
-		}, 30*time.Second, 200*time.Millisecond)
+		op = finished(t, c, id)
 		require.Equal(t, "done", op.State)
 		var old restapi.ResourceWithVolumes
 		c.get("/v1/resource-definitions/pvc-1/resources/alpha", &old)
@@ -144,9 +151,14 @@ func TestMigrateDisk(t *testing.T) {
 	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-definitions", `{"resource_definition": {"name": "local", "resource_group_name": "csi", "layer_data": [{"type": "STORAGE"}]}}`)
 	rc = c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, "/v1/resource-definitions/local/resources/alpha/migrate-disk/bravo", nil)
 	require.Equal(t, "Toggle disk is only supported in combination with DRBD", rc.Message)
+	rc = c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, base+"charlie/toggle-disk", `{"operation": "SIDEWAYS"}`)
+	require.Equal(t, "Unknown toggle-disk operation 'SIDEWAYS'.", rc.Message)
+	rc = c.fail(http.StatusInternalServerError, apicall.FailInvldRequest, http.MethodPut, base+"charlie/toggle-disk", `{"operation": "INTO_DRBD_DISKLESS", "migrate_from": "alpha"}`)
+	require.Equal(t, "A disk can only be migrated into a diskful resource.", rc.Message)
 	require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "pvc-1"), "refusals change nothing")
 
-	rcs := c.ok(http.StatusOK, http.MethodPut, base+"charlie/migrate-disk/alpha/pool1?wait=false", nil)
+	// LINSTOR's newer body form of the same request.
+	rcs := c.ok(http.StatusOK, http.MethodPut, base+"charlie/toggle-disk?wait=false", `{"migrate_from": "alpha", "storage_pool": "pool1"}`)
 	id := rcs[0].ObjRefs["WorkflowId"]
 	require.Equal(t, workflows.MigrateDiskID("pvc-1", "charlie"), id)
 	require.Eventually(t, func() bool { return slices.Equal(placed(c, "pvc-1"), []string{"alpha", "bravo", "charlie"}) }, 20*time.Second, 100*time.Millisecond)
@@ -158,14 +170,15 @@ func TestMigrateDisk(t *testing.T) {
 	c.get("/v1/operations/"+id, &op)
 	require.False(t, op.Finished, "waits for the new disk to be UpToDate")
 	upToDate(t, c, "pvc-1", "charlie")
-	require.Eventually(t, func() bool {
-		c.get("/v1/operations/"+id, &op)
-		return op.Finished
-	}, 30*time.Second, 200*time.Millisecond)
+	op = finished(t, c, id)
 	require.Equal(t, "done", op.State, "%+v", op.Replies)
 	var old restapi.ResourceWithVolumes
 	c.get(base+"alpha", &old)
 	require.Contains(t, old.Flags, store.FlagDelete)
 	c.get(base+"charlie", &charlie)
 	require.Empty(t, charlie.Props[store.KeyMigrateFrom])
+	c.ok(http.StatusOK, http.MethodPut, base+"bravo/toggle-disk", `{"operation": "INTO_DRBD_CLIENT"}`)
+	var bravo restapi.ResourceWithVolumes
+	c.get(base+"bravo", &bravo)
+	require.Contains(t, bravo.Flags, "DRBD_DISKLESS", "a DRBD client is a diskless resource")
 }

@@ -33,15 +33,16 @@ import (
 // which the API tests do not run: each answers as a node serving DRBD on
 // FILE_THIN, reports every pushed volume UpToDate, and every DRBD peer
 // Connected while that peer's double is up; a double that is down is an
-// offline node.
+// offline node. A resource made Primary on a node is reported in use.
 type drbdNodeDoubles struct {
-	mu  sync.Mutex
-	up  map[string]bool
-	srv map[string]*httptest.Server
+	mu      sync.Mutex
+	up      map[string]bool
+	primary map[string]bool // node/resource
+	srv     map[string]*httptest.Server
 }
 
 func newDrbdNodeDoubles(t *testing.T, nodes ...string) *drbdNodeDoubles {
-	d := &drbdNodeDoubles{up: map[string]bool{}, srv: map[string]*httptest.Server{}}
+	d := &drbdNodeDoubles{up: map[string]bool{}, primary: map[string]bool{}, srv: map[string]*httptest.Server{}}
 	for _, n := range nodes {
 		d.up[n] = true
 		d.srv[n] = httptest.NewServer(d.handler(n))
@@ -54,6 +55,19 @@ func (d *drbdNodeDoubles) set(node string, up bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.up[node] = up
+}
+
+// promote makes a resource Primary on a node (a consumer opened it).
+func (d *drbdNodeDoubles) promote(node, rd string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.primary[node+"/"+store.Key(rd)] = true
+}
+
+func (d *drbdNodeDoubles) isPrimary(node, rd string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.primary[node+"/"+store.Key(rd)]
 }
 
 func (d *drbdNodeDoubles) isUp(node string) bool {
@@ -102,6 +116,9 @@ func (d *drbdNodeDoubles) handler(node string) http.Handler {
 		}
 		for _, res := range want.Resources {
 			rr := proto.ResourceReport{Name: res.Name, Role: "Secondary", Connections: map[string]string{}}
+			if d.isPrimary(node, res.Name) {
+				rr.Role, rr.InUse = "Primary", true
+			}
 			if res.Drbd != nil {
 				for _, peer := range res.Drbd.Nodes {
 					if peer.Name != node {
@@ -116,10 +133,11 @@ func (d *drbdNodeDoubles) handler(node string) http.Handler {
 	return mux
 }
 
-// evictionClient is an API over SQLite whose agent link watches the
-// doubles and starts auto-evict timers as the controller does,
-// a minute of DrbdOptions/AutoEvictAfterTime lasting minute.
-func evictionClient(t *testing.T, minute time.Duration) *apiClient {
+// agentsClient is an API over SQLite whose agent link watches the
+// doubles and starts auto-evict timers and the auto-diskful watch as the
+// controller does, a minute of DrbdOptions/AutoEvictAfterTime and
+// DrbdOptions/auto-diskful lasting minute.
+func agentsClient(t *testing.T, minute time.Duration) *apiClient {
 	return newClientWith(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")}, func(st *store.Store) Deps {
 		queue := fmt.Sprintf("api-test-%d", taskQueues.Add(1))
 		agents := agentlink.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), 100*time.Millisecond, nil)
@@ -137,6 +155,7 @@ func evictionClient(t *testing.T, minute time.Duration) *apiClient {
 		w, err := worker.Start(temporalClient, queue, &activities.Activities{Store: st, Agents: agents, Temporal: temporalClient})
 		require.NoError(t, err)
 		t.Cleanup(w.Stop)
+		require.NoError(t, StartAutoDiskfulWatch(ctx, temporalClient, queue, minute))
 		return Deps{Store: st, Temporal: temporalClient, TaskQueue: queue, Agents: agents, OperationWait: time.Minute}
 	})
 }
@@ -149,35 +168,13 @@ func evictionClient(t *testing.T, minute time.Duration) *apiClient {
 // an online node; an evicted one cannot be deleted or reconnected, only
 // restored (or lost).
 func TestAutoEvictReplacesTheReplicasOfAnOfflineNode(t *testing.T) {
-	// Names of this run alone: the package's tests share one Temporal,
-	// where a timer of an earlier run would be joined.
-	run := taskQueues.Add(1)
-	var nodes []string
-	for i := range 5 {
-		nodes = append(nodes, fmt.Sprintf("e%d-n%d", run, i+1))
-	}
-	doubles := newDrbdNodeDoubles(t, nodes...)
-	c := evictionClient(t, 200*time.Millisecond)
+	c, doubles, nodes := doubledCluster(t, 5, 200*time.Millisecond)
 	cli := c.golinstor()
 	ctx := t.Context()
-	for i, n := range nodes {
-		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.1", "satellite_port": %d}]}`, n, doubles.port(n)))
-		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/"+n+"/storage-pools", fmt.Sprintf(`{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/pool%d"}}`, i))
-	}
 	online := func(n string) bool {
 		node, err := cli.Nodes.Get(ctx, n)
 		return err == nil && node.ConnectionStatus == "ONLINE"
 	}
-	for _, n := range nodes {
-		require.Eventually(t, func() bool { return online(n) }, 10*time.Second, 50*time.Millisecond, n)
-	}
-	for _, n := range nodes {
-		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/"+n+"/reconnect", nil) // the pools' capacity gets known
-	}
-	require.Eventually(t, func() bool {
-		pools, err := c.store.ListStoragePools(ctx, store.StoragePoolFilter{Pools: []string{"pool1"}})
-		return err == nil && len(pools) == 5 && !slices.ContainsFunc(pools, func(p store.StoragePool) bool { return p.FreeCapacity == nil })
-	}, 10*time.Second, 50*time.Millisecond, "the pools' capacity is known")
 	c.ok(http.StatusCreated, http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/AutoEvictAfterTime": "3", "DrbdOptions/auto-add-quorum-tiebreaker": "false"}}`)
 	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups", `{"name": "rg", "select_filter": {"place_count": 2, "storage_pool": "pool1"}}`)
 	c.ok(http.StatusCreated, http.MethodPost, "/v1/resource-groups/rg/volume-groups", `{}`)
@@ -280,4 +277,39 @@ func TestAutoEvictReplacesTheReplicasOfAnOfflineNode(t *testing.T) {
 	n, err = cli.Nodes.Get(ctx, gone)
 	require.NoError(t, err)
 	require.NotContains(t, n.Flags, store.FlagEvicted)
+}
+
+// doubledCluster is an agentsClient with count nodes of drbdNodeDoubles,
+// each with a FILE_THIN pool1, online and their pools' capacity known.
+// The nodes' names are this run's alone: the package's tests share one
+// Temporal, where a timer of an earlier run would be joined.
+func doubledCluster(t *testing.T, count int, minute time.Duration) (*apiClient, *drbdNodeDoubles, []string) {
+	run := taskQueues.Add(1)
+	var nodes []string
+	for i := range count {
+		nodes = append(nodes, fmt.Sprintf("r%d-n%d", run, i+1))
+	}
+	doubles := newDrbdNodeDoubles(t, nodes...)
+	c := agentsClient(t, minute)
+	ctx := t.Context()
+	cli := c.golinstor()
+	online := func(n string) bool {
+		node, err := cli.Nodes.Get(ctx, n)
+		return err == nil && node.ConnectionStatus == "ONLINE"
+	}
+	for i, n := range nodes {
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.1", "satellite_port": %d}]}`, n, doubles.port(n)))
+		c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes/"+n+"/storage-pools", fmt.Sprintf(`{"storage_pool_name": "pool1", "provider_kind": "FILE_THIN", "props": {"StorDriver/StorPoolName": "/pool%d"}}`, i))
+	}
+	for _, n := range nodes {
+		require.Eventually(t, func() bool { return online(n) }, 10*time.Second, 50*time.Millisecond, n)
+	}
+	for _, n := range nodes {
+		c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/"+n+"/reconnect", nil) // the pools' capacity gets known
+	}
+	require.Eventually(t, func() bool {
+		pools, err := c.store.ListStoragePools(ctx, store.StoragePoolFilter{Pools: []string{"pool1"}})
+		return err == nil && len(pools) == len(nodes) && !slices.ContainsFunc(pools, func(p store.StoragePool) bool { return p.FreeCapacity == nil })
+	}, 10*time.Second, 50*time.Millisecond, "the pools' capacity is known")
+	return c, doubles, nodes
 }

@@ -253,3 +253,15 @@ func StartAutoEvict(ctx context.Context, c client.Client, taskQueue, node string
 	}, workflows.AutoEvict, workflows.AutoEvictInput{Node: node, Minute: minute})
 	return err
 }
+
+// StartAutoDiskfulWatch starts the watch of the diskless Primaries
+// (DrbdOptions/auto-diskful), a minute lasting minute; one that runs is
+// replaced, so that a changed minute applies (the AutoDiskful operations
+// it started go on).
+func StartAutoDiskfulWatch(ctx context.Context, c client.Client, taskQueue string, minute time.Duration) error {
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AutoDiskfulWatchID, TaskQueue: taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+	}, workflows.AutoDiskfulWatch, workflows.AutoDiskfulWatchInput{Minute: minute})
+	return err
+}

@@ -362,6 +362,9 @@ var migrations = []migration{
 	{16, "nodes: when an offline node is to be evicted (ms since the epoch), while its auto-evict timer runs", []string{
 		`ALTER TABLE nodes ADD COLUMN eviction_timestamp BIGINT`,
 	}},
+	{17, "resources: since when the agent reports the resource in use (ms since the epoch), for DrbdOptions/auto-diskful", []string{
+		`ALTER TABLE resources ADD COLUMN in_use_since BIGINT`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

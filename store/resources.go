@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -519,8 +520,16 @@ func (s *Store) SetResourceActual(ctx context.Context, node string, actual map[s
 				maps.Equal(a.DrbdConnections, r.DrbdConnections) {
 				continue
 			}
+			since := r.InUseSince
+			switch {
+			case !a.Used():
+				since = nil
+			case !r.Used() || since == nil:
+				now := time.Now().UnixMilli()
+				since = &now
+			}
 			if err := tx.Model(&ResourceRow{}).Where("resource_name = ? AND node_name = ?", r.ResourceName, r.NodeName).
-				Updates(map[string]any{"in_use": a.InUse, "drbd_role": a.DrbdRole, "promotion_score": a.PromotionScore, "may_promote": a.MayPromote,
+				Updates(map[string]any{"in_use": a.InUse, "in_use_since": since, "drbd_role": a.DrbdRole, "promotion_score": a.PromotionScore, "may_promote": a.MayPromote,
 					"drbd_connections": jsonOf(a.DrbdConnections)}).Error; err != nil {
 				return err
 			}

@@ -142,6 +142,9 @@ type ResourceRow struct {
 	Flags           Flags
 	DrbdNodeID      int32 `gorm:"column:drbd_node_id"`
 	CreateTimestamp int64 // ms since the epoch
+	// InUseSince is when its agent first reported it in use, of the
+	// reports that say so since (ms since the epoch; nil: not in use).
+	InUseSince *int64
 	ResourceActual
 }
 

@@ -255,6 +255,19 @@ func TestRecordHistories(t *testing.T) {
 	ids = append(ids, workflows.ResourceEvacuateID("delta", "moving"))
 	refused(http.MethodPut, "/v1/resource-definitions/moving/resources/alpha/migrate-disk/delta", ``) // storage only: no DRBD to migrate with
 	call(http.MethodPut, "/v1/nodes/delta/restore", `{}`)
+	// The watch of the diskless Primaries looks a few times (a minute of
+	// 50 ms here) with auto-diskful set on data, and is stopped; an
+	// auto-diskful of a resource that is no diskless Primary does nothing.
+	call(http.MethodPut, "/v1/resource-definitions/data", `{"override_props": {"DrbdOptions/auto-diskful": "1"}}`)
+	require.NoError(t, api.StartAutoDiskfulWatch(ctx, c, "record", 50*time.Millisecond))
+	time.Sleep(500 * time.Millisecond)
+	require.NoError(t, c.TerminateWorkflow(ctx, workflows.AutoDiskfulWatchID, "", "recorded"))
+	ids = append(ids, workflows.AutoDiskfulWatchID)
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.AutoDiskfulID("data", "alpha"), TaskQueue: "record"}, workflows.AutoDiskful,
+		activities.ResourceInput{Resource: "data", Node: "alpha"})
+	require.NoError(t, err)
+	ids = append(ids, workflows.AutoDiskfulID("data", "alpha"))
+	finished()
 	// delta's agent goes: its auto-evict timer (a minute of 50 ms here)
 	// runs out, and delta is evicted.
 	agentServers["delta"].Close()

@@ -51,7 +51,7 @@ var Workflows = []any{
 	workflows.AutoSnapshot, workflows.AutoSnapshotSchedules,
 	workflows.BackupCreate, workflows.BackupDelete, workflows.BackupRestore, workflows.BackupShip, workflows.BackupReceive,
 	workflows.BackupSchedules, workflows.ScheduledBackup,
-	workflows.SOSReport, workflows.NodeEvacuate, workflows.ResourceEvacuate, workflows.NodeRestore, workflows.AutoEvict, workflows.MigrateDisk,
+	workflows.SOSReport, workflows.NodeEvacuate, workflows.ResourceEvacuate, workflows.NodeRestore, workflows.AutoEvict, workflows.MigrateDisk, workflows.AutoDiskfulWatch, workflows.AutoDiskful,
 }
 
 // Start registers Strata's workflows and activities on taskQueue

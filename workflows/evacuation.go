@@ -118,7 +118,6 @@ func ResourceEvacuate(ctx workflow.Context, in activities.MoveInput) (Outcome, e
 // syncOff deploys the new replica, waits (without the definition's lock)
 // until it can take the old one's place, then removes the old one.
 func (o *operation) syncOff(in activities.MoveInput, mv activities.Move) error {
-	var a *activities.Activities
 	if err := o.quorum(in.Resource); err != nil {
 		return err
 	}
@@ -129,31 +128,42 @@ func (o *operation) syncOff(in activities.MoveInput, mv activities.Move) error {
 		return err
 	}
 	mig := activities.MigrationInput{Resource: in.Resource, From: in.Node, To: mv.To}
-	for {
-		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), []string{mv.To, in.Node}, &Status{})
-		var st activities.Migration
-		if err := workflow.ExecuteLocalActivity(o.ctx, a.MigrationState, mig).Get(o.ctx, &st); err != nil {
-			return err
-		}
-		if st.Gone {
+	if gone, err := o.waitForMigration(mig); err != nil || gone {
+		if gone {
 			rc := apicall.NewRc(apicall.WarnNotEvacuating, apicall.MaskMod, apicall.MaskRsc,
 				fmt.Sprintf("Resource '%s' stays on node '%s': its new replica on node '%s' was deleted.", in.Resource, in.Node, mv.To))
 			rc.ObjRefs = map[string]string{"RscDfn": in.Resource, "Node": in.Node}
 			o.out = append(o.out, rc)
-			return nil
 		}
-		if st.Done {
-			break
-		}
-		o.status.State = st.State
-		if err := workflow.Sleep(o.ctx, migrationPoll); err != nil {
-			return err
-		}
+		return err
 	}
 	if err := o.lock(store.ResourceDefinitionLock(in.Resource)); err != nil {
 		return err
 	}
 	return o.removeOld(mig)
+}
+
+// waitForMigration waits, without locks, until the new replica of
+// mig.To is UpToDate and the one of mig.From (if any) is not in use,
+// asking both nodes for their states at each look; gone when the new
+// replica was deleted meanwhile.
+func (o *operation) waitForMigration(mig activities.MigrationInput) (gone bool, err error) {
+	var a *activities.Activities
+	nodes := []string{mig.To}
+	if mig.From != "" {
+		nodes = append(nodes, mig.From)
+	}
+	for {
+		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), nodes, &Status{})
+		var st activities.Migration
+		if err := workflow.ExecuteLocalActivity(o.ctx, a.MigrationState, mig).Get(o.ctx, &st); err != nil || st.Gone || st.Done {
+			return st.Gone, err
+		}
+		o.status.State = st.State
+		if err := workflow.Sleep(o.ctx, migrationPoll); err != nil {
+			return false, err
+		}
+	}
 }
 
 // removeOld removes the evacuated replica, applies auto-quorum and
@@ -280,7 +290,7 @@ func moveFailed(in activities.MoveInput, to string, err error) apicall.ApiCallRc
 
 // AutoEvictInput is an offline node whose auto-evict timer runs; Minute
 // is how long a minute of DrbdOptions/AutoEvictAfterTime lasts (the
-// controller's [agents] auto_evict_minute; tests shorten it).
+// controller's [agents] timer_minute; tests shorten it).
 type AutoEvictInput struct {
 	Node   string
 	Minute time.Duration

@@ -119,6 +119,13 @@ func AutoEvictID(node string) string { return id("auto-evict", node) }
 // MigrateDiskID names the migrate-disk of a resource to node.
 func MigrateDiskID(rd, node string) string { return id("migrate-disk", rd, node) }
 
+// AutoDiskfulID names the auto-diskful of a definition's diskless
+// resource on a node.
+func AutoDiskfulID(rd, node string) string { return id("auto-diskful", rd, node) }
+
+// AutoDiskfulWatchID names the one watch of the diskless Primaries.
+const AutoDiskfulWatchID = "auto-diskful-watch"
+
 // NodeRestoreID names a node's restore.
 func NodeRestoreID(node string) string { return id("node-restore", node) }
 

@@ -48,9 +48,9 @@ type AgentsConfig struct {
 	// state again, so that the volumes its agent reports are checked on
 	// the node even when nothing changed ("0s": never).
 	VerifyInterval duration `toml:"verify_interval"`
-	// AutoEvictMinute is how long a minute of DrbdOptions/AutoEvictAfterTime
-	// lasts: a minute, but shorter for tests and trials of auto-evict.
-	AutoEvictMinute duration `toml:"auto_evict_minute"`
+	// TimerMinute is how long a minute of DrbdOptions/AutoEvictAfterTime
+	// and DrbdOptions/auto-diskful lasts (tests shorten it).
+	TimerMinute duration `toml:"timer_minute"`
 }
 
 // DBConfig selects the database: the embedded SQLite file in the data
@@ -129,7 +129,7 @@ func defaultConfig() Config {
 		DataDir: "/var/lib/strata",
 		HTTP:    HTTPConfig{Port: 3370},
 		HTTPS:   HTTPSConfig{Port: 3371},
-		Agents:  AgentsConfig{VerifyInterval: duration{10 * time.Minute}, AutoEvictMinute: duration{time.Minute}},
+		Agents:  AgentsConfig{VerifyInterval: duration{10 * time.Minute}, TimerMinute: duration{time.Minute}},
 		Logging: LoggingConfig{Level: "INFO"},
 		Temporal: TemporalConfig{
 			Namespace:       "default",
@@ -282,8 +282,8 @@ func (c *Config) validate() error {
 	if c.Agents.VerifyInterval.Duration < 0 {
 		return errors.New("[agents] verify_interval must not be negative")
 	}
-	if c.Agents.AutoEvictMinute.Duration <= 0 {
-		return errors.New("[agents] auto_evict_minute must be positive")
+	if c.Agents.TimerMinute.Duration <= 0 {
+		return errors.New("[agents] timer_minute must be positive")
 	}
 	if c.Temporal.DialTimeout.Duration <= 0 || c.Temporal.OperationWait.Duration <= 0 {
 		return errors.New("[temporal] dial_timeout and operation_wait must be positive")

@@ -304,9 +304,12 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	// A node whose agent goes (or is gone when the controller starts)
 	// gets its auto-evict timer.
 	agents.OnDisconnect = func(node string) {
-		if err := api.StartAutoEvict(context.Background(), c.client, workflows.TaskQueue, node, cfg.Agents.AutoEvictMinute.Duration); err != nil {
+		if err := api.StartAutoEvict(context.Background(), c.client, workflows.TaskQueue, node, cfg.Agents.TimerMinute.Duration); err != nil {
 			c.log.Error("start a node's auto-evict timer", "node", node, "error", err)
 		}
+	}
+	if err := api.StartAutoDiskfulWatch(context.Background(), c.client, workflows.TaskQueue, cfg.Agents.TimerMinute.Duration); err != nil {
+		c.log.Error("start the watch of the diskless Primaries (auto-diskful)", "error", err)
 	}
 	// Schedules follow properties that changed while no controller ran
 	// (a restored database, another controller's write).
