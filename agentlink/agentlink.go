@@ -47,8 +47,10 @@ type Link struct {
 	// its state.
 	OnConnect func(node string)
 	// OnDisconnect is called when a node's agent that was online is not
-	// any more: its auto-evict timer starts.
-	OnDisconnect func(node string)
+	// any more, and when it is not online at the link's first look
+	// (first; a timer from before the controller's restart may run):
+	// its auto-evict timer starts.
+	OnDisconnect func(node string, first bool)
 	// Reverify is how often an online node is sent its whole state again
 	// (OnConnect), so that what its agent reports — the volumes that
 	// exist, their sizes — is checked against the node itself even when
@@ -167,8 +169,8 @@ func (l *Link) check(ctx context.Context, n store.Node) {
 	default:
 		return
 	}
-	if s.Connection != Online && before.Connection == Online && l.OnDisconnect != nil {
-		l.OnDisconnect(n.NodeDspName)
+	if s.Connection != Online && (before.Connection == Online || before.Connection == "") && l.OnDisconnect != nil {
+		l.OnDisconnect(n.NodeDspName, before.Connection == "")
 	}
 	if s.Connection == Online {
 		if err := l.Store.SetNodeAgentInfo(ctx, n.NodeDspName, info.Uname, info.Layers); err != nil {

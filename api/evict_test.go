@@ -144,8 +144,8 @@ func agentsClient(t *testing.T, minute time.Duration) *apiClient {
 		agents.OnConnect = func(node string) {
 			_, _ = StartNodeSync(context.Background(), temporalClient, queue, node)
 		}
-		agents.OnDisconnect = func(node string) {
-			if err := StartAutoEvict(context.Background(), temporalClient, queue, node, minute); err != nil {
+		agents.OnDisconnect = func(node string, first bool) {
+			if err := StartAutoEvict(context.Background(), temporalClient, queue, node, minute, first); err != nil {
 				t.Logf("start the auto-evict timer of %s: %v", node, err)
 			}
 		}
@@ -312,4 +312,27 @@ func doubledCluster(t *testing.T, count int, minute time.Duration) (*apiClient, 
 		return err == nil && len(pools) == len(nodes) && !slices.ContainsFunc(pools, func(p store.StoragePool) bool { return p.FreeCapacity == nil })
 	}, 10*time.Second, 50*time.Millisecond, "the pools' capacity is known")
 	return c, doubles, nodes
+}
+
+// A node whose agent is offline at the link's first look (the
+// controller started while it was down) gets its auto-evict timer; a
+// second start at a first look joins the timer instead of starting it
+// again, as after a controller restart.
+func TestAutoEvictTimerOfANodeOfflineAtStart(t *testing.T) {
+	c, _, nodes := doubledCluster(t, 1, time.Minute)
+	cli := c.golinstor()
+	ctx := t.Context()
+	down := nodes[0] + "-down" // no agent listens on its port
+	c.ok(http.StatusCreated, http.MethodPost, "/v1/nodes", fmt.Sprintf(`{"name": %q, "type": "satellite", "net_interfaces": [{"name": "default", "address": "127.0.0.1", "satellite_port": 1}]}`, down))
+	require.Eventually(t, func() bool {
+		n, err := cli.Nodes.Get(ctx, down)
+		return err == nil && n.EvictionTimestamp != nil
+	}, 10*time.Second, 50*time.Millisecond, "the offline node shows its eviction time")
+	id := operationID(workflows.AutoEvictID(down))
+	first, err := temporalClient.DescribeWorkflowExecution(ctx, id, "")
+	require.NoError(t, err)
+	require.NoError(t, StartAutoEvict(ctx, temporalClient, first.WorkflowExecutionInfo.TaskQueue, down, time.Minute, true))
+	again, err := temporalClient.DescribeWorkflowExecution(ctx, id, "")
+	require.NoError(t, err)
+	require.Equal(t, first.WorkflowExecutionInfo.Execution.RunId, again.WorkflowExecutionInfo.Execution.RunId, "joined, not started again")
 }

@@ -238,18 +238,21 @@ func StartNodeSync(ctx context.Context, c client.Client, taskQueue, node string)
 	return id, err
 }
 
-// StartAutoEvict starts (or joins) the auto-evict timer of a node whose
-// agent is offline; minute is how long a minute of
-// DrbdOptions/AutoEvictAfterTime lasts.
-// A timer that still runs is from before the node was last online (it
-// looks only every minute): it is replaced, the timer starting when the
-// connection drops.
-func StartAutoEvict(ctx context.Context, c client.Client, taskQueue, node string, minute time.Duration) error {
+// StartAutoEvict starts the auto-evict timer of a node whose agent is
+// offline; minute is how long a minute of DrbdOptions/AutoEvictAfterTime
+// lasts. A timer that runs when the connection drops is from before the
+// node was last online (it looks only every minute): it is replaced, the
+// timer starting now. A node found offline at the controller's start
+// (join) joins a timer that runs: it kept running across the restart.
+func StartAutoEvict(ctx context.Context, c client.Client, taskQueue, node string, minute time.Duration, join bool) error {
 	id := operationID(workflows.AutoEvictID(node))
 	noteWorkflow(ctx, id)
+	conflict := enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+	if join {
+		conflict = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	}
 	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, WorkflowIDConflictPolicy: conflict,
 	}, workflows.AutoEvict, workflows.AutoEvictInput{Node: node, Minute: minute})
 	return err
 }

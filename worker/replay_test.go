@@ -273,7 +273,7 @@ func TestRecordHistories(t *testing.T) {
 	agentServers["delta"].Close()
 	require.Eventually(t, func() bool { return agents.Status("delta").Connection != agentlink.Online }, time.Minute, 100*time.Millisecond, "delta is offline")
 	call(http.MethodPost, "/v1/controller/properties", `{"override_props": {"DrbdOptions/AutoEvictAfterTime": "2"}}`)
-	require.NoError(t, api.StartAutoEvict(ctx, c, "record", "delta", 50*time.Millisecond))
+	require.NoError(t, api.StartAutoEvict(ctx, c, "record", "delta", 50*time.Millisecond, false))
 	ids = append(ids, workflows.AutoEvictID("delta"))
 	finished()
 	ids = append(ids, workflows.NodeEvictID("delta"))

@@ -303,8 +303,8 @@ func (c *controller) start(ctx context.Context, cfg Config, addr string) error {
 	}
 	// A node whose agent goes (or is gone when the controller starts)
 	// gets its auto-evict timer.
-	agents.OnDisconnect = func(node string) {
-		if err := api.StartAutoEvict(context.Background(), c.client, workflows.TaskQueue, node, cfg.Agents.TimerMinute.Duration); err != nil {
+	agents.OnDisconnect = func(node string, first bool) {
+		if err := api.StartAutoEvict(context.Background(), c.client, workflows.TaskQueue, node, cfg.Agents.TimerMinute.Duration, first); err != nil {
 			c.log.Error("start a node's auto-evict timer", "node", node, "error", err)
 		}
 	}
