@@ -250,6 +250,21 @@ func diskState(r store.Resource) string {
 	return state
 }
 
+// syncDone is how much of a resource's sync is done, as DRBD reports it
+// for the volumes it receives a sync on (the least of them); false when
+// none does.
+func syncDone(r store.Resource) (float64, bool) {
+	least, any := 100.0, false
+	for _, v := range r.Volumes {
+		for _, rs := range v.ReplicationStates {
+			if rs.Done != nil && strings.HasPrefix(strings.TrimPrefix(rs.State, "Paused"), "SyncT") {
+				least, any = min(least, *rs.Done), true
+			}
+		}
+	}
+	return least, any
+}
+
 // deleteAtOnce removes a resource the definition does not need on the
 // evacuated node.
 func (a *Activities) deleteAtOnce(ctx context.Context, in MoveInput, refs map[string]string) (Move, error) {
@@ -365,6 +380,9 @@ type MigrationInput struct {
 type Migration struct {
 	Done, Gone bool
 	State      string
+	// Percent is how much of the new replica's sync is done, as DRBD
+	// reports it.
+	Percent int
 }
 
 // pair are a definition's resources on two nodes (nil where it has none;
@@ -397,7 +415,12 @@ func (a *Activities) MigrationState(ctx context.Context, in MigrationInput) (Mig
 	case to == nil || to.Flags.Has(store.FlagDelete):
 		return Migration{Gone: true, State: "the new replica is gone"}, nil
 	case diskState(*to) != "UpToDate":
-		return Migration{State: fmt.Sprintf("waiting for the replica on %s to be UpToDate (%s)", in.To, cmpOr(diskState(*to), "not reported yet"))}, nil
+		m := Migration{State: fmt.Sprintf("waiting for the replica on %s to be UpToDate (%s)", in.To, cmpOr(diskState(*to), "not reported yet"))}
+		if done, ok := syncDone(*to); ok {
+			m.Percent = int(done)
+			m.State = fmt.Sprintf("waiting for the replica on %s to be UpToDate (%s, %.1f %% synced)", in.To, diskState(*to), done)
+		}
+		return m, nil
 	case from != nil && from.Used():
 		return Migration{State: fmt.Sprintf("waiting for the replica on %s to be no longer in use", in.From)}, nil
 	}

@@ -192,15 +192,27 @@ func (a *Agent) applyDrbd(ctx context.Context, node string, wanted map[string]pr
 		if r == nil {
 			continue
 		}
-		for _, v := range vols[name] {
-			if r.Devices[v.VlmNr] != nil {
-				v.DiskState = r.Devices[v.VlmNr].Disk
-			}
-		}
 		// events2 names peers by their host; the controller by node.
 		nodeOf := map[string]string{}
 		for _, n := range wanted[name].Drbd.Nodes {
 			nodeOf[n.Host] = n.Name
+		}
+		for _, v := range vols[name] {
+			if r.Devices[v.VlmNr] != nil {
+				v.DiskState = r.Devices[v.VlmNr].Disk
+			}
+			for peer, c := range r.Connections {
+				if st, ok := c.Sync[v.VlmNr]; ok && nodeOf[peer] != "" {
+					if v.Replication == nil {
+						v.Replication = map[string]proto.ReplicationState{}
+					}
+					rs := proto.ReplicationState{State: st}
+					if done, ok := c.Done[v.VlmNr]; ok {
+						rs.Done = &done
+					}
+					v.Replication[nodeOf[peer]] = rs
+				}
+			}
 		}
 		held := r.Suspended != "" && r.Suspended != "no"
 		if held && !suspend[name] {

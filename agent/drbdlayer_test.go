@@ -73,8 +73,9 @@ func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	adjust := "drbdadm --config-file " + resFile + " adjust r1"
 	fake.FailCode(getGI, 255, "No valid meta data found").On(createMD, "").On(adjust, "").
 		On("drbdsetup events2 --now", "exists resource name:r1 role:Secondary suspended:no\n"+
-			"exists connection name:r1 peer-node-id:1 conn-name:bravo connection:Connecting role:Unknown\n"+
-			"exists device name:r1 volume:0 minor:1000 disk:Inconsistent client:no quorum:yes\nexists -\n")
+			"exists connection name:r1 peer-node-id:1 conn-name:bravo connection:Connected role:Secondary\n"+
+			"exists device name:r1 volume:0 minor:1000 disk:Inconsistent client:no quorum:yes\n"+
+			"exists peer-device name:r1 peer-node-id:1 conn-name:bravo volume:0 replication:SyncTarget peer-disk:UpToDate peer-client:no resync-suspended:no done:42.17\nexists -\n")
 
 	want := drbdState(t, dir, proto.Volume{Resource: "r1", VlmNr: 0, Pool: "pool1", SizeKib: 4096})
 	rep := a.Apply(ctx, want)
@@ -84,8 +85,10 @@ func TestApplyBringsUpDrbdOverStorage(t *testing.T) {
 	assert.Equal(t, "/dev/drbd1000", v.DevicePath)
 	assert.Equal(t, backing, v.BackingPath)
 	assert.Equal(t, "Inconsistent", v.DiskState)
+	done := 42.17
+	assert.Equal(t, map[string]proto.ReplicationState{"bravo": {State: "SyncTarget", Done: &done}}, v.Replication, "the sync from bravo, and how far it is")
 	assert.Equal(t, "DRBD", v.Layer)
-	assert.Equal(t, []proto.ResourceReport{{Name: "r1", Role: "Secondary", Connections: map[string]string{"bravo": "Connecting"}}}, rep.Resources)
+	assert.Equal(t, []proto.ResourceReport{{Name: "r1", Role: "Secondary", Connections: map[string]string{"bravo": "Connected"}}}, rep.Resources)
 	res, err := os.ReadFile(resFile)
 	require.NoError(t, err)
 	assert.Contains(t, string(res), "disk "+backing+";")

@@ -169,6 +169,19 @@ func TestMigrateDisk(t *testing.T) {
 	var op restapi.Operation
 	c.get("/v1/operations/"+id, &op)
 	require.False(t, op.Finished, "waits for the new disk to be UpToDate")
+	// As charlie's agent reports its sync from alpha: the operation and
+	// the volume's state show how far it is.
+	done := 42.5
+	require.NoError(t, c.store.SetVolumeActual(t.Context(), "charlie", map[string]map[int32]store.VolumeActual{store.Key("pvc-1"): {0: {DiskState: "Inconsistent",
+		ReplicationStates: map[string]store.ReplicationState{"alpha": {State: "SyncTarget", Done: &done}, "bravo": {State: "Established"}}}}}))
+	require.Eventually(t, func() bool {
+		c.get("/v1/operations/"+id, &op)
+		return op.Percent == 42
+	}, 10*time.Second, 100*time.Millisecond, "%+v", op)
+	require.Contains(t, op.State, "Inconsistent, 42.5 % synced")
+	c.get(base+"charlie", &charlie)
+	require.Equal(t, &done, charlie.Volumes[0].State.ReplicationStates["alpha"].DonePercentage)
+	require.Equal(t, "Established", charlie.Volumes[0].State.ReplicationStates["bravo"].ReplicationState)
 	upToDate(t, c, "pvc-1", "charlie")
 	op = finished(t, c, id)
 	require.Equal(t, "done", op.State, "%+v", op.Replies)

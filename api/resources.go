@@ -87,8 +87,14 @@ func volumeJSON(v store.Volume) restapi.Volume {
 	nr := v.VlmNr
 	out := restapi.Volume{VolumeNumber: &nr, StoragePoolName: v.StorPoolDspName, ProviderKind: v.ProviderKind, Props: v.Props, Flags: v.Flags.List(), UUID: v.UUID,
 		DevicePath: v.DevicePath, AllocatedSizeKib: v.AllocatedKib, UsableSizeKib: v.UsableKib}
-	if v.DiskState != "" {
+	if v.DiskState != "" || len(v.ReplicationStates) > 0 {
 		out.State = &restapi.VolumeState{DiskState: v.DiskState}
+		for peer, r := range v.ReplicationStates {
+			if out.State.ReplicationStates == nil {
+				out.State.ReplicationStates = map[string]restapi.ReplicationState{}
+			}
+			out.State.ReplicationStates[peer] = restapi.ReplicationState{ReplicationState: r.State, DonePercentage: r.Done}
+		}
 	}
 	if v.StateError != "" {
 		out.Reports = []apicall.ApiCallRc{stateReport(apicall.MaskVlm, v.StateError, v.StateReport)}

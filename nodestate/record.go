@@ -36,7 +36,15 @@ func Record(ctx context.Context, st *store.Store, node string, deleting []string
 			actual[rd] = map[int32]store.VolumeActual{}
 		}
 		allocated, usable := v.AllocatedKib, v.UsableKib
-		actual[rd][v.VlmNr] = store.VolumeActual{DevicePath: v.DevicePath, BackingDevice: v.BackingPath, TopLayer: v.Layer, AllocatedKib: &allocated, UsableKib: &usable, DiskState: v.DiskState, StateError: v.Error}
+		var repl map[string]store.ReplicationState
+		for peer, r := range v.Replication {
+			if repl == nil {
+				repl = map[string]store.ReplicationState{}
+			}
+			repl[peer] = store.ReplicationState{State: r.State, Done: r.Done}
+		}
+		actual[rd][v.VlmNr] = store.VolumeActual{DevicePath: v.DevicePath, BackingDevice: v.BackingPath, TopLayer: v.Layer, AllocatedKib: &allocated, UsableKib: &usable, DiskState: v.DiskState, StateError: v.Error,
+			ReplicationStates: repl}
 	}
 	if err := st.SetVolumeActual(ctx, node, actual); err != nil {
 		return err

@@ -306,7 +306,15 @@ type ResourceWithVolumes struct {
 }
 
 type VolumeState struct {
-	DiskState string `json:"disk_state,omitempty"`
+	DiskState         string                      `json:"disk_state,omitempty"`
+	ReplicationStates map[string]ReplicationState `json:"replication_states,omitempty"`
+}
+
+// ReplicationState is how a DRBD volume replicates to one peer node, and
+// how much of a sync is done.
+type ReplicationState struct {
+	ReplicationState string   `json:"replication_state,omitempty"`
+	DonePercentage   *float64 `json:"done_percentage,omitempty"`
 }
 
 type Volume struct {

@@ -365,6 +365,9 @@ var migrations = []migration{
 	{17, "resources: since when the agent reports the resource in use (ms since the epoch), for DrbdOptions/auto-diskful", []string{
 		`ALTER TABLE resources ADD COLUMN in_use_since BIGINT`,
 	}},
+	{18, "volumes: how a DRBD volume replicates to each peer, and how much of a sync is done (JSON)", []string{
+		`ALTER TABLE volumes ADD COLUMN replication_states TEXT`,
+	}},
 }
 
 // SchemaVersion is the schema version this binary writes.

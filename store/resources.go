@@ -480,7 +480,7 @@ func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[str
 			}
 			res := tx.Model(&VolumeRow{}).Where("resource_name = ? AND node_name = ? AND vlm_nr = ?", cur.ResourceName, cur.NodeName, cur.VlmNr).
 				Updates(map[string]any{"device_path": a.DevicePath, "backing_device": a.BackingDevice, "top_layer": a.TopLayer, "allocated_kib": a.AllocatedKib, "usable_kib": a.UsableKib,
-					"disk_state": a.DiskState, "state_error": a.StateError, "state_report": report})
+					"disk_state": a.DiskState, "state_error": a.StateError, "state_report": report, "replication_states": jsonOf(a.ReplicationStates)})
 			if res.Error != nil {
 				return res.Error
 			}
@@ -502,7 +502,10 @@ func (s *Store) SetVolumeActual(ctx context.Context, node string, actual map[str
 func sameActual(a, b VolumeActual) bool {
 	eq := func(x, y *int64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
 	return a.DevicePath == b.DevicePath && a.BackingDevice == b.BackingDevice && a.TopLayer == b.TopLayer && eq(a.AllocatedKib, b.AllocatedKib) &&
-		eq(a.UsableKib, b.UsableKib) && a.DiskState == b.DiskState && a.StateError == b.StateError && a.StateReport == b.StateReport
+		eq(a.UsableKib, b.UsableKib) && a.DiskState == b.DiskState && a.StateError == b.StateError && a.StateReport == b.StateReport &&
+		maps.EqualFunc(a.ReplicationStates, b.ReplicationStates, func(x, y ReplicationState) bool {
+			return x.State == y.State && (x.Done == nil) == (y.Done == nil) && (x.Done == nil || *x.Done == *y.Done)
+		})
 }
 
 // SetResourceActual records the states a node's agent reported, by
@@ -542,10 +545,10 @@ func (s *Store) SetResourceActual(ctx context.Context, node string, actual map[s
 }
 
 // jsonOf is how the json serializer stores a map: NULL for none.
-func jsonOf(m map[string]string) any {
+func jsonOf[V any](m map[string]V) any {
 	if len(m) == 0 {
 		return nil
 	}
-	b, _ := json.Marshal(m) // a map of strings always marshals
+	b, _ := json.Marshal(m) // maps of strings and of plain structs always marshal
 	return string(b)
 }

@@ -187,6 +187,16 @@ type VolumeActual struct {
 	DiskState     string
 	StateError    string
 	StateReport   string // id of the error report of StateError
+	// ReplicationStates is how a DRBD volume replicates to each peer node.
+	ReplicationStates map[string]ReplicationState `gorm:"serializer:json"`
+}
+
+// ReplicationState is how a DRBD volume replicates to one peer
+// (SyncTarget, Established, ...) and, during a sync, how much is done
+// (percent; nil otherwise).
+type ReplicationState struct {
+	State string   `json:"state"`
+	Done  *float64 `json:"done,omitempty"`
 }
 
 func (VolumeRow) TableName() string { return "volumes" }

@@ -159,7 +159,7 @@ func (o *operation) waitForMigration(mig activities.MigrationInput) (gone bool, 
 		if err := workflow.ExecuteLocalActivity(o.ctx, a.MigrationState, mig).Get(o.ctx, &st); err != nil || st.Gone || st.Done {
 			return st.Gone, err
 		}
-		o.status.State = st.State
+		o.status.State, o.status.Percent = st.State, st.Percent
 		if err := workflow.Sleep(o.ctx, migrationPoll); err != nil {
 			return false, err
 		}

@@ -270,6 +270,16 @@ type VolumeReport struct {
 	Error        string `json:"error,omitempty"`
 	// FileSystem is the file system found on a volume that was to get one.
 	FileSystem string `json:"file_system,omitempty"`
+	// Replication is how a DRBD volume replicates to each peer node.
+	Replication map[string]ReplicationState `json:"replication,omitempty"`
+}
+
+// ReplicationState is how a DRBD volume replicates to one peer, from
+// drbdsetup events2: Established, SyncSource, SyncTarget, ...; and while
+// a sync runs, how much of it is done (percent).
+type ReplicationState struct {
+	State string   `json:"state"`
+	Done  *float64 `json:"done,omitempty"`
 }
 
 // Disk states reported for volumes.
