@@ -10,6 +10,7 @@ import (
 	"strata/agent/proto"
 	"strata/apicall"
 	"strata/nodestate"
+	"strata/store"
 )
 
 // A storage-only resource (no DRBD to replicate it) is moved by Strata
@@ -149,5 +150,46 @@ func (a *Activities) MoveResource(ctx context.Context, in MovedSnapshotInput) (S
 		}
 		return Step{Replies: apicall.Success(apicall.Created, op, obj, fmt.Sprintf("Resource '%s' on node '%s' made from its data on node '%s'.", in.Resource, in.To, in.From), row.UUID, refs),
 			Nodes: []string{in.To}}, nil
+	})
+}
+
+// SnapshotCopies are the snapshots of a moved resource that its old node
+// holds and its new one lacks, as copies to make (CopyAllSnapsOnEvacuate),
+// oldest first: each is sent as the changes since the one before it that
+// both nodes hold, into the pool of the new replica.
+func (a *Activities) SnapshotCopies(ctx context.Context, in MigrationInput) ([]MovedSnapshotInput, error) {
+	_, to, err := a.pair(ctx, in.Resource, in.From, in.To)
+	if err != nil || to == nil || store.Diskless(to.Flags) || len(to.Volumes) == 0 {
+		return nil, err
+	}
+	snaps, err := a.Store.SnapshotsToCopy(ctx, in.Resource, in.From, in.To)
+	if err != nil {
+		return nil, err
+	}
+	var out []MovedSnapshotInput
+	base := ""
+	for _, sn := range snaps {
+		if !sn.OnTarget {
+			c := MovedSnapshotInput{Resource: in.Resource, Snapshot: sn.Snapshot, Base: base, From: in.From, To: in.To, Pool: to.Volumes[0].StorPoolDspName}
+			for _, v := range sn.Volumes {
+				c.Volumes = append(c.Volumes, MovedVolume{VlmNr: v.VlmNr, FromPool: v.StorPoolDspName})
+			}
+			out = append(out, c)
+		}
+		base = sn.Snapshot
+	}
+	return out, nil
+}
+
+// FinishSnapshotCopy records that the new node holds its copy of the
+// snapshot.
+func (a *Activities) FinishSnapshotCopy(ctx context.Context, in MovedSnapshotInput) (Step, error) {
+	return a.once(ctx, func(ctx context.Context) (Step, error) {
+		if err := a.Store.FinishSnapshotPart(ctx, in.Resource, in.Snapshot, in.To); err != nil {
+			return Step{}, err
+		}
+		rc := apicall.NewRc(apicall.Created, apicall.MaskCrt, apicall.MaskSnapshot, fmt.Sprintf("Snapshot '%s' of resource '%s' copied from node '%s' to node '%s'.", in.Snapshot, in.Resource, in.From, in.To))
+		rc.ObjRefs = map[string]string{"RscDfn": in.Resource, "Snapshot": in.Snapshot, "Node": in.To}
+		return Step{Replies: apicall.RcList{rc}, Nodes: []string{in.To}}, nil
 	})
 }

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -440,4 +442,79 @@ func (s *Store) MinReplicaCount(ctx context.Context, def ResourceDefinition, pla
 		return v, nil
 	}
 	return placeCount, nil
+}
+
+// KeyCopyAllSnapsOnEvacuate says whether an evacuation copies the
+// snapshots of a node's resources with them (node > controller; default
+// true).
+const KeyCopyAllSnapsOnEvacuate = "CopyAllSnapsOnEvacuate"
+
+// SnapshotCopy is a snapshot the evacuated node holds of a moving
+// resource, and the volumes of its part there.
+type SnapshotCopy struct {
+	Snapshot string
+	Volumes  []SnapshotVolume
+	// OnTarget: the new node has a part of it already.
+	OnTarget bool
+}
+
+// SnapshotsToCopy are the snapshots of a definition that node from
+// holds, oldest first, when from's CopyAllSnapsOnEvacuate allows copying
+// them: successful ones not being deleted, and not an evacuation's own.
+func (s *Store) SnapshotsToCopy(ctx context.Context, rd, from, to string) ([]SnapshotCopy, error) {
+	np, err := s.Props(ctx, NodeInstance(from))
+	if err != nil {
+		return nil, err
+	}
+	cp, err := s.Props(ctx, CtrlPropsInstance)
+	if err != nil {
+		return nil, err
+	}
+	if copyAll, err := strconv.ParseBool(Inherited(KeyCopyAllSnapsOnEvacuate, np, cp)); err == nil && !copyAll {
+		return nil, nil
+	}
+	snaps, err := s.ListSnapshots(ctx, SnapshotFilter{Resources: []string{rd}})
+	if err != nil {
+		return nil, err
+	}
+	var out []SnapshotCopy
+	taken := map[string]int64{} // when from's part was taken
+	for _, sn := range snaps {
+		if !sn.Successful() || sn.Flags.Has(FlagDelete) || strings.HasPrefix(sn.SnapshotDspName, evacuationSnapshotPrefix) {
+			continue
+		}
+		var c *SnapshotCopy
+		onTarget := false
+		for _, part := range sn.Nodes {
+			switch {
+			case part.Flags.Has(FlagDelete):
+			case part.NodeName == Key(from):
+				c = &SnapshotCopy{Snapshot: sn.SnapshotDspName, Volumes: part.Volumes}
+				taken[sn.SnapshotDspName] = part.CreateTimestamp
+			case part.NodeName == Key(to):
+				onTarget = true
+			}
+		}
+		if c != nil {
+			c.OnTarget = onTarget
+			out = append(out, *c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b SnapshotCopy) int { return cmp.Compare(taken[a.Snapshot], taken[b.Snapshot]) })
+	return out, nil
+}
+
+// FinishSnapshotPart records that a node received its part of a
+// snapshot: it is kept as any other part.
+func (s *Store) FinishSnapshotPart(ctx context.Context, rd, snap, node string) error {
+	return s.Write(ctx, func(tx *gorm.DB) error {
+		var row SnapshotRow
+		if err := tx.Take(&row, "resource_name = ? AND snapshot_name = ? AND node_name = ?", Key(rd), Key(snap), Key(node)).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&row).Update("flags", row.Flags.Without(flagReceiving)).Error; err != nil {
+			return err
+		}
+		return touchDefinition(tx, row.ResourceName)
+	})
 }

@@ -50,6 +50,14 @@ func TestEvacuateMovesStorageOnlyData(t *testing.T) {
 	c, dirs, _ := threeNodeClusterIn(t, harness.ControllerOptions{}, root)
 	env := []string{"LS_CONTROLLERS=" + strings.TrimPrefix(c.URL, "http://")}
 	sums := storageOnly(t, c, "alpha", 3, 64<<10)
+	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)), lapi.HTTPClient(c.HTTPClient()))
+	require.NoError(t, err)
+	ctx := context.Background()
+	// A snapshot of local00 taken before its data changed: it goes with
+	// the resource (CopyAllSnapsOnEvacuate).
+	require.NoError(t, cli.Resources.CreateSnapshot(ctx, lapi.Snapshot{Name: "kept", ResourceName: "local00"}))
+	kept := sums["local00"]
+	sums["local00"] = fill(t, c, "local00", 0x7e)
 
 	// Bad input first: nothing changes.
 	out, errOut, code := cliRun(t, env, "node", "lost", "alpha")
@@ -71,13 +79,27 @@ func TestEvacuateMovesStorageOnlyData(t *testing.T) {
 		require.Equal(t, "bravo", vols[0].node, "not alpha, and not charlie (do-not-target)")
 		require.Equal(t, map[string][32]byte{"bravo": want}, checksums(t, c, rd), rd)
 	}
-	cli, err := lapi.NewClient(lapi.BaseURL(mustURL(t, c.URL)), lapi.HTTPClient(c.HTTPClient()))
-	require.NoError(t, err)
+	require.Contains(t, out, "Snapshot 'kept' of resource 'local00' copied from node 'alpha' to node 'bravo'.")
 	for rd := range sums {
-		snaps, err := cli.Resources.GetSnapshots(context.Background(), rd)
+		snaps, err := cli.Resources.GetSnapshots(ctx, rd)
 		require.NoError(t, err)
-		require.Empty(t, snaps, "the move's snapshots are gone")
+		if rd != "local00" {
+			require.Empty(t, snaps, "the move's snapshots are gone")
+			continue
+		}
+		require.Len(t, snaps, 1, "only the user's snapshot is left")
+		require.Equal(t, "kept", snaps[0].Name)
+		require.Equal(t, []string{"bravo"}, snaps[0].Nodes, "copied to the new node, gone from the old one")
 	}
+	// The copy holds the data of snapshot time.
+	require.NoError(t, cli.ResourceDefinitions.Create(ctx, lapi.ResourceDefinitionCreate{ResourceDefinition: lapi.ResourceDefinition{Name: "kept-copy",
+		LayerData: []lapi.ResourceDefinitionLayer{{Type: "STORAGE"}}}}))
+	require.NoError(t, cli.Resources.RestoreVolumeDefinitionSnapshot(ctx, "local00", "kept", lapi.SnapshotRestore{ToResource: "kept-copy"}))
+	require.NoError(t, cli.Resources.RestoreSnapshot(ctx, "local00", "kept", lapi.SnapshotRestore{ToResource: "kept-copy", Nodes: []string{"bravo"}}))
+	eventually(t, 30*time.Second, "kept-copy deployed", func() bool { return ready(t, c, "kept-copy", 1) })
+	require.Equal(t, map[string][32]byte{"bravo": kept}, checksums(t, c, "kept-copy"))
+	must(t, c, http.MethodDelete, "/v1/resource-definitions/kept-copy", nil, http.StatusOK)
+	require.NoError(t, cli.Resources.DeleteSnapshot(ctx, "local00", "kept"))
 	eventually(t, 30*time.Second, "no file left on alpha, no snapshot file anywhere", func() bool {
 		left, _ := filepath.Glob(filepath.Join(dirs["alpha"], "*"))
 		return len(left) == 0 && len(snapshotFiles(t, dirs)) == 0
@@ -94,7 +116,7 @@ func TestEvacuateMovesStorageOnlyData(t *testing.T) {
 	out, errOut, code = cliRun(t, env, "node", "restore", "alpha")
 	require.Zero(t, code, "%s%s", out, errOut)
 	require.Contains(t, out, "Successfully restored node alpha")
-	n, err := cli.Nodes.Get(context.Background(), "alpha")
+	n, err := cli.Nodes.Get(ctx, "alpha")
 	require.NoError(t, err)
 	require.False(t, slices.Contains(n.Flags, "EVACUATE"))
 }

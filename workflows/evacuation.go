@@ -99,7 +99,7 @@ func ResourceEvacuate(ctx workflow.Context, in activities.MoveInput) (Outcome, e
 			}
 			return o.deploy(mv.Nodes, in.Resource)
 		case activities.MoveSync:
-			return o.syncOff(in, mv)
+			return o.syncOff(in, mv, true)
 		case activities.MoveReplace:
 			if err := o.quorum(in.Resource); err != nil {
 				return err
@@ -116,8 +116,9 @@ func ResourceEvacuate(ctx workflow.Context, in activities.MoveInput) (Outcome, e
 }
 
 // syncOff deploys the new replica, waits (without the definition's lock)
-// until it can take the old one's place, then removes the old one.
-func (o *operation) syncOff(in activities.MoveInput, mv activities.Move) error {
+// until it can take the old one's place, copies the old node's snapshots
+// to it (copySnaps: an evacuation's), then removes the old one.
+func (o *operation) syncOff(in activities.MoveInput, mv activities.Move, copySnaps bool) error {
 	if err := o.quorum(in.Resource); err != nil {
 		return err
 	}
@@ -136,6 +137,11 @@ func (o *operation) syncOff(in activities.MoveInput, mv activities.Move) error {
 			o.out = append(o.out, rc)
 		}
 		return err
+	}
+	if copySnaps {
+		if err := o.copySnapshots(mig, true); err != nil {
+			return err
+		}
 	}
 	if err := o.lock(store.ResourceDefinitionLock(in.Resource)); err != nil {
 		return err
@@ -188,15 +194,9 @@ func (o *operation) removeOld(mig activities.MigrationInput) error {
 // stays when the move failed.
 func (o *operation) copyOff(in activities.MoveInput, mv activities.Move) error {
 	var a *activities.Activities
-	nodes := []string{in.Node, mv.To}
-	sort.Strings(nodes) // always taken in one order: two moves never wait on each other
-	for _, n := range nodes {
-		o.status.State = "waiting for an evacuation slot on " + n
-		if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(o.ctx, waitOptions), a.TakeSlot, activities.SlotInput{Node: n, Kind: store.EvacuationMoving}).Get(o.ctx, nil); err != nil {
-			return err
-		}
+	if err := o.takeEvacuationSlots(in.Node, mv.To); err != nil {
+		return err
 	}
-	o.followProgress()
 	first := activities.MovedSnapshotInput{Resource: in.Resource, Snapshot: store.EvacuationSnapshot(1), From: in.Node, To: mv.To, Pool: mv.Pool, Volumes: mv.Volumes}
 	second := first
 	second.Snapshot, second.Base = store.EvacuationSnapshot(2), first.Snapshot
@@ -236,7 +236,70 @@ func (o *operation) copyOff(in activities.MoveInput, mv activities.Move) error {
 		}
 		return o.deploy(nil, in.Resource)
 	}
-	return o.removeOld(activities.MigrationInput{Resource: in.Resource, From: in.Node, To: mv.To})
+	mig := activities.MigrationInput{Resource: in.Resource, From: in.Node, To: mv.To}
+	if err := o.copySnapshots(mig, false); err != nil {
+		return err
+	}
+	return o.removeOld(mig)
+}
+
+// takeEvacuationSlots takes an evacuation slot on each node, in name
+// order (two moves never wait on each other), and follows the progress
+// of the copies made in them.
+func (o *operation) takeEvacuationSlots(nodes ...string) error {
+	var a *activities.Activities
+	nodes = slices.Clone(nodes)
+	sort.Strings(nodes)
+	for _, n := range nodes {
+		o.status.State = "waiting for an evacuation slot on " + n
+		if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(o.ctx, waitOptions), a.TakeSlot, activities.SlotInput{Node: n, Kind: store.EvacuationMoving}).Get(o.ctx, nil); err != nil {
+			return err
+		}
+	}
+	o.followProgress()
+	return nil
+}
+
+// copySnapshots copies the snapshots the old node holds of a moved
+// resource to its new node (CopyAllSnapsOnEvacuate), one after the other,
+// and removes the old node's part of each once copied, as LINSTOR does. A
+// copy that fails is warned about, its part on the new node goes, and no
+// more are copied: the old parts stay where they are. takeSlots: the
+// copies take the nodes' evacuation slots (not held yet).
+func (o *operation) copySnapshots(mig activities.MigrationInput, takeSlots bool) error {
+	var a *activities.Activities
+	var copies []activities.MovedSnapshotInput
+	if err := workflow.ExecuteLocalActivity(o.ctx, a.SnapshotCopies, mig).Get(o.ctx, &copies); err != nil {
+		return err
+	}
+	if len(copies) > 0 && takeSlots {
+		if err := o.takeEvacuationSlots(mig.From, mig.To); err != nil {
+			return err
+		}
+	}
+	for _, c := range copies {
+		if _, ok, err := o.step("recording the receiver", a.ReceiveMovedSnapshot, c); err != nil || !ok {
+			return err
+		}
+		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), []string{c.To}, &Status{})
+		o.status.State = fmt.Sprintf("copying snapshot %s of %s to %s", c.Snapshot, c.Resource, c.To)
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, copyOptions), a.ShipMovedSnapshot, c).Get(o.ctx, nil); err != nil {
+			rc := apicall.NewRc(apicall.MaskWarn, apicall.MaskCrt, apicall.MaskSnapshot,
+				fmt.Sprintf("Snapshot '%s' of resource '%s' was not copied to node '%s'; it stays on node '%s'.", c.Snapshot, c.Resource, c.To, c.From))
+			rc.Cause, rc.ObjRefs = cause(err), map[string]string{"RscDfn": c.Resource, "Snapshot": c.Snapshot, "Node": c.To}
+			o.out = append(o.out, rc)
+			return o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: c.Resource, Snapshot: c.Snapshot, Nodes: []string{c.To}})
+		}
+		s, ok, err := o.step("keeping the copied snapshot", a.FinishSnapshotCopy, c)
+		if err != nil || !ok {
+			return err
+		}
+		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), s.Nodes, &Status{})
+		if err := o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: c.Resource, Snapshot: c.Snapshot, Nodes: []string{c.From}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // moveSnapshot takes a snapshot of the resource on the node it leaves
@@ -381,6 +444,6 @@ func MigrateDisk(ctx workflow.Context, in activities.MigrateDiskInput) (Outcome,
 		if mv.Kind != activities.MoveSync {
 			return nil
 		}
-		return o.syncOff(activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: in.From}, Resource: in.Resource}, mv)
+		return o.syncOff(activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: in.From}, Resource: in.Resource}, mv, false)
 	})
 }

@@ -50,6 +50,7 @@ func TestNodeEvacuateMovesEachResourceInItsOwnWorkflow(t *testing.T) {
 		polls++
 		return activities.Migration{Done: polls == 3, State: "waiting for the replica on charlie to be UpToDate"}, nil
 	})
+	r.env.OnActivity(a.SnapshotCopies, mockCtx, activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}).Return([]activities.MovedSnapshotInput(nil), nil)
 	r.env.OnActivity(a.FinishMove, mockCtx, activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}).Return(func(context.Context, activities.MigrationInput) (activities.Step, error) {
 		r.add("finish data")
 		running--
@@ -71,8 +72,9 @@ func TestNodeEvacuateMovesEachResourceInItsOwnWorkflow(t *testing.T) {
 // (taken in name order): a first snapshot is shipped, then, once the
 // resource is not in use, the second one's changes; the new resource is
 // made from it, compared, and the old one goes; the move's snapshots go
-// in every case. When the data differs, the new resource goes instead
-// and the old one stays.
+// in every case. The user's snapshots on the old node are copied before
+// the old resource goes, and their old parts deleted. When the data
+// differs, the new resource goes instead and the old one stays.
 func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
 	for _, differs := range []bool{false, true} {
 		r := newSnapshotRecorder(t)
@@ -111,6 +113,13 @@ func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
 			}
 			return nil
 		})
+		// The user's snapshot on charlie goes with the resource.
+		r.env.OnActivity(a.SnapshotCopies, mockCtx, activities.MigrationInput{Resource: "data", From: "charlie", To: "bravo"}).Return(
+			[]activities.MovedSnapshotInput{{Resource: "data", Snapshot: "user-1", From: "charlie", To: "bravo", Pool: "pool1", Volumes: vols}}, nil)
+		r.env.OnActivity(a.FinishSnapshotCopy, mockCtx, mockCtx).Return(func(_ context.Context, m activities.MovedSnapshotInput) (activities.Step, error) {
+			r.add("keep " + m.Snapshot + " on " + m.To)
+			return activities.Step{Nodes: []string{m.To}}, nil
+		})
 		r.env.OnActivity(a.FinishMove, mockCtx, activities.MigrationInput{Resource: "data", From: "charlie", To: "bravo"}).Return(func(context.Context, activities.MigrationInput) (activities.Step, error) {
 			r.add("remove the old one")
 			return activities.Step{}, nil
@@ -120,7 +129,7 @@ func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
 			return activities.Step{}, nil
 		})
 		r.env.OnActivity(a.MarkSnapshotDeleting, mockCtx, mockCtx).Return(func(_ context.Context, d activities.SnapshotDeleteInput) (activities.Step, error) {
-			r.add("delete " + d.Snapshot)
+			r.add(strings.TrimSpace("delete " + d.Snapshot + " " + strings.Join(d.Nodes, " ")))
 			return activities.Step{}, nil
 		})
 		r.env.ExecuteWorkflow(ResourceEvacuate, in)
@@ -138,7 +147,7 @@ func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
 			want = append(want, "remove the new one", "delete "+s1, "delete "+s2)
 			require.Contains(t, msgs, "Moving the data of resource 'data' from node 'charlie' to node 'bravo' failed; it stays on node 'charlie'.")
 		} else {
-			want = append(want, "remove the old one", "delete "+s1, "delete "+s2)
+			want = append(want, "receive user-1 on bravo", `ship user-1 base ""`, "keep user-1 on bravo", "delete user-1 charlie", "remove the old one", "delete "+s1, "delete "+s2)
 		}
 		require.Equal(t, want, steps, "differs=%v", differs)
 		require.Equal(t, "release", r.order[len(r.order)-1])
@@ -263,4 +272,54 @@ func TestMigrateDiskSyncsThenRemovesTheOldOne(t *testing.T) {
 		}
 		require.Equal(t, []string{lock, "give charlie a disk", "release", "ready?", "ready?", lock, "remove alpha's", "release"}, steps, "the lock is not held while the disk syncs")
 	}
+}
+
+// A DRBD move copies the old node's snapshots once the new replica is
+// UpToDate, in evacuation slots it takes only then; a copy that fails is
+// warned about, its part on the new node goes, no more are copied, and
+// the old replica still goes (its snapshots stay on its node).
+func TestSyncOffCopiesSnapshotsUntilOneFails(t *testing.T) {
+	r := newRecorder(t, "alpha", "bravo", "charlie")
+	var a *activities.Activities
+	in := activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: "alpha"}, Resource: "data"}
+	mig := activities.MigrationInput{Resource: "data", From: "alpha", To: "charlie"}
+	r.env.OnActivity(a.PlanMove, mockCtx, in).Return(activities.Move{Kind: activities.MoveSync, To: "charlie", Step: activities.Step{Nodes: []string{"alpha", "bravo", "charlie"}}}, nil)
+	r.env.OnActivity(a.MigrationState, mockCtx, mig).Return(func(context.Context, activities.MigrationInput) (activities.Migration, error) {
+		r.add("ready?")
+		return activities.Migration{Done: true}, nil
+	})
+	vols := []activities.MovedVolume{{VlmNr: 0, FromPool: "pool1"}}
+	r.env.OnActivity(a.SnapshotCopies, mockCtx, mig).Return([]activities.MovedSnapshotInput{
+		{Resource: "data", Snapshot: "s1", From: "alpha", To: "charlie", Pool: "pool1", Volumes: vols},
+		{Resource: "data", Snapshot: "s2", Base: "s1", From: "alpha", To: "charlie", Pool: "pool1", Volumes: vols}}, nil)
+	r.env.OnActivity(a.TakeSlot, mockCtx, mockCtx).Return(func(_ context.Context, s activities.SlotInput) error {
+		r.add("slot " + s.Node)
+		return nil
+	})
+	r.env.OnActivity(a.ReceiveMovedSnapshot, mockCtx, mockCtx).Return(func(_ context.Context, m activities.MovedSnapshotInput) (activities.Step, error) {
+		r.add("receive " + m.Snapshot)
+		return activities.Step{Nodes: []string{m.To}}, nil
+	})
+	r.env.OnActivity(a.ShipMovedSnapshot, mockCtx, mockCtx).Return(func(_ context.Context, m activities.MovedSnapshotInput) ([]proto.JobProgress, error) {
+		r.add("ship " + m.Snapshot)
+		return nil, temporal.NewNonRetryableApplicationError("pool full", "ShipFailed", nil)
+	})
+	r.env.OnActivity(a.MarkSnapshotDeleting, mockCtx, mockCtx).Return(func(_ context.Context, d activities.SnapshotDeleteInput) (activities.Step, error) {
+		r.add("delete " + d.Snapshot + " " + strings.Join(d.Nodes, " "))
+		return activities.Step{}, nil
+	})
+	r.env.OnActivity(a.FinishMove, mockCtx, mig).Return(func(context.Context, activities.MigrationInput) (activities.Step, error) {
+		r.add("remove the old one")
+		return activities.Step{}, nil
+	})
+	r.env.ExecuteWorkflow(ResourceEvacuate, in)
+	msgs := r.outcome(t)
+	var steps []string
+	for _, s := range r.order {
+		if !slices.Contains([]string{"report", "release"}, s) && !slices.Contains([]string{"push", "quorum", "lock"}, firstWord(s)) {
+			steps = append(steps, s)
+		}
+	}
+	require.Equal(t, []string{"ready?", "slot alpha", "slot charlie", "receive s1", "ship s1", "delete s1 charlie", "remove the old one"}, steps)
+	require.Contains(t, msgs, "Snapshot 's1' of resource 'data' was not copied to node 'charlie'; it stays on node 'alpha'.")
 }
