@@ -127,7 +127,17 @@ func TestOperationsFinishAfterControllerCrash(t *testing.T) {
 		})
 	}
 
-	// A lost node takes its replicas with it; the others stay.
+	// A lost node takes its replicas with it; the others stay. It is gone
+	// first: node lost refuses a node that is still connected.
+	agents["charlie"].Kill()
+	delete(agents, "charlie")
+	eventually(t, 30*time.Second, "charlie is offline", func() bool {
+		var n struct {
+			ConnectionStatus string `json:"connection_status"`
+		}
+		_, err := c.Do(context.Background(), http.MethodGet, "/v1/nodes/charlie", nil, &n)
+		return err == nil && n.ConnectionStatus == "OFFLINE"
+	})
 	crash("pushing", http.MethodDelete, "/v1/nodes/charlie/lost", nil)
 	for _, rd := range []string{"crash-accepted", "crash-pushing"} {
 		eventually(t, 60*time.Second, rd+" without charlie", func() bool {

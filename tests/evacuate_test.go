@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,13 +195,20 @@ func TestEvacuationSurvivesCrashes(t *testing.T) {
 		eventually(t, 30*time.Second, "big deployed", func() bool { return ready(t, c, "big", 1) })
 		want := fillRandom(t, c, "big", 400<<20)
 		id := start(t, c, http.MethodPut, "/v1/nodes/alpha/evacuate", map[string]any{"target": []string{"bravo"}})
-		eventually(t, time.Minute, "the copy to bravo under way", func() bool {
-			var op operationView
-			status, err := c.Do(context.Background(), http.MethodGet, "/v1/operations/evacuate:alpha:big", nil, &op)
-			return err == nil && status == http.StatusOK && strings.HasPrefix(op.State, "copying") && op.Percent > 0
-		})
+		// The copy takes a few seconds here: as soon as bravo receives,
+		// alpha (the sender) is stopped, so that the copy is surely halfway
+		// when bravo is killed; alpha goes on once bravo is back.
+		receiving := `snapshot receive listening" volume=big_00000 snapshot=strata-evacuation-1 `
+		deadline := time.Now().Add(time.Minute)
+		for !strings.Contains(agents["bravo"].Log(), receiving) {
+			require.True(t, time.Now().Before(deadline), "the copy to bravo starts")
+			time.Sleep(10 * time.Millisecond)
+		}
+		require.NoError(t, syscall.Kill(agents["alpha"].PID(), syscall.SIGSTOP))
+		require.NotContains(t, agents["bravo"].Log(), `snapshot receive done" volume=big_00000 snapshot=strata-evacuation-1 `, "killed mid-copy")
 		agents["bravo"].Kill()
 		agents["bravo"].Start()
+		require.NoError(t, syscall.Kill(agents["alpha"].PID(), syscall.SIGCONT))
 		op := finished(t, c, id)
 		require.Equal(t, "done", op.State, "%+v", op.Replies)
 		evacuated(t, c, dirs, map[string][32]byte{"big": want}, "agent killed")
