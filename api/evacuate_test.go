@@ -195,3 +195,26 @@ func TestMigrateDisk(t *testing.T) {
 	c.get(base+"bravo", &bravo)
 	require.Contains(t, bravo.Flags, "DRBD_DISKLESS", "a DRBD client is a diskless resource")
 }
+
+// A resource with nowhere to go (its tie-breaker's node excluded, no
+// other node left) stays where it is, with LINSTOR's warning; the node is
+// EVACUATE all the same.
+func TestNodeEvacuateWithNowhereToGo(t *testing.T) {
+	c := newClient(t, store.Config{SQLitePath: filepath.Join(t.TempDir(), "strata.db")})
+	replicatedCluster(t, c)
+	rcs := c.ok(http.StatusOK, http.MethodPut, "/v1/nodes/alpha/evacuate?wait=false", `{"do_not_target": ["charlie"]}`)
+	op := finished(t, c, rcs[0].ObjRefs["WorkflowId"])
+	require.Equal(t, "done", op.State)
+	var texts []string
+	for _, r := range op.Replies {
+		texts = append(texts, r.Message)
+	}
+	require.Contains(t, texts, "Resource 'pvc-1' cannot be evacuated as no available storage pool was found")
+	require.Equal(t, []string{"alpha", "bravo", "charlie(d)"}, placed(c, "pvc-1"), "nothing changed")
+	var alpha restapi.ResourceWithVolumes
+	c.get("/v1/resource-definitions/pvc-1/resources/alpha", &alpha)
+	require.NotContains(t, alpha.Flags, store.FlagDelete)
+	var n restapi.Node
+	c.get("/v1/nodes/alpha", &n)
+	require.Contains(t, n.Flags, store.FlagEvacuate)
+}
