@@ -178,7 +178,7 @@ func TestEvacuationSurvivesCrashes(t *testing.T) {
 		}
 		t.Log(why)
 		require.Equal(t, "done", op.State, "%s: %+v", why, op.Replies)
-		evacuated(t, c, dirs, sums, why)
+		evacuated(t, c, dirs, sums, fmt.Sprintf("%s (answer: %+v)", why, op.Replies))
 		for rd := range sums {
 			must(t, c, http.MethodDelete, "/v1/resource-definitions/"+rd, nil, http.StatusOK)
 		}

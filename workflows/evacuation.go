@@ -308,9 +308,24 @@ func (o *operation) copySnapshots(mig activities.MigrationInput, takeSlots bool)
 func (o *operation) moveSnapshot(part activities.MovedSnapshotInput, taken *[]string) (bool, error) {
 	var a *activities.Activities
 	before := len(o.out)
-	took, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: part.Resource, Name: part.Snapshot, Nodes: []string{part.From}, Evacuation: true}}})
-	if err != nil || !took {
-		return false, err
+	for {
+		took, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: part.Resource, Name: part.Snapshot, Nodes: []string{part.From}, Evacuation: true}}})
+		if err != nil || took {
+			if err != nil {
+				return false, err
+			}
+			break
+		}
+		if !notConnected(o.out[before:]) {
+			return false, nil
+		}
+		// The node is not connected (yet: after the controller's restart,
+		// until its agent is seen again): the move waits for it.
+		o.out = o.out[:before]
+		o.status.State = fmt.Sprintf("waiting for node %s to be connected", part.From)
+		if err := workflow.Sleep(o.ctx, migrationPoll); err != nil {
+			return false, err
+		}
 	}
 	o.out = o.out[:before] // the move's own snapshots are no news
 	*taken = append(*taken, part.Snapshot)
@@ -324,6 +339,14 @@ func (o *operation) moveSnapshot(part activities.MovedSnapshotInput, taken *[]st
 		return false, nil
 	}
 	return true, nil
+}
+
+// notConnected tells whether a refusal is LINSTOR's for a node that is
+// not connected.
+func notConnected(replies apicall.RcList) bool {
+	return slices.ContainsFunc(replies, func(rc apicall.ApiCallRc) bool {
+		return uint64(rc.RetCode)&^(apicall.MaskBitsOp|apicall.MaskBitsObj) == apicall.FailNotConnected
+	})
 }
 
 // waitUnused waits until the resource on the node is not in use, as its

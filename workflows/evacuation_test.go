@@ -72,12 +72,16 @@ func TestNodeEvacuateMovesEachResourceInItsOwnWorkflow(t *testing.T) {
 // (taken in name order): a first snapshot is shipped, then, once the
 // resource is not in use, the second one's changes; the new resource is
 // made from it, compared, and the old one goes; the move's snapshots go
-// in every case. The user's snapshots on the old node are copied before
+// in every case; a snapshot refused as its node is not connected is
+// taken again once it is. The user's snapshots on the old node are copied before
 // the old resource goes, and their old parts deleted. When the data
 // differs, the new resource goes instead and the old one stays.
 func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
 	for _, differs := range []bool{false, true} {
 		r := newSnapshotRecorder(t)
+		// The first snapshot finds its node not connected yet (as right
+		// after the controller's restart): the move waits for it.
+		r.refusals = []apicall.RcList{apicall.Failure(apicall.FailNotConnected, apicall.MaskCrt, apicall.MaskSnapshot, "No diskful connected satellite for snapshot or no resources.", "", "")}
 		var a *activities.Activities
 		in := activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: "charlie"}, Resource: "data"}
 		vols := []activities.MovedVolume{{VlmNr: 0, FromPool: "pool1"}}
@@ -141,7 +145,7 @@ func TestCopyOffMovesTheDataBeforeTheResource(t *testing.T) {
 			}
 		}
 		s1, s2 := store.EvacuationSnapshot(1), store.EvacuationSnapshot(2)
-		want := []string{"slot bravo", "slot charlie", "record " + s1, "receive " + s1 + " on bravo", fmt.Sprintf("ship %s base \"\"", s1),
+		want := []string{"slot bravo", "slot charlie", "record " + s1, "record " + s1, "receive " + s1 + " on bravo", fmt.Sprintf("ship %s base \"\"", s1),
 			"in use?", "in use?", "record " + s2, "receive " + s2 + " on bravo", fmt.Sprintf("ship %s base %q", s2, s1), "move from " + s2, "compare"}
 		if differs {
 			want = append(want, "remove the new one", "delete "+s1, "delete "+s2)

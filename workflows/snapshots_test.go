@@ -25,6 +25,8 @@ type snapshotRecorder struct {
 	recorded []store.SnapshotSpec
 	onPhase  func(activities.SnapshotPhaseInput)
 	stale    apicall.RcList // CheckUpToDate's answer
+	// refusals are RecordSnapshots' first answers, one per call.
+	refusals []apicall.RcList
 }
 
 func newSnapshotRecorder(t *testing.T) *snapshotRecorder {
@@ -32,6 +34,11 @@ func newSnapshotRecorder(t *testing.T) *snapshotRecorder {
 	var a *activities.Activities
 	r.env.OnActivity(a.RecordSnapshots, mockCtx, mockCtx).Return(func(_ context.Context, in activities.SnapshotCreateInput) (activities.SnapshotStep, error) {
 		r.add("record " + in.Snapshots[0].Name)
+		if len(r.refusals) > 0 {
+			refused := r.refusals[0]
+			r.refusals = r.refusals[1:]
+			return activities.SnapshotStep{Step: activities.Step{Replies: refused}}, nil
+		}
 		r.recorded = append(r.recorded, in.Snapshots...)
 		r.phase = store.PhaseSuspend
 		return activities.SnapshotStep{Step: activities.Step{Replies: apicall.RcList{{Message: "New snapshot '" + in.Snapshots[0].Name + "' of resource 'data' registered."}},
