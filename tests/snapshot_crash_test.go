@@ -17,13 +17,16 @@ import (
 )
 
 type operationView struct {
-	Finished bool   `json:"finished"`
-	State    string `json:"state"`
-	Percent  int    `json:"percent"`
-	Replies  []struct {
-		RetCode int64  `json:"ret_code"`
-		Message string `json:"message"`
-	} `json:"replies"`
+	Finished bool    `json:"finished"`
+	State    string  `json:"state"`
+	Percent  int     `json:"percent"`
+	Replies  []reply `json:"replies"`
+}
+
+// reply is an answer's ApiCallRc; an error's ret_code is negative.
+type reply struct {
+	RetCode int64  `json:"ret_code"`
+	Message string `json:"message"`
 }
 
 // start sends a request that starts an operation without waiting for it
