@@ -167,7 +167,7 @@ func (p peer) call(ctx context.Context, method, path string, in, out any) error 
 		if json.NewDecoder(resp.Body).Decode(&l) == nil && l.HasError() {
 			for _, rc := range l {
 				if rc.IsError() {
-					return &apicall.Refused{Code: uint64(rc.RetCode) &^ (apicall.MaskBitsOp | apicall.MaskBitsObj), Message: rc.Message, Cause: rc.Cause, Correction: rc.Correction}
+					return &apicall.Refused{Code: rc.Bare(), Message: rc.Message, Cause: rc.Cause, Correction: rc.Correction}
 				}
 			}
 		}

@@ -200,6 +200,10 @@ func (l RcList) At(t time.Time) RcList {
 // IsError reports whether the entry carries both error bits.
 func (rc ApiCallRc) IsError() bool { return uint64(rc.RetCode)&MaskError == MaskError }
 
+// Bare is the entry's code without its operation and object bits: what
+// it says, whatever it was said of (FailNotConnected, ...).
+func (rc ApiCallRc) Bare() uint64 { return uint64(rc.RetCode) &^ (MaskBitsOp | MaskBitsObj) }
+
 // Severity is the entry's word as LINSTOR's client prints it: ERROR,
 // WARNING, INFO or SUCCESS.
 func (rc ApiCallRc) Severity() string {
@@ -250,7 +254,7 @@ func (l RcList) GetStatus() int {
 			continue
 		}
 		code := uint64(rc.RetCode)
-		switch bare := code &^ (MaskBitsOp | MaskBitsObj); {
+		switch bare := rc.Bare(); {
 		case code == APICallParseError:
 			return http.StatusBadRequest
 		case bare == FailSignInMissing:

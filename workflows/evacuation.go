@@ -176,14 +176,7 @@ func (o *operation) waitForMigration(mig activities.MigrationInput) (gone bool, 
 // deploys.
 func (o *operation) removeOld(mig activities.MigrationInput) error {
 	var a *activities.Activities
-	s, ok, err := o.step("removing the evacuated replica", a.FinishMove, mig)
-	if err != nil || !ok {
-		return err
-	}
-	if err := o.quorum(mig.Resource); err != nil {
-		return err
-	}
-	return o.deploy(s.Nodes, mig.Resource)
+	return o.change(mig.Resource, "removing the evacuated replica", a.FinishMove, mig)
 }
 
 // copyOff moves a storage-only resource's data, in an evacuation slot of
@@ -278,16 +271,16 @@ func (o *operation) copySnapshots(mig activities.MigrationInput, takeSlots bool)
 		}
 	}
 	for _, c := range copies {
-		if _, ok, err := o.step("recording the receiver", a.ReceiveMovedSnapshot, c); err != nil || !ok {
-			return err
-		}
-		push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), []string{c.To}, &Status{})
-		o.status.State = fmt.Sprintf("copying snapshot %s of %s to %s", c.Snapshot, c.Resource, c.To)
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, copyOptions), a.ShipMovedSnapshot, c).Get(o.ctx, nil); err != nil {
+		shipped, err := o.shipToNewNode(c, func(err error) {
 			rc := apicall.NewRc(apicall.MaskWarn, apicall.MaskCrt, apicall.MaskSnapshot,
 				fmt.Sprintf("Snapshot '%s' of resource '%s' was not copied to node '%s'; it stays on node '%s'.", c.Snapshot, c.Resource, c.To, c.From))
 			rc.Cause, rc.ObjRefs = cause(err), map[string]string{"RscDfn": c.Resource, "Snapshot": c.Snapshot, "Node": c.To}
 			o.out = append(o.out, rc)
+		})
+		if err != nil {
+			return err
+		}
+		if !shipped {
 			return o.deleteSnapshot(activities.SnapshotDeleteInput{Resource: c.Resource, Snapshot: c.Snapshot, Nodes: []string{c.To}})
 		}
 		s, ok, err := o.step("keeping the copied snapshot", a.FinishSnapshotCopy, c)
@@ -306,14 +299,13 @@ func (o *operation) copySnapshots(mig activities.MigrationInput, takeSlots bool)
 // (named in taken once recorded) and ships it to the new node. It
 // reports false, with why in the answer, when that failed.
 func (o *operation) moveSnapshot(part activities.MovedSnapshotInput, taken *[]string) (bool, error) {
-	var a *activities.Activities
 	before := len(o.out)
 	for {
 		took, err := o.takeSnapshots(activities.SnapshotCreateInput{Snapshots: []store.SnapshotSpec{{Resource: part.Resource, Name: part.Snapshot, Nodes: []string{part.From}, Evacuation: true}}})
-		if err != nil || took {
-			if err != nil {
-				return false, err
-			}
+		if err != nil {
+			return false, err
+		}
+		if took {
 			break
 		}
 		if !notConnected(o.out[before:]) {
@@ -329,13 +321,24 @@ func (o *operation) moveSnapshot(part activities.MovedSnapshotInput, taken *[]st
 	}
 	o.out = o.out[:before] // the move's own snapshots are no news
 	*taken = append(*taken, part.Snapshot)
+	return o.shipToNewNode(part, func(err error) {
+		o.out = append(o.out, moveFailed(activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: part.From}, Resource: part.Resource}, part.To, err))
+	})
+}
+
+// shipToNewNode records that the new node receives a snapshot, so that
+// its agent keeps what arrives, and ships the snapshot there. It reports
+// false when the step was refused, or when the copy failed, which failed
+// is told.
+func (o *operation) shipToNewNode(part activities.MovedSnapshotInput, failed func(error)) (bool, error) {
+	var a *activities.Activities
 	if _, ok, err := o.step("recording the receiver", a.ReceiveMovedSnapshot, part); err != nil || !ok {
 		return false, err
 	}
 	push(workflow.WithLocalActivityOptions(o.ctx, pushOptions), []string{part.To}, &Status{})
-	o.status.State = fmt.Sprintf("copying %s of %s to %s", part.Snapshot, part.Resource, part.To)
+	o.status.State = fmt.Sprintf("copying snapshot %s of %s to %s", part.Snapshot, part.Resource, part.To)
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(o.ctx, copyOptions), a.ShipMovedSnapshot, part).Get(o.ctx, nil); err != nil {
-		o.out = append(o.out, moveFailed(activities.MoveInput{EvacuateInput: activities.EvacuateInput{Node: part.From}, Resource: part.Resource}, part.To, err))
+		failed(err)
 		return false, nil
 	}
 	return true, nil
@@ -345,7 +348,7 @@ func (o *operation) moveSnapshot(part activities.MovedSnapshotInput, taken *[]st
 // not connected.
 func notConnected(replies apicall.RcList) bool {
 	return slices.ContainsFunc(replies, func(rc apicall.ApiCallRc) bool {
-		return uint64(rc.RetCode)&^(apicall.MaskBitsOp|apicall.MaskBitsObj) == apicall.FailNotConnected
+		return rc.Bare() == apicall.FailNotConnected
 	})
 }
 

@@ -55,13 +55,19 @@ func ResourceDefinitionDelete(ctx workflow.Context, rd string) (Outcome, error) 
 // auto-quorum follows, and every node concerned gets its new state.
 func changeResources(ctx workflow.Context, rd, state string, step, input any) (Outcome, error) {
 	return locked(ctx, state, []string{store.ResourceDefinitionLock(rd)}, func(o *operation) error {
-		s, ok, err := o.step(state, step, input)
-		if err != nil || !ok {
-			return err
-		}
-		if err := o.quorum(rd); err != nil {
-			return err
-		}
-		return o.deploy(s.Nodes, rd)
+		return o.change(rd, state, step, input)
 	})
+}
+
+// change runs a step that records a change of rd's resources (nothing
+// more when it refuses), applies auto-quorum and deploys the change.
+func (o *operation) change(rd, state string, step, input any) error {
+	s, ok, err := o.step(state, step, input)
+	if err != nil || !ok {
+		return err
+	}
+	if err := o.quorum(rd); err != nil {
+		return err
+	}
+	return o.deploy(s.Nodes, rd)
 }
