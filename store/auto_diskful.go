@@ -37,16 +37,13 @@ func (s *Store) AutoDiskfulCandidates(ctx context.Context) ([]AutoDiskfulCandida
 	if err := db.Where("flags LIKE ?", "%DRBD_DISKLESS%").Order("resource_name, node_name").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	ctrl, err := readProps(db, CtrlPropsInstance)
-	if err != nil {
-		return nil, err
-	}
+	chains := newChains(db)
 	var out []AutoDiskfulCandidate
 	for _, r := range rows {
 		if !r.Flags.Has("DRBD_DISKLESS") || slices.ContainsFunc([]string{FlagDelete, FlagEvacuate, FlagEvicted, FlagInactive}, r.Flags.Has) {
 			continue
 		}
-		chain, rd, node, err := resourceChain(db, r, ctrl)
+		chain, rd, node, err := chains.of(r)
 		if err != nil {
 			return nil, err
 		}
@@ -59,26 +56,53 @@ func (s *Store) AutoDiskfulCandidates(ctx context.Context) ([]AutoDiskfulCandida
 	return out, nil
 }
 
-// resourceChain is the property chain auto-diskful reads for a resource:
-// resource, node, definition, group, controller.
-func resourceChain(db *gorm.DB, r ResourceRow, ctrl map[string]string) ([]map[string]string, ResourceDefinitionRow, NodeRow, error) {
-	rd, err := takeResourceDefinition(db, r.ResourceName)
-	if err != nil {
-		return nil, rd, NodeRow{}, err
+// chains reads the property chains auto-diskful reads for resources —
+// resource, node, definition, group, controller — each container and
+// row once per call, as the resources of one look share their nodes,
+// definitions, groups and controller.
+type chains struct {
+	db    *gorm.DB
+	props map[string]map[string]string
+	rds   map[string]ResourceDefinitionRow
+	nodes map[string]NodeRow
+}
+
+func newChains(db *gorm.DB) *chains {
+	return &chains{db: db, props: map[string]map[string]string{}, rds: map[string]ResourceDefinitionRow{}, nodes: map[string]NodeRow{}}
+}
+
+// of is the chain of resource r, with its definition and node.
+func (c *chains) of(r ResourceRow) ([]map[string]string, ResourceDefinitionRow, NodeRow, error) {
+	rd, ok := c.rds[r.ResourceName]
+	if !ok {
+		var err error
+		if rd, err = takeResourceDefinition(c.db, r.ResourceName); err != nil {
+			return nil, rd, NodeRow{}, err
+		}
+		c.rds[r.ResourceName] = rd
 	}
-	node, err := takeNode(db, r.NodeName)
-	if err != nil {
-		return nil, rd, node, err
+	node, ok := c.nodes[r.NodeName]
+	if !ok {
+		var err error
+		if node, err = takeNode(c.db, r.NodeName); err != nil {
+			return nil, rd, node, err
+		}
+		c.nodes[r.NodeName] = node
 	}
 	var chain []map[string]string
-	for _, inst := range []string{ResourceInstance(r.ResourceName, r.NodeName), NodeInstance(r.NodeName), ResourceDefinitionInstance(r.ResourceName), ResourceGroupInstance(rd.ResourceGroupName)} {
-		props, err := readProps(db, inst)
-		if err != nil {
-			return nil, rd, node, err
+	for _, inst := range []string{ResourceInstance(r.ResourceName, r.NodeName), NodeInstance(r.NodeName), ResourceDefinitionInstance(r.ResourceName),
+		ResourceGroupInstance(rd.ResourceGroupName), CtrlPropsInstance} {
+		props, ok := c.props[inst]
+		if !ok {
+			var err error
+			if props, err = readProps(c.db, inst); err != nil {
+				return nil, rd, node, err
+			}
+			c.props[inst] = props
 		}
 		chain = append(chain, props)
 	}
-	return append(chain, ctrl), rd, node, nil
+	return chain, rd, node, nil
 }
 
 // GiveDisk gives the diskless resource of a node its disk in pool
@@ -109,10 +133,7 @@ func (s *Store) ExcessReplica(ctx context.Context, rd, node string, placeCount i
 	if err := db.Where("resource_name = ?", Key(rd)).Order("node_name").Find(&rows).Error; err != nil {
 		return "", false, err
 	}
-	ctrl, err := readProps(db, CtrlPropsInstance)
-	if err != nil {
-		return "", false, err
-	}
+	chains := newChains(db)
 	diskful := 0
 	type candidate struct {
 		node     string
@@ -127,7 +148,7 @@ func (s *Store) ExcessReplica(ctx context.Context, rd, node string, placeCount i
 		if r.NodeName == Key(node) || r.Used() || r.Flags.Has(FlagEvacuate) || r.Flags.Has(FlagEvicted) {
 			continue
 		}
-		chain, _, n, err := resourceChain(db, r, ctrl)
+		chain, _, n, err := chains.of(r)
 		if err != nil {
 			return "", false, err
 		}
