@@ -29,6 +29,13 @@ type reply struct {
 	Message string `json:"message"`
 }
 
+// snapshotFailed tells an operation that ended with an error answer: a kill
+// that falls into a snapshot's suspend phase fails the snapshot, as
+// LINSTOR's does, and so the request that needed it.
+func (op operationView) snapshotFailed() bool {
+	return op.State == "done" && slices.ContainsFunc(op.Replies, func(rc reply) bool { return rc.RetCode < 0 })
+}
+
 // start sends a request that starts an operation without waiting for it
 // and returns the operation's workflow id.
 func start(t testing.TB, c *harness.Controller, method, path string, body any) string {
