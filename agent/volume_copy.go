@@ -55,7 +55,8 @@ func (a *Agent) CopyVolume(ctx context.Context, job proto.VolumeCopy, progress f
 }
 
 // copyDevice copies size bytes from one device to another, synced at the
-// end; sparse: zero chunks are skipped (the target reads zeros there).
+// end; sparse: the holes are not read and zero chunks are not written
+// (the target reads zeros there).
 func copyDevice(ctx context.Context, from, to string, size int64, sparse bool, progress func(backup.Progress)) (backup.Progress, error) {
 	in, err := os.Open(from)
 	if err != nil {
@@ -69,26 +70,38 @@ func copyDevice(ctx context.Context, from, to string, size int64, sparse bool, p
 	defer out.Close()
 	p := backup.Progress{TotalBytes: size}
 	buf, zero := make([]byte, copyChunk), make([]byte, copyChunk)
-	for p.DoneBytes < size {
-		if err := ctx.Err(); err != nil {
-			return p, err
-		}
-		n, err := in.ReadAt(buf[:min(copyChunk, size-p.DoneBytes)], p.DoneBytes)
-		if n == 0 && err != nil {
-			if errors.Is(err, io.EOF) {
-				break
+	copySpan := func(off, n int64) error {
+		for end := off + n; off < end; off += copyChunk {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			return p, err
-		}
-		p.ReadBytes += int64(n)
-		if !sparse || !bytes.Equal(buf[:n], zero[:n]) {
-			if _, err := out.WriteAt(buf[:n], p.DoneBytes); err != nil {
-				return p, err
+			n, err := in.ReadAt(buf[:min(copyChunk, end-off)], off)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
 			}
-			p.SentBytes += int64(n)
+			p.ReadBytes += int64(n)
+			if !sparse || !bytes.Equal(buf[:n], zero[:n]) {
+				if _, err := out.WriteAt(buf[:n], off); err != nil {
+					return err
+				}
+				p.SentBytes += int64(n)
+			}
+			p.DoneBytes = off + int64(n)
+			progress(p)
+			if err != nil {
+				return nil // the source ends here
+			}
 		}
-		p.DoneBytes += int64(n)
-		progress(p)
+		return nil
 	}
+	if sparse {
+		err = dataSpans(in, size, copySpan)
+	} else {
+		err = copySpan(0, size)
+	}
+	if err != nil {
+		return p, err
+	}
+	p.DoneBytes = size
 	return p, out.Sync()
 }

@@ -407,9 +407,10 @@ type VolumeCopy struct {
 	VlmNr  int32  `json:"vlm_nr"`
 }
 
-// PathVolumeChecksum answers the SHA-256 of a volume's data or of one of
-// its snapshots, as a job (its Done carries Digest): a moved volume is
-// compared with what it was moved from.
+// PathVolumeChecksum answers a SHA-256 of a volume's data or of one of
+// its snapshots that is the same for the same bytes however they are kept
+// (holes and written zeros alike), as a job (its Done carries Digest): a
+// moved volume is compared with what it was moved from.
 const PathVolumeChecksum = "/v1/volumes/checksum"
 
 // VolumeChecksum is the job of PathVolumeChecksum: volume VlmNr of
