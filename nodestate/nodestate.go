@@ -293,6 +293,11 @@ func volumeProp(rd store.ResourceDefinition, nr int32, key string) *string {
 	return nil
 }
 
+// storageOnly tells a layer stack without layers above storage.
+func storageOnly(stack []string) bool {
+	return len(stack) == 1 && stack[0] == "STORAGE"
+}
+
 // layers is a resource's stack above storage, nil for storage only.
 // Without a stack set on the definition, a resource is DRBD over
 // storage where every node holding it serves DRBD, and storage only
@@ -302,6 +307,9 @@ func (l compiler) layers(ctx context.Context, r store.Resource, rd store.Resourc
 		return nil, nil // deactivated: its storage stays, DRBD goes down
 	}
 	stack := rd.LayerStack.List()
+	if storageOnly(stack) {
+		return nil, nil // without asking about the peers
+	}
 	self, err := view.nodeByKey(ctx, r.NodeName)
 	if err != nil {
 		return nil, err
@@ -331,7 +339,7 @@ func (l compiler) layers(ctx context.Context, r store.Resource, rd store.Resourc
 			}
 		}
 	}
-	if len(stack) == 1 && stack[0] == "STORAGE" {
+	if storageOnly(stack) {
 		return nil, nil
 	}
 	res := &proto.Resource{Name: r.ResourceDspName, Layers: stack}
