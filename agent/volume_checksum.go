@@ -47,8 +47,9 @@ func checksum(ctx context.Context, f *os.File, size int64, progress func(backup.
 	h := sha256.New()
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(size)))
 	buf, zero := make([]byte, copyChunk), make([]byte, checksumBlock)
+	var offset [8]byte
 	at := int64(0) // hashed up to here
-	err := dataSpans(f, size, func(off, n int64) error {
+	err := backup.DataSpans(f, size, func(off, n int64) error {
 		// Whole blocks, so that both sides cut the data alike.
 		lo, hi := max(off/checksumBlock*checksumBlock, at), min((off+n+checksumBlock-1)/checksumBlock*checksumBlock, size)
 		for ; lo < hi; lo += copyChunk {
@@ -62,7 +63,8 @@ func checksum(ctx context.Context, f *os.File, size int64, progress func(backup.
 			for i := 0; i < len(b); i += checksumBlock {
 				block := b[i:min(i+checksumBlock, len(b))]
 				if !bytes.Equal(block, zero[:len(block)]) {
-					h.Write(binary.BigEndian.AppendUint64(nil, uint64(lo)+uint64(i)))
+					binary.BigEndian.PutUint64(offset[:], uint64(lo)+uint64(i))
+					h.Write(offset[:])
 					h.Write(block)
 				}
 			}

@@ -95,7 +95,7 @@ func copyDevice(ctx context.Context, from, to string, size int64, sparse bool, p
 		return nil
 	}
 	if sparse {
-		err = dataSpans(in, size, copySpan)
+		err = backup.DataSpans(in, size, copySpan)
 	} else {
 		err = copySpan(0, size)
 	}

@@ -145,3 +145,20 @@ func holes(m []extent, s span) (data, zero []span) {
 	}
 	return data, zero
 }
+
+// DataSpans calls fn, in order, for each span of the first size bytes of
+// f that holds data as its file system maps it; the rest reads as zeros.
+// Where the file system cannot tell (a block device, a file system
+// without the map), all of it is one span.
+func DataSpans(f *os.File, size int64, fn func(off, n int64) error) error {
+	m, ok := extents(f)
+	if !ok {
+		return fn(0, size)
+	}
+	for _, e := range within(m, 0, size) {
+		if err := fn(e.logical, e.length); err != nil {
+			return err
+		}
+	}
+	return nil
+}
