@@ -61,8 +61,8 @@ func TestShipmentsSurviveCrashes(t *testing.T) {
 			require.NoError(t, err)
 			status := sn.Props["BackupShipping/Source/dst/ShippingStatus"]
 			t.Logf("shipment %s, %s killed after %v: %s, %s: %s", snap, what, d, op.State, status, op.Replies[len(op.Replies)-1].Message)
-			if op.snapshotFailed() || op.State != "done" {
-				if op.snapshotFailed() {
+			if failed := op.snapshotFailed(); failed || op.State != "done" {
+				if failed {
 					require.Empty(t, status, "%s killed after %v: no shipment started", what, d)
 				} else {
 					require.Contains(t, []string{"Failed", "Aborted"}, status)
